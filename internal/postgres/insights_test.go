@@ -1,0 +1,83 @@
+package postgres_test
+
+import (
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/ghusage/ghusage/internal/insights"
+	"github.com/ghusage/ghusage/internal/postgres"
+	"github.com/ghusage/ghusage/internal/postgres/pgtest"
+	"github.com/ghusage/ghusage/internal/usage"
+)
+
+// TestInsightsConcurrentReplicas has four replicas (own pools, one schema)
+// ingest overlapping batches into the same buckets at once: every event
+// id counts once, whoever wrote it, and no batch fails on a deadlock.
+func TestInsightsConcurrentReplicas(t *testing.T) {
+	dsn := pgtest.DSN(t)
+	now := time.Date(2026, 3, 14, 15, 9, 26, 0, time.UTC)
+	const replicas, batches, perBatch, distinct = 4, 10, 200, 1000
+	var dbs []*postgres.DB
+	for range replicas {
+		db, err := postgres.Open(t.Context(), dsn, postgres.Options{Migrate: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Close() })
+		dbs = append(dbs, db)
+	}
+	event := func(i int) insights.Event {
+		return insights.Event{
+			ID: fmt.Sprintf("ev-%d", i), Timestamp: now.Add(-time.Duration(i%7) * time.Minute),
+			Org: "acme-web", ActorType: usage.ActorClassicPAT, ActorID: int64(1 + i%3), ActorName: "tok",
+			UserID: int64(1 + i%2), SubjectType: insights.SubjectUser, SubjectID: int64(1 + i%2), SubjectName: "mona",
+			HTTPMethod: "GET", APIRoute: "/rate_limit", RateLimited: i%5 == 0,
+		}
+	}
+	cut := insights.Retention{}.Cutoffs(now)
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	recorded := 0
+	for r, db := range dbs {
+		wg.Go(func() {
+			for b := range batches {
+				evs := make([]insights.Event, perBatch)
+				for i := range evs {
+					// Replicas overlap: ids are drawn from a shared range.
+					evs[i] = event((r*7919 + b*perBatch + i*13) % distinct)
+				}
+				res, err := db.InsightsIngest(t.Context(), evs, cut)
+				if err != nil {
+					t.Errorf("replica %d batch %d: %v", r, b, err)
+					return
+				}
+				mu.Lock()
+				recorded += res.Recorded
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	seg := []insights.Segment{{Level: insights.Minute, Start: insights.Minute.Floor(now.Add(-time.Hour).Unix()), End: insights.Minute.Floor(now.Unix()) + 60}}
+	got, err := dbs[0].InsightsTotals(t.Context(), insights.Scope{Org: "acme-web"}, seg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Total != int64(recorded) {
+		t.Fatalf("stored total %d, but batches reported %d recorded", got.Total, recorded)
+	}
+	// Which ids were sent at all: count them to know the exact answer.
+	sent := map[int]bool{}
+	for r := range replicas {
+		for b := range batches {
+			for i := range perBatch {
+				sent[(r*7919+b*perBatch+i*13)%distinct] = true
+			}
+		}
+	}
+	if got.Total != int64(len(sent)) {
+		t.Fatalf("stored total %d, want %d distinct event ids", got.Total, len(sent))
+	}
+}

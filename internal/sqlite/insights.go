@@ -1,0 +1,902 @@
+package sqlite
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/ghusage/ghusage/internal/insights"
+	"github.com/ghusage/ghusage/internal/usage"
+)
+
+var _ insights.Store = (*DB)(nil)
+
+// insightsRefs caches the integer refs of interned insights dimensions.
+// Entries are added only after the transaction that created them commits.
+type insightsRefs struct {
+	mu       sync.Mutex
+	orgs     map[string]int64
+	actors   map[insights.ActorRef]actorRef
+	subjects map[insights.SubjectRef]subjectRef
+	routes   map[insights.RouteRef]int64
+}
+
+type actorRef struct {
+	ref  int64
+	info insights.ActorInfo
+}
+
+type subjectRef struct {
+	ref  int64
+	name string
+}
+
+// refBatch holds the refs one ingest transaction uses: cached ones and new
+// ones, published to the cache after commit.
+type refBatch struct {
+	orgs     map[string]int64
+	actors   map[insights.ActorRef]actorRef
+	subjects map[insights.SubjectRef]subjectRef
+	routes   map[insights.RouteRef]int64
+	fresh    bool // some refs were created or changed in this transaction
+}
+
+// rowsPerStatement is how many rows one multi-row INSERT carries.
+const rowsPerStatement = 512
+
+// InsightsIngest records events in one transaction: new event ids, then
+// the roll-up deltas of the events not seen before. The single writer is
+// held for writes alone: the events are aggregated, their id keys hashed
+// and grouped, and (when every dimension already has a ref) the roll-up
+// rows built, sorted and encoded before the transaction starts. Inside it
+// they are aggregated again only when some turn out to be duplicates.
+// It returns once the transaction has committed.
+func (db *DB) InsightsIngest(ctx context.Context, events []insights.Event, cut insights.Cutoffs) (insights.IngestResult, error) {
+	res := insights.IngestResult{Received: len(events)}
+	if len(events) == 0 {
+		return res, nil
+	}
+	roll := insights.AggregatePacked(events, cut)
+	keys := newDedupKeys(events)
+	var rows *rollupRows
+	if cached := db.snapshotRefs(); cached.has(roll) {
+		rows = buildRows(roll, cached) // refs never change once committed
+	}
+	var refs *refBatch
+	err := db.write(ctx, func(tx *sql.Tx) error {
+		fresh, err := dedup(ctx, tx, events, keys)
+		if err != nil {
+			return err
+		}
+		res.Recorded, res.Duplicates = len(fresh), len(events)-len(fresh)
+		if len(fresh) == 0 {
+			return nil
+		}
+		roll, rows := roll, rows
+		if len(fresh) != len(events) {
+			roll, rows = insights.AggregatePacked(fresh, cut), nil
+		}
+		if refs, err = db.intern(ctx, tx, roll); err != nil {
+			return err
+		}
+		if rows == nil {
+			rows = buildRows(roll, refs)
+		}
+		return writeRollup(ctx, tx, rows)
+	})
+	if err != nil {
+		return insights.IngestResult{}, fmt.Errorf("insights ingest: %w", err)
+	}
+	if refs != nil && refs.fresh {
+		db.publishRefs(refs)
+	}
+	return res, nil
+}
+
+// has reports whether b holds a ref for every dimension of roll.
+func (b *refBatch) has(roll *insights.Packed) bool {
+	for _, o := range roll.Orgs {
+		if _, ok := b.orgs[o]; !ok {
+			return false
+		}
+	}
+	for _, a := range roll.Actors {
+		if _, ok := b.actors[a]; !ok {
+			return false
+		}
+	}
+	for _, r := range roll.Routes {
+		if _, ok := b.routes[r]; !ok {
+			return false
+		}
+	}
+	for _, sub := range roll.Subjects {
+		if _, ok := b.subjects[sub]; !ok {
+			return false
+		}
+	}
+	return true
+}
+
+// seenShards is the number of insights_seen rows per minute.
+const seenShards = 16
+
+// seenGroup is one insights_seen row: a minute and a shard.
+type seenGroup struct {
+	bucket int64
+	shard  int
+}
+
+// dedupKeys are the id keys of a batch, grouped by insights_seen row, each
+// group sorted and without repeats; computed before the transaction.
+type dedupKeys struct {
+	ids    [][16]byte // by event; zero for events without an id
+	withID int
+	unique int // distinct keys
+	groups map[seenGroup][][16]byte
+	order  []seenGroup // sorted
+}
+
+func newDedupKeys(events []insights.Event) *dedupKeys {
+	d := &dedupKeys{ids: make([][16]byte, len(events)), groups: map[seenGroup][][16]byte{}}
+	for i := range events {
+		if events[i].ID == "" {
+			continue
+		}
+		d.withID++
+		k := insights.EventKey(events[i].ID)
+		d.ids[i] = k
+		g := seenGroup{insights.Minute.Floor(events[i].Timestamp.Unix()), int(k[0] >> 4)}
+		d.groups[g] = append(d.groups[g], k)
+	}
+	d.order = make([]seenGroup, 0, len(d.groups))
+	for g, keys := range d.groups {
+		d.order = append(d.order, g)
+		slices.SortFunc(keys, func(a, b [16]byte) int { return bytes.Compare(a[:], b[:]) })
+		d.groups[g] = slices.Compact(keys)
+		d.unique += len(d.groups[g])
+	}
+	slices.SortFunc(d.order, func(a, b seenGroup) int {
+		if c := compareInt(a.bucket, b.bucket); c != 0 {
+			return c
+		}
+		return a.shard - b.shard
+	})
+	return d
+}
+
+// dedup records the (minute, id key) of events in insights_seen and
+// returns the events whose key was new (and those without an id), in
+// order; an event repeated within the batch counts once. dk holds the
+// events' keys.
+func dedup(ctx context.Context, tx *sql.Tx, events []insights.Event, dk *dedupKeys) ([]insights.Event, error) {
+	if dk.withID == 0 {
+		return events, nil
+	}
+	ids, groups, order, withID := dk.ids, dk.groups, dk.order, dk.withID
+	sel, err := tx.PrepareContext(ctx, "SELECT shard, keys FROM insights_seen WHERE bucket = ?")
+	if err != nil {
+		return nil, err
+	}
+	defer sel.Close()
+	// fresh[key] is true for keys of this batch not recorded before.
+	type seenKey struct {
+		bucket int64
+		k      [16]byte
+	}
+	newKeys := make([]seenKey, 0, dk.unique)
+	var existing map[int][]byte
+	lastBucket := int64(-1 << 62)
+	w := newSeenWriter(tx)
+	defer w.close()
+	for _, g := range order {
+		if g.bucket != lastBucket {
+			lastBucket = g.bucket
+			existing = map[int][]byte{}
+			rows, err := sel.QueryContext(ctx, g.bucket)
+			if err != nil {
+				return nil, err
+			}
+			for rows.Next() {
+				var shard int
+				var keys []byte
+				if err := rows.Scan(&shard, &keys); err != nil {
+					rows.Close()
+					return nil, err
+				}
+				existing[shard] = keys
+			}
+			if err := rows.Close(); err != nil {
+				return nil, err
+			}
+		}
+		have := existing[g.shard]
+		if len(have)%16 != 0 {
+			return nil, errCorrupt
+		}
+		keys := groups[g]
+		added := keys[:0:0]
+		for _, k := range keys {
+			if !containsKey(have, k) {
+				newKeys = append(newKeys, seenKey{g.bucket, k})
+				added = append(added, k)
+			}
+		}
+		if len(added) == 0 {
+			continue
+		}
+		if err := w.add(ctx, g.bucket, g.shard, mergeKeys(have, added)); err != nil {
+			return nil, err
+		}
+	}
+	if err := w.flush(ctx); err != nil {
+		return nil, err
+	}
+	if len(newKeys) == withID { // every key new, none repeated: the common case
+		return events, nil
+	}
+	fresh := make(map[seenKey]bool, len(newKeys))
+	for _, k := range newKeys {
+		fresh[k] = true
+	}
+	out := make([]insights.Event, 0, len(events))
+	for i := range events {
+		if events[i].ID == "" {
+			out = append(out, events[i])
+			continue
+		}
+		k := seenKey{insights.Minute.Floor(events[i].Timestamp.Unix()), ids[i]}
+		if fresh[k] {
+			out = append(out, events[i])
+			fresh[k] = false // a repeated event within the batch counts once
+		}
+	}
+	return out, nil
+}
+
+// containsKey reports whether the sorted 16-byte keys in have include k.
+func containsKey(have []byte, k [16]byte) bool {
+	lo, hi := 0, len(have)/16
+	for lo < hi {
+		mid := (lo + hi) / 2
+		switch bytes.Compare(have[mid*16:mid*16+16], k[:]) {
+		case 0:
+			return true
+		case -1:
+			lo = mid + 1
+		default:
+			hi = mid
+		}
+	}
+	return false
+}
+
+// mergeKeys merges sorted keys into the sorted key list have.
+func mergeKeys(have []byte, add [][16]byte) []byte {
+	out := make([]byte, 0, len(have)+16*len(add))
+	i := 0
+	for _, k := range add {
+		for i < len(have) && bytes.Compare(have[i:i+16], k[:]) < 0 {
+			out = append(out, have[i:i+16]...)
+			i += 16
+		}
+		out = append(out, k[:]...)
+	}
+	return append(out, have[i:]...)
+}
+
+// seenWriter writes insights_seen rows with multi-row upserts.
+type seenWriter struct {
+	tx    *sql.Tx
+	args  []any
+	n     int
+	stmts map[int]*sql.Stmt
+}
+
+func newSeenWriter(tx *sql.Tx) *seenWriter { return &seenWriter{tx: tx, stmts: map[int]*sql.Stmt{}} }
+
+func (w *seenWriter) add(ctx context.Context, bucket int64, shard int, keys []byte) error {
+	w.args = append(w.args, bucket, shard, keys)
+	w.n++
+	if w.n == rowsPerStatement {
+		return w.flush(ctx)
+	}
+	return nil
+}
+
+func (w *seenWriter) flush(ctx context.Context) error {
+	if w.n == 0 {
+		return nil
+	}
+	st := w.stmts[w.n]
+	if st == nil {
+		var err error
+		st, err = w.tx.PrepareContext(ctx, "INSERT INTO insights_seen (bucket, shard, keys) VALUES "+placeholders(w.n, 3)+
+			" ON CONFLICT (bucket, shard) DO UPDATE SET keys = excluded.keys")
+		if err != nil {
+			return err
+		}
+		w.stmts[w.n] = st
+	}
+	_, err := st.ExecContext(ctx, w.args...)
+	w.args, w.n = w.args[:0], 0
+	return err
+}
+
+func (w *seenWriter) close() {
+	for _, s := range w.stmts {
+		s.Close()
+	}
+}
+
+// placeholders returns "(?,?),(?,?)…": n groups of cols.
+func placeholders(n, cols int) string {
+	one := "(" + strings.TrimSuffix(strings.Repeat("?,", cols), ",") + ")"
+	return strings.TrimSuffix(strings.Repeat(one+",", n), ",")
+}
+
+func (db *DB) snapshotRefs() *refBatch {
+	c := &db.insights
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.orgs == nil {
+		c.orgs = map[string]int64{}
+		c.actors = map[insights.ActorRef]actorRef{}
+		c.subjects = map[insights.SubjectRef]subjectRef{}
+		c.routes = map[insights.RouteRef]int64{}
+	}
+	return &refBatch{orgs: c.orgs, actors: c.actors, subjects: c.subjects, routes: c.routes}
+}
+
+func (db *DB) publishRefs(b *refBatch) {
+	c := &db.insights
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	// Copy on write: readers of the old maps (other batches) keep them.
+	orgs := make(map[string]int64, len(c.orgs)+len(b.orgs))
+	for k, v := range c.orgs {
+		orgs[k] = v
+	}
+	for k, v := range b.orgs {
+		orgs[k] = v
+	}
+	actors := make(map[insights.ActorRef]actorRef, len(c.actors)+len(b.actors))
+	for k, v := range c.actors {
+		actors[k] = v
+	}
+	for k, v := range b.actors {
+		actors[k] = v
+	}
+	subjects := make(map[insights.SubjectRef]subjectRef, len(c.subjects)+len(b.subjects))
+	for k, v := range c.subjects {
+		subjects[k] = v
+	}
+	for k, v := range b.subjects {
+		subjects[k] = v
+	}
+	routes := make(map[insights.RouteRef]int64, len(c.routes)+len(b.routes))
+	for k, v := range c.routes {
+		routes[k] = v
+	}
+	for k, v := range b.routes {
+		routes[k] = v
+	}
+	c.orgs, c.actors, c.subjects, c.routes = orgs, actors, subjects, routes
+}
+
+// intern finds or creates the refs of every dimension in roll, updating
+// actor and subject names to those of their latest event.
+func (db *DB) intern(ctx context.Context, tx *sql.Tx, roll *insights.Packed) (*refBatch, error) {
+	cached := db.snapshotRefs()
+	b := &refBatch{orgs: map[string]int64{}, actors: map[insights.ActorRef]actorRef{},
+		subjects: map[insights.SubjectRef]subjectRef{}, routes: map[insights.RouteRef]int64{}}
+	for _, org := range roll.Orgs {
+		if ref, ok := cached.orgs[org]; ok {
+			b.orgs[org] = ref
+			continue
+		}
+		var ref int64
+		err := tx.QueryRowContext(ctx, `INSERT INTO insights_orgs (login) VALUES (?)
+			ON CONFLICT (login) DO UPDATE SET login = excluded.login RETURNING ref`, org).Scan(&ref)
+		if err != nil {
+			return nil, err
+		}
+		b.orgs[org], b.fresh = ref, true
+	}
+	for a, info := range roll.ActorInfo {
+		if c, ok := cached.actors[a]; ok && (c.info.Seen > info.Seen || sameActor(c.info, info)) {
+			b.actors[a] = c
+			continue
+		}
+		var c actorRef
+		err := tx.QueryRowContext(ctx, `INSERT INTO insights_actors (actor_type, actor_id, actor_name, oauth_application_id, integration_id, seen)
+			VALUES (?, ?, ?, ?, ?, ?)
+			ON CONFLICT (actor_type, actor_id) DO UPDATE SET
+				actor_name = CASE WHEN excluded.seen >= seen THEN excluded.actor_name ELSE actor_name END,
+				oauth_application_id = CASE WHEN excluded.seen >= seen THEN excluded.oauth_application_id ELSE oauth_application_id END,
+				integration_id = CASE WHEN excluded.seen >= seen THEN excluded.integration_id ELSE integration_id END,
+				seen = max(seen, excluded.seen)
+			RETURNING ref, actor_name, oauth_application_id, integration_id, seen`,
+			string(a.Type), a.ID, info.Name, info.OAuthApplicationID, info.IntegrationID, info.Seen).
+			Scan(&c.ref, &c.info.Name, &c.info.OAuthApplicationID, &c.info.IntegrationID, &c.info.Seen)
+		if err != nil {
+			return nil, err
+		}
+		b.actors[a], b.fresh = c, true
+	}
+	for s, info := range roll.SubjectInfo {
+		if c, ok := cached.subjects[s]; ok && (c.name == info.Name) {
+			b.subjects[s] = c
+			continue
+		}
+		var c subjectRef
+		err := tx.QueryRowContext(ctx, `INSERT INTO insights_subjects (subject_type, subject_id, subject_name, seen) VALUES (?, ?, ?, ?)
+			ON CONFLICT (subject_type, subject_id) DO UPDATE SET
+				subject_name = CASE WHEN excluded.seen >= seen THEN excluded.subject_name ELSE subject_name END,
+				seen = max(seen, excluded.seen)
+			RETURNING ref, subject_name`, s.Type, s.ID, info.Name, info.Seen).Scan(&c.ref, &c.name)
+		if err != nil {
+			return nil, err
+		}
+		b.subjects[s], b.fresh = c, true
+	}
+	for _, r := range roll.Routes {
+		if ref, ok := cached.routes[r]; ok {
+			b.routes[r] = ref
+			continue
+		}
+		var ref int64
+		err := tx.QueryRowContext(ctx, `INSERT INTO insights_routes (http_method, api_route) VALUES (?, ?)
+			ON CONFLICT (http_method, api_route) DO UPDATE SET api_route = excluded.api_route RETURNING ref`, r.Method, r.Route).Scan(&ref)
+		if err != nil {
+			return nil, err
+		}
+		b.routes[r], b.fresh = ref, true
+	}
+	return b, nil
+}
+
+func sameActor(a, b insights.ActorInfo) bool {
+	return a.Name == b.Name && a.OAuthApplicationID == b.OAuthApplicationID && a.IntegrationID == b.IntegrationID
+}
+
+// packedTable describes a roll-up table: its key columns (ending with lvl
+// and bucket) and its packed group-list column.
+type packedTable struct {
+	name string
+	keys []string
+	list string
+}
+
+var (
+	// orgTable holds organization totals only (no list): series scan it.
+	orgTable     = packedTable{"insights_r_org", []string{"org", "lvl", "bucket"}, ""}
+	subjectTable = packedTable{"insights_r_subjects", []string{"org", "lvl", "bucket"}, "subjects"}
+	actorTable   = packedTable{"insights_r_actor", []string{"org", "actor", "lvl", "bucket"}, "routes"}
+	userTable    = packedTable{"insights_r_user", []string{"org", "user_id", "lvl", "bucket"}, "actors"}
+)
+
+// packedRow is the delta of one roll-up row.
+type packedRow struct {
+	key     [4]int64 // key column values, in order; bucket is key[len(keys)-1]
+	total   int64
+	rl      int64
+	entries []entry
+	blob    []byte // entries, encoded
+}
+
+// toRows maps packed rows to table rows, turning dictionary indexes into
+// refs, encodes their lists and sorts them by key (n key columns, the
+// last one the bucket).
+func toRows(src []insights.PackedRow, key func(r *insights.PackedRow) [4]int64, ref []int64, n int) []*packedRow {
+	out := make([]*packedRow, len(src))
+	all := make([]packedRow, len(src))
+	var lists []byte
+	ends := make([]int, len(src))
+	for i := range src {
+		r := &src[i]
+		pr := &all[i]
+		*pr = packedRow{key: key(r), total: r.Total, rl: r.RateLimited, entries: make([]entry, len(r.Entries))}
+		for j, e := range r.Entries {
+			pr.entries[j] = entry{ref[e.Ref], e.Counts}
+		}
+		lists = encodeEntries(lists, pr.entries, pr.key[n-1])
+		ends[i] = len(lists)
+		out[i] = pr
+	}
+	start := 0
+	for i := range all {
+		all[i].blob = lists[start:ends[i]:ends[i]]
+		start = ends[i]
+	}
+	slices.SortFunc(out, func(a, b *packedRow) int { return compareKeys(&a.key, &b.key) })
+	return out
+}
+
+// rollupRows are a batch's roll-up rows, sorted by key, lists encoded.
+type rollupRows struct {
+	orgs, actors, users []*packedRow
+}
+
+// buildRows maps roll's rows to table rows with refs.
+func buildRows(roll *insights.Packed, refs *refBatch) *rollupRows {
+	orgRefs := make([]int64, len(roll.Orgs))
+	for i, o := range roll.Orgs {
+		orgRefs[i] = refs.orgs[o]
+	}
+	actorRefs := make([]int64, len(roll.Actors))
+	for i, a := range roll.Actors {
+		actorRefs[i] = refs.actors[a].ref
+	}
+	routeRefs := make([]int64, len(roll.Routes))
+	for i, r := range roll.Routes {
+		routeRefs[i] = refs.routes[r]
+	}
+	subjectRefs := make([]int64, len(roll.Subjects))
+	for i, s := range roll.Subjects {
+		subjectRefs[i] = refs.subjects[s].ref
+	}
+	rows := &rollupRows{
+		orgs: toRows(roll.OrgRows, func(r *insights.PackedRow) [4]int64 {
+			return [4]int64{orgRefs[r.Org], int64(r.Level), r.Bucket}
+		}, subjectRefs, 3),
+		actors: toRows(roll.ActorRows, func(r *insights.PackedRow) [4]int64 {
+			return [4]int64{orgRefs[r.Org], actorRefs[r.Key], int64(r.Level), r.Bucket}
+		}, routeRefs, 4),
+		users: toRows(roll.UserRows, func(r *insights.PackedRow) [4]int64 {
+			return [4]int64{orgRefs[r.Org], r.Key, int64(r.Level), r.Bucket}
+		}, actorRefs, 4),
+	}
+	return rows
+}
+
+func writeRollup(ctx context.Context, tx *sql.Tx, rows *rollupRows) error {
+	for _, w := range []struct {
+		t    packedTable
+		rows []*packedRow
+	}{{subjectTable, rows.orgs}, {actorTable, rows.actors}, {userTable, rows.users}} {
+		if err := writePacked(ctx, tx, w.t, w.rows); err != nil {
+			return err // names the table
+		}
+	}
+	return writeTotals(ctx, tx, orgTable, rows.orgs)
+}
+
+// writeTotals adds the totals of rows to a table without a list.
+func writeTotals(ctx context.Context, tx *sql.Tx, t packedTable, rows []*packedRow) error {
+	cols := strings.Join(t.keys, ", ")
+	return upsertRows(ctx, tx, t, rows, false, func(m int) string {
+		return fmt.Sprintf("INSERT INTO %s (%s, total, rl) VALUES %s ON CONFLICT (%s) DO UPDATE SET total = total + excluded.total, rl = rl + excluded.rl",
+			t.name, cols, placeholders(m, len(t.keys)+2), cols)
+	})
+}
+
+// writePacked adds rows to table t in key order with multi-row upserts:
+// a row that already exists gets the totals added and its list merged
+// with insights_merge, inside SQLite, without being read back.
+func writePacked(ctx context.Context, tx *sql.Tx, t packedTable, sorted []*packedRow) error {
+	cols := strings.Join(t.keys, ", ")
+	return upsertRows(ctx, tx, t, sorted, true, func(m int) string {
+		return fmt.Sprintf("INSERT INTO %s (%s, total, rl, %s) VALUES %s ON CONFLICT (%s) DO UPDATE SET total = total + excluded.total, rl = rl + excluded.rl, %s = %s(%s, excluded.%s, excluded.bucket)",
+			t.name, cols, t.list, placeholders(m, len(t.keys)+3), cols, t.list, mergeListsFunc, t.list, t.list)
+	})
+}
+
+// upsertRows runs the statement query(m) over rows, rowsPerStatement rows
+// at a time, binding each row's key columns, its totals and, with list,
+// its packed list. Statements are prepared once per row count.
+func upsertRows(ctx context.Context, tx *sql.Tx, t packedTable, rows []*packedRow, list bool, query func(m int) string) error {
+	n := len(t.keys)
+	stmts := map[int]*sql.Stmt{}
+	defer func() {
+		for _, s := range stmts {
+			s.Close()
+		}
+	}()
+	args := make([]any, 0, (n+3)*rowsPerStatement)
+	for rest := rows; len(rest) > 0; {
+		m := min(len(rest), rowsPerStatement)
+		st := stmts[m]
+		if st == nil {
+			var err error
+			if st, err = tx.PrepareContext(ctx, query(m)); err != nil {
+				return err
+			}
+			stmts[m] = st
+		}
+		args = args[:0]
+		for _, r := range rest[:m] {
+			for _, v := range r.key[:n] {
+				args = append(args, v)
+			}
+			args = append(args, r.total, r.rl)
+			if list {
+				args = append(args, r.blob)
+			}
+		}
+		if _, err := st.ExecContext(ctx, args...); err != nil {
+			return fmt.Errorf("%s: %w", t.name, err)
+		}
+		rest = rest[m:]
+	}
+	return nil
+}
+
+// compareKeys orders roll-up keys (unused trailing columns are zero).
+func compareKeys(a, b *[4]int64) int {
+	for i := range a {
+		if a[i] != b[i] {
+			if a[i] < b[i] {
+				return -1
+			}
+			return 1
+		}
+	}
+	return 0
+}
+
+// segmentSQL returns "SELECT cols FROM table WHERE prefix AND lvl = ? AND
+// bucket >= ? AND bucket < ?" for each segment, joined by UNION ALL, and
+// its arguments: each branch is one range scan of the primary key.
+func segmentSQL(cols, table, prefix string, prefixArgs []any, segs []insights.Segment) (string, []any) {
+	var b strings.Builder
+	var args []any
+	for i, s := range segs {
+		if i > 0 {
+			b.WriteString(" UNION ALL ")
+		}
+		fmt.Fprintf(&b, "SELECT %s FROM %s WHERE %s AND lvl = ? AND bucket >= ? AND bucket < ?", cols, table, prefix)
+		args = append(args, prefixArgs...)
+		args = append(args, int(s.Level), s.Start, s.End)
+	}
+	return b.String(), args
+}
+
+func (db *DB) orgRef(ctx context.Context, org string) (int64, bool, error) {
+	if ref, ok := db.snapshotRefs().orgs[org]; ok {
+		return ref, true, nil
+	}
+	var ref int64
+	err := db.reader.QueryRowContext(ctx, "SELECT ref FROM insights_orgs WHERE login = ?", org).Scan(&ref)
+	if err == sql.ErrNoRows {
+		return 0, false, nil
+	}
+	return ref, err == nil, err
+}
+
+func (db *DB) actorRef(ctx context.Context, a insights.ActorRef) (int64, bool, error) {
+	if c, ok := db.snapshotRefs().actors[a]; ok {
+		return c.ref, true, nil
+	}
+	var ref int64
+	err := db.reader.QueryRowContext(ctx, "SELECT ref FROM insights_actors WHERE actor_type = ? AND actor_id = ?",
+		string(a.Type), a.ID).Scan(&ref)
+	if err == sql.ErrNoRows {
+		return 0, false, nil
+	}
+	return ref, err == nil, err
+}
+
+// scopeSQL picks the roll-up table for a scope and its key prefix.
+func (db *DB) scopeSQL(ctx context.Context, s insights.Scope) (t packedTable, prefix string, args []any, ok bool, err error) {
+	org, ok, err := db.orgRef(ctx, s.Org)
+	if !ok || err != nil {
+		return t, "", nil, false, err
+	}
+	switch {
+	case s.UserID != 0:
+		return userTable, "org = ? AND user_id = ?", []any{org, s.UserID}, true, nil
+	case s.Actor.ID != 0:
+		actor, ok, err := db.actorRef(ctx, s.Actor)
+		if !ok || err != nil {
+			return t, "", nil, false, err
+		}
+		return actorTable, "org = ? AND actor = ?", []any{org, actor}, true, nil
+	}
+	return orgTable, "org = ?", []any{org}, true, nil
+}
+
+func (db *DB) InsightsTotals(ctx context.Context, s insights.Scope, segs []insights.Segment) (insights.Counts, error) {
+	var c insights.Counts
+	t, prefix, args, ok, err := db.scopeSQL(ctx, s)
+	if !ok || err != nil || len(segs) == 0 {
+		return c, err
+	}
+	inner, args := segmentSQL("total, rl", t.name, prefix, args, segs)
+	err = db.reader.QueryRowContext(ctx, "SELECT COALESCE(SUM(total), 0), COALESCE(SUM(rl), 0) FROM ("+inner+")", args...).
+		Scan(&c.Total, &c.RateLimited)
+	return c, err
+}
+
+func (db *DB) InsightsSeries(ctx context.Context, s insights.Scope, segs []insights.Segment) ([]insights.BucketCounts, error) {
+	t, prefix, args, ok, err := db.scopeSQL(ctx, s)
+	if !ok || err != nil || len(segs) == 0 {
+		return nil, err
+	}
+	q, args := segmentSQL("lvl, bucket, total, rl", t.name, prefix, args, segs)
+	rows, err := db.reader.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []insights.BucketCounts
+	for rows.Next() {
+		var b insights.BucketCounts
+		var lvl int
+		if err := rows.Scan(&lvl, &b.Bucket, &b.Total, &b.RateLimited); err != nil {
+			return nil, err
+		}
+		b.Level = insights.Level(lvl)
+		out = append(out, b)
+	}
+	return out, rows.Err()
+}
+
+// groups merges the packed group lists of table t's rows in the segments.
+func (db *DB) groups(ctx context.Context, t packedTable, prefix string, args []any, segs []insights.Segment) (map[int64]insights.Counts, error) {
+	q, args := segmentSQL("bucket, "+t.list, t.name, prefix, args, segs)
+	rows, err := db.reader.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[int64]insights.Counts{}
+	var list []byte
+	for rows.Next() {
+		var bucket int64
+		if err := rows.Scan(&bucket, &list); err != nil {
+			return nil, err
+		}
+		err := decodeEntries(list, bucket, func(ref int64, c insights.Counts) {
+			have := out[ref]
+			have.Add(c)
+			out[ref] = have
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	return out, rows.Err()
+}
+
+// names runs q (which selects ref first) for the refs of groups, in
+// chunks, calling scan for each row.
+func (db *DB) names(ctx context.Context, q string, groups map[int64]insights.Counts, scan func(rows *sql.Rows) error) error {
+	refs := make([]int64, 0, len(groups))
+	for ref := range groups {
+		refs = append(refs, ref)
+	}
+	slices.Sort(refs)
+	for len(refs) > 0 {
+		n := min(len(refs), 500)
+		args := make([]any, n)
+		for i, r := range refs[:n] {
+			args[i] = r
+		}
+		rows, err := db.reader.QueryContext(ctx, q+" WHERE ref IN ("+strings.TrimSuffix(strings.Repeat("?,", n), ",")+")", args...)
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			if err := scan(rows); err != nil {
+				rows.Close()
+				return err
+			}
+		}
+		if err := rows.Close(); err != nil {
+			return err
+		}
+		refs = refs[n:]
+	}
+	return nil
+}
+
+func (db *DB) InsightsSubjects(ctx context.Context, org string, segs []insights.Segment) ([]insights.SubjectRow, error) {
+	ref, ok, err := db.orgRef(ctx, org)
+	if !ok || err != nil || len(segs) == 0 {
+		return nil, err
+	}
+	g, err := db.groups(ctx, subjectTable, "org = ?", []any{ref}, segs)
+	if err != nil || len(g) == 0 {
+		return nil, err
+	}
+	out := make([]insights.SubjectRow, 0, len(g))
+	err = db.names(ctx, "SELECT ref, subject_type, subject_id, subject_name FROM insights_subjects", g, func(rows *sql.Rows) error {
+		var r insights.SubjectRow
+		var ref int64
+		if err := rows.Scan(&ref, &r.Type, &r.ID, &r.Name); err != nil {
+			return err
+		}
+		r.Counts = g[ref]
+		out = append(out, r)
+		return nil
+	})
+	return out, err
+}
+
+func (db *DB) InsightsUserActors(ctx context.Context, org string, userID int64, segs []insights.Segment) ([]insights.ActorRow, error) {
+	ref, ok, err := db.orgRef(ctx, org)
+	if !ok || err != nil || len(segs) == 0 {
+		return nil, err
+	}
+	g, err := db.groups(ctx, userTable, "org = ? AND user_id = ?", []any{ref, userID}, segs)
+	if err != nil || len(g) == 0 {
+		return nil, err
+	}
+	out := make([]insights.ActorRow, 0, len(g))
+	err = db.names(ctx, "SELECT ref, actor_type, actor_id, actor_name, oauth_application_id, integration_id FROM insights_actors", g, func(rows *sql.Rows) error {
+		var r insights.ActorRow
+		var ref int64
+		var typ string
+		if err := rows.Scan(&ref, &typ, &r.ID, &r.Name, &r.OAuthApplicationID, &r.IntegrationID); err != nil {
+			return err
+		}
+		r.Type = usage.ActorType(typ)
+		r.Counts = g[ref]
+		out = append(out, r)
+		return nil
+	})
+	return out, err
+}
+
+func (db *DB) InsightsActorRoutes(ctx context.Context, org string, actor insights.ActorRef, segs []insights.Segment) ([]insights.RouteRow, error) {
+	ref, ok, err := db.orgRef(ctx, org)
+	if !ok || err != nil || len(segs) == 0 {
+		return nil, err
+	}
+	aref, ok, err := db.actorRef(ctx, actor)
+	if !ok || err != nil {
+		return nil, err
+	}
+	g, err := db.groups(ctx, actorTable, "org = ? AND actor = ?", []any{ref, aref}, segs)
+	if err != nil || len(g) == 0 {
+		return nil, err
+	}
+	out := make([]insights.RouteRow, 0, len(g))
+	err = db.names(ctx, "SELECT ref, http_method, api_route FROM insights_routes", g, func(rows *sql.Rows) error {
+		var r insights.RouteRow
+		var ref int64
+		if err := rows.Scan(&ref, &r.Method, &r.Route); err != nil {
+			return err
+		}
+		r.Counts = g[ref]
+		out = append(out, r)
+		return nil
+	})
+	return out, err
+}
+
+// InsightsPrune deletes the roll-up buckets and remembered ids the cutoffs
+// no longer keep.
+func (db *DB) InsightsPrune(ctx context.Context, cut insights.Cutoffs) (int64, error) {
+	var total int64
+	err := db.write(ctx, func(tx *sql.Tx) error {
+		for _, t := range []packedTable{orgTable, subjectTable, actorTable, userTable} {
+			for _, l := range insights.Levels {
+				if cut.Level[l] == 0 {
+					continue
+				}
+				res, err := tx.ExecContext(ctx, "DELETE FROM "+t.name+" WHERE lvl = ? AND bucket < ?", int(l), cut.Level[l])
+				if err != nil {
+					return err
+				}
+				n, _ := res.RowsAffected()
+				total += n
+			}
+		}
+		if cut.Seen > 0 {
+			res, err := tx.ExecContext(ctx, "DELETE FROM insights_seen WHERE bucket < ?", cut.Seen)
+			if err != nil {
+				return err
+			}
+			n, _ := res.RowsAffected()
+			total += n
+		}
+		return nil
+	})
+	return total, err
+}

@@ -1,0 +1,141 @@
+package sqlite
+
+import (
+	"database/sql/driver"
+	"encoding/binary"
+	"errors"
+	"slices"
+
+	"github.com/ghusage/ghusage/internal/insights"
+	msqlite "modernc.org/sqlite"
+)
+
+// A packed group list is the breakdown of one roll-up bucket: entries
+// sorted by ref, each the ref's delta from the previous one, total, rate
+// limited, last request time and last rate-limited time (both relative to
+// the bucket start; the latter plus one, 0 meaning none), as varints.
+
+type entry struct {
+	ref int64
+	c   insights.Counts
+}
+
+func encodeEntries(dst []byte, es []entry, bucket int64) []byte {
+	slices.SortFunc(es, func(a, b entry) int { return compareInt(a.ref, b.ref) })
+	prev := int64(0)
+	for _, e := range es {
+		dst = binary.AppendUvarint(dst, uint64(e.ref-prev))
+		prev = e.ref
+		dst = binary.AppendUvarint(dst, uint64(e.c.Total))
+		dst = binary.AppendUvarint(dst, uint64(e.c.RateLimited))
+		dst = binary.AppendVarint(dst, e.c.Last-bucket)
+		rl := int64(0)
+		if e.c.LastRateLimited != 0 {
+			rl = e.c.LastRateLimited - bucket + 1
+		}
+		dst = binary.AppendVarint(dst, rl)
+	}
+	return dst
+}
+
+func compareInt(a, b int64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+var errCorrupt = errors.New("sqlite: corrupt insights group list")
+
+// decodeEntries calls fn for each entry of a packed list.
+func decodeEntries(b []byte, bucket int64, fn func(ref int64, c insights.Counts)) error {
+	ref := int64(0)
+	for len(b) > 0 {
+		var v [5]int64
+		for i := range v {
+			var n int
+			if i < 3 {
+				var u uint64
+				u, n = binary.Uvarint(b)
+				v[i] = int64(u)
+			} else {
+				v[i], n = binary.Varint(b)
+			}
+			if n <= 0 {
+				return errCorrupt
+			}
+			b = b[n:]
+		}
+		ref += v[0]
+		c := insights.Counts{Total: v[1], RateLimited: v[2], Last: bucket + v[3]}
+		if v[4] != 0 {
+			c.LastRateLimited = bucket + v[4] - 1
+		}
+		fn(ref, c)
+	}
+	return nil
+}
+
+// mergeListsFunc is the SQL function insights_merge(old, add, bucket): the
+// packed list holding both lists' entries, counts of a ref in both added.
+// The writer's upserts use it to fold a batch into existing roll-up rows
+// without reading them back.
+const mergeListsFunc = "insights_merge"
+
+func mergeListsSQL(_ *msqlite.FunctionContext, args []driver.Value) (driver.Value, error) {
+	old, ok1 := blobArg(args[0])
+	add, ok2 := blobArg(args[1])
+	bucket, ok3 := args[2].(int64)
+	if !ok1 || !ok2 || !ok3 {
+		return nil, errCorrupt
+	}
+	return mergeLists(old, add, bucket)
+}
+
+func blobArg(v driver.Value) ([]byte, bool) {
+	switch b := v.(type) {
+	case []byte:
+		return b, true
+	case string:
+		return []byte(b), true
+	case nil:
+		return nil, true
+	}
+	return nil, false
+}
+
+// mergeLists merges two packed lists (each sorted by ref).
+func mergeLists(a, b []byte, bucket int64) ([]byte, error) {
+	var ea, eb []entry
+	collect := func(dst *[]entry) func(int64, insights.Counts) {
+		return func(ref int64, c insights.Counts) { *dst = append(*dst, entry{ref, c}) }
+	}
+	if err := decodeEntries(a, bucket, collect(&ea)); err != nil {
+		return nil, err
+	}
+	if err := decodeEntries(b, bucket, collect(&eb)); err != nil {
+		return nil, err
+	}
+	out := make([]entry, 0, len(ea)+len(eb))
+	i, j := 0, 0
+	for i < len(ea) || j < len(eb) {
+		switch {
+		case j == len(eb) || i < len(ea) && ea[i].ref < eb[j].ref:
+			out = append(out, ea[i])
+			i++
+		case i == len(ea) || eb[j].ref < ea[i].ref:
+			out = append(out, eb[j])
+			j++
+		default:
+			e := ea[i]
+			e.c.Add(eb[j].c)
+			out = append(out, e)
+			i++
+			j++
+		}
+	}
+	return encodeEntries(make([]byte, 0, len(a)+len(b)), out, bucket), nil
+}
