@@ -1,0 +1,535 @@
+package insights
+
+import (
+	"bufio"
+	"bytes"
+	"compress/gzip"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"time"
+	"unicode/utf16"
+	"unicode/utf8"
+
+	"github.com/ghusage/ghusage/internal/usage"
+)
+
+// MaxLineBytes bounds one NDJSON line.
+const MaxLineBytes = 64 << 10
+
+// MaxDecodedBytes bounds what a gzip-compressed payload may expand to.
+const MaxDecodedBytes = 512 << 20
+
+// capReader fails once more than left bytes were read, so a small
+// compressed body cannot expand without bound.
+type capReader struct {
+	r    io.Reader
+	left int64
+}
+
+func (c *capReader) Read(p []byte) (int, error) {
+	if c.left <= 0 {
+		return 0, &usage.Error{Kind: usage.KindTooLarge, Message: fmt.Sprintf("The decompressed body is larger than %d bytes", MaxDecodedBytes)}
+	}
+	if int64(len(p)) > c.left {
+		p = p[:c.left]
+	}
+	n, err := c.r.Read(p)
+	c.left -= int64(n)
+	return n, err
+}
+
+// LineError is an invalid line of an NDJSON payload: its 1-based number,
+// the field at fault ("" when the line is not a JSON object at all) and why.
+type LineError struct {
+	Line    int
+	Field   string
+	Message string
+}
+
+func (e *LineError) Error() string {
+	if e.Field == "" {
+		return fmt.Sprintf("line %d: %s", e.Line, e.Message)
+	}
+	return fmt.Sprintf("line %d: %s: %s", e.Line, e.Field, e.Message)
+}
+
+// Decoder reads request events from NDJSON, one JSON object per line,
+// gzip-compressed or not (detected from the first bytes). Blank lines are
+// skipped. Each event is normalized and validated.
+type Decoder struct {
+	r         *bufio.Reader
+	line      int
+	now       time.Time
+	requireID bool
+	strings   stringSet
+}
+
+// NewDecoder returns a decoder reading r; now bounds future timestamps.
+func NewDecoder(r io.Reader, now time.Time) (*Decoder, error) {
+	br := bufio.NewReaderSize(r, 256<<10)
+	if magic, _ := br.Peek(2); len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
+		zr, err := gzip.NewReader(br)
+		if err != nil {
+			return nil, &LineError{Line: 1, Message: "invalid gzip stream: " + err.Error()}
+		}
+		br = bufio.NewReaderSize(&capReader{r: zr, left: MaxDecodedBytes}, 256<<10)
+	}
+	return &Decoder{r: br, now: now, requireID: true}, nil
+}
+
+// Line is the number of the last line read.
+func (d *Decoder) Line() int { return d.line }
+
+// Next decodes the next event into e. It returns io.EOF at the end of the
+// input, a *LineError for an invalid line (decoding may go on with the next
+// line), and other errors when reading fails.
+func (d *Decoder) Next(e *Event) error {
+	for {
+		raw, err := d.r.ReadSlice('\n')
+		if errors.Is(err, bufio.ErrBufferFull) {
+			d.line++
+			for errors.Is(err, bufio.ErrBufferFull) { // skip the rest of the line
+				_, err = d.r.ReadSlice('\n')
+			}
+			if err != nil && err != io.EOF {
+				return readError(err)
+			}
+			return &LineError{Line: d.line, Message: fmt.Sprintf("line is longer than %d bytes", MaxLineBytes)}
+		}
+		if err != nil && err != io.EOF {
+			return readError(err)
+		}
+		if len(raw) == 0 && err == io.EOF {
+			return io.EOF
+		}
+		d.line++
+		if len(raw) > MaxLineBytes {
+			return &LineError{Line: d.line, Message: fmt.Sprintf("line is longer than %d bytes", MaxLineBytes)}
+		}
+		line := bytes.TrimSpace(raw)
+		if len(line) == 0 {
+			if err == io.EOF {
+				return io.EOF
+			}
+			continue
+		}
+		*e = Event{}
+		if d.strings.m == nil {
+			d.strings.m = map[string]string{}
+		}
+		if fe := parseEvent(line, e, &d.strings); fe != nil {
+			return &LineError{Line: d.line, Field: fe.Field, Message: fe.Message}
+		}
+		e.Normalize()
+		if fe := e.Validate(d.now, d.requireID); fe != nil {
+			return &LineError{Line: d.line, Field: fe.Field, Message: fe.Message}
+		}
+		return nil
+	}
+}
+
+func readError(err error) error {
+	if errors.Is(err, gzip.ErrChecksum) || errors.Is(err, gzip.ErrHeader) || errors.Is(err, io.ErrUnexpectedEOF) {
+		return &usage.Error{Kind: usage.KindBadRequest, Message: "Problems parsing the request body: " + err.Error(), Err: err}
+	}
+	return err
+}
+
+// MaxLineErrors is how many invalid lines a rejected batch reports.
+const MaxLineErrors = 20
+
+// MaxBatch is the largest number of events one ingest request may carry.
+const MaxBatch = 100_000
+
+// DecodeAll reads every event of r, up to max events. When any line is
+// invalid it returns a 422 *usage.Error listing up to MaxLineErrors lines
+// (resource "ApiRequestEvent", field "line N: field"), and no events: a
+// batch is accepted whole or not at all.
+func DecodeAll(r io.Reader, now time.Time, max int) ([]Event, error) {
+	d, err := NewDecoder(r, now)
+	if err != nil {
+		return nil, lineErrors([]*LineError{err.(*LineError)}, 1)
+	}
+	var events []Event
+	var bad []*LineError
+	nbad := 0
+	for {
+		var e Event
+		err := d.Next(&e)
+		if err == io.EOF {
+			break
+		}
+		var le *LineError
+		if errors.As(err, &le) {
+			nbad++
+			if len(bad) < MaxLineErrors {
+				bad = append(bad, le)
+			}
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		if len(events) >= max {
+			return nil, &usage.Error{Kind: usage.KindTooLarge,
+				Message: fmt.Sprintf("A batch may hold at most %d events; split the file into smaller batches", max)}
+		}
+		events = append(events, e)
+	}
+	if nbad > 0 {
+		return nil, lineErrors(bad, nbad)
+	}
+	return events, nil
+}
+
+func lineErrors(bad []*LineError, total int) *usage.Error {
+	e := &usage.Error{Kind: usage.KindInvalid,
+		Message: fmt.Sprintf("Validation Failed: %d invalid line(s); nothing in this batch was recorded", total)}
+	for _, le := range bad {
+		field := fmt.Sprintf("line %d", le.Line)
+		if le.Field != "" {
+			field += ": " + le.Field
+		}
+		e.Fields = append(e.Fields, usage.FieldError{Resource: "ApiRequestEvent", Field: field, Code: "invalid", Message: le.Error()})
+	}
+	return e
+}
+
+// ParseEventJSON decodes one JSON object into e. It is a small, strict
+// scanner for the flat event shape, several times faster than
+// encoding/json: unknown fields, nested values and values of the wrong type
+// are errors naming the field.
+func ParseEventJSON(b []byte, e *Event) *FieldError {
+	return parseEvent(b, e, nil)
+}
+
+// strings interns the values that repeat from event to event (names,
+// routes, types), so a batch holds one copy of each and decoding
+// allocates only ids.
+type stringSet struct {
+	m map[string]string
+	// the last timestamp parsed: consecutive events often share it
+	lastTS   string
+	lastTime time.Time
+}
+
+func (s *stringSet) get(b []byte) string {
+	if v, ok := s.m[string(b)]; ok { // no allocation for the lookup
+		return v
+	}
+	v := string(b)
+	if len(s.m) < 1<<16 {
+		s.m[v] = v
+	}
+	return v
+}
+
+func parseEvent(b []byte, e *Event, in *stringSet) *FieldError {
+	p := &scanner{b: b, in: in, intern: true}
+	p.ws()
+	if !p.lit('{') {
+		return &FieldError{Message: "not a JSON object"}
+	}
+	p.ws()
+	if p.lit('}') {
+		return p.end()
+	}
+	for {
+		p.ws()
+		key, ok := p.str()
+		if !ok {
+			return &FieldError{Message: "invalid JSON: expected a quoted field name at byte " + strconv.Itoa(p.i+1)}
+		}
+		p.ws()
+		if !p.lit(':') {
+			return &FieldError{Message: "invalid JSON: expected ':' at byte " + strconv.Itoa(p.i+1)}
+		}
+		p.ws()
+		if fe := p.field(key, e); fe != nil {
+			return fe
+		}
+		p.ws()
+		if p.lit(',') {
+			continue
+		}
+		if p.lit('}') {
+			return p.end()
+		}
+		return &FieldError{Message: "invalid JSON: expected ',' or '}' at byte " + strconv.Itoa(p.i+1)}
+	}
+}
+
+type scanner struct {
+	b      []byte
+	i      int
+	buf    []byte
+	in     *stringSet // nil: no interning
+	intern bool       // intern the next string value
+}
+
+func (p *scanner) end() *FieldError {
+	p.ws()
+	if p.i != len(p.b) {
+		return &FieldError{Message: "invalid JSON: unexpected data after the object at byte " + strconv.Itoa(p.i+1)}
+	}
+	return nil
+}
+
+func (p *scanner) ws() {
+	for p.i < len(p.b) {
+		switch p.b[p.i] {
+		case ' ', '\t', '\r', '\n':
+			p.i++
+		default:
+			return
+		}
+	}
+}
+
+func (p *scanner) lit(c byte) bool {
+	if p.i < len(p.b) && p.b[p.i] == c {
+		p.i++
+		return true
+	}
+	return false
+}
+
+func (p *scanner) word(w string) bool {
+	if len(p.b)-p.i >= len(w) && string(p.b[p.i:p.i+len(w)]) == w {
+		p.i += len(w)
+		return true
+	}
+	return false
+}
+
+// str reads a JSON string; ok is false when it is malformed.
+func (p *scanner) str() (string, bool) {
+	if !p.lit('"') {
+		return "", false
+	}
+	start := p.i
+	for p.i < len(p.b) {
+		c := p.b[p.i]
+		if c == '"' {
+			s := p.b[start:p.i]
+			p.i++
+			if !utf8.Valid(s) {
+				return "", false
+			}
+			if p.intern && p.in != nil {
+				return p.in.get(s), true
+			}
+			return string(s), true
+		}
+		if c == '\\' {
+			return p.strSlow(start)
+		}
+		if c < 0x20 {
+			return "", false
+		}
+		p.i++
+	}
+	return "", false
+}
+
+func (p *scanner) strSlow(start int) (string, bool) {
+	buf := append(p.buf[:0], p.b[start:p.i]...)
+	for p.i < len(p.b) {
+		c := p.b[p.i]
+		switch {
+		case c == '"':
+			p.i++
+			p.buf = buf
+			if !utf8.Valid(buf) {
+				return "", false
+			}
+			return string(buf), true
+		case c < 0x20:
+			return "", false
+		case c != '\\':
+			buf = append(buf, c)
+			p.i++
+			continue
+		}
+		p.i++
+		if p.i >= len(p.b) {
+			return "", false
+		}
+		esc := p.b[p.i]
+		p.i++
+		switch esc {
+		case '"', '\\', '/':
+			buf = append(buf, esc)
+		case 'b':
+			buf = append(buf, '\b')
+		case 'f':
+			buf = append(buf, '\f')
+		case 'n':
+			buf = append(buf, '\n')
+		case 'r':
+			buf = append(buf, '\r')
+		case 't':
+			buf = append(buf, '\t')
+		case 'u':
+			r, ok := p.hex4()
+			if !ok {
+				return "", false
+			}
+			if utf16.IsSurrogate(r) {
+				r2 := rune(-1)
+				if p.word(`\u`) {
+					if r2, ok = p.hex4(); !ok {
+						return "", false
+					}
+				}
+				r = utf16.DecodeRune(r, r2)
+			}
+			buf = utf8.AppendRune(buf, r)
+		default:
+			return "", false
+		}
+	}
+	return "", false
+}
+
+func (p *scanner) hex4() (rune, bool) {
+	if len(p.b)-p.i < 4 {
+		return 0, false
+	}
+	var r rune
+	for _, c := range p.b[p.i : p.i+4] {
+		r <<= 4
+		switch {
+		case '0' <= c && c <= '9':
+			r |= rune(c - '0')
+		case 'a' <= c && c <= 'f':
+			r |= rune(c - 'a' + 10)
+		case 'A' <= c && c <= 'F':
+			r |= rune(c - 'A' + 10)
+		default:
+			return 0, false
+		}
+	}
+	p.i += 4
+	return r, true
+}
+
+func (p *scanner) null() bool { return p.word("null") }
+
+func (p *scanner) field(key string, e *Event) *FieldError {
+	strField := func(dst *string) *FieldError {
+		if p.null() {
+			*dst = ""
+			return nil
+		}
+		s, ok := p.str()
+		if !ok {
+			return &FieldError{Field: key, Message: "must be a JSON string"}
+		}
+		*dst = s
+		return nil
+	}
+	intField := func(dst *int64) *FieldError {
+		if p.null() {
+			*dst = 0
+			return nil
+		}
+		start := p.i
+		if p.i < len(p.b) && p.b[p.i] == '-' {
+			p.i++
+		}
+		digits := p.i
+		for p.i < len(p.b) && p.b[p.i] >= '0' && p.b[p.i] <= '9' {
+			p.i++
+		}
+		if p.i-digits > 1 && p.b[digits] == '0' {
+			return &FieldError{Field: key, Message: "must be an integer without leading zeros"}
+		}
+		if p.i < len(p.b) && (p.b[p.i] == '.' || p.b[p.i] == 'e' || p.b[p.i] == 'E') {
+			return &FieldError{Field: key, Message: "must be an integer"}
+		}
+		n, err := strconv.ParseInt(string(p.b[start:p.i]), 10, 64)
+		if err != nil {
+			if p.i-start > 1 {
+				return &FieldError{Field: key, Message: "must be an integer that fits in 64 bits"}
+			}
+			return &FieldError{Field: key, Message: "must be an integer"}
+		}
+		*dst = n
+		return nil
+	}
+	switch key {
+	case "id":
+		p.intern = false
+		fe := strField(&e.ID)
+		p.intern = true
+		return fe
+	case "timestamp":
+		var s string
+		p.intern = false
+		fe := strField(&s)
+		p.intern = true
+		if fe != nil {
+			return fe
+		}
+		if s == "" {
+			e.Timestamp = time.Time{}
+			return nil
+		}
+		if p.in != nil && s == p.in.lastTS {
+			e.Timestamp = p.in.lastTime
+			return nil
+		}
+		t, err := ParseTimestamp(s)
+		if err != nil {
+			return &FieldError{Field: key, Message: err.Error()}
+		}
+		e.Timestamp = t
+		if p.in != nil {
+			p.in.lastTS, p.in.lastTime = s, t
+		}
+		return nil
+	case "org":
+		return strField(&e.Org)
+	case "actor_type":
+		var s string
+		fe := strField(&s)
+		e.ActorType = usage.ActorType(s)
+		return fe
+	case "actor_id":
+		return intField(&e.ActorID)
+	case "actor_name":
+		return strField(&e.ActorName)
+	case "oauth_application_id":
+		return intField(&e.OAuthApplicationID)
+	case "integration_id":
+		return intField(&e.IntegrationID)
+	case "user_id":
+		return intField(&e.UserID)
+	case "user_login":
+		return strField(&e.UserLogin)
+	case "subject_type":
+		return strField(&e.SubjectType)
+	case "subject_id":
+		return intField(&e.SubjectID)
+	case "subject_name":
+		return strField(&e.SubjectName)
+	case "http_method":
+		return strField(&e.HTTPMethod)
+	case "api_route":
+		return strField(&e.APIRoute)
+	case "rate_limited":
+		switch {
+		case p.word("true"):
+			e.RateLimited = true
+		case p.word("false"), p.null():
+			e.RateLimited = false
+		default:
+			return &FieldError{Field: key, Message: "must be true or false"}
+		}
+		return nil
+	}
+	return &FieldError{Field: truncate(key, 64), Message: "is not a field of an API request event (see doc/insights.md)"}
+}

@@ -1,0 +1,287 @@
+package insights
+
+import (
+	"cmp"
+	"context"
+	"slices"
+	"strings"
+	"time"
+)
+
+// SummaryStats is the body of the summary-stats endpoints.
+type SummaryStats struct {
+	TotalRequestCount       int64 `json:"total_request_count"`
+	RateLimitedRequestCount int64 `json:"rate_limited_request_count"`
+}
+
+// TimeStat is one bucket of the time-stats endpoints.
+type TimeStat struct {
+	Timestamp               string `json:"timestamp"`
+	TotalRequestCount       int64  `json:"total_request_count"`
+	RateLimitedRequestCount int64  `json:"rate_limited_request_count"`
+}
+
+// SubjectStat is one item of subject-stats.
+type SubjectStat struct {
+	SubjectType              string  `json:"subject_type"`
+	SubjectName              string  `json:"subject_name"`
+	SubjectID                int64   `json:"subject_id"`
+	TotalRequestCount        int64   `json:"total_request_count"`
+	RateLimitedRequestCount  int64   `json:"rate_limited_request_count"`
+	LastRateLimitedTimestamp *string `json:"last_rate_limited_timestamp"`
+	LastRequestTimestamp     string  `json:"last_request_timestamp"`
+}
+
+// UserStat is one item of user-stats: an actor the user made requests with.
+type UserStat struct {
+	ActorType                string  `json:"actor_type"`
+	ActorName                string  `json:"actor_name"`
+	ActorID                  int64   `json:"actor_id"`
+	IntegrationID            *int64  `json:"integration_id"`
+	OAuthApplicationID       *int64  `json:"oauth_application_id"`
+	TotalRequestCount        int64   `json:"total_request_count"`
+	RateLimitedRequestCount  int64   `json:"rate_limited_request_count"`
+	LastRateLimitedTimestamp *string `json:"last_rate_limited_timestamp"`
+	LastRequestTimestamp     string  `json:"last_request_timestamp"`
+}
+
+// RouteStat is one item of route-stats.
+type RouteStat struct {
+	HTTPMethod               string  `json:"http_method"`
+	APIRoute                 string  `json:"api_route"`
+	TotalRequestCount        int64   `json:"total_request_count"`
+	RateLimitedRequestCount  int64   `json:"rate_limited_request_count"`
+	LastRateLimitedTimestamp *string `json:"last_rate_limited_timestamp"`
+	LastRequestTimestamp     string  `json:"last_request_timestamp"`
+}
+
+// Service answers the insights endpoints from a Store.
+type Service struct {
+	Store     Store
+	Now       func() time.Time
+	Retention Retention
+}
+
+// NewService returns a service over store with the default retention.
+func NewService(store Store, now func() time.Time) *Service {
+	return &Service{Store: store, Now: now, Retention: DefaultRetention}
+}
+
+// Ingest validates nothing (the decoder did) and records events durably.
+func (s *Service) Ingest(ctx context.Context, events []Event) (IngestResult, error) {
+	return s.Store.InsightsIngest(ctx, events, s.Retention.Cutoffs(s.Now()))
+}
+
+// Prune deletes what the retention no longer keeps.
+func (s *Service) Prune(ctx context.Context) (int64, error) {
+	return s.Store.InsightsPrune(ctx, s.Retention.Cutoffs(s.Now()))
+}
+
+// segments covers p's range for an answer read from levels up to max.
+// Range edges older than a level's retention are widened to the next
+// coarser level, whose buckets are still kept.
+func (s *Service) segments(p *Params, max Level) []Segment {
+	a, b := p.Start, p.End
+	cut := s.Retention.Cutoffs(s.Now())
+	for _, l := range Levels[:len(Levels)-1] {
+		if cut.Level[l] == 0 || l >= max {
+			continue
+		}
+		up := l + 1
+		if a < cut.Level[l] {
+			a = up.Floor(a)
+		}
+		if b < cut.Level[l] {
+			b = ceilTo(b, up.Seconds())
+		}
+	}
+	return Segments(a, b, max)
+}
+
+// Summary answers summary-stats for a scope.
+func (s *Service) Summary(ctx context.Context, sc Scope, p *Params) (SummaryStats, error) {
+	c, err := s.Store.InsightsTotals(ctx, sc, s.segments(p, Day))
+	if err != nil {
+		return SummaryStats{}, err
+	}
+	return SummaryStats{c.Total, c.RateLimited}, nil
+}
+
+// TimeStats answers time-stats for a scope: a dense series of buckets of
+// p.Increment aligned to multiples of the increment since the Unix epoch,
+// from the bucket holding the start of the range to the one holding its
+// end. Each bucket counts only requests inside the range.
+func (s *Service) TimeStats(ctx context.Context, sc Scope, p *Params) ([]TimeStat, error) {
+	inc := p.Increment
+	first := floorDiv(p.Start, inc) * inc
+	n := (p.End - first + inc - 1) / inc
+	rows, err := s.Store.InsightsSeries(ctx, sc, s.segments(p, CoarsestLevel(inc)))
+	if err != nil {
+		return nil, err
+	}
+	out := make([]TimeStat, n)
+	for i := range out {
+		out[i].Timestamp = FormatTimestamp(first + int64(i)*inc)
+	}
+	for _, r := range rows {
+		i := (r.Bucket - first) / inc
+		if r.Bucket < first || i >= n {
+			continue
+		}
+		out[i].TotalRequestCount += r.Total
+		out[i].RateLimitedRequestCount += r.RateLimited
+	}
+	return out, nil
+}
+
+func lastTimes(c Counts) (string, *string) {
+	last := FormatTimestamp(c.Last)
+	if c.LastRateLimited == 0 {
+		return last, nil
+	}
+	rl := FormatTimestamp(c.LastRateLimited)
+	return last, &rl
+}
+
+func optional(v int64) *int64 {
+	if v == 0 {
+		return nil
+	}
+	return &v
+}
+
+// Page is one page of a list answer and the number of items in all pages.
+type Page[T any] struct {
+	Items []T
+	Total int
+}
+
+// SubjectStats answers subject-stats.
+func (s *Service) SubjectStats(ctx context.Context, org string, p *Params) (Page[SubjectStat], error) {
+	rows, err := s.Store.InsightsSubjects(ctx, org, s.segments(p, Day))
+	if err != nil {
+		return Page[SubjectStat]{}, err
+	}
+	rows = filter(rows, p.Substring, func(r SubjectRow) string { return r.Name })
+	sortRows(rows, p, func(r SubjectRow, key string) (int64, string) {
+		switch key {
+		case SortSubjectName:
+			return 0, r.Name
+		}
+		return countKey(r.Counts, key), ""
+	}, func(a, b SubjectRow) int {
+		return cmp.Or(strings.Compare(a.Type, b.Type), cmp.Compare(a.ID, b.ID))
+	})
+	return paginate(rows, p, func(r SubjectRow) SubjectStat {
+		last, rl := lastTimes(r.Counts)
+		return SubjectStat{r.Type, r.Name, r.ID, r.Total, r.RateLimited, rl, last}
+	}), nil
+}
+
+// UserStats answers user-stats for one user.
+func (s *Service) UserStats(ctx context.Context, org string, userID int64, p *Params) (Page[UserStat], error) {
+	rows, err := s.Store.InsightsUserActors(ctx, org, userID, s.segments(p, Day))
+	if err != nil {
+		return Page[UserStat]{}, err
+	}
+	rows = filter(rows, p.Substring, func(r ActorRow) string { return r.Name })
+	sortRows(rows, p, func(r ActorRow, key string) (int64, string) {
+		switch key {
+		case SortSubjectName:
+			return 0, r.Name
+		}
+		return countKey(r.Counts, key), ""
+	}, func(a, b ActorRow) int {
+		return cmp.Or(strings.Compare(string(a.Type), string(b.Type)), cmp.Compare(a.ID, b.ID))
+	})
+	return paginate(rows, p, func(r ActorRow) UserStat {
+		last, rl := lastTimes(r.Counts)
+		return UserStat{string(r.Type), r.Name, r.ID, optional(r.IntegrationID), optional(r.OAuthApplicationID),
+			r.Total, r.RateLimited, rl, last}
+	}), nil
+}
+
+// RouteStats answers route-stats for one actor.
+func (s *Service) RouteStats(ctx context.Context, org string, actor ActorRef, p *Params) (Page[RouteStat], error) {
+	rows, err := s.Store.InsightsActorRoutes(ctx, org, actor, s.segments(p, Day))
+	if err != nil {
+		return Page[RouteStat]{}, err
+	}
+	rows = filter(rows, p.Substring, func(r RouteRow) string { return r.Route })
+	sortRows(rows, p, func(r RouteRow, key string) (int64, string) {
+		switch key {
+		case SortHTTPMethod:
+			return 0, r.Method
+		case SortAPIRoute:
+			return 0, r.Route
+		}
+		return countKey(r.Counts, key), ""
+	}, func(a, b RouteRow) int {
+		return cmp.Or(strings.Compare(a.Route, b.Route), strings.Compare(a.Method, b.Method))
+	})
+	return paginate(rows, p, func(r RouteRow) RouteStat {
+		last, rl := lastTimes(r.Counts)
+		return RouteStat{r.Method, r.Route, r.Total, r.RateLimited, rl, last}
+	}), nil
+}
+
+func countKey(c Counts, key string) int64 {
+	switch key {
+	case SortLastRateLimited:
+		return c.LastRateLimited
+	case SortLastRequest:
+		return c.Last
+	case SortRateLimitedCount:
+		return c.RateLimited
+	}
+	return c.Total
+}
+
+// filter keeps the rows whose name contains sub, ignoring case. The
+// substring is matched literally: % and _ have no special meaning.
+func filter[T any](rows []T, sub string, name func(T) string) []T {
+	if sub == "" {
+		return rows
+	}
+	sub = strings.ToLower(sub)
+	out := rows[:0]
+	for _, r := range rows {
+		if strings.Contains(strings.ToLower(name(r)), sub) {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// sortRows orders rows by p.Sort in p's direction, breaking ties by the
+// row's identity, ascending, so pages never overlap or skip. Requests never
+// rate limited sort as the oldest last_rate_limited_timestamp.
+func sortRows[T any](rows []T, p *Params, key func(T, string) (int64, string), ident func(a, b T) int) {
+	slices.SortFunc(rows, func(a, b T) int {
+		for _, k := range p.Sort {
+			an, as := key(a, k)
+			bn, bs := key(b, k)
+			c := cmp.Or(cmp.Compare(an, bn), strings.Compare(as, bs))
+			if c != 0 {
+				if p.Desc {
+					return -c
+				}
+				return c
+			}
+		}
+		return ident(a, b)
+	})
+}
+
+func paginate[T, W any](rows []T, p *Params, wire func(T) W) Page[W] {
+	out := Page[W]{Total: len(rows), Items: []W{}}
+	start := (p.Page - 1) * p.PerPage
+	if start >= len(rows) {
+		return out
+	}
+	end := min(start+p.PerPage, len(rows))
+	for _, r := range rows[start:end] {
+		out.Items = append(out.Items, wire(r))
+	}
+	return out
+}
