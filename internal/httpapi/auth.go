@@ -1,0 +1,160 @@
+package httpapi
+
+import (
+	"context"
+	"encoding/base64"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/ghusage/ghusage/internal/usage"
+)
+
+// credentials extracts the token from Authorization: "Bearer T", "token T"
+// or Basic with the token as password. ok is false without the header.
+func credentials(r *http.Request) (token string, ok bool) {
+	h := r.Header.Get("Authorization")
+	if h == "" {
+		return "", false
+	}
+	scheme, value, _ := strings.Cut(strings.TrimSpace(h), " ")
+	value = strings.TrimSpace(value)
+	switch strings.ToLower(scheme) {
+	case "bearer", "token":
+		return value, true
+	case "basic":
+		raw, err := base64.StdEncoding.DecodeString(value)
+		if err != nil {
+			return "", true
+		}
+		_, pass, _ := strings.Cut(string(raw), ":")
+		return pass, true
+	}
+	return "", true
+}
+
+// authenticate resolves the request's actor. Without credentials the actor
+// is unauthenticated and err is nil (the endpoint decides whether it needs
+// one); an unknown, malformed, expired or revoked token is ErrBadCredentials.
+func (s *Server) authenticate(r *http.Request) (*usage.Actor, error) {
+	token, ok := credentials(r)
+	if !ok {
+		return &usage.Actor{}, nil
+	}
+	if _, ok := usage.ParseTokenType(token); !ok {
+		return &usage.Actor{}, usage.ErrBadCredentials
+	}
+	hash := usage.HashToken(token)
+	now := s.Now()
+	a, err := s.tokens.get(r.Context(), string(hash), now, s.TokenCacheTTL, func(ctx context.Context) (*usage.Actor, error) {
+		return ResolveActor(ctx, s.Store, hash)
+	})
+	if err != nil {
+		if usage.IsNotFound(err) {
+			return &usage.Actor{}, usage.ErrBadCredentials
+		}
+		return &usage.Actor{}, err
+	}
+	if !a.Token.Usable(now) {
+		return &usage.Actor{}, usage.ErrBadCredentials
+	}
+	return a, nil
+}
+
+// ResolveActor loads the token with the given hash and everything an actor
+// carries: the user and its roles, the installation, and the insights
+// actor id and name (see doc/insights.md for the attribution rules).
+func ResolveActor(ctx context.Context, st usage.Store, hash []byte) (*usage.Actor, error) {
+	t, err := st.TokenByHash(ctx, hash)
+	if err != nil {
+		return nil, err
+	}
+	// The lookup was by hash; comparing again in constant time keeps the
+	// final decision independent of how the store matched.
+	if !usage.HashesEqual(t.Hash, hash) {
+		return nil, usage.ErrNotFound
+	}
+	a := &usage.Actor{Type: t.Type, Token: t, ID: t.ID, Name: t.Note}
+	if t.UserID != 0 {
+		if a.User, err = st.UserByID(ctx, t.UserID); err != nil {
+			return nil, err
+		}
+		if a.Orgs, a.Enterprises, err = st.Roles(ctx, t.UserID); err != nil {
+			return nil, err
+		}
+		if a.Name == "" {
+			a.Name = a.User.Login
+		}
+	}
+	switch t.Type {
+	case usage.ActorInstallation:
+		if a.Installation, err = st.InstallationByID(ctx, t.InstallationID); err != nil {
+			return nil, err
+		}
+		a.ID = a.Installation.ID
+		app, err := st.AppByID(ctx, a.Installation.AppID)
+		if err != nil {
+			return nil, err
+		}
+		a.Name = app.Name
+	case usage.ActorUserToServer:
+		app, err := st.AppByID(ctx, t.AppID)
+		if err != nil {
+			return nil, err
+		}
+		a.ID, a.Name = app.ID, app.Name
+	case usage.ActorOAuthApp:
+		app, err := st.OAuthAppByID(ctx, t.OAuthAppID)
+		if err != nil {
+			return nil, err
+		}
+		a.ID, a.Name, a.OAuthAppID = app.ID, app.Name, app.ID
+	}
+	return a, nil
+}
+
+// tokenCache remembers resolved actors, and hashes the store does not
+// know, for a short time so the hot path does not ask the store on every
+// request (a flood of well-formed but unknown tokens included).
+type tokenCache struct {
+	mu sync.Mutex
+	m  map[string]cachedActor
+}
+
+type cachedActor struct {
+	actor   *usage.Actor // nil: the store has no such token
+	expires time.Time
+}
+
+func (c *tokenCache) get(ctx context.Context, key string, now time.Time, ttl time.Duration,
+	load func(context.Context) (*usage.Actor, error)) (*usage.Actor, error) {
+	if ttl > 0 {
+		c.mu.Lock()
+		e, ok := c.m[key]
+		c.mu.Unlock()
+		if ok && now.Before(e.expires) {
+			if e.actor == nil {
+				return nil, usage.ErrNotFound
+			}
+			return e.actor, nil
+		}
+	}
+	a, err := load(ctx)
+	if err != nil && !usage.IsNotFound(err) {
+		if usage.ErrorKind(err) == usage.KindInternal {
+			return nil, &usage.Error{Kind: usage.KindUnavailable, Message: "The data store is unavailable; try again shortly.", Err: fmt.Errorf("resolve token: %w", err)}
+		}
+		return nil, err
+	}
+	if ttl > 0 {
+		c.mu.Lock()
+		if c.m == nil || len(c.m) > 100_000 {
+			c.m = make(map[string]cachedActor)
+		}
+		c.m[key] = cachedActor{actor: a, expires: now.Add(ttl)}
+		c.mu.Unlock()
+	}
+	return a, err
+}

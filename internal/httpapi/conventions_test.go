@@ -1,0 +1,245 @@
+package httpapi_test
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ghusage/ghusage/internal/demo"
+	"github.com/ghusage/ghusage/internal/testenv"
+	"github.com/ghusage/ghusage/internal/usage"
+)
+
+type errBody struct {
+	Message          string `json:"message"`
+	DocumentationURL string `json:"documentation_url"`
+	Status           string `json:"status"`
+}
+
+func decodeErr(t *testing.T, body string) errBody {
+	t.Helper()
+	var e errBody
+	if err := json.Unmarshal([]byte(body), &e); err != nil {
+		t.Fatalf("error body %q is not JSON: %v", body, err)
+	}
+	if e.DocumentationURL == "" || e.Status == "" {
+		t.Fatalf("error body %q lacks documentation_url or status", body)
+	}
+	return e
+}
+
+func TestErrorsAndPrefixes(t *testing.T) {
+	env := testenv.New(t)
+	for _, prefix := range []string{"", "/api/v3"} {
+		t.Run("prefix="+prefix, func(t *testing.T) {
+			resp, body := env.Get(t, prefix+"/user", "")
+			if resp.StatusCode != 401 || decodeErr(t, body).Message != "Requires authentication" {
+				t.Errorf("no token: %d %s", resp.StatusCode, body)
+			}
+			resp, body = env.Get(t, prefix+"/user", "ghp_notatokenatall")
+			if resp.StatusCode != 401 || decodeErr(t, body).Message != "Bad credentials" {
+				t.Errorf("malformed token: %d %s", resp.StatusCode, body)
+			}
+			resp, body = env.Get(t, prefix+"/user", usage.NewTokenString(usage.ActorClassicPAT))
+			if resp.StatusCode != 401 || decodeErr(t, body).Message != "Bad credentials" {
+				t.Errorf("unknown token: %d %s", resp.StatusCode, body)
+			}
+			resp, body = env.Get(t, prefix+"/no/such/route", env.AdminToken)
+			if e := decodeErr(t, body); resp.StatusCode != 404 || e.Message != "Not Found" || e.Status != "404" {
+				t.Errorf("unknown route: %d %s", resp.StatusCode, body)
+			}
+			resp, body = env.Get(t, prefix+"/user", env.AdminToken, "X-GitHub-Api-Version", "1999-01-01")
+			if resp.StatusCode != 400 || !strings.Contains(decodeErr(t, body).Message, "2022-11-28") {
+				t.Errorf("bad version: %d %s", resp.StatusCode, body)
+			}
+			resp, body = env.Get(t, prefix+"/user", env.AdminToken, "X-GitHub-Api-Version", "2026-03-10")
+			if resp.StatusCode != 200 || resp.Header.Get("X-GitHub-Api-Version-Selected") != "2026-03-10" {
+				t.Errorf("supported version: %d %v", resp.StatusCode, resp.Header)
+			}
+			if !strings.Contains(body, `"login":"ghusage-admin"`) {
+				t.Errorf("GET /user body %s", body)
+			}
+		})
+	}
+}
+
+func TestStandardHeaders(t *testing.T) {
+	env := testenv.New(t)
+	resp, _ := env.Get(t, "/user", env.AdminToken, "Accept", "application/vnd.github+json")
+	h := resp.Header
+	if h.Get("Content-Type") != "application/json; charset=utf-8" {
+		t.Errorf("Content-Type %q", h.Get("Content-Type"))
+	}
+	if h.Get("X-GitHub-Request-Id") == "" || h.Get("X-GitHub-Api-Version-Selected") != "2022-11-28" {
+		t.Errorf("request id / version headers missing: %v", h)
+	}
+	if h.Get("X-GitHub-Media-Type") != "github.v3; format=json" {
+		t.Errorf("X-GitHub-Media-Type %q", h.Get("X-GitHub-Media-Type"))
+	}
+	if h.Get("Access-Control-Allow-Origin") != "*" || !testenv.ContainsAll(h.Get("Access-Control-Expose-Headers"), "ETag", "Link", "X-RateLimit-Remaining", "X-GitHub-Request-Id") {
+		t.Errorf("CORS headers: %v", h)
+	}
+	if !strings.Contains(h.Get("X-OAuth-Scopes"), "admin:org") {
+		t.Errorf("X-OAuth-Scopes %q for a classic token", h.Get("X-OAuth-Scopes"))
+	}
+	resp2, _ := env.Get(t, "/user", env.AdminToken)
+	if resp2.Header.Get("X-GitHub-Request-Id") == h.Get("X-GitHub-Request-Id") {
+		t.Error("two requests share a request id")
+	}
+	resp, _ = env.Do(t, http.MethodOptions, "/rate_limit", "", nil, "Origin", "https://example.com", "Access-Control-Request-Method", "GET")
+	if resp.StatusCode != 204 || resp.Header.Get("Access-Control-Allow-Origin") != "*" || !strings.Contains(resp.Header.Get("Access-Control-Allow-Headers"), "Authorization") {
+		t.Errorf("preflight: %d %v", resp.StatusCode, resp.Header)
+	}
+}
+
+func TestETagAndNotModified(t *testing.T) {
+	env := testenv.New(t)
+	resp, body := env.Get(t, "/user", env.AdminToken)
+	etag := resp.Header.Get("ETag")
+	if etag == "" {
+		t.Fatal("GET without ETag")
+	}
+	resp, body2 := env.Get(t, "/user", env.AdminToken, "If-None-Match", etag)
+	if resp.StatusCode != http.StatusNotModified || body2 != "" {
+		t.Fatalf("matching If-None-Match: %d %q", resp.StatusCode, body2)
+	}
+	resp, body3 := env.Get(t, "/user", env.AdminToken, "If-None-Match", `W/"different"`)
+	if resp.StatusCode != 200 || body3 != body {
+		t.Fatalf("stale If-None-Match: %d", resp.StatusCode)
+	}
+}
+
+func TestTokenLifecycle(t *testing.T) {
+	env := testenv.New(t)
+	ctx := context.Background()
+	u := env.Data.Users[0]
+	tok := &usage.Token{Type: usage.ActorClassicPAT, UserID: u.ID, Scopes: []string{"read:org"}, CreatedAt: time.Now()}
+	s, err := demo.IssueToken(ctx, env.Store, tok)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, scheme := range []string{"Bearer ", "token ", "bearer "} {
+		resp, body := env.Get(t, "/user", "", "Authorization", scheme+s)
+		if resp.StatusCode != 200 || !strings.Contains(body, u.Login) {
+			t.Fatalf("%q scheme: %d %s", scheme, resp.StatusCode, body)
+		}
+	}
+	if err := env.Store.RevokeToken(ctx, tok.ID, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	resp, body := env.Get(t, "/user", s)
+	if resp.StatusCode != 401 || decodeErr(t, body).Message != "Bad credentials" {
+		t.Fatalf("revoked token: %d %s", resp.StatusCode, body)
+	}
+	expired := &usage.Token{Type: usage.ActorFineGrainedPAT, UserID: u.ID, ResourceOwner: "acme-web", CreatedAt: time.Now(), ExpiresAt: time.Now().Add(-time.Second)}
+	s2, err := demo.IssueToken(ctx, env.Store, expired)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp, _ := env.Get(t, "/user", s2); resp.StatusCode != 401 {
+		t.Fatalf("expired token: %d", resp.StatusCode)
+	}
+}
+
+func TestMetricsExposeRoutes(t *testing.T) {
+	env := testenv.New(t)
+	env.Get(t, "/user", env.AdminToken)
+	env.Get(t, "/api/v3/user", env.AdminToken)
+	_, body := env.Get(t, "/metrics", "")
+	if !strings.Contains(body, `ghusage_http_requests_total{method="GET",route="GET /user",status="200"} 2`) {
+		t.Errorf("metrics do not count GET /user twice:\n%s", body)
+	}
+	if !strings.Contains(body, "ghusage_http_request_duration_seconds_bucket") {
+		t.Error("no latency histogram")
+	}
+	resp, _ := env.Get(t, "/readyz", "")
+	if resp.StatusCode != 200 {
+		t.Errorf("readyz %d", resp.StatusCode)
+	}
+}
+
+func TestPathsGitHubWouldNotRedirect(t *testing.T) {
+	env := testenv.New(t)
+	for _, p := range []string{"/api/v3", "//user", "/api//v3/user", "/x/../user", "/user/.", "/api/v3/./user"} {
+		resp, body := env.Get(t, p, env.AdminToken)
+		if resp.StatusCode != 404 || resp.Header.Get("Content-Type") != "application/json; charset=utf-8" {
+			t.Errorf("%s: %d %s %q", p, resp.StatusCode, resp.Header.Get("Content-Type"), body)
+			continue
+		}
+		decodeErr(t, body)
+	}
+}
+
+func TestHeadHasETagAndNoBody(t *testing.T) {
+	env := testenv.New(t)
+	get, _ := env.Get(t, "/user", env.AdminToken)
+	resp, body := env.Do(t, http.MethodHead, "/user", env.AdminToken, nil)
+	if resp.StatusCode != 200 || body != "" || resp.Header.Get("ETag") != get.Header.Get("ETag") {
+		t.Fatalf("HEAD: %d %q etag %q vs GET %q", resp.StatusCode, body, resp.Header.Get("ETag"), get.Header.Get("ETag"))
+	}
+	resp, _ = env.Do(t, http.MethodHead, "/user", env.AdminToken, nil, "If-None-Match", get.Header.Get("ETag"))
+	if resp.StatusCode != http.StatusNotModified {
+		t.Fatalf("HEAD with matching If-None-Match: %d", resp.StatusCode)
+	}
+}
+
+func TestNotModifiedShowsTheRefund(t *testing.T) {
+	env := testenv.New(t)
+	first, _ := env.Get(t, "/user", env.AdminToken)
+	resp, _ := env.Get(t, "/user", env.AdminToken, "If-None-Match", first.Header.Get("ETag"))
+	if resp.StatusCode != http.StatusNotModified {
+		t.Fatalf("status %d", resp.StatusCode)
+	}
+	if got, want := resp.Header.Get("X-RateLimit-Used"), first.Header.Get("X-RateLimit-Used"); got != want {
+		t.Errorf("a refunded 304 reports used=%s; the request before it reported %s", got, want)
+	}
+	after, _ := env.Get(t, "/user", env.AdminToken)
+	if after.Header.Get("X-RateLimit-Remaining") == "" || after.Header.Get("X-RateLimit-Used") == first.Header.Get("X-RateLimit-Used") {
+		t.Errorf("the request after the 304 did not count: %v", after.Header)
+	}
+}
+
+func TestMetricsBoundTheMethodLabel(t *testing.T) {
+	env := testenv.New(t)
+	for _, m := range []string{"BREW", "WHEN", "PROPFIND"} {
+		env.Do(t, m, "/user", "", nil)
+	}
+	_, body := env.Get(t, "/metrics", "")
+	if strings.Contains(body, "BREW") || !strings.Contains(body, `method="OTHER"`) {
+		t.Errorf("unknown methods are not folded into OTHER:\n%s", body)
+	}
+}
+
+// TestTokenCache runs with the production cache on: a revocation takes
+// effect within the TTL, and a token made after an unknown one was tried
+// works once the TTL has passed.
+func TestTokenCache(t *testing.T) {
+	const ttl = 300 * time.Millisecond
+	env := testenv.New(t, func(c *serverConfig) { c.TokenCacheTTL = ttl })
+	ctx := context.Background()
+	tok := &usage.Token{Type: usage.ActorClassicPAT, UserID: env.Data.Users[0].ID, CreatedAt: time.Now()}
+	s, err := demo.IssueToken(ctx, env.Store, tok)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp, _ := env.Get(t, "/user", s); resp.StatusCode != 200 {
+		t.Fatalf("new token: %d", resp.StatusCode)
+	}
+	if err := env.Store.RevokeToken(ctx, tok.ID, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(ttl + 2*time.Second)
+	for {
+		resp, _ := env.Get(t, "/user", s)
+		if resp.StatusCode == 401 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("a revoked token still works %v after revocation (TTL %v)", ttl+2*time.Second, ttl)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}

@@ -1,0 +1,452 @@
+package httpapi
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"runtime/debug"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/ghusage/ghusage/internal/usage"
+)
+
+// handlerFunc is the shape of every API handler: it writes a response or
+// returns an error that the pipeline renders as GitHub's error body.
+type handlerFunc func(w http.ResponseWriter, r *http.Request) error
+
+// Route describes a registered API route.
+type Route struct {
+	Method  string // "" for the catch-all
+	Pattern string // the mux path pattern, e.g. /orgs/{org}/insights/api/summary-stats
+	// APIRoute is the route template as GitHub's API insights writes it,
+	// e.g. /orgs/:org/insights/api/summary-stats; "" for the catch-all.
+	APIRoute string
+	// MaxBodyBytes overrides Server.MaxBodyBytes when positive.
+	MaxBodyBytes int64
+
+	name string // "METHOD pattern", for logs and metrics; "" for the catch-all
+}
+
+var errNotFound = usage.ErrNotFound
+
+// API versions GitHub accepts here; the first is the default.
+var apiVersions = []string{"2022-11-28", "2026-03-10"}
+
+// exposedHeaders are the response headers browsers may read, as GitHub sends them.
+const exposedHeaders = "ETag, Link, Location, Retry-After, X-GitHub-OTP, X-RateLimit-Limit, X-RateLimit-Remaining, " +
+	"X-RateLimit-Used, X-RateLimit-Resource, X-RateLimit-Reset, X-OAuth-Scopes, X-Accepted-OAuth-Scopes, " +
+	"X-Poll-Interval, X-GitHub-Media-Type, X-GitHub-SSO, X-GitHub-Request-Id, Deprecation, Sunset"
+
+// Shared values of constant headers; net/http only reads them.
+var (
+	allowOriginValue    = []string{"*"}
+	exposedHeadersValue = []string{exposedHeaders}
+	nosniffValue        = []string{"nosniff"}
+	defaultVersionValue = []string{apiVersions[0]}
+	defaultMediaType    = []string{"github.v3; format=json"}
+)
+
+// mediaTypeHeader is mediaType as a header value, without allocating for
+// the common Accept headers.
+func mediaTypeHeader(accept string) []string {
+	switch accept {
+	case "", "*/*", "application/json", "application/vnd.github+json", "application/vnd.github.v3+json":
+		return defaultMediaType
+	}
+	return []string{mediaType(accept)}
+}
+
+// requestInfo is filled in as a request moves through the pipeline, for
+// the access log and metrics.
+type requestInfo struct {
+	id    string
+	route string
+	actor *usage.Actor
+	// refundOn304 is set by admit when the limiter counted this request
+	// and refunds it if it is answered 304 Not Modified.
+	refundOn304 bool
+}
+
+type infoKey struct{}
+
+func infoFrom(ctx context.Context) *requestInfo {
+	if i, ok := ctx.Value(infoKey{}).(*requestInfo); ok {
+		return i
+	}
+	return &requestInfo{}
+}
+
+// statusWriter records the status and size of a response.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+	bytes  int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	n, err := w.ResponseWriter.Write(b)
+	w.bytes += n
+	return n, err
+}
+
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// common wraps every request: request id, GitHub's standard headers, CORS,
+// API-version negotiation, panic recovery, the access log and metrics.
+func (s *Server) common(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		info := &requestInfo{id: newRequestID()}
+		r = r.WithContext(context.WithValue(r.Context(), infoKey{}, info))
+		sw := &statusWriter{ResponseWriter: w}
+		h := w.Header()
+		// Keys are written in canonical form and constant values share
+		// one slice: this runs on every request.
+		h["X-Github-Request-Id"] = []string{info.id}
+		h["X-Github-Media-Type"] = mediaTypeHeader(r.Header.Get("Accept"))
+		h["Access-Control-Allow-Origin"] = allowOriginValue
+		h["Access-Control-Expose-Headers"] = exposedHeadersValue
+		h["X-Content-Type-Options"] = nosniffValue
+		defer func() {
+			if p := recover(); p != nil {
+				if p == http.ErrAbortHandler {
+					panic(p)
+				}
+				s.Logger.ErrorContext(r.Context(), "panic", "panic", fmt.Sprint(p), "stack", string(debug.Stack()), "request_id", info.id)
+				if sw.status == 0 {
+					s.writeError(sw, r, fmt.Errorf("panic: %v", p))
+				}
+			}
+			elapsed := time.Since(start)
+			route := info.route
+			if route == "" {
+				route = "other"
+			}
+			s.Metrics.ObserveRequest(metricMethod(r.Method), route, sw.status, elapsed)
+			if !s.Logger.Enabled(r.Context(), slog.LevelInfo) {
+				return
+			}
+			attrs := []slog.Attr{
+				slog.String("request_id", info.id), slog.String("method", r.Method),
+				slog.String("route", route), slog.Int("status", sw.status),
+				slog.Duration("latency", elapsed),
+			}
+			if a := info.actor; a.Authenticated() {
+				attrs = append(attrs, slog.String("actor_type", string(a.Type)), slog.Int64("actor_id", a.ID))
+			}
+			s.Logger.LogAttrs(r.Context(), slog.LevelInfo, "request", attrs...)
+		}()
+
+		version := r.Header.Get("X-GitHub-Api-Version")
+		if version == "" {
+			version = apiVersions[0]
+		}
+		if !slices.Contains(apiVersions, version) {
+			h.Set("X-GitHub-Api-Version-Selected", apiVersions[0])
+			s.writeError(sw, r, usage.Errorf(usage.KindBadRequest,
+				"API version %s is not supported. Supported versions: %s.", version, strings.Join(apiVersions, ", ")))
+			return
+		}
+		if version == apiVersions[0] {
+			h["X-Github-Api-Version-Selected"] = defaultVersionValue
+		} else {
+			h.Set("X-GitHub-Api-Version-Selected", version)
+		}
+		if !isCleanPath(r.URL.Path) {
+			// ServeMux would answer an HTML redirect; GitHub answers 404.
+			s.writeError(sw, r, errNotFound)
+			return
+		}
+		if r.Method == http.MethodOptions {
+			h.Set("Access-Control-Allow-Methods", "GET, POST, PATCH, PUT, DELETE")
+			h.Set("Access-Control-Allow-Headers", "Authorization, Content-Type, If-Match, If-Modified-Since, If-None-Match, If-Unmodified-Since, Accept-Encoding, X-GitHub-OTP, X-Requested-With, User-Agent, X-GitHub-Api-Version")
+			h.Set("Access-Control-Max-Age", "86400")
+			sw.WriteHeader(http.StatusNoContent)
+			return
+		}
+		next.ServeHTTP(sw, r)
+	})
+}
+
+// isCleanPath reports whether p has no empty, "." or ".." segments.
+func isCleanPath(p string) bool {
+	if p == "" || p[0] != '/' {
+		return false
+	}
+	return !strings.Contains(p, "//") && !strings.Contains(p, "/./") && !strings.Contains(p, "/../") &&
+		!strings.HasSuffix(p, "/.") && !strings.HasSuffix(p, "/..")
+}
+
+// metricMethod bounds the method label: any client can send any method,
+// and each distinct label is a new series.
+func metricMethod(m string) string {
+	switch m {
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete, http.MethodOptions:
+		return m
+	}
+	return "OTHER"
+}
+
+// mediaType answers X-GitHub-Media-Type for an Accept header, e.g.
+// "github.v3; format=json" or "github.v3; param=raw; format=json".
+func mediaType(accept string) string {
+	for _, part := range strings.Split(accept, ",") {
+		mt := strings.TrimSpace(strings.SplitN(part, ";", 2)[0])
+		rest, ok := strings.CutPrefix(mt, "application/vnd.github")
+		if !ok {
+			continue
+		}
+		format := "json"
+		if i := strings.LastIndexByte(rest, '+'); i >= 0 {
+			format, rest = rest[i+1:], rest[:i]
+		}
+		fields := strings.Split(strings.TrimPrefix(rest, "."), ".")
+		version, param := "v3", ""
+		if len(fields) > 0 && fields[0] != "" {
+			version = fields[0]
+		}
+		if len(fields) > 1 {
+			param = fields[1]
+		}
+		if param != "" {
+			return fmt.Sprintf("github.%s; param=%s; format=%s", version, param, format)
+		}
+		return fmt.Sprintf("github.%s; format=%s", version, format)
+	}
+	return "github.v3; format=json"
+}
+
+// newRequestID returns an id shaped like GitHub's (XXXX:XXXX:XXXXXX:XXXXXX).
+// It only needs to be unique enough to find a request in the logs, so it
+// comes from the fast runtime generator, not crypto/rand.
+func newRequestID() string {
+	const hexDigits = "0123456789ABCDEF"
+	var b [23]byte
+	v, w := rand.Uint64(), rand.Uint64()
+	j := 0
+	for i := range b {
+		if i == 4 || i == 9 || i == 16 {
+			b[i] = ':'
+			continue
+		}
+		if j < 16 {
+			b[i] = hexDigits[v>>(4*j)&0xF]
+		} else {
+			b[i] = hexDigits[w>>(4*(j-16))&0xF]
+		}
+		j++
+	}
+	return string(b[:])
+}
+
+// handle registers an API route: pattern is "METHOD /path" or "/" for the catch-all.
+func (s *Server) handle(mux *http.ServeMux, pattern string, h handlerFunc) {
+	method, path, ok := strings.Cut(pattern, " ")
+	if !ok {
+		method, path = "", pattern
+	}
+	s.handleRoute(mux, &Route{Method: method, Pattern: path}, h)
+}
+
+// handleRoute registers rt; its APIRoute is derived from the pattern.
+func (s *Server) handleRoute(mux *http.ServeMux, rt *Route, h handlerFunc) {
+	if rt.Pattern != "/" {
+		rt.APIRoute = githubRoute(rt.Pattern)
+	}
+	pattern := rt.Pattern
+	if rt.Method != "" {
+		pattern = rt.Method + " " + rt.Pattern
+	}
+	mux.Handle(pattern, s.api(rt, h))
+}
+
+// githubRoute turns a mux pattern into GitHub's route template:
+// /orgs/{org}/x → /orgs/:org/x.
+func githubRoute(pattern string) string {
+	var b strings.Builder
+	for i := 0; i < len(pattern); i++ {
+		switch c := pattern[i]; c {
+		case '{':
+			b.WriteByte(':')
+		case '}':
+		case '.':
+			if strings.HasPrefix(pattern[i:], "...}") {
+				i += 2
+				continue
+			}
+			b.WriteByte(c)
+		default:
+			b.WriteByte(c)
+		}
+	}
+	return b.String()
+}
+
+// api is the pipeline of an API request: authenticate, rate limit, run the
+// handler (with ETag/If-None-Match for GETs), then meter the request.
+func (s *Server) api(rt *Route, h handlerFunc) http.Handler {
+	if rt.APIRoute != "" && rt.name == "" {
+		rt.name = rt.Method + " " + rt.Pattern // once, before any request reads it
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		info := infoFrom(r.Context())
+		if rt.APIRoute != "" {
+			info.route = rt.name
+		}
+		limit := s.MaxBodyBytes
+		if rt.MaxBodyBytes > 0 {
+			limit = rt.MaxBodyBytes
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, limit)
+
+		actor, authErr := s.authenticate(r)
+		info.actor = actor
+		r = r.WithContext(usage.WithActor(r.Context(), actor))
+		if actor.Authenticated() && (actor.Type == usage.ActorClassicPAT || actor.Type == usage.ActorOAuthApp) {
+			w.Header().Set("X-OAuth-Scopes", strings.Join(actor.Token.Scopes, ", "))
+		}
+
+		done, err := s.admit(w, r, rt, actor, authErr)
+		if err != nil {
+			s.writeError(w, r, err)
+			// A 503 from an unreachable rate-limit store is not a rate limit.
+			s.meter(r, rt, actor, StatusOf(err), usage.ErrorKind(err) == usage.KindRateLimited)
+			return
+		}
+		status := http.StatusInternalServerError // what a panicking handler is answered
+		if done != nil {
+			// Deferred, so a panicking handler still releases what admit took.
+			defer func() { done(status) }()
+		}
+		status = s.serve(w, r, h, authErr)
+		s.meter(r, rt, actor, status, false)
+	})
+}
+
+// serve runs h, buffering GET responses to compute their ETag and answer
+// 304 Not Modified to a matching If-None-Match. It returns the status sent.
+func (s *Server) serve(w http.ResponseWriter, r *http.Request, h handlerFunc, authErr error) int {
+	if authErr != nil {
+		s.writeError(w, r, authErr)
+		return StatusOf(authErr)
+	}
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		sw := &statusWriter{ResponseWriter: w}
+		if err := h(sw, r); err != nil {
+			s.writeError(sw, r, err)
+		}
+		if sw.status == 0 {
+			sw.status = http.StatusOK
+		}
+		return sw.status
+	}
+	// GET and HEAD: the handler writes into a buffer with headers of its
+	// own, so an error after a Link or ETag was set sends none of them.
+	bw := bufferedWriters.Get().(*bufferedWriter)
+	clear(bw.header)
+	bw.status = 0
+	bw.buf.Reset()
+	defer func() {
+		if bw.buf.Cap() <= 64<<10 { // keep small buffers only
+			bufferedWriters.Put(bw)
+		}
+	}()
+	if err := h(bw, r); err != nil {
+		s.writeError(w, r, err)
+		return StatusOf(err)
+	}
+	if bw.status == 0 {
+		bw.status = http.StatusOK
+	}
+	hdr := w.Header()
+	for k, v := range bw.header {
+		hdr[k] = v
+	}
+	if bw.status == http.StatusOK {
+		sum := sha256.Sum256(bw.buf.Bytes())
+		etag := `W/"` + hex.EncodeToString(sum[:16]) + `"`
+		hdr["Etag"] = []string{etag}
+		if etagMatches(r.Header.Get("If-None-Match"), etag) {
+			hdr.Del("Content-Type")
+			hdr.Del("Content-Length")
+			if infoFrom(r.Context()).refundOn304 {
+				refundRateLimitHeaders(hdr)
+			}
+			w.WriteHeader(http.StatusNotModified)
+			return http.StatusNotModified
+		}
+	}
+	w.WriteHeader(bw.status)
+	if r.Method != http.MethodHead {
+		w.Write(bw.buf.Bytes())
+	}
+	return bw.status
+}
+
+// refundRateLimitHeaders shows the request as not counted: a 304 to an
+// authenticated request is refunded by the limiter once it is answered.
+func refundRateLimitHeaders(h http.Header) {
+	used, err1 := strconv.ParseInt(h.Get("X-Ratelimit-Used"), 10, 64)
+	remaining, err2 := strconv.ParseInt(h.Get("X-Ratelimit-Remaining"), 10, 64)
+	if err1 != nil || err2 != nil || used < 1 {
+		return
+	}
+	h["X-Ratelimit-Used"] = []string{strconv.FormatInt(used-1, 10)}
+	h["X-Ratelimit-Remaining"] = []string{strconv.FormatInt(remaining+1, 10)}
+}
+
+// etagMatches compares If-None-Match with a weak comparison, as GitHub does.
+func etagMatches(header, etag string) bool {
+	if header == "" {
+		return false
+	}
+	want := strings.TrimPrefix(etag, "W/")
+	for _, t := range strings.Split(header, ",") {
+		t = strings.TrimSpace(t)
+		if t == "*" || strings.TrimPrefix(t, "W/") == want {
+			return true
+		}
+	}
+	return false
+}
+
+var bufferedWriters = sync.Pool{New: func() any { return &bufferedWriter{header: make(http.Header)} }}
+
+// bufferedWriter holds a response until the handler returns.
+type bufferedWriter struct {
+	header http.Header
+	status int
+	buf    bytes.Buffer
+}
+
+func (b *bufferedWriter) Header() http.Header { return b.header }
+func (b *bufferedWriter) WriteHeader(code int) {
+	if b.status == 0 {
+		b.status = code
+	}
+}
+func (b *bufferedWriter) Write(p []byte) (int, error) {
+	if b.status == 0 {
+		b.status = http.StatusOK
+	}
+	return b.buf.Write(p)
+}

@@ -1,0 +1,216 @@
+package httpapi
+
+import (
+	"net/http"
+	"net/netip"
+	"strconv"
+	"strings"
+
+	"github.com/ghusage/ghusage/internal/ratelimit"
+	"github.com/ghusage/ghusage/internal/usage"
+)
+
+// rateLimitNotEnabledURL is the documentation_url of the GHES-mode 404.
+const rateLimitNotEnabledURL = "https://docs.github.com/rest/rate-limit/rate-limit#get-rate-limit-status-for-the-authenticated-user"
+
+// admit decides whether a request may proceed under the rate limits and
+// sets the x-ratelimit-* headers. done is called with the final status.
+//
+// Every API request comes here, including unknown routes and requests that
+// will be answered 401: those count against the caller's IP address, as
+// unauthenticated requests do on GitHub. GET /rate_limit never counts
+// against the primary limit. An authenticated request answered 304 is
+// refunded by done.
+func (s *Server) admit(w http.ResponseWriter, r *http.Request, rt *Route, actor *usage.Actor, authErr error) (done func(status int), err error) {
+	l := s.Limiter
+	if !l.Enabled() {
+		return nil, nil
+	}
+	req := ratelimit.Request{
+		Subject:  s.rateSubject(r, actor, authErr),
+		Resource: ratelimit.Classify(r.Method, r.URL.Path),
+		Counted:  !isRateLimitRoute(rt),
+		Endpoint: "unmatched",
+		Write:    r.Method != http.MethodGet && r.Method != http.MethodHead && r.Method != http.MethodOptions,
+	}
+	switch rt.Method {
+	case "":
+	case http.MethodGet:
+		req.Endpoint = rt.Pattern // the common case, without allocating
+	default:
+		req.Endpoint = rt.Method + " " + rt.Pattern
+	}
+	d, err := l.Admit(r.Context(), &req)
+	if err != nil {
+		s.Metrics.Counter("ghusage_ratelimit_store_failures_total",
+			"Requests decided without the rate-limit store, by outcome.", "outcome", "refused").Inc()
+		return nil, &usage.Error{Kind: usage.KindUnavailable,
+			Message: "Rate limiting is temporarily unavailable. Please try again later.", Err: err}
+	}
+	if d.Degraded {
+		// Failing open: the counters are unknown, so no headers are sent.
+		s.Metrics.Counter("ghusage_ratelimit_store_failures_total",
+			"Requests decided without the rate-limit store, by outcome.", "outcome", "admitted").Inc()
+		return nil, nil
+	}
+	setRateLimitHeaders(w.Header(), &d)
+	if d.Verdict != ratelimit.Allowed {
+		kind := "primary"
+		e := &usage.Error{Kind: usage.KindRateLimited, Message: d.Message(w.Header().Get("X-GitHub-Request-Id")),
+			DocumentationURL: d.DocumentationURL()}
+		if d.Verdict.Secondary() {
+			kind = "secondary"
+			e.RetryAfter = int(d.RetryAfterSeconds())
+		}
+		s.Metrics.Counter("ghusage_ratelimit_rejections_total", "Requests refused by a rate limit.",
+			"limit", kind, "resource", d.Resource.String()).Inc()
+		return nil, e
+	}
+	authenticated := authErr == nil && actor.Authenticated()
+	infoFrom(r.Context()).refundOn304 = authenticated && req.Counted
+	ctx := r.Context()
+	return func(status int) {
+		l.Finish(ctx, &d, authenticated && status == http.StatusNotModified)
+	}, nil
+}
+
+func isRateLimitRoute(rt *Route) bool {
+	return rt.Method == http.MethodGet && rt.Pattern == "/rate_limit"
+}
+
+func setRateLimitHeaders(h http.Header, d *ratelimit.Decision) {
+	// The four numbers are formatted into one string and sliced, and the
+	// five values share one slice: two allocations for five headers.
+	var buf [80]byte
+	b := buf[:0]
+	var ends [4]int
+	for i, n := range [4]int64{d.Limit, d.Remaining(), min(d.Used, max(d.Limit, 0)), d.Reset} {
+		b = strconv.AppendInt(b, n, 10)
+		ends[i] = len(b)
+	}
+	nums := string(b)
+	v := make([]string, 5)
+	v[0], v[1], v[2], v[3] = nums[:ends[0]], nums[ends[0]:ends[1]], nums[ends[1]:ends[2]], nums[ends[2]:ends[3]]
+	v[4] = d.Resource.String()
+	h["X-Ratelimit-Limit"] = v[0:1:1]
+	h["X-Ratelimit-Remaining"] = v[1:2:2]
+	h["X-Ratelimit-Used"] = v[2:3:3]
+	h["X-Ratelimit-Reset"] = v[3:4:4]
+	h["X-Ratelimit-Resource"] = v[4:5:5]
+}
+
+// rateSubject is who a request counts against: the user for every token
+// acting for a user, the installation for installation tokens, and the IP
+// address for unauthenticated requests and bad credentials.
+func (s *Server) rateSubject(r *http.Request, actor *usage.Actor, authErr error) ratelimit.Subject {
+	if authErr == nil && actor.Authenticated() {
+		switch {
+		case actor.Type == usage.ActorInstallation:
+			id := actor.Token.InstallationID
+			var repos int64
+			if actor.Installation != nil {
+				id = actor.Installation.ID
+				repos = int64(actor.Installation.Repositories)
+			}
+			return ratelimit.Subject{Pool: ratelimit.InstallationPool(id), Repositories: repos}
+		case actor.User != nil:
+			return ratelimit.Subject{Pool: ratelimit.UserPool(actor.User.ID),
+				App: actor.Type == usage.ActorOAuthApp || actor.Type == usage.ActorUserToServer}
+		}
+	}
+	return ratelimit.Subject{Pool: ratelimit.IPPool(clientIP(r, s.Limiter.TrustedProxies()))}
+}
+
+// clientIP is the peer address, or the address a trusted proxy reports in
+// X-Forwarded-For: the right-most entry that is not itself a trusted proxy.
+func clientIP(r *http.Request, trusted []netip.Prefix) netip.Addr {
+	ap, err := netip.ParseAddrPort(r.RemoteAddr)
+	addr := ap.Addr()
+	if err != nil {
+		addr, _ = netip.ParseAddr(r.RemoteAddr)
+	}
+	addr = addr.Unmap()
+	if len(trusted) == 0 || !isTrusted(addr, trusted) {
+		return addr
+	}
+	hops := strings.Split(strings.Join(r.Header.Values("X-Forwarded-For"), ","), ",")
+	for i := len(hops) - 1; i >= 0; i-- {
+		a, err := netip.ParseAddr(strings.TrimSpace(hops[i]))
+		if err != nil {
+			break
+		}
+		addr = a.Unmap()
+		if !isTrusted(addr, trusted) {
+			break
+		}
+	}
+	return addr
+}
+
+func isTrusted(a netip.Addr, trusted []netip.Prefix) bool {
+	for _, p := range trusted {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
+}
+
+// rateLimitOrder is the order of resources in GET /rate_limit: GitHub's
+// documentation example, then the categories it leaves out.
+var rateLimitOrder = [ratelimit.NumResources]ratelimit.Resource{
+	ratelimit.Core, ratelimit.Search, ratelimit.GraphQL, ratelimit.IntegrationManifest, ratelimit.SourceImport,
+	ratelimit.CodeScanningUpload, ratelimit.CodeScanningAutofix, ratelimit.ActionsRunnerRegistration, ratelimit.SCIM,
+	ratelimit.DependencySnapshots, ratelimit.DependencySBOM, ratelimit.CodeSearch, ratelimit.AuditLog,
+	ratelimit.AuditLogStreaming,
+}
+
+// appendCounter appends c as {"limit":…,"used":…,"remaining":…,"reset":…}.
+func appendCounter(b []byte, c ratelimit.Counter) []byte {
+	b = append(b, `{"limit":`...)
+	b = strconv.AppendInt(b, c.Limit, 10)
+	b = append(b, `,"used":`...)
+	b = strconv.AppendInt(b, c.Used, 10)
+	b = append(b, `,"remaining":`...)
+	b = strconv.AppendInt(b, c.Remaining, 10)
+	b = append(b, `,"reset":`...)
+	b = strconv.AppendInt(b, c.Reset, 10)
+	return append(b, '}')
+}
+
+// handleRateLimit is GET /rate_limit: the caller's pools in every category.
+// It never counts against the primary limit and answers when exhausted.
+func (s *Server) handleRateLimit(w http.ResponseWriter, r *http.Request) error {
+	l := s.Limiter
+	if !l.Enabled() {
+		return &usage.Error{Kind: usage.KindNotFound, Message: "Rate limiting is not enabled.", DocumentationURL: rateLimitNotEnabledURL}
+	}
+	subj := s.rateSubject(r, usage.ActorFrom(r.Context()), nil)
+	c, err := l.Status(r.Context(), &subj)
+	if err != nil {
+		return &usage.Error{Kind: usage.KindUnavailable, Message: "Rate limiting is temporarily unavailable. Please try again later.", Err: err}
+	}
+	for i := range c {
+		c[i].Used = min(c[i].Used, c[i].Limit)
+	}
+	// Written by hand: this is the hottest read endpoint, and reflection
+	// would be most of its cost. The shape is {"resources":{…},"rate":{…}}.
+	b := make([]byte, 0, 1280)
+	b = append(b, `{"resources":{`...)
+	for i, r := range rateLimitOrder {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, '"')
+		b = append(b, r.String()...)
+		b = append(b, `":`...)
+		b = appendCounter(b, c[r])
+	}
+	b = append(b, `},"rate":`...)
+	b = appendCounter(b, c[ratelimit.Core])
+	b = append(b, "}\n"...)
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(http.StatusOK)
+	w.Write(b)
+	return nil
+}

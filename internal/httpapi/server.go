@@ -1,0 +1,77 @@
+// Package httpapi serves ghusage's REST API with GitHub's conventions:
+// routes with and without the /api/v3 prefix, GitHub's error bodies,
+// API-version negotiation, ETags, pagination and the per-request pipeline
+// (authentication, rate limiting, metering).
+package httpapi
+
+import (
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/ghusage/ghusage/internal/insights"
+	"github.com/ghusage/ghusage/internal/metrics"
+	"github.com/ghusage/ghusage/internal/ratelimit"
+	"github.com/ghusage/ghusage/internal/usage"
+)
+
+// Server holds what the handlers need. Set the exported fields, then call
+// Handler once.
+type Server struct {
+	Store   usage.Store
+	Logger  *slog.Logger
+	Now     func() time.Time
+	Metrics *metrics.Registry
+	// MaxBodyBytes bounds request bodies of ordinary routes.
+	MaxBodyBytes int64
+	// TokenCacheTTL bounds how long a resolved token is trusted without
+	// asking the store again; a revocation takes effect within it.
+	TokenCacheTTL time.Duration
+	// Version is the build version reported by /healthz.
+	Version string
+	// Insights answers the API insights endpoints and ingestion; nil
+	// disables them. Meter buffers metered requests for it; nil disables
+	// metering.
+	Insights *insights.Service
+	Meter    *insights.Recorder
+	// Limiter enforces rate limits; nil disables them (GHES mode).
+	Limiter *ratelimit.Limiter
+
+	tokens tokenCache
+	once   sync.Once
+	h      http.Handler
+}
+
+// Handler returns the root handler: every route with and without /api/v3.
+func (s *Server) Handler() http.Handler {
+	s.once.Do(func() {
+		if s.Now == nil {
+			s.Now = time.Now
+		}
+		if s.Logger == nil {
+			s.Logger = slog.New(slog.DiscardHandler)
+		}
+		if s.Metrics == nil {
+			s.Metrics = metrics.New()
+		}
+		if s.MaxBodyBytes == 0 {
+			s.MaxBodyBytes = 1 << 20
+		}
+		api := http.NewServeMux()
+		s.routes(api)
+		root := http.NewServeMux()
+		root.Handle("/api/v3/", http.StripPrefix("/api/v3", api))
+		root.Handle("/api/v3", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			r2 := new(http.Request)
+			*r2 = *r
+			u := *r.URL
+			u.Path, u.RawPath = "/", ""
+			r2.URL = &u
+			api.ServeHTTP(w, r2) // the API root: the catch-all's 404, not a redirect
+		}))
+		root.Handle("/", api)
+		s.h = s.common(root)
+	})
+	return s.h
+}
