@@ -1,0 +1,187 @@
+// Package server assembles ghusage: it opens the configured store, builds
+// the HTTP API and serves it. It is the one place that imports every adapter.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/ghusage/ghusage/internal/httpapi"
+	"github.com/ghusage/ghusage/internal/insights"
+	"github.com/ghusage/ghusage/internal/jobs"
+	"github.com/ghusage/ghusage/internal/metrics"
+	"github.com/ghusage/ghusage/internal/postgres"
+	"github.com/ghusage/ghusage/internal/ratelimit"
+	"github.com/ghusage/ghusage/internal/sqlite"
+	"github.com/ghusage/ghusage/internal/usage"
+)
+
+// Config is everything serve needs; cli fills it from flags and GHUSAGE_* variables.
+type Config struct {
+	Addr    string
+	DataDir string
+	// Store is "sqlite" (default) or "postgres".
+	Store             string
+	PostgresDSN       string
+	RedisURL          string
+	SQLiteSynchronous string
+	// InsightsRetention says how long each insights roll-up level and
+	// ingested event ids are kept.
+	InsightsRetention insights.Retention
+
+	// RedisCluster treats RedisURL as a Redis Cluster node.
+	RedisCluster bool
+	// RateLimit configures rate limiting; RateLimitBackend is "memory",
+	// "redis" or "" (redis when RedisURL is set).
+	RateLimit        ratelimit.Config
+	RateLimitBackend string
+	RedisKeyPrefix   string // starts every Redis key; "ghusage:rl:" when empty
+
+	TokenCacheTTL     time.Duration
+	MaxBodyBytes      int64
+	ReadHeaderTimeout time.Duration
+	ReadTimeout       time.Duration
+	WriteTimeout      time.Duration
+	IdleTimeout       time.Duration
+	ShutdownTimeout   time.Duration
+
+	Version string
+}
+
+// DefaultConfig returns the defaults every flag starts from.
+func DefaultConfig() Config {
+	return Config{
+		InsightsRetention: insights.DefaultRetention,
+		Addr:              "127.0.0.1:8080",
+		DataDir:           "data",
+		Store:             "sqlite",
+		SQLiteSynchronous: "FULL",
+		TokenCacheTTL:     2 * time.Second,
+		MaxBodyBytes:      1 << 20,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       5 * time.Minute,
+		WriteTimeout:      5 * time.Minute,
+		IdleTimeout:       2 * time.Minute,
+		ShutdownTimeout:   20 * time.Second,
+		RateLimit:         ratelimit.DefaultConfig(),
+	}
+}
+
+// OpenStore opens the configured store, bringing its schema up to date.
+func OpenStore(ctx context.Context, cfg Config) (usage.Store, error) {
+	switch cfg.Store {
+	case "", "sqlite":
+		if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+			return nil, fmt.Errorf("data directory: %w", err)
+		}
+		return sqlite.Open(ctx, filepath.Join(cfg.DataDir, "ghusage.db"), sqlite.Options{Synchronous: cfg.SQLiteSynchronous})
+	case "postgres":
+		if cfg.PostgresDSN == "" {
+			return nil, errors.New("--store postgres needs --postgres-dsn (or GHUSAGE_POSTGRES_DSN)")
+		}
+		// Migration runs under an advisory lock, so replicas may start together.
+		return postgres.Open(ctx, cfg.PostgresDSN, postgres.Options{Migrate: true})
+	}
+	return nil, fmt.Errorf("unknown store %q: use sqlite or postgres", cfg.Store)
+}
+
+// Server is a running ghusage.
+type Server struct {
+	cfg     Config
+	logger  *slog.Logger
+	Store   usage.Store
+	API     *httpapi.Server
+	Metrics *metrics.Registry
+	// Jobs runs background jobs once across replicas; register jobs
+	// before Serve.
+	Jobs *jobs.Scheduler
+	http *http.Server
+	ln   net.Listener
+
+	closeLimiter func() error
+}
+
+// New builds a server on an open store; it does not listen yet.
+func New(cfg Config, st usage.Store, logger *slog.Logger, now func() time.Time) (*Server, error) {
+	reg := metrics.New()
+	limiter, closeLimiter, err := newLimiter(cfg, reg, logger, now)
+	if err != nil {
+		return nil, err
+	}
+	api := &httpapi.Server{Limiter: limiter,
+		Store: st, Logger: logger, Now: now, Metrics: reg,
+		MaxBodyBytes: cfg.MaxBodyBytes, TokenCacheTTL: cfg.TokenCacheTTL, Version: cfg.Version,
+	}
+	api.Insights, api.Meter = newInsights(cfg, st, logger, now)
+	if api.Meter != nil {
+		reg.CounterFunc("ghusage_insights_metering_dropped_total",
+			"Metered request events dropped because the store fell too far behind.", api.Meter.Dropped)
+	}
+	s := &Server{cfg: cfg, logger: logger, Store: st, API: api, Metrics: reg, closeLimiter: closeLimiter,
+		Jobs: newScheduler(st, api.Insights, reg, logger, now)}
+	s.http = &http.Server{
+		Handler:           api.Handler(),
+		ReadHeaderTimeout: cfg.ReadHeaderTimeout,
+		ReadTimeout:       cfg.ReadTimeout,
+		WriteTimeout:      cfg.WriteTimeout,
+		IdleTimeout:       cfg.IdleTimeout,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+	return s, nil
+}
+
+// Listen binds the configured address, so a bad address fails before serving.
+func (s *Server) Listen() error {
+	ln, err := net.Listen("tcp", s.cfg.Addr)
+	if err != nil {
+		return err
+	}
+	s.ln = ln
+	return nil
+}
+
+// URL is the base URL the server answers on, once listening.
+func (s *Server) URL() string { return "http://" + s.ln.Addr().String() }
+
+// Serve answers requests until ctx is done, then shuts down gracefully:
+// it stops accepting, lets requests in flight finish within
+// ShutdownTimeout, and closes the store.
+func (s *Server) Serve(ctx context.Context) error {
+	jctx, stopJobs := context.WithCancel(ctx)
+	jobsDone := make(chan struct{})
+	go func() { s.Jobs.Run(jctx); close(jobsDone) }()
+	defer func() { stopJobs(); <-jobsDone }() // last: running jobs end before the store closes
+	if s.API.Meter != nil {
+		go s.API.Meter.Run(context.WithoutCancel(ctx))
+		defer s.API.Meter.Close() // after shutdown: the last metered requests are written
+	}
+	defer s.closeLimiter()
+	errc := make(chan error, 1)
+	go func() { errc <- s.http.Serve(s.ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	s.logger.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
+	defer cancel()
+	err := s.http.Shutdown(sctx)
+	if err != nil {
+		// Requests still running after the timeout are cut off here, so
+		// none of them outlives the store the caller closes next.
+		s.logger.Warn("shutdown timed out; closing the remaining connections", "timeout", s.cfg.ShutdownTimeout)
+		s.http.Close()
+	}
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return err
+}
