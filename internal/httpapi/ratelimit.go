@@ -107,12 +107,13 @@ func (s *Server) rateSubject(r *http.Request, actor *usage.Actor, authErr error)
 		switch {
 		case actor.Type == usage.ActorInstallation:
 			id := actor.Token.InstallationID
-			var repos int64
+			var repos, members int64
 			if actor.Installation != nil {
 				id = actor.Installation.ID
 				repos = int64(actor.Installation.Repositories)
+				members = int64(actor.Installation.Members)
 			}
-			return ratelimit.Subject{Pool: ratelimit.InstallationPool(id), Repositories: repos}
+			return ratelimit.Subject{Pool: ratelimit.InstallationPool(id), Repositories: repos, Members: members}
 		case actor.User != nil:
 			return ratelimit.Subject{Pool: ratelimit.UserPool(actor.User.ID),
 				App: actor.Type == usage.ActorOAuthApp || actor.Type == usage.ActorUserToServer}

@@ -252,10 +252,66 @@ func TestInstallationsHaveTheirOwnPools(t *testing.T) {
 	if h.used != 1 {
 		t.Fatalf("installation %d: used %d, want its own pool", b.ID, h.used)
 	}
-	want := ratelimit.DefaultConfig().Installation.Limit(int64(b.Repositories), 0)
+	want := ratelimit.DefaultConfig().Installation.Limit(int64(b.Repositories), orgMembers(t, e, b.AccountLogin))
 	if h.limit != want {
 		t.Fatalf("installation on %d repositories: limit %d, want %d", b.Repositories, h.limit, want)
 	}
+}
+
+// GitHub scales an installation's limit by repositories and by members of
+// the organization above 20 each; members are counted when the token is
+// resolved.
+func TestInstallationLimitCountsOrganizationMembers(t *testing.T) {
+	e := rateEnv(t, nil)
+	ctx := t.Context()
+	formula := ratelimit.DefaultConfig().Installation
+	org := &usage.Organization{Login: "big-org"}
+	if err := e.Store.CreateOrganization(ctx, org); err != nil {
+		t.Fatal(err)
+	}
+	const members, repos = 45, 30
+	for i := range members {
+		u := &usage.User{Login: fmt.Sprintf("big-member-%d", i)}
+		if err := e.Store.CreateUser(ctx, u); err != nil {
+			t.Fatal(err)
+		}
+		if err := e.Store.SetOrgRole(ctx, org.ID, u.ID, usage.RoleMember); err != nil {
+			t.Fatal(err)
+		}
+	}
+	inst := &usage.Installation{AppID: e.Data.Apps[0].ID, AccountLogin: "Big-Org", AccountType: "Organization",
+		Permissions: map[string]string{"metadata": "read"}, Repositories: repos}
+	if err := e.Store.CreateInstallation(ctx, inst); err != nil {
+		t.Fatal(err)
+	}
+	resp, _ := e.Get(t, "/rate_limit", issue(t, e, usage.ActorInstallation, 0, inst))
+	want := formula.Limit(repos, members) // 5,000 + 50×10 + 50×25 on GitHub.com
+	if want == formula.Limit(repos, 0) || want == formula.Max {
+		t.Fatalf("the formula's member term does not show at %d members (limit %d)", members, want)
+	}
+	if got := headersOf(t, resp).limit; got != want {
+		t.Fatalf("installation on %d repositories of an organization with %d members: limit %d, want %d", repos, members, got, want)
+	}
+}
+
+// orgMembers counts the members of an organization from every user's roles.
+func orgMembers(t *testing.T, e *testenv.Env, login string) int64 {
+	t.Helper()
+	users, err := e.Store.ListUsers(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var n int64
+	for _, u := range users {
+		orgs, _, err := e.Store.Roles(t.Context(), u.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, ok := orgs[strings.ToLower(login)]; ok {
+			n++
+		}
+	}
+	return n
 }
 
 func TestInstallationRejectionMessage(t *testing.T) {

@@ -321,24 +321,28 @@ func (db *DB) CreateInstallation(ctx context.Context, i *usage.Installation) err
 	return nil
 }
 
-const installationCols = `id, app_id, account_login, account_type, permissions, repositories`
+// installationCols reads an installation (alias i) with the member count of
+// the organization it is installed on (logins compare without case).
+const installationCols = `i.id, i.app_id, i.account_login, i.account_type, i.permissions, i.repositories,
+	CASE WHEN i.account_type = 'Organization' THEN (SELECT count(*) FROM org_members r JOIN organizations o ON o.id = r.org_id
+		WHERE lower(o.login) = lower(i.account_login)) ELSE 0 END`
 
 func scanInstallation(row pgx.CollectableRow) (*usage.Installation, error) {
 	var i usage.Installation
-	err := row.Scan(&i.ID, &i.AppID, &i.AccountLogin, &i.AccountType, &i.Permissions, &i.Repositories)
+	err := row.Scan(&i.ID, &i.AppID, &i.AccountLogin, &i.AccountType, &i.Permissions, &i.Repositories, &i.Members)
 	return &i, err
 }
 
 // InstallationByID finds an installation.
 func (db *DB) InstallationByID(ctx context.Context, id int64) (*usage.Installation, error) {
 	return queryOne(ctx, db, "installation by id", scanInstallation,
-		`SELECT `+installationCols+` FROM installations WHERE id = $1`, id)
+		`SELECT `+installationCols+` FROM installations i WHERE i.id = $1`, id)
 }
 
 // ListInstallations lists every installation by id.
 func (db *DB) ListInstallations(ctx context.Context) ([]*usage.Installation, error) {
 	return queryAll(ctx, db, "list installations", scanInstallation,
-		`SELECT `+installationCols+` FROM installations ORDER BY id`)
+		`SELECT `+installationCols+` FROM installations i ORDER BY i.id`)
 }
 
 // CreateOAuthApp stores a, assigning its ID when zero.

@@ -203,20 +203,25 @@ func (db *DB) CreateInstallation(ctx context.Context, i *usage.Installation) err
 func scanInstallation(row interface{ Scan(...any) error }) (*usage.Installation, error) {
 	i := &usage.Installation{}
 	var perms string
-	if err := row.Scan(&i.ID, &i.AppID, &i.AccountLogin, &i.AccountType, &perms, &i.Repositories); err != nil {
+	if err := row.Scan(&i.ID, &i.AppID, &i.AccountLogin, &i.AccountType, &perms, &i.Repositories, &i.Members); err != nil {
 		return nil, storeError(err, "Installation")
 	}
 	return i, json.Unmarshal([]byte(perms), &i.Permissions)
 }
 
-const installationColumns = "SELECT id, app_id, account_login, account_type, permissions, repositories FROM installations"
+// installationColumns reads an installation with the member count of the
+// organization it is installed on (logins compare without case).
+const installationColumns = `SELECT i.id, i.app_id, i.account_login, i.account_type, i.permissions, i.repositories,
+	CASE WHEN i.account_type = 'Organization' THEN (SELECT count(*) FROM org_roles r JOIN organizations o ON o.id = r.org_id
+		WHERE o.login = i.account_login) ELSE 0 END
+	FROM installations i`
 
 func (db *DB) InstallationByID(ctx context.Context, id int64) (*usage.Installation, error) {
-	return scanInstallation(db.reader.QueryRowContext(ctx, installationColumns+" WHERE id = ?", id))
+	return scanInstallation(db.reader.QueryRowContext(ctx, installationColumns+" WHERE i.id = ?", id))
 }
 
 func (db *DB) ListInstallations(ctx context.Context) ([]*usage.Installation, error) {
-	return list(ctx, db.reader, scanInstallation, installationColumns+" ORDER BY id")
+	return list(ctx, db.reader, scanInstallation, installationColumns+" ORDER BY i.id")
 }
 
 func (db *DB) CreateOAuthApp(ctx context.Context, a *usage.OAuthApp) error {

@@ -465,15 +465,38 @@ func testInstallations(t *testing.T, s usage.Store) {
 	got, err := s.InstallationByID(ctx, i.ID)
 	must(t, "InstallationByID", err)
 	if got.AppID != app.ID || got.AccountLogin != "Acme-Web" || got.AccountType != "Organization" ||
-		got.Repositories != 42 || !sameMap(got.Permissions, i.Permissions) {
-		t.Errorf("InstallationByID = %+v, want %+v", got, i)
+		got.Repositories != 42 || got.Members != 0 || !sameMap(got.Permissions, i.Permissions) {
+		t.Errorf("InstallationByID = %+v, want %+v with no members yet", got, i)
 	}
+
+	// Members is derived from the organization's roles when reading: owners
+	// and members count, other organizations' members do not.
+	org := &usage.Organization{Login: "acme-web"}
+	must(t, "CreateOrganization", s.CreateOrganization(ctx, org))
+	other := &usage.Organization{Login: "acme-data"}
+	must(t, "CreateOrganization", s.CreateOrganization(ctx, other))
+	for n, role := range []string{usage.RoleAdmin, usage.RoleMember, usage.RoleMember} {
+		u := &usage.User{Login: fmt.Sprintf("member%d", n)}
+		must(t, "CreateUser", s.CreateUser(ctx, u))
+		must(t, "SetOrgRole", s.SetOrgRole(ctx, org.ID, u.ID, role))
+		if n == 0 {
+			must(t, "SetOrgRole other", s.SetOrgRole(ctx, other.ID, u.ID, usage.RoleMember))
+		}
+	}
+	got, err = s.InstallationByID(ctx, i.ID)
+	must(t, "InstallationByID", err)
+	if got.Members != 3 {
+		t.Errorf("InstallationByID(org installation).Members = %d, want 3", got.Members)
+	}
+
 	j := &usage.Installation{AppID: app.ID, AccountLogin: "mona", AccountType: "User"}
 	must(t, "CreateInstallation", s.CreateInstallation(ctx, j))
 	list, err := s.ListInstallations(ctx)
 	must(t, "ListInstallations", err)
 	if len(list) != 2 || list[0].ID != i.ID || list[1].ID != j.ID {
 		t.Errorf("ListInstallations = %+v, want the two in id order", list)
+	} else if list[0].Members != 3 || list[1].Members != 0 {
+		t.Errorf("ListInstallations members = %d, %d, want 3 (organization) and 0 (user)", list[0].Members, list[1].Members)
 	}
 	wantKind(t, "CreateInstallation unknown app", s.CreateInstallation(ctx, &usage.Installation{AppID: 987654321, AccountLogin: "x", AccountType: "User"}), usage.KindNotFound)
 }

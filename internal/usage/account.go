@@ -74,6 +74,11 @@ type Installation struct {
 	AccountType  string            `json:"account_type"` // Organization, User or Enterprise
 	Permissions  map[string]string `json:"permissions"`
 	Repositories int               `json:"repositories"` // repositories it is installed on, for the rate-limit formula
+	// Members is the number of members of the organization it is installed
+	// on (0 on a user or enterprise account), for the rate-limit formula.
+	// Stores derive it from organization roles when reading; it is not
+	// stored with the installation.
+	Members int `json:"members"`
 }
 
 // OAuthApp is an OAuth application.
