@@ -2,8 +2,10 @@ package httpapi
 
 import (
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/ghusage/ghusage/internal/insights"
 	"github.com/ghusage/ghusage/internal/usage"
@@ -120,35 +122,61 @@ func (s *Server) timeStats(w http.ResponseWriter, r *http.Request, scope func(or
 	if err != nil {
 		return err
 	}
-	res, err := s.Insights.TimeStats(r.Context(), sc, p)
+	res, err := s.Insights.TimeSeries(r.Context(), sc, p)
 	if err != nil {
 		return err
 	}
-	writeTimeStats(w, res)
+	writeTimeSeries(w, &res)
 	return nil
 }
 
-// writeTimeStats writes a series as JSON by hand: a 30-day series in
-// five-minute buckets has 8,640 items, and reflection would dominate.
-func writeTimeStats(w http.ResponseWriter, series []insights.TimeStat) {
-	b := make([]byte, 0, 2+96*len(series))
-	b = append(b, '[')
-	for i, x := range series {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = append(b, `{"timestamp":`...)
-		b = strconv.AppendQuote(b, x.Timestamp)
-		b = append(b, `,"total_request_count":`...)
-		b = strconv.AppendInt(b, x.TotalRequestCount, 10)
-		b = append(b, `,"rate_limited_request_count":`...)
-		b = strconv.AppendInt(b, x.RateLimitedRequestCount, 10)
-		b = append(b, '}')
-	}
-	b = append(b, ']', '\n')
+// seriesBuffers recycles the buffers time-stats answers are written into:
+// a 30-day series in five-minute buckets is about 800 KB of JSON.
+var seriesBuffers = sync.Pool{New: func() any { return new([]byte) }}
+
+// maxPooledSeriesBuffer bounds the buffers kept for reuse (a series of
+// 43,200 one-minute buckets is about 4 MB; those are allocated each time).
+const maxPooledSeriesBuffer = 2 << 20
+
+// writeTimeSeries writes a series as encoding/json writes the equivalent
+// []insights.TimeStat (TestTimeSeriesEncodingMatchesEncodingJSON), in one
+// Write so the pipeline's response buffer grows once.
+func writeTimeSeries(w http.ResponseWriter, series *insights.Series) {
+	bp := seriesBuffers.Get().(*[]byte)
+	b := appendTimeSeries((*bp)[:0], series)
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.WriteHeader(http.StatusOK)
 	w.Write(b)
+	if cap(b) <= maxPooledSeriesBuffer {
+		*bp = b
+		seriesBuffers.Put(bp)
+	}
+}
+
+// timeStatBytes is an upper bound of the JSON of one bucket whose counts
+// have at most 8 digits; longer counts only make the buffer grow.
+const timeStatBytes = len(`{"timestamp":"","total_request_count":,"rate_limited_request_count":},`) + insights.TimestampLen + 2*8
+
+// appendTimeSeries appends the JSON of a series (and a newline, as
+// writeJSON ends every body): the bytes json.Marshal writes for
+// series.Stats(). Timestamps hold only digits, '-', ':', 'T', 'Z' and '+',
+// which JSON strings carry unescaped.
+func appendTimeSeries(b []byte, series *insights.Series) []byte {
+	b = slices.Grow(b, 3+timeStatBytes*len(series.Counts))
+	b = append(b, '[')
+	for i, c := range series.Counts {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, `{"timestamp":"`...)
+		b = insights.AppendTimestamp(b, series.Timestamp(i))
+		b = append(b, `","total_request_count":`...)
+		b = strconv.AppendInt(b, c.Total, 10)
+		b = append(b, `,"rate_limited_request_count":`...)
+		b = strconv.AppendInt(b, c.RateLimited, 10)
+		b = append(b, '}')
+	}
+	return append(b, ']', '\n')
 }
 
 func writePage[T any](w http.ResponseWriter, r *http.Request, p *insights.Params, pg insights.Page[T]) {

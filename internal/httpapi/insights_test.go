@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math/rand/v2"
 	"net/http"
 	"net/url"
 	"os"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/getkin/kin-openapi/openapi3"
 
+	"github.com/ghusage/ghusage/internal/httpapi"
 	"github.com/ghusage/ghusage/internal/insights"
 	"github.com/ghusage/ghusage/internal/testenv"
 	"github.com/ghusage/ghusage/internal/usage"
@@ -300,5 +302,113 @@ func TestMeteredRequestShowsUp(t *testing.T) {
 			t.Fatalf("the request is not in insights 2 s later: summary %s, route-stats %s", body, rbody)
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// TestTimeSeriesEncodingMatchesEncodingJSON checks the hand-written
+// time-stats encoder writes exactly what encoding/json writes for the same
+// items (plus the newline every body ends with): empty series, zero
+// buckets, large and odd counts, timestamps the formatter handles itself
+// and those it leaves to the time package, and random series.
+func TestTimeSeriesEncodingMatchesEncodingJSON(t *testing.T) {
+	check := func(s insights.Series) {
+		t.Helper()
+		want, err := json.Marshal(s.Stats())
+		if err != nil {
+			t.Fatal(err)
+		}
+		want = append(want, '\n')
+		if got := httpapi.AppendTimeSeries(nil, &s); !bytes.Equal(got, want) {
+			t.Fatalf("series %+v:\ngot  %s\nwant %s", s, got, want)
+		}
+		// Appending to a used buffer keeps what it holds.
+		if got := httpapi.AppendTimeSeries([]byte("xyz"), &s); !bytes.Equal(got, append([]byte("xyz"), want...)) {
+			t.Fatalf("series %+v appended to xyz: %s", s, got)
+		}
+	}
+	check(insights.Series{First: 1_700_000_000, Increment: 300})
+	check(insights.Series{First: 1_700_000_000, Increment: 300, Counts: []insights.SeriesCounts{}})
+	check(insights.Series{First: 1_700_000_100, Increment: 300, Counts: make([]insights.SeriesCounts, 1)})
+	check(insights.Series{First: 0, Increment: 60, Counts: make([]insights.SeriesCounts, 3)})
+	counts := func(c ...int64) []insights.SeriesCounts {
+		var out []insights.SeriesCounts
+		for i := 0; i < len(c); i += 2 {
+			out = append(out, insights.SeriesCounts{Total: c[i], RateLimited: c[i+1]})
+		}
+		return out
+	}
+	check(insights.Series{First: 1_700_006_400, Increment: 86400,
+		Counts: counts(0, 0, 1, 0, 123456789, 1, 1<<63-1, 1<<63-1, -1, -1<<63, 99999999, 100000000)})
+	check(insights.Series{First: 253402300800 - 2*3600, Increment: 3600, Counts: make([]insights.SeriesCounts, 4)}) // into year 10000
+	check(insights.Series{First: -3 * 86400, Increment: 86400, Counts: make([]insights.SeriesCounts, 6)})           // before 1970
+	r := rand.New(rand.NewPCG(7, 8))
+	for range 200 {
+		inc := []int64{60, 300, 600, 3600, 6 * 3600, 86400, 7 * 86400}[r.IntN(7)]
+		s := insights.Series{First: r.Int64N(4_000_000_000) / inc * inc, Increment: inc, Counts: make([]insights.SeriesCounts, r.IntN(50))}
+		for i := range s.Counts {
+			if r.IntN(3) > 0 {
+				s.Counts[i] = insights.SeriesCounts{Total: r.Int64N(1 << uint(r.IntN(62)+1)), RateLimited: r.Int64N(1000)}
+			}
+		}
+		check(s)
+	}
+	// A long series, as a 30-day answer in five-minute buckets.
+	long := insights.Series{First: 1_700_000_100, Increment: 300, Counts: make([]insights.SeriesCounts, 8640)}
+	for i := range long.Counts {
+		long.Counts[i] = insights.SeriesCounts{Total: int64(i * i % 977), RateLimited: int64(i % 3)}
+	}
+	check(long)
+}
+
+// TestTimeStatsBodyMatchesService checks each time-stats endpoint answers
+// the service's TimeStats items exactly as encoding/json writes them.
+func TestTimeStatsBodyMatchesService(t *testing.T) {
+	env := testenv.New(t)
+	now := time.Now().UTC()
+	events := make([]insights.Event, 3000)
+	for i := range events {
+		events[i] = testEvent(i, now)
+	}
+	if resp, body := postEvents(t, env, env.AdminToken, ndjson(t, events)); resp.StatusCode != 200 {
+		t.Fatalf("ingest: %d %s", resp.StatusCode, body)
+	}
+	q := url.Values{"min_timestamp": {now.Add(-50 * time.Hour).Format(time.RFC3339)}, "max_timestamp": {now.Format(time.RFC3339)}}
+	base := "/orgs/acme-web/insights/api/time-stats"
+	cases := []struct {
+		path  string
+		scope insights.Scope
+	}{
+		{base, insights.Scope{Org: "acme-web"}},
+		{base + "/users/101", insights.Scope{Org: "acme-web", UserID: 101}},
+		{base + "/oauth_app/2", insights.Scope{Org: "acme-web", Actor: insights.ActorRef{Type: usage.ActorOAuthApp, ID: 2}}},
+		{base + "/users/999", insights.Scope{Org: "acme-web", UserID: 999}}, // no requests: every bucket zero
+	}
+	for _, c := range cases {
+		for _, inc := range []string{"1m", "5m", "1h", "1d", "1w"} {
+			q.Set("timestamp_increment", inc)
+			resp, body := env.Get(t, c.path+"?"+q.Encode(), env.AdminToken)
+			if resp.StatusCode != 200 {
+				t.Fatalf("GET %s: %d %s", c.path, resp.StatusCode, body)
+			}
+			p, err := insights.ParseParams(q, insights.EndpointTime, now)
+			if err != nil {
+				t.Fatal(err)
+			}
+			items, err := env.Server.API.Insights.TimeStats(context.Background(), c.scope, p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, _ := json.Marshal(items)
+			if body != string(want)+"\n" {
+				t.Fatalf("GET %s?%s:\ngot  %.300s\nwant %.300s", c.path, q.Encode(), body, want)
+			}
+			var total int64
+			for _, x := range items {
+				total += x.TotalRequestCount
+			}
+			if (total > 0) != (c.scope.UserID != 999) {
+				t.Fatalf("GET %s?%s: %d requests in all buckets; the test data should give some (and none for user 999)", c.path, q.Encode(), total)
+			}
+		}
 	}
 }

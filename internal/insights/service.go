@@ -112,24 +112,70 @@ func (s *Service) Summary(ctx context.Context, sc Scope, p *Params) (SummaryStat
 // from the bucket holding the start of the range to the one holding its
 // end. Each bucket counts only requests inside the range.
 func (s *Service) TimeStats(ctx context.Context, sc Scope, p *Params) ([]TimeStat, error) {
+	series, err := s.TimeSeries(ctx, sc, p)
+	if err != nil {
+		return nil, err
+	}
+	return series.Stats(), nil
+}
+
+// Series is a time-stats answer without its timestamps: bucket i starts
+// First + i*Increment (unix seconds) and holds Counts[i]. The HTTP adapter
+// writes it as JSON without building a TimeStat (and a timestamp string)
+// per bucket; Stats gives the TimeStat form.
+type Series struct {
+	First, Increment int64
+	Counts           []SeriesCounts
+}
+
+// SeriesCounts is the requests of one bucket of a Series.
+type SeriesCounts struct {
+	Total, RateLimited int64
+}
+
+// Timestamp is the start of bucket i.
+func (s *Series) Timestamp(i int) int64 { return s.First + int64(i)*s.Increment }
+
+// Stats returns the series as time-stats items (never nil).
+func (s *Series) Stats() []TimeStat {
+	out := make([]TimeStat, len(s.Counts))
+	if len(out) == 0 {
+		return out
+	}
+	// One string holds every timestamp; the items hold slices of it.
+	var all []byte
+	end := make([]int, len(out))
+	for i := range out {
+		all = AppendTimestamp(all, s.Timestamp(i))
+		end[i] = len(all)
+	}
+	str := string(all)
+	start := 0
+	for i, c := range s.Counts {
+		out[i] = TimeStat{str[start:end[i]], c.Total, c.RateLimited}
+		start = end[i]
+	}
+	return out
+}
+
+// TimeSeries answers time-stats for a scope, as TimeStats does, in the
+// compact form of a Series.
+func (s *Service) TimeSeries(ctx context.Context, sc Scope, p *Params) (Series, error) {
 	inc := p.Increment
 	first := floorDiv(p.Start, inc) * inc
 	n := (p.End - first + inc - 1) / inc
 	rows, err := s.Store.InsightsSeries(ctx, sc, s.segments(p, CoarsestLevel(inc)))
 	if err != nil {
-		return nil, err
+		return Series{}, err
 	}
-	out := make([]TimeStat, n)
-	for i := range out {
-		out[i].Timestamp = FormatTimestamp(first + int64(i)*inc)
-	}
+	out := Series{First: first, Increment: inc, Counts: make([]SeriesCounts, n)}
 	for _, r := range rows {
 		i := (r.Bucket - first) / inc
 		if r.Bucket < first || i >= n {
 			continue
 		}
-		out[i].TotalRequestCount += r.Total
-		out[i].RateLimitedRequestCount += r.RateLimited
+		out.Counts[i].Total += r.Total
+		out.Counts[i].RateLimited += r.RateLimited
 	}
 	return out, nil
 }

@@ -144,7 +144,48 @@ func truncate(s string, n int) string {
 
 // FormatTimestamp renders unix seconds as GitHub does: RFC 3339, UTC, Z.
 func FormatTimestamp(unix int64) string {
-	return time.Unix(unix, 0).UTC().Format(time.RFC3339)
+	var b [TimestampLen]byte
+	return string(AppendTimestamp(b[:0], unix))
+}
+
+// TimestampLen is the length of FormatTimestamp's answer for every time
+// from 1970 to the end of 9999 (YYYY-MM-DDTHH:MM:SSZ).
+const TimestampLen = 20
+
+// maxFastTimestamp is 10000-01-01T00:00:00Z: AppendTimestamp formats the
+// times in [0, maxFastTimestamp) itself and leaves others to the time
+// package.
+const maxFastTimestamp = 253402300800
+
+// AppendTimestamp appends FormatTimestamp(unix) to b. The answer holds only
+// digits, '-', ':', 'T', 'Z' (and '+' for years past 9999), so it needs no
+// escaping in JSON. Between 1970 and 9999 it does not go through the time
+// package: a time-stats series formats one timestamp per bucket.
+func AppendTimestamp(b []byte, unix int64) []byte {
+	if unix < 0 || unix >= maxFastTimestamp {
+		return time.Unix(unix, 0).UTC().AppendFormat(b, time.RFC3339)
+	}
+	days, secs := unix/86400, unix%86400
+	// The civil date of a day count (March-based years, eras of 400 years).
+	z := days + 719468
+	era := z / 146097
+	doe := z - era*146097
+	yoe := (doe - doe/1460 + doe/36524 - doe/146096) / 365
+	year := yoe + era*400
+	doy := doe - (365*yoe + yoe/4 - yoe/100)
+	mp := (5*doy + 2) / 153
+	day := doy - (153*mp+2)/5 + 1
+	month := mp + 3
+	if month > 12 {
+		month -= 12
+		year++
+	}
+	h, m, sec := secs/3600, secs/60%60, secs%60
+	return append(b,
+		byte('0'+year/1000), byte('0'+year/100%10), byte('0'+year/10%10), byte('0'+year%10), '-',
+		byte('0'+month/10), byte('0'+month%10), '-', byte('0'+day/10), byte('0'+day%10), 'T',
+		byte('0'+h/10), byte('0'+h%10), ':', byte('0'+m/10), byte('0'+m%10), ':',
+		byte('0'+sec/10), byte('0'+sec%10), 'Z')
 }
 
 // MaxIncrement bounds timestamp_increment (a year of days).

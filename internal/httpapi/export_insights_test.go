@@ -1,0 +1,4 @@
+package httpapi
+
+// AppendTimeSeries is appendTimeSeries, for the encoding test.
+var AppendTimeSeries = appendTimeSeries
