@@ -19,6 +19,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/ghusage/ghusage/internal/demo"
@@ -78,7 +79,7 @@ func runBenchRateLimit(ctx context.Context, e *env, args []string) error {
 	f.StringVar(&o.loader, "load", "go", "load generator: go (built in) or wrk (needs wrk on PATH; 1 thread)")
 	f.StringVar(&o.limiter, "limiter", "full", "limiter of the full pipeline: full (primary and secondary limits) or primary (secondary limits off)")
 	f.StringVar(&o.actor, "actor", "installation", "token of the load: installation (its requests are metered for its organization) or user (a classic PAT; GET /rate_limit names no organization, so it is not metered)")
-	f.StringVar(&o.profile, "cpuprofile", "", "write a CPU profile of the full-pipeline measurements to this file")
+	f.StringVar(&o.profile, "cpuprofile", "", "write CPU profiles of the measurements to this file name + .N (full pipeline, round N) and + .bare.N (bare handler)")
 	f.StringVar(&o.backend, "backend", "memory", "rate-limit backend of the full pipeline: memory or redis (needs --redis-url)")
 	f.StringVar(&o.redisURL, "redis-url", e.getenv("GHUSAGE_REDIS_URL"), "also measure Redis decisions against this Redis (redis://host:port/db)")
 	if err := f.Parse(args); err != nil {
@@ -171,6 +172,7 @@ func runBenchRateLimit(ctx context.Context, e *env, args []string) error {
 	fmt.Fprintf(out, "response: %d bytes; x-ratelimit-resource %s, x-ratelimit-used %s (%s token)\n",
 		len(body), hdr.Get("X-RateLimit-Resource"), hdr.Get("X-RateLimit-Used"), o.actor)
 	var bestBare, bestFull float64
+	cpuPerReq := map[*float64]float64{} // lowest server CPU µs per request of each side
 	for i := range o.rounds {
 		for _, m := range []struct {
 			name string
@@ -178,15 +180,23 @@ func runBenchRateLimit(ctx context.Context, e *env, args []string) error {
 			best *float64
 		}{{"bare net/http", bareURL, &bestBare}, {"ghusage full pipeline", fullURL, &bestFull}} {
 			profiling := false
-			if o.profile != "" && m.best == &bestFull {
-				pf, err := os.Create(fmt.Sprintf("%s.%d", o.profile, i+1))
+			if o.profile != "" {
+				name := fmt.Sprintf("%s.%d", o.profile, i+1)
+				if m.best == &bestBare {
+					name = fmt.Sprintf("%s.bare.%d", o.profile, i+1)
+				}
+				pf, err := os.Create(name)
 				if err != nil {
 					return err
 				}
 				defer pf.Close()
 				profiling = pprof.StartCPUProfile(pf) == nil
 			}
+			cpu0 := processCPU()
+			t0 := time.Now()
 			rps, failed, err := runLoad(ctx, o, m.url, token)
+			cpu := processCPU() - cpu0
+			el := time.Since(t0)
 			if profiling {
 				pprof.StopCPUProfile()
 			}
@@ -194,6 +204,15 @@ func runBenchRateLimit(ctx context.Context, e *env, args []string) error {
 				return err
 			}
 			fmt.Fprintf(out, "round %d  %-22s %10.0f req/s", i+1, m.name, rps)
+			if us := cpu.Seconds() * 1e6 / (rps * el.Seconds()); cpu > 0 && rps > 0 {
+				// The load generator is another process (wrk) or, with the
+				// built-in one, counted in too; either way this is less
+				// sensitive to a busy machine than req/s.
+				fmt.Fprintf(out, "  %6.1f µs CPU/req in this process", us)
+				if b, ok := cpuPerReq[m.best]; !ok || us < b {
+					cpuPerReq[m.best] = us
+				}
+			}
 			if failed > 0 {
 				fmt.Fprintf(out, "  (%d non-200 answers)", failed)
 			}
@@ -203,6 +222,9 @@ func runBenchRateLimit(ctx context.Context, e *env, args []string) error {
 	}
 	fmt.Fprintf(out, "best: bare %.0f req/s, full %.0f req/s, full/bare = %.1f%% (target ≥ 70%%)\n",
 		bestBare, bestFull, 100*bestFull/bestBare)
+	if b, f := cpuPerReq[&bestBare], cpuPerReq[&bestFull]; b > 0 && f > 0 {
+		fmt.Fprintf(out, "lowest CPU per request in this process: bare %.1f µs, full %.1f µs, bare/full = %.1f%%\n", b, f, 100*b/f)
+	}
 
 	// Decisions per second.
 	mem := ratelimit.New(benchLimiterConfig(), ratelimit.NewMemory(time.Now), nil)
@@ -288,6 +310,15 @@ func decisions(ctx context.Context, l *ratelimit.Limiter, workers int, d time.Du
 	}
 	wg.Wait()
 	return total.Load(), time.Since(start)
+}
+
+// processCPU is the user and system CPU time this process has used.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 func fetch(url, token string) ([]byte, http.Header, error) {
