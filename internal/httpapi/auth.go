@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/base64"
 	"fmt"
 	"net/http"
@@ -21,10 +22,10 @@ func credentials(r *http.Request) (token string, ok bool) {
 	}
 	scheme, value, _ := strings.Cut(strings.TrimSpace(h), " ")
 	value = strings.TrimSpace(value)
-	switch strings.ToLower(scheme) {
-	case "bearer", "token":
+	switch {
+	case strings.EqualFold(scheme, "bearer"), strings.EqualFold(scheme, "token"):
 		return value, true
-	case "basic":
+	case strings.EqualFold(scheme, "basic"):
 		raw, err := base64.StdEncoding.DecodeString(value)
 		if err != nil {
 			return "", true
@@ -46,11 +47,11 @@ func (s *Server) authenticate(r *http.Request) (*usage.Actor, error) {
 	if _, ok := usage.ParseTokenType(token); !ok {
 		return &usage.Actor{}, usage.ErrBadCredentials
 	}
-	hash := usage.HashToken(token)
+	// The same hash as usage.HashToken, kept in an array: it is the cache
+	// key, and the hot path then allocates nothing for it.
+	hash := sha256.Sum256([]byte(token))
 	now := s.Now()
-	a, err := s.tokens.get(r.Context(), string(hash), now, s.TokenCacheTTL, func(ctx context.Context) (*usage.Actor, error) {
-		return ResolveActor(ctx, s.Store, hash)
-	})
+	a, err := s.tokens.get(r.Context(), s.Store, &hash, now, s.TokenCacheTTL)
 	if err != nil {
 		if usage.IsNotFound(err) {
 			return &usage.Actor{}, usage.ErrBadCredentials
@@ -120,7 +121,7 @@ func ResolveActor(ctx context.Context, st usage.Store, hash []byte) (*usage.Acto
 // request (a flood of well-formed but unknown tokens included).
 type tokenCache struct {
 	mu sync.Mutex
-	m  map[string]cachedActor
+	m  map[[sha256.Size]byte]cachedActor
 }
 
 type cachedActor struct {
@@ -128,11 +129,12 @@ type cachedActor struct {
 	expires time.Time
 }
 
-func (c *tokenCache) get(ctx context.Context, key string, now time.Time, ttl time.Duration,
-	load func(context.Context) (*usage.Actor, error)) (*usage.Actor, error) {
+// get returns the actor of the token hashed to key, from the cache when
+// it is fresh, otherwise resolved from st.
+func (c *tokenCache) get(ctx context.Context, st usage.Store, key *[sha256.Size]byte, now time.Time, ttl time.Duration) (*usage.Actor, error) {
 	if ttl > 0 {
 		c.mu.Lock()
-		e, ok := c.m[key]
+		e, ok := c.m[*key]
 		c.mu.Unlock()
 		if ok && now.Before(e.expires) {
 			if e.actor == nil {
@@ -141,7 +143,8 @@ func (c *tokenCache) get(ctx context.Context, key string, now time.Time, ttl tim
 			return e.actor, nil
 		}
 	}
-	a, err := load(ctx)
+	hash := *key // copied here, so only a miss puts it on the heap
+	a, err := ResolveActor(ctx, st, hash[:])
 	if err != nil && !usage.IsNotFound(err) {
 		if usage.ErrorKind(err) == usage.KindInternal {
 			return nil, &usage.Error{Kind: usage.KindUnavailable, Message: "The data store is unavailable; try again shortly.", Err: fmt.Errorf("resolve token: %w", err)}
@@ -151,9 +154,9 @@ func (c *tokenCache) get(ctx context.Context, key string, now time.Time, ttl tim
 	if ttl > 0 {
 		c.mu.Lock()
 		if c.m == nil || len(c.m) > 100_000 {
-			c.m = make(map[string]cachedActor)
+			c.m = make(map[[sha256.Size]byte]cachedActor)
 		}
-		c.m[key] = cachedActor{actor: a, expires: now.Add(ttl)}
+		c.m[*key] = cachedActor{actor: a, expires: now.Add(ttl)}
 		c.mu.Unlock()
 	}
 	return a, err

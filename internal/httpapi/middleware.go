@@ -3,9 +3,8 @@ package httpapi
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
+	"hash/crc32"
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
@@ -110,18 +109,46 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
+// exchange is what the pipeline keeps for one request, in one allocation:
+// the status writer, the request info, and the backing arrays of the
+// header values the pipeline sets (net/http only reads them, and writes
+// them before the exchange can be collected).
+type exchange struct {
+	statusWriter
+	info requestInfo
+	// vals backs X-GitHub-Request-Id, the five x-ratelimit-* headers and
+	// the ETag, in that order.
+	vals [7]string
+}
+
+const (
+	valRequestID = 0
+	valRateLimit = 1 // five values
+	valETag      = 6
+)
+
+// exchangeOf returns the request's exchange when w is the pipeline's own
+// writer, or nil (a handler tested on its own).
+func exchangeOf(w http.ResponseWriter) *exchange {
+	ex, _ := w.(*exchange)
+	return ex
+}
+
 // common wraps every request: request id, GitHub's standard headers, CORS,
 // API-version negotiation, panic recovery, the access log and metrics.
 func (s *Server) common(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		info := &requestInfo{id: newRequestID()}
+		ex := &exchange{statusWriter: statusWriter{ResponseWriter: w}}
+		info := &ex.info
+		info.id = newRequestID()
 		r = r.WithContext(context.WithValue(r.Context(), infoKey{}, info))
-		sw := &statusWriter{ResponseWriter: w}
+		sw := ex
 		h := w.Header()
 		// Keys are written in canonical form and constant values share
 		// one slice: this runs on every request.
-		h["X-Github-Request-Id"] = []string{info.id}
+		ex.vals[valRequestID] = info.id
+		h["X-Github-Request-Id"] = ex.vals[valRequestID : valRequestID+1 : valRequestID+1]
 		h["X-Github-Media-Type"] = mediaTypeHeader(r.Header.Get("Accept"))
 		h["Access-Control-Allow-Origin"] = allowOriginValue
 		h["Access-Control-Expose-Headers"] = exposedHeadersValue
@@ -308,15 +335,23 @@ func (s *Server) api(rt *Route, h handlerFunc) http.Handler {
 		rt.name = rt.Method + " " + rt.Pattern // once, before any request reads it
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		info := infoFrom(r.Context())
+		ex := exchangeOf(w)
+		var info *requestInfo
+		if ex != nil {
+			info = &ex.info
+		} else {
+			info = infoFrom(r.Context())
+		}
 		if rt.APIRoute != "" {
 			info.route = rt.name
 		}
-		limit := s.MaxBodyBytes
-		if rt.MaxBodyBytes > 0 {
-			limit = rt.MaxBodyBytes
+		if r.Body != http.NoBody { // a request without a body has nothing to limit
+			limit := s.MaxBodyBytes
+			if rt.MaxBodyBytes > 0 {
+				limit = rt.MaxBodyBytes
+			}
+			r.Body = http.MaxBytesReader(w, r.Body, limit)
 		}
-		r.Body = http.MaxBytesReader(w, r.Body, limit)
 
 		actor, authErr := s.authenticate(r)
 		info.actor = actor
@@ -325,7 +360,7 @@ func (s *Server) api(rt *Route, h handlerFunc) http.Handler {
 			w.Header().Set("X-OAuth-Scopes", strings.Join(actor.Token.Scopes, ", "))
 		}
 
-		done, err := s.admit(w, r, rt, actor, authErr)
+		d, admitted, err := s.admit(w, r, rt, actor, authErr, info)
 		if err != nil {
 			s.writeError(w, r, err)
 			// A 503 from an unreachable rate-limit store is not a rate limit.
@@ -333,18 +368,22 @@ func (s *Server) api(rt *Route, h handlerFunc) http.Handler {
 			return
 		}
 		status := http.StatusInternalServerError // what a panicking handler is answered
-		if done != nil {
-			// Deferred, so a panicking handler still releases what admit took.
-			defer func() { done(status) }()
+		if admitted {
+			// Deferred, so a panicking handler still releases what admit
+			// took. Not the request's context: a slot must be released
+			// even when the client has gone away.
+			defer func() {
+				s.Limiter.Finish(context.Background(), &d, authErr == nil && actor.Authenticated() && status == http.StatusNotModified)
+			}()
 		}
-		status = s.serve(w, r, h, authErr)
+		status = s.serve(w, r, h, authErr, info)
 		s.meter(r, rt, actor, status, false)
 	})
 }
 
 // serve runs h, buffering GET responses to compute their ETag and answer
 // 304 Not Modified to a matching If-None-Match. It returns the status sent.
-func (s *Server) serve(w http.ResponseWriter, r *http.Request, h handlerFunc, authErr error) int {
+func (s *Server) serve(w http.ResponseWriter, r *http.Request, h handlerFunc, authErr error, info *requestInfo) int {
 	if authErr != nil {
 		s.writeError(w, r, authErr)
 		return StatusOf(authErr)
@@ -382,13 +421,17 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, h handlerFunc, au
 		hdr[k] = v
 	}
 	if bw.status == http.StatusOK {
-		sum := sha256.Sum256(bw.buf.Bytes())
-		etag := `W/"` + hex.EncodeToString(sum[:16]) + `"`
-		hdr["Etag"] = []string{etag}
+		etag := weakETag(bw.buf.Bytes())
+		if ex := exchangeOf(w); ex != nil {
+			ex.vals[valETag] = etag
+			hdr["Etag"] = ex.vals[valETag : valETag+1 : valETag+1]
+		} else {
+			hdr["Etag"] = []string{etag}
+		}
 		if etagMatches(r.Header.Get("If-None-Match"), etag) {
 			hdr.Del("Content-Type")
 			hdr.Del("Content-Length")
-			if infoFrom(r.Context()).refundOn304 {
+			if info.refundOn304 {
 				refundRateLimitHeaders(hdr)
 			}
 			w.WriteHeader(http.StatusNotModified)
@@ -400,6 +443,28 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, h handlerFunc, au
 		w.Write(bw.buf.Bytes())
 	}
 	return bw.status
+}
+
+// crc32c is the Castagnoli table, computed with SSE4.2/ARMv8 CRC
+// instructions where the CPU has them.
+var crc32c = crc32.MakeTable(crc32.Castagnoli)
+
+// weakETag is W/"<16 hex digits>": two CRC-32s of the body (Castagnoli and
+// IEEE, both hardware-assisted). A weak ETag only has to change when the
+// body does, and a CRC is certain to change for any change of up to 32
+// bits, so a counter moving in a body always gives a new tag; it is the
+// same on every replica and across restarts. It is not a cryptographic
+// digest: a client comparing it learns nothing it was not sent.
+func weakETag(body []byte) string {
+	var b [3 + 16 + 1]byte
+	copy(b[:], `W/"`)
+	v := uint64(crc32.Update(0, crc32c, body))<<32 | uint64(crc32.ChecksumIEEE(body))
+	const hexDigits = "0123456789abcdef"
+	for i := range 16 {
+		b[3+i] = hexDigits[v>>(60-4*i)&0xF]
+	}
+	b[19] = '"'
+	return string(b[:])
 }
 
 // refundRateLimitHeaders shows the request as not counted: a 304 to an

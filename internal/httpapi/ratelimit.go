@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/ghusage/ghusage/internal/ratelimit"
 	"github.com/ghusage/ghusage/internal/usage"
@@ -14,17 +15,19 @@ import (
 const rateLimitNotEnabledURL = "https://docs.github.com/rest/rate-limit/rate-limit#get-rate-limit-status-for-the-authenticated-user"
 
 // admit decides whether a request may proceed under the rate limits and
-// sets the x-ratelimit-* headers. done is called with the final status.
+// sets the x-ratelimit-* headers. When admitted is set, the caller must
+// pass d to Limiter.Finish once the response is known.
 //
 // Every API request comes here, including unknown routes and requests that
 // will be answered 401: those count against the caller's IP address, as
 // unauthenticated requests do on GitHub. GET /rate_limit never counts
 // against the primary limit. An authenticated request answered 304 is
-// refunded by done.
-func (s *Server) admit(w http.ResponseWriter, r *http.Request, rt *Route, actor *usage.Actor, authErr error) (done func(status int), err error) {
+// refunded by Finish.
+func (s *Server) admit(w http.ResponseWriter, r *http.Request, rt *Route, actor *usage.Actor, authErr error,
+	info *requestInfo) (d ratelimit.Decision, admitted bool, err error) {
 	l := s.Limiter
 	if !l.Enabled() {
-		return nil, nil
+		return d, false, nil
 	}
 	req := ratelimit.Request{
 		Subject:  s.rateSubject(r, actor, authErr),
@@ -38,22 +41,29 @@ func (s *Server) admit(w http.ResponseWriter, r *http.Request, rt *Route, actor 
 	case http.MethodGet:
 		req.Endpoint = rt.Pattern // the common case, without allocating
 	default:
-		req.Endpoint = rt.Method + " " + rt.Pattern
+		req.Endpoint = rt.name // "METHOD pattern", built once at registration
+		if req.Endpoint == "" {
+			req.Endpoint = rt.Method + " " + rt.Pattern
+		}
 	}
-	d, err := l.Admit(r.Context(), &req)
+	d, err = l.Admit(r.Context(), &req)
 	if err != nil {
 		s.Metrics.Counter("ghusage_ratelimit_store_failures_total",
 			"Requests decided without the rate-limit store, by outcome.", "outcome", "refused").Inc()
-		return nil, &usage.Error{Kind: usage.KindUnavailable,
+		return d, false, &usage.Error{Kind: usage.KindUnavailable,
 			Message: "Rate limiting is temporarily unavailable. Please try again later.", Err: err}
 	}
 	if d.Degraded {
 		// Failing open: the counters are unknown, so no headers are sent.
 		s.Metrics.Counter("ghusage_ratelimit_store_failures_total",
 			"Requests decided without the rate-limit store, by outcome.", "outcome", "admitted").Inc()
-		return nil, nil
+		return d, false, nil
 	}
-	setRateLimitHeaders(w.Header(), &d)
+	var vals []string
+	if ex := exchangeOf(w); ex != nil {
+		vals = ex.vals[valRateLimit : valRateLimit+5]
+	}
+	setRateLimitHeaders(w.Header(), &d, vals)
 	if d.Verdict != ratelimit.Allowed {
 		kind := "primary"
 		e := &usage.Error{Kind: usage.KindRateLimited, Message: d.Message(w.Header().Get("X-GitHub-Request-Id")),
@@ -64,23 +74,21 @@ func (s *Server) admit(w http.ResponseWriter, r *http.Request, rt *Route, actor 
 		}
 		s.Metrics.Counter("ghusage_ratelimit_rejections_total", "Requests refused by a rate limit.",
 			"limit", kind, "resource", d.Resource.String()).Inc()
-		return nil, e
+		return d, false, e
 	}
-	authenticated := authErr == nil && actor.Authenticated()
-	infoFrom(r.Context()).refundOn304 = authenticated && req.Counted
-	ctx := r.Context()
-	return func(status int) {
-		l.Finish(ctx, &d, authenticated && status == http.StatusNotModified)
-	}, nil
+	info.refundOn304 = authErr == nil && actor.Authenticated() && req.Counted
+	return d, true, nil
 }
 
 func isRateLimitRoute(rt *Route) bool {
 	return rt.Method == http.MethodGet && rt.Pattern == "/rate_limit"
 }
 
-func setRateLimitHeaders(h http.Header, d *ratelimit.Decision) {
+// setRateLimitHeaders sets the five x-ratelimit-* headers from d; v, when
+// it has room for five values, backs them.
+func setRateLimitHeaders(h http.Header, d *ratelimit.Decision, v []string) {
 	// The four numbers are formatted into one string and sliced, and the
-	// five values share one slice: two allocations for five headers.
+	// five values share one slice: at most two allocations for five headers.
 	var buf [80]byte
 	b := buf[:0]
 	var ends [4]int
@@ -89,7 +97,9 @@ func setRateLimitHeaders(h http.Header, d *ratelimit.Decision) {
 		ends[i] = len(b)
 	}
 	nums := string(b)
-	v := make([]string, 5)
+	if len(v) < 5 {
+		v = make([]string, 5)
+	}
 	v[0], v[1], v[2], v[3] = nums[:ends[0]], nums[ends[0]:ends[1]], nums[ends[1]:ends[2]], nums[ends[2]:ends[3]]
 	v[4] = d.Resource.String()
 	h["X-Ratelimit-Limit"] = v[0:1:1]
@@ -179,6 +189,13 @@ func appendCounter(b []byte, c ratelimit.Counter) []byte {
 	return append(b, '}')
 }
 
+// rateLimitBodies recycles the buffers GET /rate_limit bodies are built
+// in (a Write copies them).
+var rateLimitBodies = sync.Pool{New: func() any { b := make([]byte, 0, 1280); return &b }}
+
+// jsonContentType is the Content-Type of JSON bodies; net/http only reads it.
+var jsonContentType = []string{"application/json; charset=utf-8"}
+
 // handleRateLimit is GET /rate_limit: the caller's pools in every category.
 // It never counts against the primary limit and answers when exhausted.
 func (s *Server) handleRateLimit(w http.ResponseWriter, r *http.Request) error {
@@ -196,8 +213,9 @@ func (s *Server) handleRateLimit(w http.ResponseWriter, r *http.Request) error {
 	}
 	// Written by hand: this is the hottest read endpoint, and reflection
 	// would be most of its cost. The shape is {"resources":{…},"rate":{…}}.
-	b := make([]byte, 0, 1280)
-	b = append(b, `{"resources":{`...)
+	bp := rateLimitBodies.Get().(*[]byte)
+	defer rateLimitBodies.Put(bp)
+	b := append((*bp)[:0], `{"resources":{`...)
 	for i, r := range rateLimitOrder {
 		if i > 0 {
 			b = append(b, ',')
@@ -210,8 +228,9 @@ func (s *Server) handleRateLimit(w http.ResponseWriter, r *http.Request) error {
 	b = append(b, `},"rate":`...)
 	b = appendCounter(b, c[ratelimit.Core])
 	b = append(b, "}\n"...)
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	*bp = b
+	w.Header()["Content-Type"] = jsonContentType
 	w.WriteHeader(http.StatusOK)
-	w.Write(b)
+	w.Write(b) // copied: the buffer goes back to the pool
 	return nil
 }

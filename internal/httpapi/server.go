@@ -7,6 +7,7 @@ package httpapi
 import (
 	"log/slog"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -60,9 +61,9 @@ func (s *Server) Handler() http.Handler {
 		}
 		api := http.NewServeMux()
 		s.routes(api)
-		root := http.NewServeMux()
-		root.Handle("/api/v3/", http.StripPrefix("/api/v3", api))
-		root.Handle("/api/v3", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mux := http.NewServeMux()
+		mux.Handle("/api/v3/", http.StripPrefix("/api/v3", api))
+		mux.Handle("/api/v3", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			r2 := new(http.Request)
 			*r2 = *r
 			u := *r.URL
@@ -70,7 +71,17 @@ func (s *Server) Handler() http.Handler {
 			r2.URL = &u
 			api.ServeHTTP(w, r2) // the API root: the catch-all's 404, not a redirect
 		}))
-		root.Handle("/", api)
+		mux.Handle("/", api)
+		// A path that is not under /api/v3 (the common case) goes straight
+		// to the API mux: one pattern match per request instead of two.
+		// Paths with their own escaping take the full route through mux.
+		root := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if !strings.HasPrefix(r.URL.Path, "/api/v3") && r.URL.RawPath == "" {
+				api.ServeHTTP(w, r)
+				return
+			}
+			mux.ServeHTTP(w, r)
+		})
 		s.h = s.common(root)
 	})
 	return s.h
