@@ -19,8 +19,12 @@ type Recorder struct {
 	interval time.Duration
 	maxBuf   int
 
-	mu      sync.Mutex
-	buf     []Event
+	mu  sync.Mutex
+	buf []Event
+	// spare is the buffer of the last batch written, emptied, for the next
+	// one: a busy server then appends into memory it already has instead
+	// of growing a new buffer from nothing after every flush.
+	spare   []Event
 	dropped int64
 	wake    chan struct{}
 	done    chan struct{}
@@ -52,6 +56,9 @@ func (r *Recorder) Record(e Event) {
 		r.dropped++
 		r.mu.Unlock()
 		return
+	}
+	if r.buf == nil && r.spare != nil {
+		r.buf, r.spare = r.spare, nil
 	}
 	r.buf = append(r.buf, e)
 	n := len(r.buf)
@@ -117,6 +124,17 @@ func (r *Recorder) Flush(ctx context.Context) error {
 		}
 		r.mu.Unlock()
 		return err
+	}
+	// Ingest has written the batch and does not keep it: its buffer is
+	// the next spare, emptied so it holds no strings alive. Buffers larger
+	// than a few early flushes' worth are left to the collector.
+	if cap(batch) <= 4*RecorderBatch {
+		clear(batch)
+		r.mu.Lock()
+		if r.spare == nil {
+			r.spare = batch[:0]
+		}
+		r.mu.Unlock()
 	}
 	return nil
 }
