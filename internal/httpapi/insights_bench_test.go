@@ -65,4 +65,14 @@ func BenchmarkTimeStats30d5m(b *testing.B) {
 			}
 		})
 	}
+	// The org series over a loopback connection, read as a client does.
+	b.Run("org-http", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			resp, _ := env.Get(b, "/orgs/acme-web/insights/api/time-stats?timestamp_increment=5m&min_timestamp="+min, env.AdminToken)
+			if resp.StatusCode != http.StatusOK {
+				b.Fatal(resp.Status)
+			}
+		}
+	})
 }
