@@ -44,14 +44,30 @@ func (s *Server) authenticate(r *http.Request) (*usage.Actor, error) {
 	if !ok {
 		return &usage.Actor{}, nil
 	}
-	if _, ok := usage.ParseTokenType(token); !ok {
-		return &usage.Actor{}, usage.ErrBadCredentials
-	}
 	// The same hash as usage.HashToken, kept in an array: it is the cache
-	// key, and the hot path then allocates nothing for it.
-	hash := sha256.Sum256([]byte(token))
+	// key, and the hot path then allocates nothing for it (tokens are
+	// copied to the stack first; []byte(token) of a 40-byte token would
+	// be on the heap).
+	var hash [sha256.Size]byte
+	var buf [96]byte
+	if len(token) <= len(buf) {
+		hash = sha256.Sum256(buf[:copy(buf[:], token)])
+	} else {
+		hash = sha256.Sum256([]byte(token))
+	}
 	now := s.Now()
-	a, err := s.tokens.get(r.Context(), s.Store, &hash, now, s.TokenCacheTTL)
+	// A token the cache knows was well-formed when it was resolved (the
+	// same hash is the same token), so its shape is checked only on a miss.
+	a, hit := s.tokens.lookup(&hash, now, s.TokenCacheTTL)
+	var err error
+	if !hit {
+		if _, ok := usage.ParseTokenType(token); !ok {
+			return &usage.Actor{}, usage.ErrBadCredentials
+		}
+		a, err = s.tokens.load(r.Context(), s.Store, &hash, now, s.TokenCacheTTL)
+	} else if a == nil {
+		err = usage.ErrNotFound
+	}
 	if err != nil {
 		if usage.IsNotFound(err) {
 			return &usage.Actor{}, usage.ErrBadCredentials
@@ -129,20 +145,25 @@ type cachedActor struct {
 	expires time.Time
 }
 
-// get returns the actor of the token hashed to key, from the cache when
-// it is fresh, otherwise resolved from st.
-func (c *tokenCache) get(ctx context.Context, st usage.Store, key *[sha256.Size]byte, now time.Time, ttl time.Duration) (*usage.Actor, error) {
-	if ttl > 0 {
-		c.mu.Lock()
-		e, ok := c.m[*key]
-		c.mu.Unlock()
-		if ok && now.Before(e.expires) {
-			if e.actor == nil {
-				return nil, usage.ErrNotFound
-			}
-			return e.actor, nil
-		}
+// lookup returns the cached actor of the token hashed to key; hit is
+// false when the cache has no fresh entry. A hit with a nil actor is a
+// token the store does not know.
+func (c *tokenCache) lookup(key *[sha256.Size]byte, now time.Time, ttl time.Duration) (a *usage.Actor, hit bool) {
+	if ttl <= 0 {
+		return nil, false
 	}
+	c.mu.Lock()
+	e, ok := c.m[*key]
+	c.mu.Unlock()
+	if !ok || !now.Before(e.expires) {
+		return nil, false
+	}
+	return e.actor, true
+}
+
+// load resolves the token hashed to key from st and caches the answer,
+// a token the store does not know included.
+func (c *tokenCache) load(ctx context.Context, st usage.Store, key *[sha256.Size]byte, now time.Time, ttl time.Duration) (*usage.Actor, error) {
 	hash := *key // copied here, so only a miss puts it on the heap
 	a, err := ResolveActor(ctx, st, hash[:])
 	if err != nil && !usage.IsNotFound(err) {
