@@ -37,6 +37,8 @@ type DB struct {
 	pool *pgxpool.Pool
 	now  func() time.Time
 	log  *slog.Logger
+
+	routes routeCache // refs of route templates in insights_routes
 }
 
 // Open connects to the database named by dsn (a postgres:// URL or a

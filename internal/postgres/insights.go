@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -45,7 +46,11 @@ func (db *DB) InsightsIngest(ctx context.Context, events []insights.Event, cut i
 	if len(events) == 0 {
 		return res, nil
 	}
-	err := db.inTx(ctx, "insights ingest", func(tx pgx.Tx) error {
+	routes, err := db.routeRefs(ctx, batchRoutes(events))
+	if err != nil {
+		return insights.IngestResult{}, wrap(err, "insights ingest")
+	}
+	err = db.inTx(ctx, "insights ingest", func(tx pgx.Tx) error {
 		fresh, err := dedupEvents(ctx, tx, events)
 		if err != nil {
 			return err
@@ -54,7 +59,7 @@ func (db *DB) InsightsIngest(ctx context.Context, events []insights.Event, cut i
 		if len(fresh) == 0 {
 			return nil
 		}
-		return writeRollup(ctx, tx, insights.Aggregate(fresh, cut))
+		return writeRollup(ctx, tx, insights.AggregatePacked(fresh, cut), routes)
 	})
 	if err != nil {
 		return insights.IngestResult{}, err
@@ -130,217 +135,295 @@ func dedupEvents(ctx context.Context, tx pgx.Tx, events []insights.Event) ([]ins
 	return fresh, nil
 }
 
-// column is one column of an unnest-based multi-row upsert.
-type column struct {
-	name string
-	typ  string // the PostgreSQL array type of values
-	vals any    // []string, []int64 or []int16
+// routeCache maps route templates to their refs in insights_routes. Refs
+// are committed before they are cached and never change, so every replica
+// may keep its own copy.
+type routeCache struct {
+	mu   sync.RWMutex
+	refs map[insights.RouteRef]int64
 }
 
-// upsert adds rows given column by column to table: the first keys columns
-// are the conflict key; on conflict, total and rl add up, last and last_rl
-// keep the maximum, and any other column takes the new value where the
-// given seen is newer. One statement carries any number of rows.
-func upsert(ctx context.Context, tx pgx.Tx, table string, keys int, cols ...column) error {
-	var names, types, set []string
-	args := make([]any, len(cols))
-	for i, c := range cols {
-		names = append(names, c.name)
-		types = append(types, fmt.Sprintf("$%d::%s", i+1, c.typ))
-		args[i] = c.vals
-		if i < keys {
-			continue
-		}
-		switch c.name {
-		case "total", "rl":
-			set = append(set, fmt.Sprintf("%[1]s = t.%[1]s + excluded.%[1]s", c.name))
-		case "last", "last_rl", "seen":
-			set = append(set, fmt.Sprintf("%[1]s = GREATEST(t.%[1]s, excluded.%[1]s)", c.name))
-		default:
-			set = append(set, fmt.Sprintf("%[1]s = CASE WHEN excluded.seen >= t.seen THEN excluded.%[1]s ELSE t.%[1]s END", c.name))
+// routeRefs returns the refs of routes, interning those not yet known in a
+// transaction of their own (a ref that a failed batch leaves unused is
+// harmless).
+func (db *DB) routeRefs(ctx context.Context, routes []insights.RouteRef) (map[insights.RouteRef]int64, error) {
+	out := make(map[insights.RouteRef]int64, len(routes))
+	var missing []insights.RouteRef
+	db.routes.mu.RLock()
+	for _, r := range routes {
+		if ref, ok := db.routes.refs[r]; ok {
+			out[r] = ref
+		} else {
+			missing = append(missing, r)
 		}
 	}
-	q := fmt.Sprintf("INSERT INTO %s AS t (%s) SELECT * FROM unnest(%s) ON CONFLICT (%s) DO UPDATE SET %s",
-		table, strings.Join(names, ", "), strings.Join(types, ", "), strings.Join(names[:keys], ", "), strings.Join(set, ", "))
-	_, err := tx.Exec(ctx, q, args...)
-	return err
+	db.routes.mu.RUnlock()
+	if len(missing) == 0 {
+		return out, nil
+	}
+	slices.SortFunc(missing, func(a, b insights.RouteRef) int {
+		return cmp.Or(strings.Compare(a.Method, b.Method), strings.Compare(a.Route, b.Route))
+	})
+	methods, paths := make([]string, len(missing)), make([]string, len(missing))
+	for i, r := range missing {
+		methods[i], paths[i] = r.Method, r.Route
+	}
+	// Two statements: the SELECT's snapshot, taken after the INSERT has
+	// waited for any concurrent insert of the same route, sees its row.
+	if _, err := db.pool.Exec(ctx, `INSERT INTO insights_routes (http_method, api_route)
+		SELECT * FROM unnest($1::text[], $2::text[]) ON CONFLICT DO NOTHING`, methods, paths); err != nil {
+		return nil, err
+	}
+	rows, err := db.pool.Query(ctx, `SELECT r.ref, r.http_method, r.api_route FROM insights_routes r
+		JOIN unnest($1::text[], $2::text[]) u(m, p) ON r.http_method = u.m AND r.api_route = u.p`, methods, paths)
+	if err != nil {
+		return nil, err
+	}
+	var ref int64
+	var rr insights.RouteRef
+	db.routes.mu.Lock()
+	defer db.routes.mu.Unlock()
+	if db.routes.refs == nil {
+		db.routes.refs = map[insights.RouteRef]int64{}
+	}
+	_, err = pgx.ForEachRow(rows, []any{&ref, &rr.Method, &rr.Route}, func() error {
+		db.routes.refs[rr], out[rr] = ref, ref
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	for _, r := range missing {
+		if _, ok := out[r]; !ok {
+			return nil, fmt.Errorf("route %s %s has no ref", r.Method, r.Route)
+		}
+	}
+	return out, nil
 }
 
-// sortedKeys returns m's keys in the order cmpKey gives.
-func sortedKeys[K comparable, V any](m map[K]V, cmpKey func(a, b K) int) []K {
-	ks := make([]K, 0, len(m))
-	for k := range m {
-		ks = append(ks, k)
+// batchRoutes returns the distinct routes of events.
+func batchRoutes(events []insights.Event) []insights.RouteRef {
+	seen := map[insights.RouteRef]struct{}{}
+	var out []insights.RouteRef
+	for i := range events {
+		r := insights.RouteRef{Method: events[i].HTTPMethod, Route: events[i].APIRoute}
+		if _, ok := seen[r]; !ok {
+			seen[r] = struct{}{}
+			out = append(out, r)
+		}
 	}
-	slices.SortFunc(ks, cmpKey)
-	return ks
+	return out
+}
+
+// writeNames upserts the names of the batch's actors and subjects (each in
+// key order; a stored name gives way to a newer event's) and returns their
+// refs, by index in p.Actors and p.Subjects.
+func writeNames(ctx context.Context, tx pgx.Tx, p *insights.Packed) (actors, subjects []int64, err error) {
+	{
+		idx := make([]int, len(p.Actors))
+		for i := range idx {
+			idx[i] = i
+		}
+		slices.SortFunc(idx, func(a, b int) int { return cmpActor(p.Actors[a], p.Actors[b]) })
+		n := len(idx)
+		typ, name := make([]string, n), make([]string, n)
+		id, oauth, integ, seen := make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n)
+		for j, i := range idx {
+			k := p.Actors[i]
+			v := p.ActorInfo[k]
+			typ[j], id[j], name[j] = string(k.Type), k.ID, v.Name
+			oauth[j], integ[j], seen[j] = v.OAuthApplicationID, v.IntegrationID, v.Seen
+		}
+		// SET expressions all read the stored row, so names follow the
+		// newer of the stored and the batch's seen.
+		rows, err := tx.Query(ctx, `INSERT INTO insights_actors AS t (actor_type, actor_id, actor_name, oauth_application_id, integration_id, seen)
+			SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::bigint[], $5::bigint[], $6::bigint[])
+			ON CONFLICT (actor_type, actor_id) DO UPDATE SET
+				actor_name = CASE WHEN excluded.seen >= t.seen THEN excluded.actor_name ELSE t.actor_name END,
+				oauth_application_id = CASE WHEN excluded.seen >= t.seen THEN excluded.oauth_application_id ELSE t.oauth_application_id END,
+				integration_id = CASE WHEN excluded.seen >= t.seen THEN excluded.integration_id ELSE t.integration_id END,
+				seen = GREATEST(t.seen, excluded.seen)
+			RETURNING ref`, typ, id, name, oauth, integ, seen)
+		if err != nil {
+			return nil, nil, err
+		}
+		refs, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+		if err != nil {
+			return nil, nil, err
+		}
+		if len(refs) != n {
+			return nil, nil, fmt.Errorf("%d actor refs for %d actors", len(refs), n)
+		}
+		actors = make([]int64, n)
+		for j, i := range idx {
+			actors[i] = refs[j]
+		}
+	}
+	{
+		idx := make([]int, len(p.Subjects))
+		for i := range idx {
+			idx[i] = i
+		}
+		slices.SortFunc(idx, func(a, b int) int { return cmpSubject(p.Subjects[a], p.Subjects[b]) })
+		n := len(idx)
+		typ, name := make([]string, n), make([]string, n)
+		id, seen := make([]int64, n), make([]int64, n)
+		for j, i := range idx {
+			k := p.Subjects[i]
+			v := p.SubjectInfo[k]
+			typ[j], id[j], name[j], seen[j] = k.Type, k.ID, v.Name, v.Seen
+		}
+		rows, err := tx.Query(ctx, `INSERT INTO insights_subjects AS t (subject_type, subject_id, subject_name, seen)
+			SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::bigint[])
+			ON CONFLICT (subject_type, subject_id) DO UPDATE SET
+				subject_name = CASE WHEN excluded.seen >= t.seen THEN excluded.subject_name ELSE t.subject_name END,
+				seen = GREATEST(t.seen, excluded.seen)
+			RETURNING ref`, typ, id, name, seen)
+		if err != nil {
+			return nil, nil, err
+		}
+		refs, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+		if err != nil {
+			return nil, nil, err
+		}
+		if len(refs) != n {
+			return nil, nil, fmt.Errorf("%d subject refs for %d subjects", len(refs), n)
+		}
+		subjects = make([]int64, n)
+		for j, i := range idx {
+			subjects[i] = refs[j]
+		}
+	}
+	return actors, subjects, nil
 }
 
 func cmpActor(a, b insights.ActorRef) int {
 	return cmp.Or(cmp.Compare(a.Type, b.Type), cmp.Compare(a.ID, b.ID))
 }
 
-func cmpBucket(a, b insights.BucketKey) int {
-	return cmp.Or(cmp.Compare(a.Level, b.Level), cmp.Compare(a.Bucket, b.Bucket))
+func cmpSubject(a, b insights.SubjectRef) int {
+	return cmp.Or(cmp.Compare(a.Type, b.Type), cmp.Compare(a.ID, b.ID))
 }
 
-// writeRollup adds a finished roll-up to the tables, each in key order.
-func writeRollup(ctx context.Context, tx pgx.Tx, roll *insights.Rollup) error {
-	{
-		ks := sortedKeys(roll.ActorInfo, cmpActor)
-		var typ, name []string
-		var id, oauth, integ, seen []int64
-		for _, k := range ks {
-			v := roll.ActorInfo[k]
-			typ, id, name = append(typ, string(k.Type)), append(id, k.ID), append(name, v.Name)
-			oauth, integ, seen = append(oauth, v.OAuthApplicationID), append(integ, v.IntegrationID), append(seen, v.Seen)
-		}
-		// SET expressions all read the stored row, so names follow the
-		// newer of the stored and the batch's seen.
-		if err := upsert(ctx, tx, "insights_actors", 2,
-			column{"actor_type", "text[]", typ}, column{"actor_id", "bigint[]", id},
-			column{"actor_name", "text[]", name}, column{"oauth_application_id", "bigint[]", oauth},
-			column{"integration_id", "bigint[]", integ}, column{"seen", "bigint[]", seen}); err != nil {
-			return err
-		}
-	}
-	{
-		ks := sortedKeys(roll.SubjectInfo, func(a, b insights.SubjectRef) int {
-			return cmp.Or(cmp.Compare(a.Type, b.Type), cmp.Compare(a.ID, b.ID))
-		})
-		var typ, name []string
-		var id, seen []int64
-		for _, k := range ks {
-			v := roll.SubjectInfo[k]
-			typ, id, name, seen = append(typ, k.Type), append(id, k.ID), append(name, v.Name), append(seen, v.Seen)
-		}
-		if err := upsert(ctx, tx, "insights_subjects", 2,
-			column{"subject_type", "text[]", typ}, column{"subject_id", "bigint[]", id},
-			column{"subject_name", "text[]", name}, column{"seen", "bigint[]", seen}); err != nil {
-			return err
-		}
-	}
-	var c counts
-	{
-		ks := sortedKeys(roll.Orgs, func(a, b insights.OrgKey) int {
-			return cmp.Or(cmp.Compare(a.Org, b.Org), cmpBucket(a.BucketKey, b.BucketKey))
-		})
-		var org []string
-		var lvl []int16
-		var bucket []int64
-		c.reset()
-		for _, k := range ks {
-			org, lvl, bucket = append(org, k.Org), append(lvl, int16(k.Level)), append(bucket, k.Bucket)
-			c.add(roll.Orgs[k])
-		}
-		if err := upsert(ctx, tx, "insights_r_org", 3,
-			column{"org", "text[]", org}, column{"lvl", "smallint[]", lvl}, column{"bucket", "bigint[]", bucket},
-			c.total(), c.rl()); err != nil {
-			return err
-		}
-	}
-	{
-		ks := sortedKeys(roll.Actors, func(a, b insights.ActorKey) int {
-			return cmp.Or(cmp.Compare(a.Org, b.Org), cmpActor(a.Actor, b.Actor), cmpBucket(a.BucketKey, b.BucketKey))
-		})
-		var org, typ []string
-		var id, bucket []int64
-		var lvl []int16
-		c.reset()
-		for _, k := range ks {
-			org, typ, id = append(org, k.Org), append(typ, string(k.Actor.Type)), append(id, k.Actor.ID)
-			lvl, bucket = append(lvl, int16(k.Level)), append(bucket, k.Bucket)
-			c.add(roll.Actors[k])
-		}
-		if err := upsert(ctx, tx, "insights_r_actor", 5,
-			column{"org", "text[]", org}, column{"actor_type", "text[]", typ}, column{"actor_id", "bigint[]", id},
-			column{"lvl", "smallint[]", lvl}, column{"bucket", "bigint[]", bucket},
-			c.total(), c.rl()); err != nil {
-			return err
-		}
-	}
-	{
-		ks := sortedKeys(roll.Users, func(a, b insights.UserKey) int {
-			return cmp.Or(cmp.Compare(a.Org, b.Org), cmp.Compare(a.UserID, b.UserID),
-				cmpBucket(a.BucketKey, b.BucketKey), cmpActor(a.Actor, b.Actor))
-		})
-		var org, typ []string
-		var user, id, bucket []int64
-		var lvl []int16
-		c.reset()
-		for _, k := range ks {
-			org, user = append(org, k.Org), append(user, k.UserID)
-			lvl, bucket = append(lvl, int16(k.Level)), append(bucket, k.Bucket)
-			typ, id = append(typ, string(k.Actor.Type)), append(id, k.Actor.ID)
-			c.add(roll.Users[k])
-		}
-		if err := upsert(ctx, tx, "insights_r_user", 6,
-			column{"org", "text[]", org}, column{"user_id", "bigint[]", user},
-			column{"lvl", "smallint[]", lvl}, column{"bucket", "bigint[]", bucket},
-			column{"actor_type", "text[]", typ}, column{"actor_id", "bigint[]", id},
-			c.total(), c.rl(), c.last(), c.lastRL()); err != nil {
-			return err
-		}
-	}
-	{
-		ks := sortedKeys(roll.Routes, func(a, b insights.RouteKey) int {
-			return cmp.Or(cmp.Compare(a.Org, b.Org), cmpActor(a.Actor, b.Actor), cmpBucket(a.BucketKey, b.BucketKey),
-				cmp.Compare(a.Route.Method, b.Route.Method), cmp.Compare(a.Route.Route, b.Route.Route))
-		})
-		var org, typ, method, route []string
-		var id, bucket []int64
-		var lvl []int16
-		c.reset()
-		for _, k := range ks {
-			org, typ, id = append(org, k.Org), append(typ, string(k.Actor.Type)), append(id, k.Actor.ID)
-			lvl, bucket = append(lvl, int16(k.Level)), append(bucket, k.Bucket)
-			method, route = append(method, k.Route.Method), append(route, k.Route.Route)
-			c.add(roll.Routes[k])
-		}
-		if err := upsert(ctx, tx, "insights_r_route", 7,
-			column{"org", "text[]", org}, column{"actor_type", "text[]", typ}, column{"actor_id", "bigint[]", id},
-			column{"lvl", "smallint[]", lvl}, column{"bucket", "bigint[]", bucket},
-			column{"http_method", "text[]", method}, column{"api_route", "text[]", route},
-			c.total(), c.rl(), c.last(), c.lastRL()); err != nil {
-			return err
-		}
-	}
-	{
-		ks := sortedKeys(roll.Subjects, func(a, b insights.SubjectKey) int {
-			return cmp.Or(cmp.Compare(a.Org, b.Org), cmpBucket(a.BucketKey, b.BucketKey),
-				cmp.Compare(a.Subject.Type, b.Subject.Type), cmp.Compare(a.Subject.ID, b.Subject.ID))
-		})
-		var org, typ []string
-		var id, bucket []int64
-		var lvl []int16
-		c.reset()
-		for _, k := range ks {
-			org, lvl, bucket = append(org, k.Org), append(lvl, int16(k.Level)), append(bucket, k.Bucket)
-			typ, id = append(typ, k.Subject.Type), append(id, k.Subject.ID)
-			c.add(roll.Subjects[k])
-		}
-		if err := upsert(ctx, tx, "insights_r_subject", 5,
-			column{"org", "text[]", org}, column{"lvl", "smallint[]", lvl}, column{"bucket", "bigint[]", bucket},
-			column{"subject_type", "text[]", typ}, column{"subject_id", "bigint[]", id},
-			c.total(), c.rl(), c.last(), c.lastRL()); err != nil {
-			return err
-		}
-	}
-	return nil
+// entryWidth is the number of bigints an entry of a packed list takes:
+// ref, total, rate limited, last, last rate limited.
+const entryWidth = 5
+
+// packedRows is one packed table's rows for one upsert, column by column,
+// each row's entry list a slice [start, end] (1-based, inclusive, as
+// PostgreSQL slices arrays) of one flat list.
+type packedRows struct {
+	org        []string
+	key        []int64
+	lvl        []int16
+	bucket     []int64
+	total, rl  []int64
+	start, end []int32
+	flat       []int64
 }
 
-// counts collects the count columns of a table's rows.
-type counts struct{ tot, rls, lst, lstRL []int64 }
-
-func (c *counts) reset() { c.tot, c.rls, c.lst, c.lstRL = c.tot[:0], c.rls[:0], c.lst[:0], c.lstRL[:0] }
-func (c *counts) add(v *insights.Counts) {
-	c.tot, c.rls = append(c.tot, v.Total), append(c.rls, v.RateLimited)
-	c.lst, c.lstRL = append(c.lst, v.Last), append(c.lstRL, v.LastRateLimited)
+// pack turns rows into packedRows sorted by (organization, key, level,
+// bucket), the order every writer locks them in. keyRef maps a row's Key
+// to the table's key column and entRef an entry's Ref to its stored ref.
+func pack(p *insights.Packed, rows []insights.PackedRow, keyRef func(int64) int64, entRef []int64) *packedRows {
+	type sorted struct {
+		org    string
+		key    int64
+		bucket int64
+		lvl    insights.Level
+		i      int
+	}
+	ord := make([]sorted, len(rows))
+	entries := 0
+	for i := range rows {
+		r := &rows[i]
+		ord[i] = sorted{p.Orgs[r.Org], keyRef(r.Key), r.Bucket, r.Level, i}
+		entries += len(r.Entries)
+	}
+	slices.SortFunc(ord, func(a, b sorted) int {
+		return cmp.Or(strings.Compare(a.org, b.org), cmp.Compare(a.key, b.key), cmp.Compare(a.lvl, b.lvl), cmp.Compare(a.bucket, b.bucket))
+	})
+	n := len(rows)
+	out := &packedRows{org: make([]string, n), key: make([]int64, n), lvl: make([]int16, n), bucket: make([]int64, n),
+		total: make([]int64, n), rl: make([]int64, n), start: make([]int32, n), end: make([]int32, n),
+		flat: make([]int64, 0, entries*entryWidth)}
+	type ent struct {
+		ref int64
+		c   insights.Counts
+	}
+	var es []ent
+	for j, o := range ord {
+		r := &rows[o.i]
+		out.org[j], out.key[j], out.lvl[j], out.bucket[j] = o.org, o.key, int16(o.lvl), o.bucket
+		out.total[j], out.rl[j] = r.Total, r.RateLimited
+		es = es[:0]
+		for _, e := range r.Entries {
+			es = append(es, ent{entRef[e.Ref], e.Counts})
+		}
+		slices.SortFunc(es, func(a, b ent) int { return cmp.Compare(a.ref, b.ref) })
+		out.start[j] = int32(len(out.flat) + 1)
+		for _, e := range es {
+			out.flat = append(out.flat, e.ref, e.c.Total, e.c.RateLimited, e.c.Last, e.c.LastRateLimited)
+		}
+		out.end[j] = int32(len(out.flat))
+	}
+	return out
 }
-func (c *counts) total() column  { return column{"total", "bigint[]", c.tot} }
-func (c *counts) rl() column     { return column{"rl", "bigint[]", c.rls} }
-func (c *counts) last() column   { return column{"last", "bigint[]", c.lst} }
-func (c *counts) lastRL() column { return column{"last_rl", "bigint[]", c.lstRL} }
+
+// upsertPacked adds rows to a packed table (key column keyCol after the
+// organization, none when empty; entry list column listCol) in one
+// statement: counts add up and lists merge.
+func upsertPacked(ctx context.Context, tx pgx.Tx, table, keyCol, listCol string, r *packedRows) error {
+	if len(r.org) == 0 {
+		return nil
+	}
+	key, val := "", ""
+	if keyCol != "" {
+		key, val = keyCol+", ", "u.k, "
+	}
+	q := fmt.Sprintf(`INSERT INTO %[1]s AS t (org, %[2]slvl, bucket, total, rl, %[4]s)
+		SELECT u.org, %[3]su.lvl, u.bucket, u.total, u.rl, ($9::bigint[])[u.s:u.e]
+		FROM unnest($1::text[], $2::bigint[], $3::smallint[], $4::bigint[], $5::bigint[], $6::bigint[], $7::int[], $8::int[])
+			AS u(org, k, lvl, bucket, total, rl, s, e)
+		ON CONFLICT (org, %[2]slvl, bucket) DO UPDATE SET
+			total = t.total + excluded.total, rl = t.rl + excluded.rl,
+			%[4]s = insights_merge(t.%[4]s, excluded.%[4]s)`, table, key, val, listCol)
+	_, err := tx.Exec(ctx, q, r.org, r.key, r.lvl, r.bucket, r.total, r.rl, r.start, r.end, r.flat)
+	return err
+}
+
+// writeRollup adds a packed batch to the tables, each in key order.
+func writeRollup(ctx context.Context, tx pgx.Tx, p *insights.Packed, routes map[insights.RouteRef]int64) error {
+	actors, subjects, err := writeNames(ctx, tx, p)
+	if err != nil {
+		return err
+	}
+	routeRef := make([]int64, len(p.Routes))
+	for i, r := range p.Routes {
+		ref, ok := routes[r]
+		if !ok {
+			return fmt.Errorf("route %s %s has no ref", r.Method, r.Route)
+		}
+		routeRef[i] = ref
+	}
+	same := func(k int64) int64 { return k }
+	orgs := pack(p, p.OrgRows, same, subjects)
+	// the organization's totals: the subjects' rows without their lists
+	if _, err := tx.Exec(ctx, `INSERT INTO insights_r_org AS t (org, lvl, bucket, total, rl)
+		SELECT * FROM unnest($1::text[], $2::smallint[], $3::bigint[], $4::bigint[], $5::bigint[])
+		ON CONFLICT (org, lvl, bucket) DO UPDATE SET total = t.total + excluded.total, rl = t.rl + excluded.rl`,
+		orgs.org, orgs.lvl, orgs.bucket, orgs.total, orgs.rl); err != nil {
+		return err
+	}
+	if err := upsertPacked(ctx, tx, "insights_p_subjects", "", "subjects", orgs); err != nil {
+		return err
+	}
+	if err := upsertPacked(ctx, tx, "insights_p_actor", "actor", "routes",
+		pack(p, p.ActorRows, func(k int64) int64 { return actors[k] }, routeRef)); err != nil {
+		return err
+	}
+	return upsertPacked(ctx, tx, "insights_p_user", "user_id", "actors", pack(p, p.UserRows, same, actors))
+}
 
 // segmentRows returns "SELECT cols FROM table WHERE prefix AND lvl = $n
 // AND bucket >= $n+1 AND bucket < $n+2", one per segment joined by UNION
@@ -361,13 +444,17 @@ func segmentRows(cols, table, prefix string, args []any, segs []insights.Segment
 	return b.String(), args
 }
 
+// actorPrefix selects an actor's rows of insights_p_actor by its type and
+// id ($2, $3); an actor never recorded has no ref and no rows.
+const actorPrefix = "org = $1 AND actor = (SELECT ref FROM insights_actors WHERE actor_type = $2 AND actor_id = $3)"
+
 // scopeSQL picks the roll-up table and key prefix of a scope.
 func scopeSQL(s insights.Scope) (table, prefix string, args []any) {
 	switch {
 	case s.UserID != 0:
-		return "insights_r_user", "org = $1 AND user_id = $2", []any{s.Org, s.UserID}
+		return "insights_p_user", "org = $1 AND user_id = $2", []any{s.Org, s.UserID}
 	case s.Actor.ID != 0:
-		return "insights_r_actor", "org = $1 AND actor_type = $2 AND actor_id = $3", []any{s.Org, string(s.Actor.Type), s.Actor.ID}
+		return "insights_p_actor", actorPrefix, []any{s.Org, string(s.Actor.Type), s.Actor.ID}
 	}
 	return "insights_r_org", "org = $1", []any{s.Org}
 }
@@ -385,15 +472,15 @@ func (db *DB) InsightsTotals(ctx context.Context, s insights.Scope, segs []insig
 	return c, wrap(err, "insights totals")
 }
 
-// InsightsSeries returns a scope's stored buckets within segs.
+// InsightsSeries returns a scope's stored buckets within segs (one row per
+// bucket in every table).
 func (db *DB) InsightsSeries(ctx context.Context, s insights.Scope, segs []insights.Segment) ([]insights.BucketCounts, error) {
 	if len(segs) == 0 {
 		return nil, nil
 	}
 	table, prefix, args := scopeSQL(s)
 	inner, args := segmentRows("lvl, bucket, total, rl", table, prefix, args, segs)
-	rows, err := db.pool.Query(ctx, `SELECT lvl, bucket, SUM(total)::bigint, SUM(rl)::bigint FROM (`+inner+`) s
-		GROUP BY lvl, bucket`, args...)
+	rows, err := db.pool.Query(ctx, inner, args...)
 	if err != nil {
 		return nil, wrap(err, "insights series")
 	}
@@ -407,23 +494,62 @@ func (db *DB) InsightsSeries(ctx context.Context, s insights.Scope, segs []insig
 	return out, wrap(err, "insights series")
 }
 
-const groupCounts = `SUM(total)::bigint AS total, SUM(rl)::bigint AS rl, MAX(last) AS last, MAX(last_rl) AS last_rl`
+// groupEntries reads the entry lists (column list of table) of the rows
+// of segs under prefix and sums them by ref, in Go: a list is read whole
+// once, where indexing a stored (TOASTed) array in SQL would decompress it
+// for every element.
+func (db *DB) groupEntries(ctx context.Context, list, table, prefix string, args []any, segs []insights.Segment) (map[int64]*insights.Counts, error) {
+	inner, args := segmentRows(list, table, prefix, args, segs)
+	rows, err := db.pool.Query(ctx, inner, args...)
+	if err != nil {
+		return nil, err
+	}
+	out := map[int64]*insights.Counts{}
+	var l []int64
+	_, err = pgx.ForEachRow(rows, []any{&l}, func() error {
+		if len(l)%entryWidth != 0 {
+			return fmt.Errorf("%s: entry list of %d values", table, len(l))
+		}
+		for i := 0; i < len(l); i += entryWidth {
+			c := out[l[i]]
+			if c == nil {
+				c = &insights.Counts{}
+				out[l[i]] = c
+			}
+			c.Add(insights.Counts{Total: l[i+1], RateLimited: l[i+2], Last: l[i+3], LastRateLimited: l[i+4]})
+		}
+		return nil
+	})
+	return out, err
+}
+
+// refList returns the keys of m.
+func refList(m map[int64]*insights.Counts) []int64 {
+	out := make([]int64, 0, len(m))
+	for ref := range m {
+		out = append(out, ref)
+	}
+	return out
+}
 
 // InsightsSubjects groups an organization's requests by subject.
 func (db *DB) InsightsSubjects(ctx context.Context, org string, segs []insights.Segment) ([]insights.SubjectRow, error) {
 	if len(segs) == 0 {
 		return nil, nil
 	}
-	inner, args := segmentRows("subject_type, subject_id, total, rl, last, last_rl", "insights_r_subject", "org = $1", []any{org}, segs)
-	rows, err := db.pool.Query(ctx, `SELECT g.subject_type, g.subject_id, COALESCE(s.subject_name, ''), g.total, g.rl, g.last, g.last_rl
-		FROM (SELECT subject_type, subject_id, `+groupCounts+` FROM (`+inner+`) r GROUP BY subject_type, subject_id) g
-		LEFT JOIN insights_subjects s USING (subject_type, subject_id)`, args...)
+	g, err := db.groupEntries(ctx, "subjects", "insights_p_subjects", "org = $1", []any{org}, segs)
+	if err != nil || len(g) == 0 {
+		return nil, wrap(err, "insights subjects")
+	}
+	rows, err := db.pool.Query(ctx, `SELECT ref, subject_type, subject_id, subject_name FROM insights_subjects WHERE ref = ANY($1)`, refList(g))
 	if err != nil {
 		return nil, wrap(err, "insights subjects")
 	}
 	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (insights.SubjectRow, error) {
 		var r insights.SubjectRow
-		err := row.Scan(&r.Type, &r.ID, &r.Name, &r.Total, &r.RateLimited, &r.Last, &r.LastRateLimited)
+		var ref int64
+		err := row.Scan(&ref, &r.Type, &r.ID, &r.Name)
+		r.Counts = *g[ref]
 		return r, err
 	})
 	return out, wrap(err, "insights subjects")
@@ -434,20 +560,22 @@ func (db *DB) InsightsUserActors(ctx context.Context, org string, userID int64, 
 	if len(segs) == 0 {
 		return nil, nil
 	}
-	inner, args := segmentRows("actor_type, actor_id, total, rl, last, last_rl", "insights_r_user", "org = $1 AND user_id = $2", []any{org, userID}, segs)
-	rows, err := db.pool.Query(ctx, `SELECT g.actor_type, g.actor_id, COALESCE(a.actor_name, ''),
-			COALESCE(a.oauth_application_id, 0), COALESCE(a.integration_id, 0), g.total, g.rl, g.last, g.last_rl
-		FROM (SELECT actor_type, actor_id, `+groupCounts+` FROM (`+inner+`) r GROUP BY actor_type, actor_id) g
-		LEFT JOIN insights_actors a USING (actor_type, actor_id)`, args...)
+	g, err := db.groupEntries(ctx, "actors", "insights_p_user", "org = $1 AND user_id = $2", []any{org, userID}, segs)
+	if err != nil || len(g) == 0 {
+		return nil, wrap(err, "insights user actors")
+	}
+	rows, err := db.pool.Query(ctx, `SELECT ref, actor_type, actor_id, actor_name, oauth_application_id, integration_id
+		FROM insights_actors WHERE ref = ANY($1)`, refList(g))
 	if err != nil {
 		return nil, wrap(err, "insights user actors")
 	}
 	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (insights.ActorRow, error) {
 		var r insights.ActorRow
+		var ref int64
 		var typ string
-		err := row.Scan(&typ, &r.ID, &r.Name, &r.OAuthApplicationID, &r.IntegrationID,
-			&r.Total, &r.RateLimited, &r.Last, &r.LastRateLimited)
+		err := row.Scan(&ref, &typ, &r.ID, &r.Name, &r.OAuthApplicationID, &r.IntegrationID)
 		r.Type = usage.ActorType(typ)
+		r.Counts = *g[ref]
 		return r, err
 	})
 	return out, wrap(err, "insights user actors")
@@ -458,16 +586,19 @@ func (db *DB) InsightsActorRoutes(ctx context.Context, org string, actor insight
 	if len(segs) == 0 {
 		return nil, nil
 	}
-	inner, args := segmentRows("http_method, api_route, total, rl, last, last_rl", "insights_r_route",
-		"org = $1 AND actor_type = $2 AND actor_id = $3", []any{org, string(actor.Type), actor.ID}, segs)
-	rows, err := db.pool.Query(ctx, `SELECT http_method, api_route, `+groupCounts+` FROM (`+inner+`) r
-		GROUP BY http_method, api_route`, args...)
+	g, err := db.groupEntries(ctx, "routes", "insights_p_actor", actorPrefix, []any{org, string(actor.Type), actor.ID}, segs)
+	if err != nil || len(g) == 0 {
+		return nil, wrap(err, "insights actor routes")
+	}
+	rows, err := db.pool.Query(ctx, `SELECT ref, http_method, api_route FROM insights_routes WHERE ref = ANY($1)`, refList(g))
 	if err != nil {
 		return nil, wrap(err, "insights actor routes")
 	}
 	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (insights.RouteRow, error) {
 		var r insights.RouteRow
-		err := row.Scan(&r.Method, &r.Route, &r.Total, &r.RateLimited, &r.Last, &r.LastRateLimited)
+		var ref int64
+		err := row.Scan(&ref, &r.Method, &r.Route)
+		r.Counts = *g[ref]
 		return r, err
 	})
 	return out, wrap(err, "insights actor routes")
@@ -478,7 +609,7 @@ func (db *DB) InsightsActorRoutes(ctx context.Context, org string, actor insight
 // never holds locks on every table at once.
 func (db *DB) InsightsPrune(ctx context.Context, cut insights.Cutoffs) (int64, error) {
 	var total int64
-	for _, table := range []string{"insights_r_org", "insights_r_actor", "insights_r_user", "insights_r_route", "insights_r_subject"} {
+	for _, table := range []string{"insights_r_org", "insights_p_subjects", "insights_p_actor", "insights_p_user"} {
 		for _, l := range insights.Levels {
 			if cut.Level[l] == 0 {
 				continue
