@@ -183,7 +183,12 @@ func (s *Server) common(next http.Handler) http.Handler {
 			s.Logger.LogAttrs(r.Context(), slog.LevelInfo, "request", attrs...)
 		}()
 
-		version := r.Header.Get("X-GitHub-Api-Version")
+		// Read by its canonical key: Get("X-GitHub-Api-Version") would
+		// canonicalize (and allocate) on every request.
+		version := ""
+		if v := r.Header["X-Github-Api-Version"]; len(v) > 0 {
+			version = v[0]
+		}
 		if version == "" {
 			version = apiVersions[0]
 		}
