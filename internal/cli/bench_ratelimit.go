@@ -62,6 +62,7 @@ type benchRateLimitOptions struct {
 	backend  string // memory or redis, for the full pipeline
 	profile  string // CPU profile of the full-pipeline measurements
 	actor    string // installation (metered) or user (not metered: no organization)
+	headers  bool   // the bare handler also sends the full pipeline's headers
 }
 
 // runBenchRateLimit measures, side by side under the same load generator,
@@ -80,6 +81,7 @@ func runBenchRateLimit(ctx context.Context, e *env, args []string) error {
 	f.StringVar(&o.limiter, "limiter", "full", "limiter of the full pipeline: full (primary and secondary limits) or primary (secondary limits off)")
 	f.StringVar(&o.actor, "actor", "installation", "token of the load: installation (its requests are metered for its organization) or user (a classic PAT; GET /rate_limit names no organization, so it is not metered)")
 	f.StringVar(&o.profile, "cpuprofile", "", "write CPU profiles of the measurements to this file name + .N (full pipeline, round N) and + .bare.N (bare handler)")
+	f.BoolVar(&o.headers, "bare-headers", false, "the bare handler also sends every header the full pipeline sends (the same names and values, fixed), to separate net/http's cost of GitHub's header block from the pipeline's own")
 	f.StringVar(&o.backend, "backend", "memory", "rate-limit backend of the full pipeline: memory or redis (needs --redis-url)")
 	f.StringVar(&o.redisURL, "redis-url", e.getenv("GHUSAGE_REDIS_URL"), "also measure Redis decisions against this Redis (redis://host:port/db)")
 	if err := f.Parse(args); err != nil {
@@ -159,8 +161,23 @@ func runBenchRateLimit(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
+	// With --bare-headers the bare handler writes the full pipeline's
+	// header block as it was first answered (net/http adds Date and
+	// Content-Length itself), assigned by canonical key as the pipeline does.
+	extra := http.Header{}
+	if o.headers {
+		for k, v := range hdr {
+			if k != "Date" && k != "Content-Length" && k != "Content-Type" {
+				extra[k] = v
+			}
+		}
+	}
 	bare := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/json; charset=utf-8")
+		h := w.Header()
+		for k, v := range extra {
+			h[k] = v
+		}
+		h.Set("Content-Type", "application/json; charset=utf-8")
 		w.Write(body)
 	})}
 	go bare.Serve(ln)
@@ -169,8 +186,8 @@ func runBenchRateLimit(ctx context.Context, e *env, args []string) error {
 
 	fmt.Fprintf(out, "GET /rate_limit, %d connections, %s per measurement, load generator %s, GOMAXPROCS %d, limiter %s on %s\n",
 		o.conns, o.duration, o.loader, runtime.GOMAXPROCS(0), o.limiter, o.backend)
-	fmt.Fprintf(out, "response: %d bytes; x-ratelimit-resource %s, x-ratelimit-used %s (%s token)\n",
-		len(body), hdr.Get("X-RateLimit-Resource"), hdr.Get("X-RateLimit-Used"), o.actor)
+	fmt.Fprintf(out, "response: %d bytes; x-ratelimit-resource %s, x-ratelimit-used %s (%s token); %d headers, the bare handler sends %d\n",
+		len(body), hdr.Get("X-RateLimit-Resource"), hdr.Get("X-RateLimit-Used"), o.actor, len(hdr), len(extra)+3)
 	var bestBare, bestFull float64
 	cpuPerReq := map[*float64]float64{} // lowest server CPU µs per request of each side
 	for i := range o.rounds {
