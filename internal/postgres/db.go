@@ -38,7 +38,7 @@ type DB struct {
 	now  func() time.Time
 	log  *slog.Logger
 
-	routes routeCache // refs of route templates in insights_routes
+	refs refCache // refs of insights actors, subjects and routes
 }
 
 // Open connects to the database named by dsn (a postgres:// URL or a

@@ -6,9 +6,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
-	"sync"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -36,17 +36,18 @@ func (db *DB) inTx(ctx context.Context, what string, fn func(tx pgx.Tx) error) e
 }
 
 // InsightsIngest records events in one transaction: it claims their ids in
-// insights_seen, then adds the roll-up deltas of the events not seen
-// before. Rows are written in key order in every table, so concurrent
-// batches from several replicas lock shared rows in the same order and
-// never deadlock; a concurrent batch carrying the same id waits for the
-// first and then skips it. It returns once the transaction has committed.
+// insights_seen, then adds the packed roll-up rows of the events not seen
+// before (refs of their names are interned first, see refsOf). Every
+// batch locks rows in the same order (see writeRollup), so concurrent
+// batches from several replicas never deadlock; a concurrent batch
+// carrying the same id waits for the first and then skips it. It returns
+// once the transaction has committed.
 func (db *DB) InsightsIngest(ctx context.Context, events []insights.Event, cut insights.Cutoffs) (insights.IngestResult, error) {
 	res := insights.IngestResult{Received: len(events)}
 	if len(events) == 0 {
 		return res, nil
 	}
-	routes, err := db.routeRefs(ctx, batchRoutes(events))
+	refs, err := db.refsOf(ctx, events)
 	if err != nil {
 		return insights.IngestResult{}, wrap(err, "insights ingest")
 	}
@@ -59,7 +60,7 @@ func (db *DB) InsightsIngest(ctx context.Context, events []insights.Event, cut i
 		if len(fresh) == 0 {
 			return nil
 		}
-		return writeRollup(ctx, tx, insights.AggregatePacked(fresh, cut), routes)
+		return writeRollup(ctx, tx, insights.AggregatePacked(fresh, cut), refs)
 	})
 	if err != nil {
 		return insights.IngestResult{}, err
@@ -135,174 +136,42 @@ func dedupEvents(ctx context.Context, tx pgx.Tx, events []insights.Event) ([]ins
 	return fresh, nil
 }
 
-// routeCache maps route templates to their refs in insights_routes. Refs
-// are committed before they are cached and never change, so every replica
-// may keep its own copy.
-type routeCache struct {
-	mu   sync.RWMutex
-	refs map[insights.RouteRef]int64
-}
-
-// routeRefs returns the refs of routes, interning those not yet known in a
-// transaction of their own (a ref that a failed batch leaves unused is
-// harmless).
-func (db *DB) routeRefs(ctx context.Context, routes []insights.RouteRef) (map[insights.RouteRef]int64, error) {
-	out := make(map[insights.RouteRef]int64, len(routes))
-	var missing []insights.RouteRef
-	db.routes.mu.RLock()
-	for _, r := range routes {
-		if ref, ok := db.routes.refs[r]; ok {
-			out[r] = ref
-		} else {
-			missing = append(missing, r)
-		}
+// writeNames upserts the names of the batch's actors and subjects, each in
+// key order; a stored name gives way to a newer event's. SET expressions
+// all read the stored row, so names follow the newer of the stored and
+// the batch's seen.
+func writeNames(ctx context.Context, tx pgx.Tx, p *insights.Packed) error {
+	actors := slices.SortedFunc(maps.Keys(p.ActorInfo), cmpActor)
+	n := len(actors)
+	typ, name := make([]string, n), make([]string, n)
+	id, oauth, integ, seen := make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n)
+	for i, k := range actors {
+		v := p.ActorInfo[k]
+		typ[i], id[i], name[i] = string(k.Type), k.ID, v.Name
+		oauth[i], integ[i], seen[i] = v.OAuthApplicationID, v.IntegrationID, v.Seen
 	}
-	db.routes.mu.RUnlock()
-	if len(missing) == 0 {
-		return out, nil
+	if _, err := tx.Exec(ctx, `INSERT INTO insights_actors AS t (actor_type, actor_id, actor_name, oauth_application_id, integration_id, seen)
+		SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::bigint[], $5::bigint[], $6::bigint[])
+		ON CONFLICT (actor_type, actor_id) DO UPDATE SET
+			actor_name = CASE WHEN excluded.seen >= t.seen THEN excluded.actor_name ELSE t.actor_name END,
+			oauth_application_id = CASE WHEN excluded.seen >= t.seen THEN excluded.oauth_application_id ELSE t.oauth_application_id END,
+			integration_id = CASE WHEN excluded.seen >= t.seen THEN excluded.integration_id ELSE t.integration_id END,
+			seen = GREATEST(t.seen, excluded.seen)`, typ, id, name, oauth, integ, seen); err != nil {
+		return err
 	}
-	slices.SortFunc(missing, func(a, b insights.RouteRef) int {
-		return cmp.Or(strings.Compare(a.Method, b.Method), strings.Compare(a.Route, b.Route))
-	})
-	methods, paths := make([]string, len(missing)), make([]string, len(missing))
-	for i, r := range missing {
-		methods[i], paths[i] = r.Method, r.Route
+	subjects := slices.SortedFunc(maps.Keys(p.SubjectInfo), cmpSubject)
+	n = len(subjects)
+	typ, name, id, seen = make([]string, n), make([]string, n), make([]int64, n), make([]int64, n)
+	for i, k := range subjects {
+		v := p.SubjectInfo[k]
+		typ[i], id[i], name[i], seen[i] = k.Type, k.ID, v.Name, v.Seen
 	}
-	// Two statements: the SELECT's snapshot, taken after the INSERT has
-	// waited for any concurrent insert of the same route, sees its row.
-	if _, err := db.pool.Exec(ctx, `INSERT INTO insights_routes (http_method, api_route)
-		SELECT * FROM unnest($1::text[], $2::text[]) ON CONFLICT DO NOTHING`, methods, paths); err != nil {
-		return nil, err
-	}
-	rows, err := db.pool.Query(ctx, `SELECT r.ref, r.http_method, r.api_route FROM insights_routes r
-		JOIN unnest($1::text[], $2::text[]) u(m, p) ON r.http_method = u.m AND r.api_route = u.p`, methods, paths)
-	if err != nil {
-		return nil, err
-	}
-	var ref int64
-	var rr insights.RouteRef
-	db.routes.mu.Lock()
-	defer db.routes.mu.Unlock()
-	if db.routes.refs == nil {
-		db.routes.refs = map[insights.RouteRef]int64{}
-	}
-	_, err = pgx.ForEachRow(rows, []any{&ref, &rr.Method, &rr.Route}, func() error {
-		db.routes.refs[rr], out[rr] = ref, ref
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	for _, r := range missing {
-		if _, ok := out[r]; !ok {
-			return nil, fmt.Errorf("route %s %s has no ref", r.Method, r.Route)
-		}
-	}
-	return out, nil
-}
-
-// batchRoutes returns the distinct routes of events.
-func batchRoutes(events []insights.Event) []insights.RouteRef {
-	seen := map[insights.RouteRef]struct{}{}
-	var out []insights.RouteRef
-	for i := range events {
-		r := insights.RouteRef{Method: events[i].HTTPMethod, Route: events[i].APIRoute}
-		if _, ok := seen[r]; !ok {
-			seen[r] = struct{}{}
-			out = append(out, r)
-		}
-	}
-	return out
-}
-
-// writeNames upserts the names of the batch's actors and subjects (each in
-// key order; a stored name gives way to a newer event's) and returns their
-// refs, by index in p.Actors and p.Subjects.
-func writeNames(ctx context.Context, tx pgx.Tx, p *insights.Packed) (actors, subjects []int64, err error) {
-	{
-		idx := make([]int, len(p.Actors))
-		for i := range idx {
-			idx[i] = i
-		}
-		slices.SortFunc(idx, func(a, b int) int { return cmpActor(p.Actors[a], p.Actors[b]) })
-		n := len(idx)
-		typ, name := make([]string, n), make([]string, n)
-		id, oauth, integ, seen := make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n)
-		for j, i := range idx {
-			k := p.Actors[i]
-			v := p.ActorInfo[k]
-			typ[j], id[j], name[j] = string(k.Type), k.ID, v.Name
-			oauth[j], integ[j], seen[j] = v.OAuthApplicationID, v.IntegrationID, v.Seen
-		}
-		// SET expressions all read the stored row, so names follow the
-		// newer of the stored and the batch's seen.
-		rows, err := tx.Query(ctx, `INSERT INTO insights_actors AS t (actor_type, actor_id, actor_name, oauth_application_id, integration_id, seen)
-			SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::bigint[], $5::bigint[], $6::bigint[])
-			ON CONFLICT (actor_type, actor_id) DO UPDATE SET
-				actor_name = CASE WHEN excluded.seen >= t.seen THEN excluded.actor_name ELSE t.actor_name END,
-				oauth_application_id = CASE WHEN excluded.seen >= t.seen THEN excluded.oauth_application_id ELSE t.oauth_application_id END,
-				integration_id = CASE WHEN excluded.seen >= t.seen THEN excluded.integration_id ELSE t.integration_id END,
-				seen = GREATEST(t.seen, excluded.seen)
-			RETURNING ref`, typ, id, name, oauth, integ, seen)
-		if err != nil {
-			return nil, nil, err
-		}
-		refs, err := pgx.CollectRows(rows, pgx.RowTo[int64])
-		if err != nil {
-			return nil, nil, err
-		}
-		if len(refs) != n {
-			return nil, nil, fmt.Errorf("%d actor refs for %d actors", len(refs), n)
-		}
-		actors = make([]int64, n)
-		for j, i := range idx {
-			actors[i] = refs[j]
-		}
-	}
-	{
-		idx := make([]int, len(p.Subjects))
-		for i := range idx {
-			idx[i] = i
-		}
-		slices.SortFunc(idx, func(a, b int) int { return cmpSubject(p.Subjects[a], p.Subjects[b]) })
-		n := len(idx)
-		typ, name := make([]string, n), make([]string, n)
-		id, seen := make([]int64, n), make([]int64, n)
-		for j, i := range idx {
-			k := p.Subjects[i]
-			v := p.SubjectInfo[k]
-			typ[j], id[j], name[j], seen[j] = k.Type, k.ID, v.Name, v.Seen
-		}
-		rows, err := tx.Query(ctx, `INSERT INTO insights_subjects AS t (subject_type, subject_id, subject_name, seen)
-			SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::bigint[])
-			ON CONFLICT (subject_type, subject_id) DO UPDATE SET
-				subject_name = CASE WHEN excluded.seen >= t.seen THEN excluded.subject_name ELSE t.subject_name END,
-				seen = GREATEST(t.seen, excluded.seen)
-			RETURNING ref`, typ, id, name, seen)
-		if err != nil {
-			return nil, nil, err
-		}
-		refs, err := pgx.CollectRows(rows, pgx.RowTo[int64])
-		if err != nil {
-			return nil, nil, err
-		}
-		if len(refs) != n {
-			return nil, nil, fmt.Errorf("%d subject refs for %d subjects", len(refs), n)
-		}
-		subjects = make([]int64, n)
-		for j, i := range idx {
-			subjects[i] = refs[j]
-		}
-	}
-	return actors, subjects, nil
-}
-
-func cmpActor(a, b insights.ActorRef) int {
-	return cmp.Or(cmp.Compare(a.Type, b.Type), cmp.Compare(a.ID, b.ID))
-}
-
-func cmpSubject(a, b insights.SubjectRef) int {
-	return cmp.Or(cmp.Compare(a.Type, b.Type), cmp.Compare(a.ID, b.ID))
+	_, err := tx.Exec(ctx, `INSERT INTO insights_subjects AS t (subject_type, subject_id, subject_name, seen)
+		SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::bigint[])
+		ON CONFLICT (subject_type, subject_id) DO UPDATE SET
+			subject_name = CASE WHEN excluded.seen >= t.seen THEN excluded.subject_name ELSE t.subject_name END,
+			seen = GREATEST(t.seen, excluded.seen)`, typ, id, name, seen)
+	return err
 }
 
 // entryWidth is the number of bigints an entry of a packed list takes:
@@ -322,10 +191,12 @@ type packedRows struct {
 	flat       []int64
 }
 
-// pack turns rows into packedRows sorted by (organization, key, level,
-// bucket), the order every writer locks them in. keyRef maps a row's Key
-// to the table's key column and entRef an entry's Ref to its stored ref.
-func pack(p *insights.Packed, rows []insights.PackedRow, keyRef func(int64) int64, entRef []int64) *packedRows {
+// pack turns the rows of rows at fine levels (minute, five minutes; or,
+// when coarse, hour and day) into packedRows sorted by (organization, key,
+// level, bucket), the order every writer locks them in. keyRef maps a
+// row's Key to the table's key column and entRef an entry's Ref to its
+// stored ref.
+func pack(p *insights.Packed, rows []insights.PackedRow, coarse bool, keyRef func(int64) int64, entRef []int64) *packedRows {
 	type sorted struct {
 		org    string
 		key    int64
@@ -333,17 +204,20 @@ func pack(p *insights.Packed, rows []insights.PackedRow, keyRef func(int64) int6
 		lvl    insights.Level
 		i      int
 	}
-	ord := make([]sorted, len(rows))
+	ord := make([]sorted, 0, len(rows))
 	entries := 0
 	for i := range rows {
 		r := &rows[i]
-		ord[i] = sorted{p.Orgs[r.Org], keyRef(r.Key), r.Bucket, r.Level, i}
+		if (r.Level >= insights.Hour) != coarse {
+			continue
+		}
+		ord = append(ord, sorted{p.Orgs[r.Org], keyRef(r.Key), r.Bucket, r.Level, i})
 		entries += len(r.Entries)
 	}
 	slices.SortFunc(ord, func(a, b sorted) int {
 		return cmp.Or(strings.Compare(a.org, b.org), cmp.Compare(a.key, b.key), cmp.Compare(a.lvl, b.lvl), cmp.Compare(a.bucket, b.bucket))
 	})
-	n := len(rows)
+	n := len(ord)
 	out := &packedRows{org: make([]string, n), key: make([]int64, n), lvl: make([]int16, n), bucket: make([]int64, n),
 		total: make([]int64, n), rl: make([]int64, n), start: make([]int32, n), end: make([]int32, n),
 		flat: make([]int64, 0, entries*entryWidth)}
@@ -392,37 +266,52 @@ func upsertPacked(ctx context.Context, tx pgx.Tx, table, keyCol, listCol string,
 	return err
 }
 
-// writeRollup adds a packed batch to the tables, each in key order.
-func writeRollup(ctx context.Context, tx pgx.Tx, p *insights.Packed, routes map[insights.RouteRef]int64) error {
-	actors, subjects, err := writeNames(ctx, tx, p)
-	if err != nil {
-		return err
+// writeRollup adds a packed batch to the tables. Every batch locks rows in
+// one order: first the minute and five-minute rows of every table, then
+// the hour and day rows, then the names; within a table, in key order. So
+// batches written at once (two in flight, or replicas) never deadlock, and
+// a batch waiting for a row another holds waits at the coarse buckets (the
+// ones batches share), after writing its own fine ones.
+func writeRollup(ctx context.Context, tx pgx.Tx, p *insights.Packed, refs *batchRefs) error {
+	actors := make([]int64, len(p.Actors))
+	for i, a := range p.Actors {
+		actors[i] = refs.actors[a]
 	}
-	routeRef := make([]int64, len(p.Routes))
+	subjects := make([]int64, len(p.Subjects))
+	for i, s := range p.Subjects {
+		subjects[i] = refs.subjects[s]
+	}
+	routes := make([]int64, len(p.Routes))
 	for i, r := range p.Routes {
-		ref, ok := routes[r]
-		if !ok {
-			return fmt.Errorf("route %s %s has no ref", r.Method, r.Route)
+		routes[i] = refs.routes[r]
+	}
+	for _, ref := range slices.Concat(actors, subjects, routes) {
+		if ref == 0 {
+			return fmt.Errorf("insights: a name of the batch has no ref")
 		}
-		routeRef[i] = ref
 	}
 	same := func(k int64) int64 { return k }
-	orgs := pack(p, p.OrgRows, same, subjects)
-	// the organization's totals: the subjects' rows without their lists
-	if _, err := tx.Exec(ctx, `INSERT INTO insights_r_org AS t (org, lvl, bucket, total, rl)
-		SELECT * FROM unnest($1::text[], $2::smallint[], $3::bigint[], $4::bigint[], $5::bigint[])
-		ON CONFLICT (org, lvl, bucket) DO UPDATE SET total = t.total + excluded.total, rl = t.rl + excluded.rl`,
-		orgs.org, orgs.lvl, orgs.bucket, orgs.total, orgs.rl); err != nil {
-		return err
+	actorRef := func(k int64) int64 { return actors[k] }
+	for _, coarse := range []bool{false, true} {
+		orgs := pack(p, p.OrgRows, coarse, same, subjects)
+		// the organization's totals: the subjects' rows without their lists
+		if _, err := tx.Exec(ctx, `INSERT INTO insights_r_org AS t (org, lvl, bucket, total, rl)
+			SELECT * FROM unnest($1::text[], $2::smallint[], $3::bigint[], $4::bigint[], $5::bigint[])
+			ON CONFLICT (org, lvl, bucket) DO UPDATE SET total = t.total + excluded.total, rl = t.rl + excluded.rl`,
+			orgs.org, orgs.lvl, orgs.bucket, orgs.total, orgs.rl); err != nil {
+			return err
+		}
+		if err := upsertPacked(ctx, tx, "insights_p_subjects", "", "subjects", orgs); err != nil {
+			return err
+		}
+		if err := upsertPacked(ctx, tx, "insights_p_actor", "actor", "routes", pack(p, p.ActorRows, coarse, actorRef, routes)); err != nil {
+			return err
+		}
+		if err := upsertPacked(ctx, tx, "insights_p_user", "user_id", "actors", pack(p, p.UserRows, coarse, same, actors)); err != nil {
+			return err
+		}
 	}
-	if err := upsertPacked(ctx, tx, "insights_p_subjects", "", "subjects", orgs); err != nil {
-		return err
-	}
-	if err := upsertPacked(ctx, tx, "insights_p_actor", "actor", "routes",
-		pack(p, p.ActorRows, func(k int64) int64 { return actors[k] }, routeRef)); err != nil {
-		return err
-	}
-	return upsertPacked(ctx, tx, "insights_p_user", "user_id", "actors", pack(p, p.UserRows, same, actors))
+	return writeNames(ctx, tx, p)
 }
 
 // segmentRows returns "SELECT cols FROM table WHERE prefix AND lvl = $n
