@@ -116,15 +116,16 @@ func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 type exchange struct {
 	statusWriter
 	info requestInfo
-	// vals backs X-GitHub-Request-Id, the five x-ratelimit-* headers and
-	// the ETag, in that order.
-	vals [7]string
+	// vals backs X-GitHub-Request-Id, the five x-ratelimit-* headers,
+	// the ETag and X-OAuth-Scopes, in that order.
+	vals [8]string
 }
 
 const (
 	valRequestID = 0
 	valRateLimit = 1 // five values
 	valETag      = 6
+	valScopes    = 7
 )
 
 // exchangeOf returns the request's exchange when w is the pipeline's own
@@ -362,7 +363,15 @@ func (s *Server) api(rt *Route, h handlerFunc) http.Handler {
 		info.actor = actor
 		r = r.WithContext(usage.WithActor(r.Context(), actor))
 		if actor.Authenticated() && (actor.Type == usage.ActorClassicPAT || actor.Type == usage.ActorOAuthApp) {
-			w.Header().Set("X-OAuth-Scopes", strings.Join(actor.Token.Scopes, ", "))
+			// By canonical key: Set("X-OAuth-Scopes") canonicalizes, and
+			// allocates, on every request of a classic or OAuth token.
+			scopes := strings.Join(actor.Token.Scopes, ", ")
+			if ex != nil {
+				ex.vals[valScopes] = scopes
+				w.Header()["X-Oauth-Scopes"] = ex.vals[valScopes : valScopes+1 : valScopes+1]
+			} else {
+				w.Header()["X-Oauth-Scopes"] = []string{scopes}
+			}
 		}
 
 		d, admitted, err := s.admit(w, r, rt, actor, authErr, info)
