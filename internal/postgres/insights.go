@@ -438,8 +438,11 @@ func (db *DB) InsightsSubjects(ctx context.Context, org string, segs []insights.
 		var r insights.SubjectRow
 		var ref int64
 		err := row.Scan(&ref, &r.Type, &r.ID, &r.Name)
+		if err != nil {
+			return r, err
+		}
 		r.Counts = *g[ref]
-		return r, err
+		return r, nil
 	})
 	return out, wrap(err, "insights subjects")
 }
@@ -462,10 +465,12 @@ func (db *DB) InsightsUserActors(ctx context.Context, org string, userID int64, 
 		var r insights.ActorRow
 		var ref int64
 		var typ string
-		err := row.Scan(&ref, &typ, &r.ID, &r.Name, &r.OAuthApplicationID, &r.IntegrationID)
+		if err := row.Scan(&ref, &typ, &r.ID, &r.Name, &r.OAuthApplicationID, &r.IntegrationID); err != nil {
+			return r, err
+		}
 		r.Type = usage.ActorType(typ)
 		r.Counts = *g[ref]
-		return r, err
+		return r, nil
 	})
 	return out, wrap(err, "insights user actors")
 }
@@ -487,8 +492,11 @@ func (db *DB) InsightsActorRoutes(ctx context.Context, org string, actor insight
 		var r insights.RouteRow
 		var ref int64
 		err := row.Scan(&ref, &r.Method, &r.Route)
+		if err != nil {
+			return r, err
+		}
 		r.Counts = *g[ref]
-		return r, err
+		return r, nil
 	})
 	return out, wrap(err, "insights actor routes")
 }
