@@ -1,0 +1,129 @@
+package postgres_test
+
+import (
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/ghusage/ghusage/internal/insights"
+	"github.com/ghusage/ghusage/internal/postgres"
+	"github.com/ghusage/ghusage/internal/postgres/pgtest"
+	"github.com/ghusage/ghusage/internal/usage"
+)
+
+// TestInsightsConcurrentBreakdowns has four replicas ingest overlapping
+// batches at once and checks every packed breakdown (subjects, an actor's
+// routes, a user's actors) and the totals against counts taken straight
+// from the events: merges racing on the same rows must neither lose nor
+// double an entry.
+func TestInsightsConcurrentBreakdowns(t *testing.T) {
+	dsn := pgtest.DSN(t)
+	now := time.Date(2026, 3, 14, 15, 9, 26, 0, time.UTC)
+	const replicas, batches, perBatch, distinct = 4, 12, 600, 5000
+	var dbs []*postgres.DB
+	for range replicas {
+		db, err := postgres.Open(t.Context(), dsn, postgres.Options{Migrate: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Close() })
+		dbs = append(dbs, db)
+	}
+	event := func(i int) insights.Event {
+		return insights.Event{
+			ID: fmt.Sprintf("ev-%d", i), Timestamp: now.Add(-time.Duration(i*37%(3*24*60)) * time.Minute),
+			Org: []string{"acme-web", "octo"}[i%2], ActorType: usage.ActorClassicPAT, ActorID: int64(1 + i%41), ActorName: "tok",
+			UserID: int64(1 + i%17), SubjectType: insights.SubjectUser, SubjectID: int64(1 + i%23), SubjectName: "mona",
+			HTTPMethod: "GET", APIRoute: fmt.Sprintf("/r/%d", i%29), RateLimited: i%5 == 0,
+		}
+	}
+	cut := insights.Retention{}.Cutoffs(now)
+	var wg sync.WaitGroup
+	sent := map[int]bool{}
+	var mu sync.Mutex
+	for r, db := range dbs {
+		wg.Go(func() {
+			for b := range batches {
+				evs := make([]insights.Event, perBatch)
+				for i := range evs {
+					k := (r*7919 + b*perBatch + i*13) % distinct
+					evs[i] = event(k)
+					mu.Lock()
+					sent[k] = true
+					mu.Unlock()
+				}
+				if _, err := db.InsightsIngest(t.Context(), evs, cut); err != nil {
+					t.Errorf("replica %d batch %d: %v", r, b, err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	end := insights.Minute.Floor(now.Unix()) + 60
+	segs := insights.Segments(end-4*86400, end, insights.Day)
+	for _, org := range []string{"acme-web", "octo"} {
+		subj := map[int64]int64{}
+		route := map[string]int64{}
+		ua := map[[2]int64]int64{}
+		var total int64
+		for k := range sent {
+			e := event(k)
+			if e.Org != org {
+				continue
+			}
+			total++
+			subj[e.SubjectID]++
+			if e.ActorID == 5 {
+				route[e.APIRoute]++
+			}
+			if e.UserID == 3 {
+				ua[[2]int64{e.UserID, e.ActorID}]++
+			}
+		}
+		for i, db := range dbs {
+			c, err := db.InsightsTotals(t.Context(), insights.Scope{Org: org}, segs)
+			if err != nil || c.Total != total {
+				t.Errorf("db %d org %s total %d want %d (%v)", i, org, c.Total, total, err)
+			}
+			rows, err := db.InsightsSubjects(t.Context(), org, segs)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(rows) != len(subj) {
+				t.Errorf("subjects %d want %d", len(rows), len(subj))
+			}
+			for _, r := range rows {
+				if r.Total != subj[r.ID] {
+					t.Errorf("subject %d: %d want %d", r.ID, r.Total, subj[r.ID])
+				}
+			}
+			rr, err := db.InsightsActorRoutes(t.Context(), org, insights.ActorRef{Type: usage.ActorClassicPAT, ID: 5}, segs)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(rr) != len(route) {
+				t.Errorf("routes %d want %d", len(rr), len(route))
+			}
+			for _, r := range rr {
+				if r.Total != route[r.Route] {
+					t.Errorf("route %s: %d want %d", r.Route, r.Total, route[r.Route])
+				}
+			}
+			ar, err := db.InsightsUserActors(t.Context(), org, 3, segs)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(ar) != len(ua) {
+				t.Errorf("user actors %d want %d", len(ar), len(ua))
+			}
+			for _, r := range ar {
+				if r.Total != ua[[2]int64{3, r.ID}] {
+					t.Errorf("actor %d: %d want %d", r.ID, r.Total, ua[[2]int64{3, r.ID}])
+				}
+			}
+		}
+		t.Logf("org %s: %d events, %d subjects, %d routes", org, total, len(subj), len(route))
+	}
+}
