@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/ghusage/ghusage/internal/insights"
+	"github.com/ghusage/ghusage/internal/usage"
 )
 
 // refCache maps actors, subjects and routes to their refs (the identity
@@ -52,58 +53,23 @@ func (db *DB) refsOf(ctx context.Context, events []insights.Event) (*batchRefs, 
 	ms := fromCache(b.subjects, db.refs.subjects)
 	mr := fromCache(b.routes, db.refs.routes)
 	db.refs.mu.RUnlock()
-	if len(ma) > 0 {
-		slices.SortFunc(ma, cmpActor)
-		typ, id := make([]string, len(ma)), make([]int64, len(ma))
-		for i, a := range ma {
-			typ[i], id[i] = string(a.Type), a.ID
-		}
-		err := db.intern(ctx, "insights_actors", "actor_type", "actor_id", "actor_name", typ, id, func(row pgx.Row) error {
-			var ref int64
-			var a insights.ActorRef
-			err := row.Scan(&ref, &a.Type, &a.ID)
-			b.actors[a] = ref
-			return err
-		})
-		if err != nil {
-			return nil, err
-		}
+	err := internKind(ctx, db, ma, cmpActor, "insights_actors", "actor_type", "actor_id", "actor_name",
+		func(a insights.ActorRef) (string, int64) { return string(a.Type), a.ID },
+		func(typ string, id int64) insights.ActorRef {
+			return insights.ActorRef{Type: usage.ActorType(typ), ID: id}
+		}, b.actors)
+	if err == nil {
+		err = internKind(ctx, db, ms, cmpSubject, "insights_subjects", "subject_type", "subject_id", "subject_name",
+			func(s insights.SubjectRef) (string, int64) { return s.Type, s.ID },
+			func(typ string, id int64) insights.SubjectRef { return insights.SubjectRef{Type: typ, ID: id} }, b.subjects)
 	}
-	if len(ms) > 0 {
-		slices.SortFunc(ms, cmpSubject)
-		typ, id := make([]string, len(ms)), make([]int64, len(ms))
-		for i, s := range ms {
-			typ[i], id[i] = s.Type, s.ID
-		}
-		err := db.intern(ctx, "insights_subjects", "subject_type", "subject_id", "subject_name", typ, id, func(row pgx.Row) error {
-			var ref int64
-			var s insights.SubjectRef
-			err := row.Scan(&ref, &s.Type, &s.ID)
-			b.subjects[s] = ref
-			return err
-		})
-		if err != nil {
-			return nil, err
-		}
+	if err == nil {
+		err = internKind(ctx, db, mr, cmpRoute, "insights_routes", "http_method", "api_route", "",
+			func(r insights.RouteRef) (string, string) { return r.Method, r.Route },
+			func(method, route string) insights.RouteRef { return insights.RouteRef{Method: method, Route: route} }, b.routes)
 	}
-	if len(mr) > 0 {
-		slices.SortFunc(mr, func(a, b insights.RouteRef) int {
-			return cmp.Or(strings.Compare(a.Method, b.Method), strings.Compare(a.Route, b.Route))
-		})
-		method, route := make([]string, len(mr)), make([]string, len(mr))
-		for i, r := range mr {
-			method[i], route[i] = r.Method, r.Route
-		}
-		err := db.intern(ctx, "insights_routes", "http_method", "api_route", "", method, route, func(row pgx.Row) error {
-			var ref int64
-			var r insights.RouteRef
-			err := row.Scan(&ref, &r.Method, &r.Route)
-			b.routes[r] = ref
-			return err
-		})
-		if err != nil {
-			return nil, err
-		}
+	if err != nil {
+		return nil, err
 	}
 	for _, m := range []int{missingIn(b.actors), missingIn(b.subjects), missingIn(b.routes)} {
 		if m > 0 {
@@ -153,6 +119,31 @@ func missingIn[K comparable](m map[K]int64) int {
 	return n
 }
 
+// internKind interns the keys of one kind that no cache knew, in key order
+// (so concurrent batches lock name rows in one order), and records their
+// refs in refs. split and join map a key to its two columns and back.
+func internKind[K comparable, A, B any](ctx context.Context, db *DB, missing []K, cmpKey func(a, b K) int,
+	table, c1, c2, name string, split func(K) (A, B), join func(A, B) K, refs map[K]int64) error {
+	if len(missing) == 0 {
+		return nil
+	}
+	slices.SortFunc(missing, cmpKey)
+	as, bs := make([]A, len(missing)), make([]B, len(missing))
+	for i, k := range missing {
+		as[i], bs[i] = split(k)
+	}
+	return db.intern(ctx, table, c1, c2, name, as, bs, func(row pgx.Row) error {
+		var ref int64
+		var a A
+		var b B
+		if err := row.Scan(&ref, &a, &b); err != nil {
+			return err
+		}
+		refs[join(a, b)] = ref
+		return nil
+	})
+}
+
 // intern inserts the keys (a[i], b[i]), sorted, into table (with an empty
 // name column when name is set) unless present, then reads back their
 // refs: "ref, c1, c2" rows for scan. Two statements: the SELECT's
@@ -191,4 +182,8 @@ func cmpActor(a, b insights.ActorRef) int {
 
 func cmpSubject(a, b insights.SubjectRef) int {
 	return cmp.Or(cmp.Compare(a.Type, b.Type), cmp.Compare(a.ID, b.ID))
+}
+
+func cmpRoute(a, b insights.RouteRef) int {
+	return cmp.Or(strings.Compare(a.Method, b.Method), strings.Compare(a.Route, b.Route))
 }
