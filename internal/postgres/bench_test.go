@@ -160,10 +160,11 @@ func BenchmarkInsightsActorReads30Days(b *testing.B) {
 	})
 }
 
-// sparseGen generates the traffic of `ghusage bench insights --days 30`
-// with 1,000,000 events: about 23 events a minute, time-ordered, 400
-// actors and 300 routes with skewed (harmonic) popularity, one user per
-// non-installation actor among 300, 1% rate limited.
+// sparseGen generates traffic shaped like that of `ghusage bench insights
+// --days 30` with 1,000,000 events (not the same events: its own draws):
+// about 23 events a minute, time-ordered, 400 actors and 300 routes with
+// skewed (harmonic) popularity, one user per non-installation actor among
+// 300, 1% rate limited.
 type sparseGen struct {
 	actors   []insights.Event
 	routes   []insights.RouteRef
