@@ -23,9 +23,9 @@ func credentials(r *http.Request) (token string, ok bool) {
 	scheme, value, _ := strings.Cut(strings.TrimSpace(h), " ")
 	value = strings.TrimSpace(value)
 	switch {
-	case strings.EqualFold(scheme, "bearer"), strings.EqualFold(scheme, "token"):
+	case asciiEqualFold(scheme, "bearer"), asciiEqualFold(scheme, "token"):
 		return value, true
-	case strings.EqualFold(scheme, "basic"):
+	case asciiEqualFold(scheme, "basic"):
 		raw, err := base64.StdEncoding.DecodeString(value)
 		if err != nil {
 			return "", true
@@ -34,6 +34,25 @@ func credentials(r *http.Request) (token string, ok bool) {
 		return pass, true
 	}
 	return "", true
+}
+
+// asciiEqualFold reports whether s equals the lower-case ASCII word lower,
+// ignoring ASCII case only: strings.EqualFold would also accept Unicode
+// folds such as "Baſic" (U+017F), which no HTTP scheme name is.
+func asciiEqualFold(s, lower string) bool {
+	if len(s) != len(lower) {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if c != lower[i] {
+			return false
+		}
+	}
+	return true
 }
 
 // authenticate resolves the request's actor. Without credentials the actor
