@@ -44,6 +44,9 @@ type Server struct {
 	h      http.Handler
 }
 
+// apiPrefix is GitHub Enterprise Server's REST prefix, served as an alias.
+const apiPrefix = "/api/v3"
+
 // Handler returns the root handler: every route with and without /api/v3.
 func (s *Server) Handler() http.Handler {
 	s.once.Do(func() {
@@ -61,26 +64,29 @@ func (s *Server) Handler() http.Handler {
 		}
 		api := http.NewServeMux()
 		s.routes(api)
-		mux := http.NewServeMux()
-		mux.Handle("/api/v3/", http.StripPrefix("/api/v3", api))
-		mux.Handle("/api/v3", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			r2 := new(http.Request)
-			*r2 = *r
-			u := *r.URL
-			u.Path, u.RawPath = "/", ""
-			r2.URL = &u
-			api.ServeHTTP(w, r2) // the API root: the catch-all's 404, not a redirect
-		}))
-		mux.Handle("/", api)
-		// A path that is not under /api/v3 (the common case) goes straight
-		// to the API mux: one pattern match per request instead of two.
-		// Paths with their own escaping take the full route through mux.
+		// Every route answers with and without the /api/v3 prefix. The prefix
+		// is stripped from the decoded path (so an escaped spelling such as
+		// /%61pi/v3/... is the same prefix, as on GitHub); the rest keeps its
+		// own escaping when the raw path starts with the literal prefix. The
+		// bare prefix is the API root: the catch-all's 404, not a redirect.
 		root := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if !strings.HasPrefix(r.URL.Path, "/api/v3") && r.URL.RawPath == "" {
+			rest, ok := strings.CutPrefix(r.URL.Path, apiPrefix)
+			if !ok || (rest != "" && rest[0] != '/') {
 				api.ServeHTTP(w, r)
 				return
 			}
-			mux.ServeHTTP(w, r)
+			u := *r.URL
+			u.Path, u.RawPath = rest, ""
+			if rawRest, ok := strings.CutPrefix(r.URL.RawPath, apiPrefix); ok {
+				u.RawPath = rawRest
+			}
+			if u.Path == "" {
+				u.Path, u.RawPath = "/", ""
+			}
+			r2 := new(http.Request)
+			*r2 = *r
+			r2.URL = &u
+			api.ServeHTTP(w, r2)
 		})
 		s.h = s.common(root)
 	})
