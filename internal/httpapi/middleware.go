@@ -144,7 +144,6 @@ func (s *Server) common(next http.Handler) http.Handler {
 		info := &ex.info
 		info.id = newRequestID()
 		r = r.WithContext(context.WithValue(r.Context(), infoKey{}, info))
-		sw := ex
 		h := w.Header()
 		// Keys are written in canonical form and constant values share
 		// one slice: this runs on every request.
@@ -160,8 +159,8 @@ func (s *Server) common(next http.Handler) http.Handler {
 					panic(p)
 				}
 				s.Logger.ErrorContext(r.Context(), "panic", "panic", fmt.Sprint(p), "stack", string(debug.Stack()), "request_id", info.id)
-				if sw.status == 0 {
-					s.writeError(sw, r, fmt.Errorf("panic: %v", p))
+				if ex.status == 0 {
+					s.writeError(ex, r, fmt.Errorf("panic: %v", p))
 				}
 			}
 			elapsed := time.Since(start)
@@ -169,13 +168,13 @@ func (s *Server) common(next http.Handler) http.Handler {
 			if route == "" {
 				route = "other"
 			}
-			s.Metrics.ObserveRequest(metricMethod(r.Method), route, sw.status, elapsed)
+			s.Metrics.ObserveRequest(metricMethod(r.Method), route, ex.status, elapsed)
 			if !s.Logger.Enabled(r.Context(), slog.LevelInfo) {
 				return
 			}
 			attrs := []slog.Attr{
 				slog.String("request_id", info.id), slog.String("method", r.Method),
-				slog.String("route", route), slog.Int("status", sw.status),
+				slog.String("route", route), slog.Int("status", ex.status),
 				slog.Duration("latency", elapsed),
 			}
 			if a := info.actor; a.Authenticated() {
@@ -195,7 +194,7 @@ func (s *Server) common(next http.Handler) http.Handler {
 		}
 		if !slices.Contains(apiVersions, version) {
 			h.Set("X-GitHub-Api-Version-Selected", apiVersions[0])
-			s.writeError(sw, r, usage.Errorf(usage.KindBadRequest,
+			s.writeError(ex, r, usage.Errorf(usage.KindBadRequest,
 				"API version %s is not supported. Supported versions: %s.", version, strings.Join(apiVersions, ", ")))
 			return
 		}
@@ -206,17 +205,17 @@ func (s *Server) common(next http.Handler) http.Handler {
 		}
 		if !isCleanPath(r.URL.Path) {
 			// ServeMux would answer an HTML redirect; GitHub answers 404.
-			s.writeError(sw, r, errNotFound)
+			s.writeError(ex, r, errNotFound)
 			return
 		}
 		if r.Method == http.MethodOptions {
 			h.Set("Access-Control-Allow-Methods", "GET, POST, PATCH, PUT, DELETE")
 			h.Set("Access-Control-Allow-Headers", "Authorization, Content-Type, If-Match, If-Modified-Since, If-None-Match, If-Unmodified-Since, Accept-Encoding, X-GitHub-OTP, X-Requested-With, User-Agent, X-GitHub-Api-Version")
 			h.Set("Access-Control-Max-Age", "86400")
-			sw.WriteHeader(http.StatusNoContent)
+			ex.WriteHeader(http.StatusNoContent)
 			return
 		}
-		next.ServeHTTP(sw, r)
+		next.ServeHTTP(ex, r)
 	})
 }
 
@@ -465,10 +464,12 @@ var crc32c = crc32.MakeTable(crc32.Castagnoli)
 
 // weakETag is W/"<16 hex digits>": two CRC-32s of the body (Castagnoli and
 // IEEE, both hardware-assisted). A weak ETag only has to change when the
-// body does, and a CRC is certain to change for any change of up to 32
-// bits, so a counter moving in a body always gives a new tag; it is the
-// same on every replica and across restarts. It is not a cryptographic
-// digest: a client comparing it learns nothing it was not sent.
+// body does. Each CRC detects every single burst of changed bits up to 32
+// bits long; changes in several places (a count and a remaining count)
+// collide with a probability of about 2^-64 for the pair. It is the same
+// on every replica and across restarts. It is not a cryptographic digest:
+// bodies are written by the server, and a client comparing tags learns
+// nothing it was not sent.
 func weakETag(body []byte) string {
 	var b [3 + 16 + 1]byte
 	copy(b[:], `W/"`)

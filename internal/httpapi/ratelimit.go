@@ -42,9 +42,6 @@ func (s *Server) admit(w http.ResponseWriter, r *http.Request, rt *Route, actor 
 		req.Endpoint = rt.Pattern // the common case, without allocating
 	default:
 		req.Endpoint = rt.name // "METHOD pattern", built once at registration
-		if req.Endpoint == "" {
-			req.Endpoint = rt.Method + " " + rt.Pattern
-		}
 	}
 	d, err = l.Admit(r.Context(), &req)
 	if err != nil {

@@ -106,6 +106,8 @@ type Store interface {
 	// (see EventKey) was recorded before; events without an id are never
 	// deduplicated. It aggregates the new events (see Aggregate) into the
 	// roll-ups the cutoffs keep. When it returns nil, the batch is durable.
+	// It must not keep or change events after it returns: the recorder
+	// reuses the slice for its next batch.
 	InsightsIngest(ctx context.Context, events []Event, cut Cutoffs) (IngestResult, error)
 	// InsightsTotals sums the scope's requests over the segments
 	// (Last and LastRateLimited are not needed).
