@@ -19,7 +19,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/ghusage/ghusage/internal/demo"
@@ -327,15 +326,6 @@ func decisions(ctx context.Context, l *ratelimit.Limiter, workers int, d time.Du
 	}
 	wg.Wait()
 	return total.Load(), time.Since(start)
-}
-
-// processCPU is the user and system CPU time this process has used.
-func processCPU() time.Duration {
-	var ru syscall.Rusage
-	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 func fetch(url, token string) ([]byte, http.Header, error) {
