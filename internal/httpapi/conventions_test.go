@@ -2,9 +2,11 @@ package httpapi_test
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -214,8 +216,9 @@ func TestMetricsBoundTheMethodLabel(t *testing.T) {
 }
 
 // TestTokenCache runs with the production cache on: a revocation takes
-// effect within the TTL, and a token made after an unknown one was tried
-// works once the TTL has passed.
+// effect within the TTL. TestTokenCacheHits and
+// TestTokenCacheForgetsUnknownTokens cover the rest of the cache, on a
+// clock the test moves.
 func TestTokenCache(t *testing.T) {
 	const ttl = 300 * time.Millisecond
 	env := testenv.New(t, func(c *serverConfig) { c.TokenCacheTTL = ttl })
@@ -241,5 +244,125 @@ func TestTokenCache(t *testing.T) {
 			t.Fatalf("a revoked token still works %v after revocation (TTL %v)", ttl+2*time.Second, ttl)
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// skewClock replaces the API server's clock by the real one plus an offset
+// the test moves, so cache entries expire without sleeping. It must be
+// called before the first request of the test.
+func skewClock(env *testenv.Env) *atomic.Int64 {
+	var skew atomic.Int64
+	env.Server.API.Now = func() time.Time { return time.Now().Add(time.Duration(skew.Load())) }
+	return &skew
+}
+
+// TestTokenCacheHits sends every kind of credential twice with the cache
+// on, so the second request takes the hit path (a cached actor, a cached
+// "the store has no such token", or a malformed token, which is never
+// cached), and checks both answers are the same.
+func TestTokenCacheHits(t *testing.T) {
+	const ttl = time.Hour // nothing expires unless the test moves the clock
+	env := testenv.New(t, func(c *serverConfig) { c.TokenCacheTTL = ttl })
+	skew := skewClock(env)
+	ctx := context.Background()
+	u := env.Data.Users[0]
+	tok := &usage.Token{Type: usage.ActorClassicPAT, UserID: u.ID, CreatedAt: time.Now()}
+	valid, err := demo.IssueToken(ctx, env.Store, tok)
+	if err != nil {
+		t.Fatal(err)
+	}
+	basic := "Basic " + base64.StdEncoding.EncodeToString([]byte(u.Login+":"+valid))
+	for i := range 2 {
+		resp, body := env.Get(t, "/user", valid)
+		if resp.StatusCode != 200 || !strings.Contains(body, `"login":"`+u.Login+`"`) {
+			t.Fatalf("valid token, request %d: %d %s", i+1, resp.StatusCode, body)
+		}
+		resp, body = env.Get(t, "/user", "", "Authorization", basic)
+		if resp.StatusCode != 200 || !strings.Contains(body, `"login":"`+u.Login+`"`) {
+			t.Fatalf("Basic with the token as password, request %d: %d %s", i+1, resp.StatusCode, body)
+		}
+	}
+
+	unknown := usage.NewTokenString(usage.ActorClassicPAT)
+	var unknownBodies [2]string
+	for i := range unknownBodies {
+		resp, body := env.Get(t, "/user", unknown)
+		if resp.StatusCode != 401 || decodeErr(t, body).Message != "Bad credentials" {
+			t.Fatalf("unknown token, request %d: %d %s", i+1, resp.StatusCode, body)
+		}
+		unknownBodies[i] = body
+	}
+	if unknownBodies[0] != unknownBodies[1] {
+		t.Errorf("an unknown token answered differently from the cache:\n%s\n%s", unknownBodies[0], unknownBodies[1])
+	}
+
+	// Well-formed in all but the checksum, then not a token at all.
+	last := byte('A')
+	if valid[len(valid)-1] == last {
+		last = 'B'
+	}
+	badSum := valid[:len(valid)-1] + string(last)
+	for _, malformed := range []string{badSum, "ghp_notatokenatall"} {
+		if _, ok := usage.ParseTokenType(malformed); ok {
+			t.Fatalf("%q is well-formed", malformed)
+		}
+		for i := range 2 {
+			resp, body := env.Get(t, "/user", malformed)
+			if resp.StatusCode != 401 || decodeErr(t, body).Message != "Bad credentials" {
+				t.Fatalf("malformed token %q, request %d: %d %s", malformed, i+1, resp.StatusCode, body)
+			}
+		}
+	}
+
+	// A cached actor is checked against the clock on every hit: a token
+	// that expires while cached stops working at its expiry, not the TTL's.
+	exp := &usage.Token{Type: usage.ActorClassicPAT, UserID: u.ID, CreatedAt: time.Now(), ExpiresAt: time.Now().Add(10 * time.Minute)}
+	expiring, err := demo.IssueToken(ctx, env.Store, exp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp, body := env.Get(t, "/user", expiring); resp.StatusCode != 200 {
+		t.Fatalf("token expiring in 10 minutes: %d %s", resp.StatusCode, body)
+	}
+	skew.Store(int64(20 * time.Minute)) // past the expiry, well within the TTL
+	if resp, body := env.Get(t, "/user", expiring); resp.StatusCode != 401 || decodeErr(t, body).Message != "Bad credentials" {
+		t.Fatalf("a cached token past its expiry: %d %s", resp.StatusCode, body)
+	}
+	if resp, body := env.Get(t, "/user", valid); resp.StatusCode != 200 {
+		t.Fatalf("valid token after the clock moved: %d %s", resp.StatusCode, body)
+	}
+}
+
+// TestTokenCacheForgetsUnknownTokens pins what auth.go's tokenCache
+// promises for tokens the store does not know: the answer is cached (a
+// flood of unknown tokens does not reach the store) for at most the TTL,
+// so a token created after its string was tried works once the TTL has
+// passed.
+func TestTokenCacheForgetsUnknownTokens(t *testing.T) {
+	const ttl = time.Hour
+	env := testenv.New(t, func(c *serverConfig) { c.TokenCacheTTL = ttl })
+	skew := skewClock(env)
+	ctx := context.Background()
+	s := usage.NewTokenString(usage.ActorClassicPAT)
+	if resp, body := env.Get(t, "/user", s); resp.StatusCode != 401 || decodeErr(t, body).Message != "Bad credentials" {
+		t.Fatalf("token not created yet: %d %s", resp.StatusCode, body)
+	}
+	tok := &usage.Token{Type: usage.ActorClassicPAT, UserID: env.Data.Users[0].ID, CreatedAt: time.Now(), Hash: usage.HashToken(s), LastEight: s[len(s)-8:]}
+	if err := env.Store.CreateToken(ctx, tok); err != nil {
+		t.Fatal(err)
+	}
+	// The clock has not moved: the cache still holds "unknown".
+	if resp, body := env.Get(t, "/user", s); resp.StatusCode != 401 || decodeErr(t, body).Message != "Bad credentials" {
+		t.Fatalf("within the TTL the cached answer is unknown; got %d %s", resp.StatusCode, body)
+	}
+	skew.Store(int64(ttl / 2))
+	if resp, _ := env.Get(t, "/user", s); resp.StatusCode != 401 {
+		t.Fatalf("half way through the TTL: %d", resp.StatusCode)
+	}
+	skew.Store(int64(ttl)) // the entry expires at exactly now+TTL
+	for i := range 2 {
+		if resp, body := env.Get(t, "/user", s); resp.StatusCode != 200 {
+			t.Fatalf("request %d once the TTL has passed: %d %s", i+1, resp.StatusCode, body)
+		}
 	}
 }
