@@ -366,3 +366,65 @@ func TestTokenCacheForgetsUnknownTokens(t *testing.T) {
 		}
 	}
 }
+
+// TestRateLimitETagFollowsTheBody pins what the cheaper weak ETag must
+// keep: the same body gives the same tag on GET and HEAD, with and without
+// the /api/v3 prefix, and a 304 to a matching If-None-Match under both
+// paths; a body changed by one counted request gives a new tag and a 200.
+// Categories nobody used report a reset a second later when the clock
+// ticks between two requests; resets only move forward, so when the first
+// and the last body of a round are the same, every body in between was
+// too, and a round whose ends differ is tried again.
+func TestRateLimitETagFollowsTheBody(t *testing.T) {
+	env := testenv.New(t)
+	tok := env.AdminToken
+	var etag, body1 string
+	for attempt := 0; ; attempt++ {
+		first, b1 := env.Get(t, "/rate_limit", tok)
+		etag, body1 = first.Header.Get("ETag"), b1
+		if first.StatusCode != http.StatusOK || !strings.HasPrefix(etag, `W/"`) || !strings.HasSuffix(etag, `"`) || len(etag) < 8 {
+			t.Fatalf("GET /rate_limit: %d, ETag %q", first.StatusCode, etag)
+		}
+		head, hb := env.Do(t, http.MethodHead, "/rate_limit", tok, nil)
+		prefixed, b2 := env.Get(t, "/api/v3/rate_limit", tok)
+		prefixedHead, _ := env.Do(t, http.MethodHead, "/api/v3/rate_limit", tok, nil)
+		notMod, b3 := env.Get(t, "/rate_limit", tok, "If-None-Match", etag)
+		prefixedNotMod, b4 := env.Get(t, "/api/v3/rate_limit", tok, "If-None-Match", etag)
+		last, b5 := env.Get(t, "/rate_limit", tok)
+		if b5 != b1 {
+			if attempt == 5 {
+				t.Fatal("the /rate_limit body kept changing")
+			}
+			continue // a second went by
+		}
+		if last.Header.Get("ETag") != etag || b2 != b1 || prefixed.Header.Get("ETag") != etag {
+			t.Fatalf("same body, different ETag: %q, /api/v3 %q, again %q", etag, prefixed.Header.Get("ETag"), last.Header.Get("ETag"))
+		}
+		if head.StatusCode != http.StatusOK || hb != "" || head.Header.Get("ETag") != etag {
+			t.Fatalf("HEAD /rate_limit: %d %q, ETag %q; GET's is %q", head.StatusCode, hb, head.Header.Get("ETag"), etag)
+		}
+		if prefixedHead.StatusCode != http.StatusOK || prefixedHead.Header.Get("ETag") != etag {
+			t.Fatalf("HEAD /api/v3/rate_limit: %d, ETag %q; GET's is %q", prefixedHead.StatusCode, prefixedHead.Header.Get("ETag"), etag)
+		}
+		if notMod.StatusCode != http.StatusNotModified || b3 != "" {
+			t.Fatalf("unchanged body with If-None-Match: %d %q", notMod.StatusCode, b3)
+		}
+		if prefixedNotMod.StatusCode != http.StatusNotModified || b4 != "" {
+			t.Fatalf("unchanged body with If-None-Match under /api/v3: %d %q", prefixedNotMod.StatusCode, b4)
+		}
+		break
+	}
+	// One counted request: used goes up by one, a one-digit change in the body.
+	if resp, _ := env.Get(t, "/user", tok); resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET /user: %d", resp.StatusCode)
+	}
+	for _, path := range []string{"/rate_limit", "/api/v3/rate_limit"} {
+		resp, body2 := env.Get(t, path, tok, "If-None-Match", etag)
+		if body2 == body1 {
+			t.Fatalf("the counted request did not change %s: %s", path, body2)
+		}
+		if resp.StatusCode != http.StatusOK || resp.Header.Get("ETag") == etag || resp.Header.Get("ETag") == "" {
+			t.Fatalf("%s, changed body: %d, ETag %q (was %q)", path, resp.StatusCode, resp.Header.Get("ETag"), etag)
+		}
+	}
+}
