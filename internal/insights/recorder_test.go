@@ -31,6 +31,7 @@ type recordingStore struct {
 	violations []string
 	kept       [][]Event // with keep: the batches themselves, as a store that broke the contract would keep them
 	keep       bool
+	during     func() // when set, called while a call holds its batch
 }
 
 var errRecordingStore = errors.New("recordingStore: failing this batch on purpose")
@@ -52,6 +53,9 @@ func (f *recordingStore) InsightsIngest(ctx context.Context, events []Event, cut
 	f.mu.Unlock()
 
 	time.Sleep(f.hold) // the recorder keeps taking events meanwhile
+	if f.during != nil {
+		f.during()
+	}
 
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -188,13 +192,15 @@ func TestRecorderReusesWrittenBatches(t *testing.T) {
 		t.Fatalf("second batch: %+v", st.kept[3:])
 	}
 
-	// A failed batch is written again, in front of the newer events.
+	// A failed batch is written again, in front of the events recorded
+	// while it was being written.
 	st.failEvery = 3 // the next call is the third
 	r.Record(recorderEvent("d"))
+	st.during = func() { r.Record(recorderEvent("e")) }
 	if err := r.Flush(ctx); !errors.Is(err, errRecordingStore) {
 		t.Fatalf("Flush of a failing batch: %v", err)
 	}
-	r.Record(recorderEvent("e"))
+	st.during = nil
 	if err := r.Flush(ctx); err != nil {
 		t.Fatal(err)
 	}
