@@ -2,10 +2,13 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net/url"
+	"os"
 	"strings"
 	"time"
 
@@ -73,6 +76,12 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
+	// On the embedded store the demo dataset is written into a new file
+	// and renamed into place, so an interrupted first start leaves nothing.
+	fresh, err := seedDemoFile(ctx, cfg, o, time.Now(), e.stdout)
+	if err != nil {
+		return err
+	}
 	st, err := openStore(ctx, cfg)
 	if err != nil {
 		return err
@@ -82,6 +91,9 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	adminToken, seeded, err := prepareData(ctx, st, o, time.Now(), e.stdout)
 	if err != nil {
 		return err
+	}
+	if fresh != nil {
+		adminToken, seeded = fresh.AdminToken, true
 	}
 	srv, err := server.New(cfg, st, logger, time.Now)
 	if err != nil {
@@ -102,6 +114,28 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	return srv.Serve(ctx)
 }
 
+// seedDemoFile writes the demo dataset as a new embedded store when --demo
+// is given, the store is SQLite and its file does not exist yet; it
+// returns nil otherwise (prepareData then seeds other empty stores).
+func seedDemoFile(ctx context.Context, cfg server.Config, o serveOptions, now time.Time, stdout io.Writer) (*demo.Dataset, error) {
+	if !o.demo || (cfg.Store != "" && cfg.Store != "sqlite") {
+		return nil, nil
+	}
+	path := server.SQLitePath(cfg)
+	if _, err := os.Stat(path); !errors.Is(err, fs.ErrNotExist) {
+		return nil, err // nil when it exists: the store is opened as it is
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("data directory: %w", err)
+	}
+	d, err := server.SeedDemoFile(ctx, path, demo.Options{Seed: o.demoSeed, Scale: o.demoScale, Now: now, AdminToken: o.adminToken},
+		cfg.SQLiteSynchronous, func(d *demo.Dataset) { fmt.Fprintf(stdout, "Admin token: %s\n", d.AdminToken) })
+	if err != nil {
+		return nil, fmt.Errorf("writing the demo dataset: %w (nothing was kept; start again)", err)
+	}
+	return d, nil
+}
+
 // prepareData seeds the demo dataset into an empty store when asked and
 // makes sure a fixed admin token exists. It returns the admin token when
 // it is known and whether the demo data was written now.
@@ -114,7 +148,7 @@ func prepareData(ctx context.Context, st usage.Store, o serveOptions, now time.T
 		d, err := server.SeedDemo(ctx, st, demo.Options{Seed: o.demoSeed, Scale: o.demoScale, Now: now, AdminToken: o.adminToken},
 			func(d *demo.Dataset) { fmt.Fprintf(stdout, "Admin token: %s\n", d.AdminToken) })
 		if err != nil {
-			return "", false, fmt.Errorf("writing the demo dataset: %w (remove the data directory before starting again)", err)
+			return "", false, fmt.Errorf("writing the demo dataset: %w (the store now holds part of it: empty it before starting again)", err)
 		}
 		return d.AdminToken, true, nil
 	}
@@ -137,8 +171,7 @@ func printDemoIntro(w io.Writer, base, token string, seeded bool) {
 	if seeded {
 		b.WriteString("Demo data written: enterprise acme; organizations acme-web, acme-data, acme-infra.\n")
 	} else {
-		b.WriteString("The data directory already holds data; the demo dataset was not written again\n" +
-			"(if an earlier --demo start was interrupted, remove the data directory and start again).\n")
+		b.WriteString("The store already holds data; the demo dataset was not written again.\n")
 	}
 	shown := token
 	switch {
@@ -164,7 +197,17 @@ func runDemo(ctx context.Context, e *env, args []string) error {
 	f.uint64Var(&o.demoSeed, "demo-seed", 1, "seed of the demo dataset")
 	f.float64Var(&o.demoScale, "demo-scale", 1, "size multiplier of the demo dataset")
 	f.stringVar(&o.adminToken, "admin-token", "", "value of the site administrator's token (a well-formed ghp_ token)")
-	st, err := parseAndOpen(ctx, f, args, &cfg)
+	if err := f.parse(args); err != nil {
+		return err
+	}
+	o.demo = true
+	if d, err := seedDemoFile(ctx, cfg, o, time.Now(), io.Discard); err != nil || d != nil {
+		if d != nil {
+			fmt.Fprintf(e.stdout, "Demo data written to the %s store. Admin token: %s\n", cfg.Store, d.AdminToken)
+		}
+		return err
+	}
+	st, err := openStore(ctx, cfg)
 	if err != nil {
 		return err
 	}

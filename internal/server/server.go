@@ -74,6 +74,9 @@ func DefaultConfig() Config {
 	}
 }
 
+// SQLitePath is the embedded store's file in the data directory.
+func SQLitePath(cfg Config) string { return filepath.Join(cfg.DataDir, "ghusage.db") }
+
 // OpenStore opens the configured store, bringing its schema up to date.
 func OpenStore(ctx context.Context, cfg Config) (usage.Store, error) {
 	switch cfg.Store {
@@ -81,7 +84,7 @@ func OpenStore(ctx context.Context, cfg Config) (usage.Store, error) {
 		if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 			return nil, fmt.Errorf("data directory: %w", err)
 		}
-		return sqlite.Open(ctx, filepath.Join(cfg.DataDir, "ghusage.db"), sqlite.Options{Synchronous: cfg.SQLiteSynchronous})
+		return sqlite.Open(ctx, SQLitePath(cfg), sqlite.Options{Synchronous: cfg.SQLiteSynchronous})
 	case "postgres":
 		if cfg.PostgresDSN == "" {
 			return nil, errors.New("--store postgres needs --postgres-dsn (or GHUSAGE_POSTGRES_DSN)")
