@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/ghusage/ghusage/internal/insights"
-	"github.com/ghusage/ghusage/internal/postgres"
 	"github.com/ghusage/ghusage/internal/postgres/pgtest"
 	"github.com/ghusage/ghusage/internal/usage"
 )
@@ -21,15 +20,7 @@ func TestInsightsConcurrentBreakdowns(t *testing.T) {
 	dsn := pgtest.DSN(t)
 	now := time.Date(2026, 3, 14, 15, 9, 26, 0, time.UTC)
 	const replicas, batches, perBatch, distinct = 4, 12, 600, 5000
-	var dbs []*postgres.DB
-	for range replicas {
-		db, err := postgres.Open(t.Context(), dsn, postgres.Options{Migrate: true})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { db.Close() })
-		dbs = append(dbs, db)
-	}
+	dbs := openReplicas(t, dsn, replicas)
 	event := func(i int) insights.Event {
 		return insights.Event{
 			ID: fmt.Sprintf("ev-%d", i), Timestamp: now.Add(-time.Duration(i*37%(3*24*60)) * time.Minute),

@@ -12,15 +12,12 @@ import (
 	"github.com/ghusage/ghusage/internal/usage"
 )
 
-// TestInsightsConcurrentReplicas has four replicas (own pools, one schema)
-// ingest overlapping batches into the same buckets at once: every event
-// id counts once, whoever wrote it, and no batch fails on a deadlock.
-func TestInsightsConcurrentReplicas(t *testing.T) {
-	dsn := pgtest.DSN(t)
-	now := time.Date(2026, 3, 14, 15, 9, 26, 0, time.UTC)
-	const replicas, batches, perBatch, distinct = 4, 10, 200, 1000
+// openReplicas opens n stores, each with its own pool, on one schema, as
+// n replicas would.
+func openReplicas(t *testing.T, dsn string, n int) []*postgres.DB {
+	t.Helper()
 	var dbs []*postgres.DB
-	for range replicas {
+	for range n {
 		db, err := postgres.Open(t.Context(), dsn, postgres.Options{Migrate: true})
 		if err != nil {
 			t.Fatal(err)
@@ -28,6 +25,17 @@ func TestInsightsConcurrentReplicas(t *testing.T) {
 		t.Cleanup(func() { db.Close() })
 		dbs = append(dbs, db)
 	}
+	return dbs
+}
+
+// TestInsightsConcurrentReplicas has four replicas (own pools, one schema)
+// ingest overlapping batches into the same buckets at once: every event
+// id counts once, whoever wrote it, and no batch fails on a deadlock.
+func TestInsightsConcurrentReplicas(t *testing.T) {
+	dsn := pgtest.DSN(t)
+	now := time.Date(2026, 3, 14, 15, 9, 26, 0, time.UTC)
+	const replicas, batches, perBatch, distinct = 4, 10, 200, 1000
+	dbs := openReplicas(t, dsn, replicas)
 	event := func(i int) insights.Event {
 		return insights.Event{
 			ID: fmt.Sprintf("ev-%d", i), Timestamp: now.Add(-time.Duration(i%7) * time.Minute),
