@@ -121,17 +121,23 @@ func postEvents(t testing.TB, env *testenv.Env, token string, body []byte, heade
 	return env.Do(t, http.MethodPost, "/ghusage/v1/ingest/api-requests", token, bytes.NewReader(body), header...)
 }
 
-func TestInsightsResponsesMatchContract(t *testing.T) {
-	doc := loadContract(t)
-	env := testenv.New(t)
-	now := time.Now().UTC()
-	events := make([]insights.Event, 3000)
+// ingestTestEvents ingests testEvent 0..n-1 around now as the admin.
+func ingestTestEvents(t *testing.T, env *testenv.Env, now time.Time, n int) {
+	t.Helper()
+	events := make([]insights.Event, n)
 	for i := range events {
 		events[i] = testEvent(i, now)
 	}
 	if resp, body := postEvents(t, env, env.AdminToken, ndjson(t, events)); resp.StatusCode != 200 {
 		t.Fatalf("ingest: %d %s", resp.StatusCode, body)
 	}
+}
+
+func TestInsightsResponsesMatchContract(t *testing.T) {
+	doc := loadContract(t)
+	env := testenv.New(t)
+	now := time.Now().UTC()
+	ingestTestEvents(t, env, now, 3000)
 	min := url.QueryEscape(now.Add(-72 * time.Hour).Format(time.RFC3339))
 	cases := []struct{ op, path string }{
 		{"api-insights/get-summary-stats", "/orgs/acme-web/insights/api/summary-stats?min_timestamp=" + min},
@@ -365,13 +371,7 @@ func TestTimeSeriesEncodingMatchesEncodingJSON(t *testing.T) {
 func TestTimeStatsBodyMatchesService(t *testing.T) {
 	env := testenv.New(t)
 	now := time.Now().UTC()
-	events := make([]insights.Event, 3000)
-	for i := range events {
-		events[i] = testEvent(i, now)
-	}
-	if resp, body := postEvents(t, env, env.AdminToken, ndjson(t, events)); resp.StatusCode != 200 {
-		t.Fatalf("ingest: %d %s", resp.StatusCode, body)
-	}
+	ingestTestEvents(t, env, now, 3000)
 	q := url.Values{"min_timestamp": {now.Add(-50 * time.Hour).Format(time.RFC3339)}, "max_timestamp": {now.Format(time.RFC3339)}}
 	base := "/orgs/acme-web/insights/api/time-stats"
 	cases := []struct {
