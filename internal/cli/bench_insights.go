@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/url"
@@ -14,7 +13,6 @@ import (
 	"runtime"
 	"runtime/pprof"
 	"slices"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -23,6 +21,7 @@ import (
 
 	"github.com/ghusage/ghusage/internal/demo"
 	"github.com/ghusage/ghusage/internal/insights"
+	"github.com/ghusage/ghusage/internal/insights/insightsgen"
 	"github.com/ghusage/ghusage/internal/postgres"
 	"github.com/ghusage/ghusage/internal/server"
 	"github.com/ghusage/ghusage/internal/sqlite"
@@ -119,7 +118,7 @@ func runBenchInsights(ctx context.Context, e *env, args []string) error {
 	go hsrv.Serve(ln)
 	defer hsrv.Close()
 	hs := struct{ URL string }{"http://" + ln.Addr().String()}
-	gen := newBenchGen(o.seed, o.events, now.Add(-time.Duration(o.days)*24*time.Hour), now, "acme-data")
+	gen := insightsgen.New(o.seed, o.events, now.Add(-time.Duration(o.days)*24*time.Hour), now, "acme-data")
 
 	fmt.Fprintf(e.stdout, "ghusage bench insights: %d events over %d days for one organization, %s, %d cores\n",
 		o.events, o.days, storeName, runtimeCPUs())
@@ -197,120 +196,7 @@ func benchGet(u, token string) error {
 	return nil
 }
 
-// benchGen deterministically generates the i-th event of a benchmark run:
-// time-ordered over [start, end), a few hundred actors with a skewed
-// distribution, users and installations as subjects, a long tail of
-// routes, and 1% rate-limited requests.
-type benchGen struct {
-	n          int
-	start, end time.Time
-	org        string
-	actors     []insights.Event
-	routes     []insights.RouteRef
-	actorCum   []float64
-	routeCum   []float64
-	seed       uint64
-}
-
-func newBenchGen(seed uint64, n int, start, end time.Time, org string) *benchGen {
-	g := &benchGen{n: n, start: start, end: end, org: org, seed: seed}
-	r := rand.New(rand.NewPCG(seed, 99))
-	types := []usage.ActorType{usage.ActorClassicPAT, usage.ActorFineGrainedPAT, usage.ActorOAuthApp, usage.ActorUserToServer, usage.ActorInstallation}
-	total := 0.0
-	for i := 0; i < 400; i++ {
-		t := types[i%len(types)]
-		e := insights.Event{Org: org, ActorType: t, ActorID: int64(10_000 + i), ActorName: fmt.Sprintf("%s-%d", t, i)}
-		if t == usage.ActorInstallation {
-			e.IntegrationID = int64(500 + i)
-			e.SubjectType, e.SubjectID, e.SubjectName = insights.SubjectInstallation, e.ActorID, e.ActorName
-		} else {
-			if t == usage.ActorOAuthApp {
-				e.OAuthApplicationID = int64(700 + i)
-			}
-			e.UserID = int64(20_000 + r.IntN(300))
-			e.UserLogin = "user-" + strconv.FormatInt(e.UserID, 10)
-			e.SubjectType, e.SubjectID, e.SubjectName = insights.SubjectUser, e.UserID, e.UserLogin
-		}
-		g.actors = append(g.actors, e)
-		total += 1 / float64(i+1)
-		g.actorCum = append(g.actorCum, total)
-	}
-	total = 0
-	for i := 0; i < 300; i++ {
-		method := []string{"GET", "GET", "GET", "POST", "PATCH", "DELETE"}[i%6]
-		g.routes = append(g.routes, insights.RouteRef{Method: method, Route: fmt.Sprintf("/repos/:owner/:repo/resource-%d/:id", i)})
-		total += 1 / float64(i+1)
-		g.routeCum = append(g.routeCum, total)
-	}
-	return g
-}
-
-func pickCum(cum []float64, x float64) int {
-	i, _ := slices.BinarySearch(cum, x*cum[len(cum)-1])
-	return min(i, len(cum)-1)
-}
-
-// splitmix returns the k-th pseudo-random 64-bit value of event i.
-func (g *benchGen) splitmix(i, k int) uint64 {
-	z := g.seed*0x9e3779b97f4a7c15 + uint64(i)*4 + uint64(k) + 0x632be59bd9b4e019
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9
-	z = (z ^ (z >> 27)) * 0x94d049bb133111eb
-	return z ^ (z >> 31)
-}
-
-func (g *benchGen) float(i, k int) float64 { return float64(g.splitmix(i, k)>>11) / (1 << 53) }
-
-// event returns event i and its time (unix seconds); the same i always
-// gives the same event, so the baseline loads exactly what was ingested.
-func (g *benchGen) event(i int) (insights.Event, int64) {
-	span := g.end.Sub(g.start)
-	ts := g.start.Add(time.Duration(float64(span) * float64(i) / float64(g.n))).Unix()
-	e := g.actors[pickCum(g.actorCum, g.float(i, 0))]
-	rt := g.routes[pickCum(g.routeCum, g.float(i, 1))]
-	e.HTTPMethod, e.APIRoute = rt.Method, rt.Route
-	e.RateLimited = g.splitmix(i, 2)%100 == 0
-	return e, ts
-}
-
-// appendJSON appends event i as one NDJSON line.
-func (g *benchGen) appendJSON(b []byte, i int) []byte {
-	e, ts := g.event(i)
-	b = append(b, `{"id":"bench-`...)
-	b = strconv.AppendInt(b, int64(i), 10)
-	b = append(b, `","timestamp":"`...)
-	b = time.Unix(ts, 0).UTC().AppendFormat(b, time.RFC3339)
-	b = append(b, `","org":"`...)
-	b = append(b, e.Org...)
-	b = append(b, `","actor_type":"`...)
-	b = append(b, e.ActorType...)
-	b = append(b, `","actor_id":`...)
-	b = strconv.AppendInt(b, e.ActorID, 10)
-	b = append(b, `,"actor_name":"`...)
-	b = append(b, e.ActorName...)
-	b = append(b, `","oauth_application_id":`...)
-	b = strconv.AppendInt(b, e.OAuthApplicationID, 10)
-	b = append(b, `,"integration_id":`...)
-	b = strconv.AppendInt(b, e.IntegrationID, 10)
-	b = append(b, `,"user_id":`...)
-	b = strconv.AppendInt(b, e.UserID, 10)
-	b = append(b, `,"user_login":"`...)
-	b = append(b, e.UserLogin...)
-	b = append(b, `","subject_type":"`...)
-	b = append(b, e.SubjectType...)
-	b = append(b, `","subject_id":`...)
-	b = strconv.AppendInt(b, e.SubjectID, 10)
-	b = append(b, `,"subject_name":"`...)
-	b = append(b, e.SubjectName...)
-	b = append(b, `","http_method":"`...)
-	b = append(b, e.HTTPMethod...)
-	b = append(b, `","api_route":"`...)
-	b = append(b, e.APIRoute...)
-	b = append(b, `","rate_limited":`...)
-	b = strconv.AppendBool(b, e.RateLimited)
-	return append(b, "}\n"...)
-}
-
-func benchIngest(ctx context.Context, base, token string, g *benchGen, o benchInsightsOptions) error {
+func benchIngest(ctx context.Context, base, token string, g *insightsgen.Traffic, o benchInsightsOptions) error {
 	sink := &httpSink{base: base, token: token, retryFor: time.Minute, client: &http.Client{Timeout: 10 * time.Minute}}
 	var next atomic.Int64
 	var wg sync.WaitGroup
@@ -322,13 +208,13 @@ func benchIngest(ctx context.Context, base, token string, g *benchGen, o benchIn
 			var body []byte
 			for {
 				first := int(next.Add(int64(o.batch))) - o.batch
-				if first >= g.n {
+				if first >= g.N {
 					return
 				}
-				last := min(first+o.batch, g.n)
+				last := min(first+o.batch, g.N)
 				body = body[:0]
 				for i := first; i < last; i++ {
-					body = g.appendJSON(body, i)
+					body = g.AppendJSON(body, i)
 				}
 				res, err := sink.send(ctx, &batch{body: body, n: last - first, first: first + 1})
 				if err == nil && res.Recorded != last-first {
@@ -353,17 +239,17 @@ type benchQuery struct {
 
 // benchQueries are the nine endpoints over the whole range, for varying
 // users, actors, increments and sort keys.
-func benchQueries(g *benchGen, now time.Time, days int) []benchQuery {
+func benchQueries(g *insightsgen.Traffic, now time.Time, days int) []benchQuery {
 	min := "min_timestamp=" + url.QueryEscape(now.Add(-time.Duration(days)*24*time.Hour).Format(time.RFC3339))
-	base := "/orgs/" + g.org + "/insights/api/"
+	base := "/orgs/" + g.Org + "/insights/api/"
 	user := func(i int) int64 {
 		for j := i; ; j++ {
-			if a := g.actors[j%40]; a.UserID != 0 {
+			if a := g.Actors[j%40]; a.UserID != 0 {
 				return a.UserID
 			}
 		}
 	}
-	actor := func(i int) insights.Event { return g.actors[i%60] }
+	actor := func(i int) insights.Event { return g.Actors[i%60] }
 	incs := []string{"1h", "1d", "5m", "6h"}
 	sorts := []string{"total_request_count", "last_request_timestamp", "rate_limited_request_count,total_request_count"}
 	return []benchQuery{
@@ -394,7 +280,7 @@ func benchQueries(g *benchGen, now time.Time, days int) []benchQuery {
 
 // benchPostgres COPYs the same events into a raw table and runs the
 // GROUP BY queries equivalent to each endpoint, printing the ratios.
-func benchPostgres(ctx context.Context, w io.Writer, o benchInsightsOptions, g *benchGen, now time.Time, ghRate float64, gh map[string][]time.Duration) error {
+func benchPostgres(ctx context.Context, w io.Writer, o benchInsightsOptions, g *insightsgen.Traffic, now time.Time, ghRate float64, gh map[string][]time.Duration) error {
 	conn, err := pgx.Connect(ctx, o.postgresDSN)
 	if err != nil {
 		return fmt.Errorf("postgres baseline: %w", err)
@@ -436,8 +322,8 @@ func benchPostgres(ctx context.Context, w io.Writer, o benchInsightsOptions, g *
 	counts := "count(*), count(*) FILTER (WHERE rate_limited)"
 	last := counts + ", max(ts), max(ts) FILTER (WHERE rate_limited)"
 	where := "WHERE org = $1 AND ts >= $2 AND ts < $3"
-	a := g.actors[1]
-	u := g.actors[0].UserID
+	a := g.Actors[1]
+	u := g.Actors[0].UserID
 	queries := []struct {
 		name string
 		sql  string
@@ -458,7 +344,7 @@ func benchPostgres(ctx context.Context, w io.Writer, o benchInsightsOptions, g *
 		var lat []time.Duration
 		for i := 0; i < o.pgQueries; i++ {
 			t0 := time.Now()
-			rows, err := conn.Query(ctx, q.sql, append([]any{g.org, lo, hi}, q.args...)...)
+			rows, err := conn.Query(ctx, q.sql, append([]any{g.Org, lo, hi}, q.args...)...)
 			if err != nil {
 				return fmt.Errorf("%s: %w", q.name, err)
 			}
@@ -480,17 +366,17 @@ func benchPostgres(ctx context.Context, w io.Writer, o benchInsightsOptions, g *
 
 // benchCopySource feeds the generated events to COPY.
 type benchCopySource struct {
-	g   *benchGen
+	g   *insightsgen.Traffic
 	i   int
 	row []any
 }
 
 func (s *benchCopySource) Next() bool {
-	if s.i >= s.g.n {
+	if s.i >= s.g.N {
 		return false
 	}
-	e, ts := s.g.event(s.i)
-	s.row = []any{"bench-" + strconv.Itoa(s.i), time.Unix(ts, 0).UTC(), e.Org, string(e.ActorType), e.ActorID, e.ActorName,
+	e := s.g.Event(s.i)
+	s.row = []any{e.ID, e.Timestamp, e.Org, string(e.ActorType), e.ActorID, e.ActorName,
 		e.OAuthApplicationID, e.IntegrationID, e.UserID, e.UserLogin, e.SubjectType, e.SubjectID, e.SubjectName,
 		e.HTTPMethod, e.APIRoute, e.RateLimited}
 	s.i++

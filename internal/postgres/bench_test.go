@@ -2,11 +2,11 @@ package postgres_test
 
 import (
 	"fmt"
-	"slices"
 	"testing"
 	"time"
 
 	"github.com/ghusage/ghusage/internal/insights"
+	"github.com/ghusage/ghusage/internal/insights/insightsgen"
 	"github.com/ghusage/ghusage/internal/usage"
 )
 
@@ -160,83 +160,25 @@ func BenchmarkInsightsActorReads30Days(b *testing.B) {
 	})
 }
 
-// sparseGen generates traffic shaped like that of `ghusage bench insights
-// --days 30` with 1,000,000 events (not the same events: its own draws):
-// about 23 events a minute, time-ordered, 400 actors and 300 routes with
-// skewed (harmonic) popularity, one user per non-installation actor among
-// 300, 1% rate limited.
-type sparseGen struct {
-	actors   []insights.Event
-	routes   []insights.RouteRef
-	actorCum []float64
-	routeCum []float64
-	start    time.Time
-}
-
-func newSparseGen(start time.Time) *sparseGen {
-	g := &sparseGen{start: start}
-	types := []usage.ActorType{usage.ActorClassicPAT, usage.ActorFineGrainedPAT, usage.ActorOAuthApp, usage.ActorUserToServer, usage.ActorInstallation}
-	total := 0.0
-	for i := range 400 {
-		t := types[i%len(types)]
-		e := insights.Event{Org: "acme-data", ActorType: t, ActorID: int64(10_000 + i), ActorName: fmt.Sprintf("%s-%d", t, i)}
-		if t == usage.ActorInstallation {
-			e.IntegrationID = int64(500 + i)
-			e.SubjectType, e.SubjectID, e.SubjectName = insights.SubjectInstallation, e.ActorID, e.ActorName
-		} else {
-			e.UserID = int64(20_000 + (i*7919)%300)
-			e.SubjectType, e.SubjectID, e.SubjectName = insights.SubjectUser, e.UserID, fmt.Sprintf("user-%d", e.UserID)
-		}
-		g.actors = append(g.actors, e)
-		total += 1 / float64(i+1)
-		g.actorCum = append(g.actorCum, total)
-	}
-	total = 0
-	for i := range 300 {
-		g.routes = append(g.routes, insights.RouteRef{Method: []string{"GET", "GET", "POST", "DELETE"}[i%4], Route: fmt.Sprintf("/repos/:owner/:repo/resource-%d/:id", i)})
-		total += 1 / float64(i+1)
-		g.routeCum = append(g.routeCum, total)
-	}
-	return g
-}
-
-func pickCum(cum []float64, x float64) int {
-	i, _ := slices.BinarySearch(cum, x*cum[len(cum)-1])
-	return min(i, len(cum)-1)
-}
-
-// events returns events [from, from+n), event k at start + k·2.592 s.
-func (g *sparseGen) events(from, n int) []insights.Event {
-	out := make([]insights.Event, n)
-	for i := range out {
-		k := uint64(from + i)
-		z := k*0x9e3779b97f4a7c15 + 0x632be59bd9b4e019
-		z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9
-		z = (z ^ (z >> 27)) * 0x94d049bb133111eb
-		z ^= z >> 31
-		e := g.actors[pickCum(g.actorCum, float64(z>>40)/(1<<24))]
-		rt := g.routes[pickCum(g.routeCum, float64(z&(1<<24-1))/(1<<24))]
-		e.ID = fmt.Sprintf("sparse-%d", k)
-		e.Timestamp = g.start.Add(time.Duration(k) * 2592 * time.Millisecond)
-		e.HTTPMethod, e.APIRoute, e.RateLimited = rt.Method, rt.Route, z>>32%100 == 0
-		out[i] = e
-	}
-	return out
-}
-
 // BenchmarkInsightsIngestSparse ingests batches of 100,000 events, each
-// the next 72 hours of 30 days of sparse traffic (as `ghusage bench
-// insights --events 1000000 --days 30` sends them), so nearly every
-// roll-up key of a batch is new.
+// the next 72 hours of 30 days of sparse traffic: the events `ghusage bench
+// insights --events 1000000 --days 30` sends, so nearly every roll-up key
+// of a batch is new (after ten batches the same 30 days again under new
+// ids, which then merge into existing rows).
 func BenchmarkInsightsIngestSparse(b *testing.B) {
 	db := openB(b)
 	now := time.Now().UTC()
 	cut := insights.DefaultRetention.Cutoffs(now)
-	g := newSparseGen(now.Add(-30 * 24 * time.Hour))
+	g := insightsgen.New(1, 1_000_000, now.Add(-30*24*time.Hour), now, "acme-data")
 	const batch = 100_000
+	evs := make([]insights.Event, batch)
 	for i := 0; b.Loop(); i++ {
 		b.StopTimer()
-		evs := g.events(i*batch, batch)
+		for k := range evs {
+			n := i*batch + k
+			evs[k] = g.Event(n % g.N)
+			evs[k].ID = fmt.Sprintf("%s-round%d", evs[k].ID, n/g.N)
+		}
 		b.StartTimer()
 		if _, err := db.InsightsIngest(b.Context(), evs, cut); err != nil {
 			b.Fatal(err)
