@@ -57,7 +57,7 @@ func TestInsightsConcurrentBreakdowns(t *testing.T) {
 	for _, org := range []string{"acme-web", "octo"} {
 		subj := map[int64]int64{}
 		route := map[string]int64{}
-		ua := map[[2]int64]int64{}
+		userActors := map[int64]int64{}
 		var total int64
 		for k := range sent {
 			e := event(k)
@@ -70,7 +70,7 @@ func TestInsightsConcurrentBreakdowns(t *testing.T) {
 				route[e.APIRoute]++
 			}
 			if e.UserID == 3 {
-				ua[[2]int64{e.UserID, e.ActorID}]++
+				userActors[e.ActorID]++
 			}
 		}
 		for i, db := range dbs {
@@ -78,43 +78,50 @@ func TestInsightsConcurrentBreakdowns(t *testing.T) {
 			if err != nil || c.Total != total {
 				t.Errorf("db %d org %s total %d want %d (%v)", i, org, c.Total, total, err)
 			}
-			rows, err := db.InsightsSubjects(t.Context(), org, segs)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if len(rows) != len(subj) {
-				t.Errorf("subjects %d want %d", len(rows), len(subj))
-			}
-			for _, r := range rows {
-				if r.Total != subj[r.ID] {
-					t.Errorf("subject %d: %d want %d", r.ID, r.Total, subj[r.ID])
-				}
-			}
-			rr, err := db.InsightsActorRoutes(t.Context(), org, insights.ActorRef{Type: usage.ActorClassicPAT, ID: 5}, segs)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if len(rr) != len(route) {
-				t.Errorf("routes %d want %d", len(rr), len(route))
-			}
-			for _, r := range rr {
-				if r.Total != route[r.Route] {
-					t.Errorf("route %s: %d want %d", r.Route, r.Total, route[r.Route])
-				}
-			}
-			ar, err := db.InsightsUserActors(t.Context(), org, 3, segs)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if len(ar) != len(ua) {
-				t.Errorf("user actors %d want %d", len(ar), len(ua))
-			}
-			for _, r := range ar {
-				if r.Total != ua[[2]int64{3, r.ID}] {
-					t.Errorf("actor %d: %d want %d", r.ID, r.Total, ua[[2]int64{3, r.ID}])
-				}
-			}
+			subjects, err := db.InsightsSubjects(t.Context(), org, segs)
+			wantTotals(t, fmt.Sprintf("db %d org %s subjects", i, org), subj,
+				totalsBy(t, subjects, err, func(r insights.SubjectRow) int64 { return r.ID }, func(r insights.SubjectRow) int64 { return r.Total }))
+			routes, err := db.InsightsActorRoutes(t.Context(), org, insights.ActorRef{Type: usage.ActorClassicPAT, ID: 5}, segs)
+			wantTotals(t, fmt.Sprintf("db %d org %s routes of actor 5", i, org), route,
+				totalsBy(t, routes, err, func(r insights.RouteRow) string { return r.Route }, func(r insights.RouteRow) int64 { return r.Total }))
+			actors, err := db.InsightsUserActors(t.Context(), org, 3, segs)
+			wantTotals(t, fmt.Sprintf("db %d org %s actors of user 3", i, org), userActors,
+				totalsBy(t, actors, err, func(r insights.ActorRow) int64 { return r.ID }, func(r insights.ActorRow) int64 { return r.Total }))
 		}
 		t.Logf("org %s: %d events, %d subjects, %d routes", org, total, len(subj), len(route))
+	}
+}
+
+// totalsBy maps each row's key to its total, failing on an error or a key
+// that comes twice.
+func totalsBy[R any, K comparable](t *testing.T, rows []R, err error, key func(R) K, total func(R) int64) map[K]int64 {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := make(map[K]int64, len(rows))
+	for _, r := range rows {
+		k := key(r)
+		if _, dup := m[k]; dup {
+			t.Errorf("key %v in two rows", k)
+		}
+		m[k] = total(r)
+	}
+	return m
+}
+
+// wantTotals reports every key whose total differs from want, and keys
+// missing on either side.
+func wantTotals[K comparable](t *testing.T, what string, want, got map[K]int64) {
+	t.Helper()
+	for k, w := range want {
+		if got[k] != w {
+			t.Errorf("%s: %v has %d, want %d", what, k, got[k], w)
+		}
+	}
+	for k := range got {
+		if _, ok := want[k]; !ok {
+			t.Errorf("%s: %v is not in the events", what, k)
+		}
 	}
 }
