@@ -17,6 +17,10 @@ const (
 	SecondaryDocumentationURL = "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api#about-secondary-rate-limits"
 )
 
+// graphQLEndpoint names GraphQL's points window within a pool; REST
+// endpoints are named "METHOD /pattern" or "unmatched", never this.
+const graphQLEndpoint = "graphql"
+
 // ErrUnavailable is returned by Admit and Status when the Store cannot be
 // reached and the Limiter fails closed.
 var ErrUnavailable = errors.New("rate limit store unavailable")
@@ -199,12 +203,14 @@ func (l *Limiter) Admit(ctx context.Context, req *Request) (Decision, error) {
 	}
 	sec := &l.cfg.Secondary
 	if req.Subject.Pool.Kind != PoolIP {
-		pts := sec.EndpointPoints
+		pts, endpoint := sec.EndpointPoints, req.Endpoint
 		if req.Resource == GraphQL {
-			pts = sec.GraphQLPoints
+			// GraphQL has one points window of its own, whatever route
+			// served it: REST points never use it up, nor the reverse.
+			pts, endpoint = sec.GraphQLPoints, graphQLEndpoint
 		}
 		if pts > 0 && sec.Window > 0 {
-			c.Endpoint, c.PointsLimit, c.PointsWindow = req.Endpoint, pts, sec.Window
+			c.Endpoint, c.PointsLimit, c.PointsWindow = endpoint, pts, sec.Window
 			c.Points = sec.ReadCost
 			if req.Write {
 				c.Points = sec.WriteCost
