@@ -322,3 +322,40 @@ func TestQueryBoundAndCanonicalLinks(t *testing.T) {
 		}
 	}
 }
+
+// An ingestion pipe is not a GitHub API request: authenticated posts are
+// neither counted against the primary limit nor charged secondary points
+// (a POST costs 5 of 900 a minute, so a pipe stopped after 180 batches).
+// Unauthenticated ones count against the address as any request does.
+func TestIngestPipeIsNotAPIRateLimited(t *testing.T) {
+	e := rateEnv(t, func(c *server.Config) {
+		c.RateLimit.Secondary.EndpointPoints = 5 // one POST a minute per endpoint
+		c.RateLimit.Categories[ratelimit.Core].Authenticated = 2
+		c.RateLimit.Categories[ratelimit.Core].Unauthenticated = 1
+	})
+	tok := issueToken(t, e, &usage.Token{Type: usage.ActorClassicPAT, UserID: e.Data.Users[20].ID,
+		Scopes: []string{"ghusage:ingest"}, CreatedAt: time.Now()})
+	body := ndjson(t, nil)
+	for i := range 4 {
+		resp, out := postEvents(t, e, tok, body)
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("ingest post %d: %d %s, want 200 (no points, not counted)", i+1, resp.StatusCode, out)
+		}
+		if h := headersOf(t, resp); h.used != 0 || h.resource != "core" {
+			t.Fatalf("ingest post %d: headers %+v, want core unused", i+1, h)
+		}
+	}
+	// The same user's API requests still count, and are still refused.
+	for i, want := range []int{http.StatusOK, http.StatusOK, http.StatusForbidden} {
+		if resp, _ := e.Get(t, "/user", tok); resp.StatusCode != want {
+			t.Fatalf("GET /user %d after the pipe: %d, want %d", i+1, resp.StatusCode, want)
+		}
+	}
+	resp, _ := postEvents(t, e, "", body)
+	if resp.StatusCode != http.StatusUnauthorized || headersOf(t, resp).used != 1 {
+		t.Fatalf("unauthenticated ingest: %d %+v, want 401 counted against the address", resp.StatusCode, headersOf(t, resp))
+	}
+	if resp, _ := postEvents(t, e, "", body); resp.StatusCode != http.StatusForbidden {
+		t.Fatalf("second unauthenticated ingest with a limit of 1: %d, want 403", resp.StatusCode)
+	}
+}

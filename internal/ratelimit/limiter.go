@@ -48,6 +48,11 @@ type Request struct {
 	// as "GET /orgs/{org}/insights/api/summary-stats".
 	Endpoint string
 	Write    bool // POST, PATCH, PUT, DELETE cost more secondary points
+	// Pipe marks an authenticated request to one of ghusage's ingestion
+	// routes: not a GitHub API request, so it neither counts against the
+	// primary limit nor costs points; only the concurrency limit applies
+	// (it bounds the request bodies a pool has in flight).
+	Pipe bool
 }
 
 // Decision is the Limiter's answer for one request.
@@ -198,11 +203,11 @@ func (l *Limiter) Admit(ctx context.Context, req *Request) (Decision, error) {
 		Limit:    limit,
 		Window:   l.windows[req.Resource],
 	}
-	if req.Counted && limit > 0 {
+	if req.Counted && !req.Pipe && limit > 0 {
 		c.Cost = 1
 	}
 	sec := &l.cfg.Secondary
-	if req.Subject.Pool.Kind != PoolIP {
+	if req.Subject.Pool.Kind != PoolIP && !req.Pipe {
 		pts, endpoint := sec.EndpointPoints, req.Endpoint
 		if req.Resource == GraphQL {
 			// GraphQL has one points window of its own, whatever route
@@ -216,6 +221,8 @@ func (l *Limiter) Admit(ctx context.Context, req *Request) (Decision, error) {
 				c.Points = sec.WriteCost
 			}
 		}
+	}
+	if req.Subject.Pool.Kind != PoolIP {
 		c.MaxConcurrent, c.SlotTTL = sec.MaxConcurrent, sec.SlotTTL
 	}
 	res, err := l.store.Take(ctx, c)

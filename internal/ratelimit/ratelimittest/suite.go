@@ -71,6 +71,7 @@ func Run(t *testing.T, open Open) {
 		{"LimiterUncountedRefundsNothing", testLimiterUncountedRefund},
 		{"LimiterGraphQLPointsSeparate", testLimiterGraphQLPoints},
 		{"LimiterInstallationFormulaTerms", testLimiterInstallationTerms},
+		{"LimiterPipes", testLimiterPipes},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -618,5 +619,33 @@ func testLimiterInstallationTerms(t *testing.T, s ratelimit.Store, c *Clock) {
 	}
 	if got := l.Limit(&subj, ratelimit.Search); got != 30 {
 		t.Fatalf("installation search limit %d, want the flat 30", got)
+	}
+}
+
+// An ingestion pipe is neither counted nor charged points, but holds a
+// concurrency slot like any request.
+func testLimiterPipes(t *testing.T, s ratelimit.Store, c *Clock) {
+	l := newLimiter(s, func(c *ratelimit.Config) {
+		c.Categories[ratelimit.Core].Authenticated = 1
+		c.Secondary.EndpointPoints = 5
+		c.Secondary.MaxConcurrent = 1
+	})
+	subj := ratelimit.Subject{Pool: ratelimit.UserPool(74)}
+	pipe := ratelimit.Request{Subject: subj, Counted: true, Endpoint: "POST /ghusage/v1/ingest/api-requests", Write: true, Pipe: true}
+	for i := range 3 {
+		if d := admit(t, l, pipe); d.Verdict != ratelimit.Allowed || d.Used != 0 {
+			t.Fatalf("pipe request %d: %+v, want allowed and not counted", i+1, d)
+		}
+	}
+	held, err := l.Admit(ctx, &pipe)
+	if err != nil || held.Verdict != ratelimit.Allowed {
+		t.Fatalf("pipe: %+v %v", held, err)
+	}
+	if d, _ := l.Admit(ctx, &pipe); d.Verdict != ratelimit.Concurrency {
+		t.Fatalf("a second pipe request in flight with a limit of 1: %+v, want Concurrency", d)
+	}
+	l.Finish(ctx, &held, false)
+	if d := admit(t, l, ratelimit.Request{Subject: subj, Counted: true, Endpoint: "GET /user"}); d.Verdict != ratelimit.Allowed || d.Used != 1 {
+		t.Fatalf("an API request after the pipe: %+v, want used 1 of 1", d)
 	}
 }
