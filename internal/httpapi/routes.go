@@ -27,6 +27,9 @@ func (s *Server) routes(mux *http.ServeMux) {
 	// Ingestion of request events from gateways, proxies and logs (doc/insights.md).
 	s.handleRoute(mux, &Route{Method: http.MethodPost, Pattern: IngestPath, MaxBodyBytes: IngestMaxBodyBytes}, s.handleIngestAPIRequests)
 
+	// Server statistics (seed 001, GHES /enterprise/stats/*; doc/server-statistics.md).
+	s.serverStatsRoutes(mux)
+
 	// Accounts and tokens.
 	s.handle(mux, "GET /user", s.handleGetAuthenticatedUser)
 
