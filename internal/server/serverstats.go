@@ -63,6 +63,10 @@ func (s *Server) wireServerStats(cfg Config) error {
 }
 
 // NewCollector is the collector serve and `ghusage stats collect` use.
+// A nil logger discards.
 func NewCollector(cfg Config, logger *slog.Logger, now func() time.Time) *serverstats.Collector {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
 	return &serverstats.Collector{Logger: logger.With("component", "serverstats"), Now: now, UserAgent: "ghusage/" + cfg.Version}
 }
