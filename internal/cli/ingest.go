@@ -20,6 +20,7 @@ import (
 
 const ingestHelp = `Usage:
   ghusage ingest api-requests [flags] FILE|-
+  ghusage ingest server-statistics --account ACCOUNT [flags] FILE|-   (ingest server-statistics help)
 
 Reads API request events, one JSON object per line (NDJSON, gzip accepted),
 from FILE or standard input (-) and records them for API insights:
@@ -50,9 +51,13 @@ func runIngest(ctx context.Context, e *env, args []string) error {
 		}
 		return nil
 	}
-	if args[0] != "api-requests" {
+	switch args[0] {
+	case "api-requests":
+	case "server-statistics":
+		return runIngestServerStats(ctx, e, args[1:])
+	default:
 		fmt.Fprint(e.stderr, ingestHelp)
-		return fmt.Errorf("unknown ingest kind %q: use api-requests", args[0])
+		return fmt.Errorf("unknown ingest kind %q: use api-requests or server-statistics", args[0])
 	}
 	cfg := server.DefaultConfig()
 	f := newFlagSet("ingest api-requests", e.getenv, e.stderr)

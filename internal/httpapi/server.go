@@ -15,6 +15,7 @@ import (
 	"github.com/ghusage/ghusage/internal/insights"
 	"github.com/ghusage/ghusage/internal/metrics"
 	"github.com/ghusage/ghusage/internal/ratelimit"
+	"github.com/ghusage/ghusage/internal/serverstats"
 	"github.com/ghusage/ghusage/internal/usage"
 )
 
@@ -37,6 +38,8 @@ type Server struct {
 	// metering.
 	Insights *insights.Service
 	Meter    *insights.Recorder
+	// ServerStats answers server statistics and their uploads; nil disables them.
+	ServerStats *serverstats.Service
 	// Limiter enforces rate limits; nil disables them (GHES mode).
 	Limiter *ratelimit.Limiter
 	// Blobs keeps downloadable files and Signer makes and checks their

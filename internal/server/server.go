@@ -36,6 +36,9 @@ type Config struct {
 	// ingested event ids are kept.
 	InsightsRetention insights.Retention
 
+	// ServerStats configures the server statistics collector.
+	ServerStats ServerStatsConfig
+
 	// RedisCluster treats RedisURL as a Redis Cluster node.
 	RedisCluster bool
 	// RateLimit configures rate limiting; RateLimitBackend is "memory",
@@ -144,6 +147,10 @@ func New(cfg Config, st usage.Store, logger *slog.Logger, now func() time.Time) 
 	}
 	s := &Server{cfg: cfg, logger: logger, Store: st, API: api, Metrics: reg, closeLimiter: closeLimiter,
 		Jobs: newScheduler(st, api.Insights, reg, logger, now)}
+	if err := s.wireServerStats(cfg); err != nil {
+		closeLimiter()
+		return nil, err
+	}
 	s.http = &http.Server{
 		Handler:           api.Handler(),
 		ReadHeaderTimeout: cfg.ReadHeaderTimeout,
