@@ -4,6 +4,7 @@ package server
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -51,6 +52,9 @@ type Config struct {
 	WriteTimeout      time.Duration
 	IdleTimeout       time.Duration
 	ShutdownTimeout   time.Duration
+
+	// TLS serves HTTPS from certificate files or a self-signed certificate (tls.go).
+	TLS TLSConfig
 
 	Version string
 }
@@ -104,9 +108,10 @@ type Server struct {
 	Metrics *metrics.Registry
 	// Jobs runs background jobs once across replicas; register jobs
 	// before Serve.
-	Jobs *jobs.Scheduler
-	http *http.Server
-	ln   net.Listener
+	Jobs  *jobs.Scheduler
+	http  *http.Server
+	ln    net.Listener
+	certs *certReloader // nil without TLS (tls.go)
 
 	closeLimiter func() error
 }
@@ -129,6 +134,10 @@ func New(cfg Config, st usage.Store, logger *slog.Logger, now func() time.Time) 
 	}
 	s := &Server{cfg: cfg, logger: logger, Store: st, API: api, Metrics: reg, closeLimiter: closeLimiter,
 		Jobs: newScheduler(st, api.Insights, reg, logger, now)}
+	if s.certs, err = setupTLS(cfg, logger, now()); err != nil {
+		closeLimiter()
+		return nil, err
+	}
 	s.http = &http.Server{
 		Handler:           api.Handler(),
 		ReadHeaderTimeout: cfg.ReadHeaderTimeout,
@@ -151,7 +160,12 @@ func (s *Server) Listen() error {
 }
 
 // URL is the base URL the server answers on, once listening.
-func (s *Server) URL() string { return "http://" + s.ln.Addr().String() }
+func (s *Server) URL() string {
+	if s.certs != nil {
+		return "https://" + s.ln.Addr().String()
+	}
+	return "http://" + s.ln.Addr().String()
+}
 
 // Serve answers requests until ctx is done, then shuts down gracefully:
 // it stops accepting, lets requests in flight finish within
@@ -167,7 +181,13 @@ func (s *Server) Serve(ctx context.Context) error {
 	}
 	defer s.closeLimiter()
 	errc := make(chan error, 1)
-	go func() { errc <- s.http.Serve(s.ln) }()
+	if s.certs != nil {
+		s.http.TLSConfig = &tls.Config{GetCertificate: s.certs.getCertificate, MinVersion: tls.VersionTLS12}
+		go s.certs.watch(jctx, s.cfg.TLS.ReloadInterval)
+		go func() { errc <- s.http.ServeTLS(s.ln, "", "") }()
+	} else {
+		go func() { errc <- s.http.Serve(s.ln) }()
+	}
 	select {
 	case err := <-errc:
 		return err
