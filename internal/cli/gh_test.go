@@ -103,4 +103,6 @@ func TestGHAPIOverTLS(t *testing.T) {
 	}
 }
 
-func testContainsFold(s, sub string) bool { return strings.Contains(strings.ToLower(s), strings.ToLower(sub)) }
+func testContainsFold(s, sub string) bool {
+	return strings.Contains(strings.ToLower(s), strings.ToLower(sub))
+}
