@@ -38,6 +38,8 @@ type Server struct {
 	Meter    *insights.Recorder
 	// Limiter enforces rate limits; nil disables them (GHES mode).
 	Limiter *ratelimit.Limiter
+	// Admin serves GitHub's site-admin API (admin.go); nil answers it 404.
+	Admin usage.AdminStore
 
 	tokens tokenCache
 	once   sync.Once
