@@ -103,6 +103,9 @@ func (s *Server) authenticate(r *http.Request) (*usage.Actor, error) {
 	if !a.Token.Usable(now) {
 		return &usage.Actor{}, usage.ErrBadCredentials
 	}
+	if a.User.Suspended() { // site-admin API (admin.go)
+		return &usage.Actor{}, usage.ErrSuspended
+	}
 	return a, nil
 }
 
@@ -185,6 +188,18 @@ func (c *tokenCache) lookup(key *[sha256.Size]byte, now time.Time, ttl time.Dura
 		return nil, false
 	}
 	return e.actor, true
+}
+
+// forget drops the cached actors match selects, so a change to an
+// account or token (admin.go) takes effect on this replica at once.
+func (c *tokenCache) forget(match func(*usage.Actor) bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for k, e := range c.m {
+		if e.actor != nil && match(e.actor) {
+			delete(c.m, k)
+		}
+	}
 }
 
 // load resolves the token hashed to key from st and caches the answer,

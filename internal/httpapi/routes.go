@@ -48,6 +48,25 @@ func (s *Server) routes(mux *http.ServeMux) {
 	// Accounts and tokens.
 	s.handle(mux, "GET /user", s.handleGetAuthenticatedUser)
 
+	// GitHub Enterprise Server's site-admin API for accounts and tokens, and
+	// the account lookups it pairs with (admin.go, doc/admin.md).
+	s.handle(mux, "GET /meta", s.handleMeta)
+	s.handle(mux, "GET /users/{username}", s.handleGetUser)
+	s.handle(mux, "GET /orgs/{org}", s.handleGetOrg)
+	s.handle(mux, "POST /admin/users", s.adminOnly(s.handleAdminCreateUser))
+	s.handle(mux, "PATCH /admin/users/{username}", s.adminOnly(s.handleAdminRenameUser))
+	s.handle(mux, "DELETE /admin/users/{username}", s.adminOnly(s.handleAdminDeleteUser))
+	s.handle(mux, "POST /admin/users/{username}/authorizations", s.adminOnly(s.handleAdminCreateImpersonation))
+	s.handle(mux, "DELETE /admin/users/{username}/authorizations", s.adminOnly(s.handleAdminDeleteImpersonation))
+	s.handle(mux, "POST /admin/organizations", s.adminOnly(s.handleAdminCreateOrg))
+	s.handle(mux, "PATCH /admin/organizations/{org}", s.adminOnly(s.handleAdminRenameOrg))
+	s.handle(mux, "GET /admin/tokens", s.adminOnly(s.handleAdminListTokens))
+	s.handle(mux, "DELETE /admin/tokens/{token_id}", s.adminOnly(s.handleAdminDeleteToken))
+	s.handle(mux, "PUT /users/{username}/site_admin", s.adminOnly(s.handleAdminSiteAdmin(true)))
+	s.handle(mux, "DELETE /users/{username}/site_admin", s.adminOnly(s.handleAdminSiteAdmin(false)))
+	s.handle(mux, "PUT /users/{username}/suspended", s.adminOnly(s.handleAdminSuspend(true)))
+	s.handle(mux, "DELETE /users/{username}/suspended", s.adminOnly(s.handleAdminSuspend(false)))
+
 	// Anything else is GitHub's 404, still authenticated and rate limited.
 	s.handle(mux, "/", s.handleNotFound)
 }

@@ -46,6 +46,8 @@ type Server struct {
 	// links (blob.DownloadPath); nil disables downloads.
 	Blobs  blob.Store
 	Signer *blob.Signer
+	// Admin serves GitHub's site-admin API (admin.go); nil answers it 404.
+	Admin usage.AdminStore
 
 	tokens tokenCache
 	once   sync.Once
