@@ -55,7 +55,7 @@ func New(t testing.TB, opts ...Option) *Env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	hs := httptest.NewServer(srv.API.Handler())
+	hs := httptest.NewServer(srv.Handler()) // the API and the dashboard
 	t.Cleanup(hs.Close)
 	return &Env{URL: hs.URL, AdminToken: d.AdminToken, Store: st, Data: d, Server: srv, HTTP: hs}
 }
