@@ -2,12 +2,20 @@ package ui
 
 import (
 	"html/template"
+	"net/url"
 	"time"
 )
 
 var funcs = template.FuncMap{
-	"num":     grouped,
-	"int64":   func(n int) int64 { return int64(n) },
+	"num":   grouped,
+	"int64": func(n int) int64 { return int64(n) },
+	// readable shows a URL with its query unescaped (the link keeps it escaped).
+	"readable": func(u string) string {
+		if s, err := url.QueryUnescape(u); err == nil {
+			return s
+		}
+		return u
+	},
 	"compact": compact,
 	// when shows an RFC 3339 time in UTC inside <time>; static/ui.js
 	// rewrites it to local time when the page is in the local zone.

@@ -221,7 +221,9 @@ func (p *Period) APIQuery(extra ...string) string {
 		q[k] = v
 	}
 	for i := 0; i+1 < len(extra); i += 2 {
-		q.Set(extra[i], extra[i+1])
+		if extra[i+1] != "" {
+			q.Set(extra[i], extra[i+1])
+		}
 	}
 	return q.Encode()
 }

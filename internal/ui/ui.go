@@ -190,7 +190,11 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, v *viewer, err er
 		h.cfg.Logger.ErrorContext(r.Context(), "ui: error", "path", r.URL.Path, "err", err)
 		pe = &pageError{http.StatusInternalServerError, "Server error", "Something went wrong; the error was logged."}
 	}
-	h.render(w, r, pe.status, "error", &errorPage{Base: h.base(r, v, pe.title, ""), Message: pe.message})
+	// An error page does not echo the address it was asked for (the zone
+	// toggle would): a 404 says nothing of the account asked about.
+	b := h.base(r, v, pe.title, "")
+	b.UTCURL, b.LocalURL = "", ""
+	h.render(w, r, pe.status, "error", &errorPage{Base: b, Message: pe.message})
 }
 
 type errorPage struct {
