@@ -33,13 +33,16 @@ func (s *Server) dashboard(api *httpapi.Server, logger *slog.Logger, now func() 
 	dash := ui.New(ui.Config{
 		Store: s.Store, Sessions: sessions, Insights: api.Insights, Limiter: api.Limiter,
 		Resolve: httpapi.ResolveActor, RateSubject: httpapi.RateSubject,
-		Now: now, Logger: logger.With("component", "ui"),
+		Now: now, Logger: logger.With("component", "ui"), SessionTTL: s.cfg.UISessionTTL,
 	})
-	s.Jobs.Add(jobs.Job{Name: "ui-sessions-prune", Every: SessionPruneEvery, Timeout: 5 * time.Minute,
+	err := s.Jobs.Add(jobs.Job{Name: "ui-sessions-prune", Every: SessionPruneEvery, Timeout: 5 * time.Minute,
 		Run: func(ctx context.Context) error {
 			_, err := sessions.DeleteExpiredSessions(ctx, now())
 			return err
 		}})
+	if err != nil {
+		logger.Warn("ui: the session pruning job was not registered", "err", err)
+	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/ui" || strings.HasPrefix(r.URL.Path, ui.Prefix) {
 			dash.ServeHTTP(w, r)

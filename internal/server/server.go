@@ -54,6 +54,9 @@ type Config struct {
 	// LinkTTL is how long a download link stays valid.
 	LinkTTL time.Duration
 
+	// UISessionTTL is how long a dashboard sign-in lasts (ui.DefaultSessionTTL when 0).
+	UISessionTTL time.Duration
+
 	TokenCacheTTL     time.Duration
 	MaxBodyBytes      int64
 	ReadHeaderTimeout time.Duration

@@ -23,14 +23,17 @@ const (
 type Chart struct {
 	SVG                template.HTML
 	Buckets            int
+	Partial            int // buckets only partly inside the range, drawn lighter
 	Total, RateLimited int64
 }
 
 // seriesChart draws a time-stats series as bars: all requests, and the
 // rate-limited ones over them. Each bucket is a <g class="pt"> carrying
 // its start and counts (data-ts, data-total, data-rate-limited) and a
-// <title> shown on hover, so the chart needs no script.
-func seriesChart(s *insights.Series, label string) Chart {
+// <title> shown on hover, so the chart needs no script. Buckets that the
+// range [start, end) (unix seconds) covers only in part are drawn lighter
+// and say so, as their counts cover less than an interval.
+func seriesChart(s *insights.Series, label string, start, end int64) Chart {
 	n := len(s.Counts)
 	c := Chart{Buckets: n}
 	var peak int64
@@ -59,17 +62,22 @@ func seriesChart(s *insights.Series, label string) Chart {
 		for i, b := range s.Counts {
 			x := padL + float64(i)*bw
 			ts := s.Timestamp(i)
+			partial, opacity := "", ""
+			if ts < start || ts+s.Increment > end {
+				c.Partial++
+				partial, opacity = " (partial bucket)", ` fill-opacity="0.45"`
+			}
 			fmt.Fprintf(&sb, `<g class="pt" data-ts="%d" data-total="%d" data-rate-limited="%d">`, ts, b.Total, b.RateLimited)
-			fmt.Fprintf(&sb, `<title>%s: %s requests, %s rate-limited</title>`,
-				time.Unix(ts, 0).UTC().Format("2006-01-02 15:04 UTC"), grouped(b.Total), grouped(b.RateLimited))
+			fmt.Fprintf(&sb, `<title>%s: %s requests, %s rate-limited%s</title>`,
+				time.Unix(ts, 0).UTC().Format("2006-01-02 15:04 UTC"), grouped(b.Total), grouped(b.RateLimited), partial)
 			fmt.Fprintf(&sb, `<rect class="hit" x="%.2f" y="%d" width="%.2f" height="%d"/>`, x, padT, bw, plotH)
 			if b.Total > 0 {
 				h := float64(plotH) * float64(b.Total) / float64(top)
-				fmt.Fprintf(&sb, `<rect fill="%s" x="%.2f" y="%.2f" width="%.2f" height="%.2f"/>`, colorTotal, x+gap/2, padT+plotH-h, bw-gap, h)
+				fmt.Fprintf(&sb, `<rect fill="%s"%s x="%.2f" y="%.2f" width="%.2f" height="%.2f"/>`, colorTotal, opacity, x+gap/2, padT+plotH-h, bw-gap, h)
 			}
 			if b.RateLimited > 0 {
 				h := max(1, float64(plotH)*float64(b.RateLimited)/float64(top))
-				fmt.Fprintf(&sb, `<rect fill="%s" x="%.2f" y="%.2f" width="%.2f" height="%.2f"/>`, colorLimited, x+gap/2, padT+plotH-h, bw-gap, h)
+				fmt.Fprintf(&sb, `<rect fill="%s"%s x="%.2f" y="%.2f" width="%.2f" height="%.2f"/>`, colorLimited, opacity, x+gap/2, padT+plotH-h, bw-gap, h)
 			}
 			sb.WriteString(`</g>`)
 		}

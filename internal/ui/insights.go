@@ -141,7 +141,7 @@ func (h *Handler) loadSeries(r *http.Request, sc insights.Scope, apiPath, label 
 	if err != nil {
 		return nil, err
 	}
-	sv.Chart = seriesChart(&series, label)
+	sv.Chart = seriesChart(&series, label, tp.Start, tp.End)
 	sv.APISummary = "/orgs/" + url.PathEscape(sc.Org) + "/insights/api/summary-stats" + apiPath + "?" + per.APIQuery()
 	sv.APITime = "/orgs/" + url.PathEscape(sc.Org) + "/insights/api/time-stats" + apiPath + "?" +
 		per.APIQuery("timestamp_increment", per.Interval)

@@ -62,8 +62,8 @@ func TestParsePeriod(t *testing.T) {
 
 func TestSeriesChart(t *testing.T) {
 	s := &insights.Series{First: 1_764_633_600, Increment: 3600, Counts: []insights.SeriesCounts{{Total: 10, RateLimited: 2}, {}, {Total: 1234}}}
-	c := seriesChart(s, `a <label> & "quote"`)
-	if c.Buckets != 3 || c.Total != 1244 || c.RateLimited != 2 {
+	c := seriesChart(s, `a <label> & "quote"`, s.First+60, s.First+3*3600)
+	if c.Buckets != 3 || c.Total != 1244 || c.RateLimited != 2 || c.Partial != 1 {
 		t.Errorf("chart totals %+v", c)
 	}
 	svg := string(c.SVG)
@@ -71,7 +71,7 @@ func TestSeriesChart(t *testing.T) {
 		t.Errorf("%d points, want one per bucket (3)", n)
 	}
 	for _, want := range []string{`data-ts="1764633600" data-total="10" data-rate-limited="2"`, `data-total="1234"`,
-		`aria-label="a &lt;label&gt; &amp; &#34;quote&#34;"`, `1,234 requests, 0 rate-limited`} {
+		`aria-label="a &lt;label&gt; &amp; &#34;quote&#34;"`, `1,234 requests, 0 rate-limited</title>`, `10 requests, 2 rate-limited (partial bucket)</title>`} {
 		if !strings.Contains(svg, want) {
 			t.Errorf("chart lacks %s", want)
 		}
