@@ -119,23 +119,37 @@ func setRateLimitHeaders(h http.Header, d *ratelimit.Decision, v []string) {
 // acting for a user, the installation for installation tokens, and the IP
 // address for unauthenticated requests and bad credentials.
 func (s *Server) rateSubject(r *http.Request, actor *usage.Actor, authErr error) ratelimit.Subject {
-	if authErr == nil && actor.Authenticated() {
-		switch {
-		case actor.Type == usage.ActorInstallation:
-			id := actor.Token.InstallationID
-			var repos, members int64
-			if actor.Installation != nil {
-				id = actor.Installation.ID
-				repos = int64(actor.Installation.Repositories)
-				members = int64(actor.Installation.Members)
-			}
-			return ratelimit.Subject{Pool: ratelimit.InstallationPool(id), Repositories: repos, Members: members}
-		case actor.User != nil:
-			return ratelimit.Subject{Pool: ratelimit.UserPool(actor.User.ID),
-				App: actor.Type == usage.ActorOAuthApp || actor.Type == usage.ActorUserToServer}
+	if authErr == nil {
+		if subj, ok := RateSubject(actor); ok {
+			return subj
 		}
 	}
 	return ratelimit.Subject{Pool: ratelimit.IPPool(clientIP(r, s.Limiter.TrustedProxies()))}
+}
+
+// RateSubject is the pool an authenticated actor's requests count
+// against: the user for every token acting for a user, the installation
+// for installation tokens. ok is false for actors counted by IP address.
+// The dashboard shows the same pool.
+func RateSubject(actor *usage.Actor) (subj ratelimit.Subject, ok bool) {
+	if !actor.Authenticated() {
+		return subj, false
+	}
+	switch {
+	case actor.Type == usage.ActorInstallation:
+		id := actor.Token.InstallationID
+		var repos, members int64
+		if actor.Installation != nil {
+			id = actor.Installation.ID
+			repos = int64(actor.Installation.Repositories)
+			members = int64(actor.Installation.Members)
+		}
+		return ratelimit.Subject{Pool: ratelimit.InstallationPool(id), Repositories: repos, Members: members}, true
+	case actor.User != nil:
+		return ratelimit.Subject{Pool: ratelimit.UserPool(actor.User.ID),
+			App: actor.Type == usage.ActorOAuthApp || actor.Type == usage.ActorUserToServer}, true
+	}
+	return subj, false
 }
 
 // clientIP is the peer address, or the address a trusted proxy reports in

@@ -58,6 +58,9 @@ type Config struct {
 	// LinkTTL is how long a download link stays valid.
 	LinkTTL time.Duration
 
+	// UISessionTTL is how long a dashboard sign-in lasts (ui.DefaultSessionTTL when 0).
+	UISessionTTL time.Duration
+
 	TokenCacheTTL     time.Duration
 	MaxBodyBytes      int64
 	ReadHeaderTimeout time.Duration
@@ -162,7 +165,7 @@ func New(cfg Config, st usage.Store, logger *slog.Logger, now func() time.Time) 
 		return nil, err
 	}
 	s.http = &http.Server{
-		Handler:           api.Handler(),
+		Handler:           s.dashboard(api, logger, now), // the API, and the web UI under /ui/
 		ReadHeaderTimeout: cfg.ReadHeaderTimeout,
 		ReadTimeout:       cfg.ReadTimeout,
 		WriteTimeout:      cfg.WriteTimeout,
