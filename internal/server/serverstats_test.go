@@ -109,7 +109,18 @@ func TestCollectorCollectsFromAPeer(t *testing.T) {
 	if fmt.Sprint(gheStats) != fmt.Sprint(peerStats) {
 		t.Fatalf("the snapshot's ghe_stats %s differs from the peer's stats/all %s", s["ghe_stats"], peerAll)
 	}
-	for _, absent := range []string{"dormant_users", "actions_stats", "packages_stats", "github_connect", "advisory_db_stats", "ghes_version"} {
+	// The peer answers GET /meta as GHES does, so its installed_version
+	// becomes ghes_version.
+	var meta struct {
+		InstalledVersion string `json:"installed_version"`
+	}
+	if err := json.Unmarshal([]byte(getBody(t, peer, "/api/v3/meta")), &meta); err != nil || meta.InstalledVersion == "" {
+		t.Fatalf("peer /meta has no installed_version: %v", err)
+	}
+	if got := string(s["ghes_version"]); got != `"`+meta.InstalledVersion+`"` {
+		t.Errorf("ghes_version %s, want the peer's installed_version %q", got, meta.InstalledVersion)
+	}
+	for _, absent := range []string{"dormant_users", "actions_stats", "packages_stats", "github_connect", "advisory_db_stats"} {
 		if _, ok := s[absent]; ok {
 			t.Errorf("%s is present in a collected snapshot; the stats routes do not give it", absent)
 		}
