@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ghusage/ghusage/internal/blob"
 	"github.com/ghusage/ghusage/internal/insights"
 	"github.com/ghusage/ghusage/internal/metrics"
 	"github.com/ghusage/ghusage/internal/ratelimit"
@@ -41,6 +42,12 @@ type Server struct {
 	ServerStats *serverstats.Service
 	// Limiter enforces rate limits; nil disables them (GHES mode).
 	Limiter *ratelimit.Limiter
+	// Blobs keeps downloadable files and Signer makes and checks their
+	// links (blob.DownloadPath); nil disables downloads.
+	Blobs  blob.Store
+	Signer *blob.Signer
+	// Admin serves GitHub's site-admin API (admin.go); nil answers it 404.
+	Admin usage.AdminStore
 
 	tokens tokenCache
 	once   sync.Once

@@ -11,18 +11,6 @@ import (
 // uploaded (doc/server-statistics.md).
 const ServerStatsIngestPath = "/ghusage/v1/ingest/server-statistics"
 
-// serverStatsRoutes registers the server statistics family (seed 001 and
-// GHES's admin stats): the daily history, the twelve current-statistics
-// routes and the upload.
-func (s *Server) serverStatsRoutes(mux *http.ServeMux) {
-	s.handle(mux, "GET /enterprise-installation/{enterprise_or_org}/server-statistics", s.handleServerStatistics)
-	for _, typ := range serverstats.Types {
-		s.handle(mux, "GET /enterprise/stats/"+typ, s.enterpriseStats(typ))
-	}
-	s.handleRoute(mux, &Route{Method: http.MethodPost, Pattern: ServerStatsIngestPath, MaxBodyBytes: serverstats.MaxUploadBytes},
-		s.handleIngestServerStatistics)
-}
-
 // handleServerStatistics answers GET /enterprise-installation/{enterprise_or_org}/server-statistics:
 // the account's daily snapshots within date_start..date_end (inclusive
 // dates, at most 365 days, by default the last 365), ascending.
