@@ -77,6 +77,11 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
+	release, err := lockEmbedded(cfg) // one serve per data directory (backup.go)
+	if err != nil {
+		return err
+	}
+	defer release()
 	// On the embedded store the demo dataset is written into a new file
 	// and renamed into place, so an interrupted first start leaves nothing.
 	fresh, err := seedDemoFile(ctx, cfg, o, time.Now(), e.stdout)
