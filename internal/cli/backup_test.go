@@ -59,7 +59,7 @@ func userTotal(t *testing.T, base, token string, k int64, since time.Time) int64
 	return s.Total
 }
 
-func runCLI(args ...string) (string, error) {
+func runCmd(args ...string) (string, error) {
 	var out, errb bytes.Buffer
 	err := cli.Run(context.Background(), args, func(string) string { return "" }, nil, &out, &errb)
 	return out.String() + errb.String(), err
@@ -125,7 +125,7 @@ func TestBackupWhileIngestingAndRestore(t *testing.T) {
 	}
 	file := filepath.Join(t.TempDir(), "ghusage-backup.db")
 	backupStart := time.Now()
-	if out, err := runCLI("backup", "--data-dir", dir, "--to", file); err != nil || !strings.Contains(out, "written to "+file) {
+	if out, err := runCmd("backup", "--data-dir", dir, "--to", file); err != nil || !strings.Contains(out, "written to "+file) {
 		t.Fatalf("backup while serving: %v\n%s", err, out)
 	}
 	backupEnd := time.Now()
@@ -141,22 +141,22 @@ func TestBackupWhileIngestingAndRestore(t *testing.T) {
 
 	// A second backup to the same file is refused; a running server's
 	// data directory cannot be restored over.
-	if _, err := runCLI("backup", "--data-dir", dir, file); err == nil {
+	if _, err := runCmd("backup", "--data-dir", dir, file); err == nil {
 		t.Error("backup over an existing file succeeded")
 	}
-	if out, err := runCLI("restore", "--data-dir", dir, "--force", file); err == nil || !strings.Contains(err.Error(), "running ghusage serve") {
+	if out, err := runCmd("restore", "--data-dir", dir, "--force", file); err == nil || !strings.Contains(err.Error(), "running ghusage serve") {
 		t.Errorf("restore over a serving data directory: %v %s", err, out)
 	}
 
-	if _, err := runCLI("serve", "--addr", "127.0.0.1:0", "--data-dir", dir); err == nil || !strings.Contains(err.Error(), "in use") {
+	if _, err := runCmd("serve", "--addr", "127.0.0.1:0", "--data-dir", dir); err == nil || !strings.Contains(err.Error(), "in use") {
 		t.Errorf("a second serve on the same data directory: %v", err)
 	}
 
 	restored := t.TempDir()
-	if out, err := runCLI("restore", "--data-dir", restored, "--from", file); err != nil {
+	if out, err := runCmd("restore", "--data-dir", restored, "--from", file); err != nil {
 		t.Fatalf("restore: %v\n%s", err, out)
 	}
-	if _, err := runCLI("restore", "--data-dir", restored, file); err == nil || !strings.Contains(err.Error(), "--force") {
+	if _, err := runCmd("restore", "--data-dir", restored, file); err == nil || !strings.Contains(err.Error(), "--force") {
 		t.Errorf("restore over a store without --force: %v", err)
 	}
 	r := startServe(t, nil, "--data-dir", restored)

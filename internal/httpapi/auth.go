@@ -14,7 +14,9 @@ import (
 )
 
 // credentials extracts the token from Authorization: "Bearer T", "token T"
-// or Basic with the token as password. ok is false without the header.
+// or Basic with the token as the password (login:T, x-access-token:T) or,
+// as GitHub accepts it, as the username (T:x-oauth-basic, T:, T). ok is
+// false without the header.
 func credentials(r *http.Request) (token string, ok bool) {
 	h := r.Header.Get("Authorization")
 	if h == "" {
@@ -30,7 +32,12 @@ func credentials(r *http.Request) (token string, ok bool) {
 		if err != nil {
 			return "", true
 		}
-		_, pass, _ := strings.Cut(string(raw), ":")
+		user, pass, _ := strings.Cut(string(raw), ":")
+		if _, isToken := usage.ParseTokenType(pass); !isToken {
+			if _, userIsToken := usage.ParseTokenType(user); userIsToken {
+				return user, true
+			}
+		}
 		return pass, true
 	}
 	return "", true

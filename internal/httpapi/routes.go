@@ -1,6 +1,10 @@
 package httpapi
 
-import "net/http"
+import (
+	"net/http"
+
+	"github.com/ghusage/ghusage/internal/serverstats"
+)
 
 // routes registers every route ghusage serves. API routes go through
 // s.api, which authenticates, rate limits, meters and handles ETags.
@@ -26,6 +30,20 @@ func (s *Server) routes(mux *http.ServeMux) {
 
 	// Ingestion of request events from gateways, proxies and logs (doc/insights.md).
 	s.handleRoute(mux, &Route{Method: http.MethodPost, Pattern: IngestPath, MaxBodyBytes: IngestMaxBodyBytes}, s.handleIngestAPIRequests)
+
+	// Files behind signed, expiring links (Copilot reports, billing
+	// exports): the link is the credential, so outside the API pipeline.
+	s.operation(mux, FilesPattern, http.HandlerFunc(s.handleDownload))
+
+	// Server statistics (seed 001, GHES /enterprise/stats/*; doc/server-statistics.md):
+	// the daily history, the twelve current-statistics routes
+	// (serverstats.Types: all, comments, …, users) and the upload.
+	s.handle(mux, "GET /enterprise-installation/{enterprise_or_org}/server-statistics", s.handleServerStatistics)
+	for _, typ := range serverstats.Types {
+		s.handle(mux, "GET /enterprise/stats/"+typ, s.enterpriseStats(typ))
+	}
+	s.handleRoute(mux, &Route{Method: http.MethodPost, Pattern: ServerStatsIngestPath, MaxBodyBytes: serverstats.MaxUploadBytes},
+		s.handleIngestServerStatistics)
 
 	// Accounts and tokens.
 	s.handle(mux, "GET /user", s.handleGetAuthenticatedUser)

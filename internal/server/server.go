@@ -37,6 +37,9 @@ type Config struct {
 	// ingested event ids are kept.
 	InsightsRetention insights.Retention
 
+	// ServerStats configures the server statistics collector.
+	ServerStats ServerStatsConfig
+
 	// RedisCluster treats RedisURL as a Redis Cluster node.
 	RedisCluster bool
 	// RateLimit configures rate limiting; RateLimitBackend is "memory",
@@ -44,6 +47,19 @@ type Config struct {
 	RateLimit        ratelimit.Config
 	RateLimitBackend string
 	RedisKeyPrefix   string // starts every Redis key; "ghusage:rl:" when empty
+
+	// PublicURL is the base URL clients reach ghusage on (behind a proxy,
+	// say); absolute links such as download links are built on it. Empty
+	// uses the listen address.
+	PublicURL string
+	// LinkSecret signs download links; every replica must share it. Empty
+	// uses a key generated once and kept in the store.
+	LinkSecret string
+	// LinkTTL is how long a download link stays valid.
+	LinkTTL time.Duration
+
+	// UISessionTTL is how long a dashboard sign-in lasts (ui.DefaultSessionTTL when 0).
+	UISessionTTL time.Duration
 
 	TokenCacheTTL     time.Duration
 	MaxBodyBytes      int64
@@ -68,6 +84,7 @@ func DefaultConfig() Config {
 		Store:             "sqlite",
 		SQLiteSynchronous: "FULL",
 		TokenCacheTTL:     2 * time.Second,
+		LinkTTL:           time.Hour,
 		MaxBodyBytes:      1 << 20,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       5 * time.Minute,
@@ -128,6 +145,10 @@ func New(cfg Config, st usage.Store, logger *slog.Logger, now func() time.Time) 
 		MaxBodyBytes: cfg.MaxBodyBytes, TokenCacheTTL: cfg.TokenCacheTTL, Version: cfg.Version,
 	}
 	api.Insights, api.Meter = newInsights(cfg, st, logger, now)
+	if api.Blobs, api.Signer, err = newFiles(cfg, st, now); err != nil {
+		closeLimiter()
+		return nil, err
+	}
 	api.Admin, _ = st.(usage.AdminStore) // site-admin API (httpapi/admin.go)
 	api.ReadyChecks = readyChecks(cfg, limiter)
 	if api.Meter != nil {
@@ -136,12 +157,16 @@ func New(cfg Config, st usage.Store, logger *slog.Logger, now func() time.Time) 
 	}
 	s := &Server{cfg: cfg, logger: logger, Store: st, API: api, Metrics: reg, closeLimiter: closeLimiter,
 		Jobs: newScheduler(st, api.Insights, reg, logger, now)}
+	if err := s.wireServerStats(cfg); err != nil {
+		closeLimiter()
+		return nil, err
+	}
 	if s.certs, err = setupTLS(cfg, logger, now()); err != nil {
 		closeLimiter()
 		return nil, err
 	}
 	s.http = &http.Server{
-		Handler:           api.Handler(),
+		Handler:           s.dashboard(api, logger, now), // the API, and the web UI under /ui/
 		ReadHeaderTimeout: cfg.ReadHeaderTimeout,
 		ReadTimeout:       cfg.ReadTimeout,
 		WriteTimeout:      cfg.WriteTimeout,
@@ -158,6 +183,9 @@ func (s *Server) Listen() error {
 		return err
 	}
 	s.ln = ln
+	if s.cfg.PublicURL == "" && s.API.Signer != nil {
+		s.API.Signer.PublicURL = s.URL()
+	}
 	return nil
 }
 
