@@ -25,7 +25,18 @@ type Chart struct {
 	Buckets            int
 	Partial            int // buckets only partly inside the range, drawn lighter
 	Total, RateLimited int64
+	// Rows are the buckets for the table under the chart (for screen
+	// readers and keyboards), when there are at most maxTableRows.
+	Rows []ChartRow
 }
+
+// ChartRow is one bucket in the chart's table.
+type ChartRow struct {
+	Start              string // RFC 3339
+	Total, RateLimited int64
+}
+
+const maxTableRows = 400
 
 // seriesChart draws a time-stats series as bars: all requests, and the
 // rate-limited ones over them. Each bucket is a <g class="pt"> carrying
@@ -43,6 +54,11 @@ func seriesChart(s *insights.Series, label string, start, end int64) Chart {
 		peak = max(peak, b.Total)
 	}
 	top := niceCeil(peak)
+	if n <= maxTableRows {
+		for i, b := range s.Counts {
+			c.Rows = append(c.Rows, ChartRow{time.Unix(s.Timestamp(i), 0).UTC().Format(time.RFC3339), b.Total, b.RateLimited})
+		}
+	}
 	var sb strings.Builder
 	fmt.Fprintf(&sb, `<svg class="chart" viewBox="0 0 %d %d" role="img" aria-label="%s" xmlns="http://www.w3.org/2000/svg">`,
 		chartW, chartH, template.HTMLEscapeString(label))

@@ -58,6 +58,10 @@ type Config struct {
 	Now         func() time.Time
 	Logger      *slog.Logger
 	SessionTTL  time.Duration
+	// SecureCookies marks the cookies Secure on every request, for a server
+	// reached over HTTPS through a proxy (--public-url https://…); they are
+	// Secure anyway on requests that arrive over TLS.
+	SecureCookies bool
 }
 
 // Handler serves the dashboard.

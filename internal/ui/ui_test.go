@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/ghusage/ghusage/internal/demo"
+	"github.com/ghusage/ghusage/internal/server"
 	"github.com/ghusage/ghusage/internal/session"
 	"github.com/ghusage/ghusage/internal/testenv"
 	"github.com/ghusage/ghusage/internal/usage"
@@ -23,12 +24,12 @@ import (
 // client is a browser without a browser: a cookie jar, redirects not
 // followed, so each test sees every answer.
 type client struct {
-	t   *testing.T
+	t   testing.TB
 	env *testenv.Env
 	c   *http.Client
 }
 
-func newClient(t *testing.T, env *testenv.Env) *client {
+func newClient(t testing.TB, env *testenv.Env) *client {
 	jar, _ := cookiejar.New(nil)
 	return &client{t: t, env: env, c: &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error {
 		return http.ErrUseLastResponse
@@ -67,7 +68,7 @@ func (c *client) get(path string) (*http.Response, string) {
 
 var csrfField = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
 
-func csrfOf(t *testing.T, body string) string {
+func csrfOf(t testing.TB, body string) string {
 	t.Helper()
 	m := csrfField.FindStringSubmatch(body)
 	if m == nil {
@@ -392,4 +393,27 @@ func grouped(n int64) string {
 		b.WriteRune(ch)
 	}
 	return b.String()
+}
+
+// TestSecureCookiesBehindHTTPS: with an https public URL (TLS ended at a
+// proxy) the session cookie is Secure even though the request is plain HTTP.
+func TestSecureCookiesBehindHTTPS(t *testing.T) {
+	env := testenv.New(t, func(c *server.Config) { c.PublicURL = "https://ghusage.example" })
+	c := newClient(t, env)
+	resp, page := c.get("/ui/signin")
+	if ck := cookieNamed(resp, "ghusage_signin"); ck == nil || !ck.Secure {
+		t.Fatalf("sign-in cookie %+v, want Secure", ck)
+	}
+	// The jar would not send a Secure cookie over http, so send it by hand.
+	req, _ := http.NewRequest(http.MethodPost, env.URL+"/ui/signin", strings.NewReader(url.Values{"token": {env.AdminToken}, "csrf": {csrfOf(t, page)}}.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.AddCookie(&http.Cookie{Name: "ghusage_signin", Value: cookieNamed(resp, "ghusage_signin").Value})
+	resp, err := c.c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if ck := cookieNamed(resp, "ghusage_session"); ck == nil || !ck.Secure || !ck.HttpOnly {
+		t.Errorf("session cookie %+v, want Secure and HttpOnly", ck)
+	}
 }
