@@ -186,3 +186,30 @@ func grouped(v int64) string {
 	}
 	return b.String()
 }
+
+// sparkline draws a series as small bars without axes, for a card.
+func sparkline(s *insights.Series) template.HTML {
+	const w, h = 240, 40
+	var peak int64
+	for _, b := range s.Counts {
+		peak = max(peak, b.Total)
+	}
+	var sb strings.Builder
+	fmt.Fprintf(&sb, `<svg class="spark" viewBox="0 0 %d %d" aria-hidden="true" xmlns="http://www.w3.org/2000/svg">`, w, h)
+	if n := len(s.Counts); n > 0 && peak > 0 {
+		bw := float64(w) / float64(n)
+		for i, b := range s.Counts {
+			x := float64(i) * bw
+			if b.Total > 0 {
+				bh := max(1, float64(h)*float64(b.Total)/float64(peak))
+				fmt.Fprintf(&sb, `<rect fill="%s" x="%.2f" y="%.2f" width="%.2f" height="%.2f"/>`, colorTotal, x, h-bh, max(bw-1, 0.5), bh)
+			}
+			if b.RateLimited > 0 {
+				bh := max(1, float64(h)*float64(b.RateLimited)/float64(peak))
+				fmt.Fprintf(&sb, `<rect fill="%s" x="%.2f" y="%.2f" width="%.2f" height="%.2f"/>`, colorLimited, x, h-bh, max(bw-1, 0.5), bh)
+			}
+		}
+	}
+	sb.WriteString(`</svg>`)
+	return template.HTML(sb.String())
+}
