@@ -183,7 +183,7 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, v *viewer, err er
 		case usage.KindInvalid, usage.KindBadRequest:
 			msg := ue.Message
 			for _, f := range ue.Fields {
-				msg = f.Message
+				msg = f.Field + ": " + f.Message
 			}
 			pe = &pageError{http.StatusUnprocessableEntity, "Invalid request", msg}
 		case usage.KindUnavailable:
