@@ -40,6 +40,7 @@ func commands() map[string]command {
 		"version": {"print the version", runVersion},
 		"bench":   {"measure performance (bench ratelimit)", runBench},
 		"ingest":  {"record API request events from an NDJSON file (ingest help)", runIngest},
+		"stats":   {"collect server statistics from GitHub Enterprise Server instances now (stats help)", runStats},
 	}
 }
 

@@ -36,6 +36,9 @@ func (s *Server) admit(w http.ResponseWriter, r *http.Request, rt *Route, actor 
 		Endpoint: "unmatched",
 		Write:    r.Method != http.MethodGet && r.Method != http.MethodHead && r.Method != http.MethodOptions,
 	}
+	// An ingestion pipe is not a GitHub API request (doc/rate-limits.md):
+	// authenticated, it is neither counted nor charged points.
+	req.Pipe = authErr == nil && actor.Authenticated() && isPipeRoute(rt)
 	switch rt.Method {
 	case "":
 	case http.MethodGet:
@@ -73,9 +76,15 @@ func (s *Server) admit(w http.ResponseWriter, r *http.Request, rt *Route, actor 
 			"limit", kind, "resource", d.Resource.String()).Inc()
 		return d, false, e
 	}
-	info.refundOn304 = authErr == nil && actor.Authenticated() && req.Counted
+	info.refundOn304 = authErr == nil && actor.Authenticated() && req.Counted && !req.Pipe
 	return d, true, nil
 }
+
+// pipePrefix is where ghusage's ingestion routes live, for every kind
+// (POST /ghusage/v1/ingest/<kind>).
+const pipePrefix = "/ghusage/v1/ingest/"
+
+func isPipeRoute(rt *Route) bool { return strings.HasPrefix(rt.Pattern, pipePrefix) }
 
 func isRateLimitRoute(rt *Route) bool {
 	return rt.Method == http.MethodGet && rt.Pattern == "/rate_limit"

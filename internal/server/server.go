@@ -4,6 +4,7 @@ package server
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -36,6 +37,9 @@ type Config struct {
 	// ingested event ids are kept.
 	InsightsRetention insights.Retention
 
+	// ServerStats configures the server statistics collector.
+	ServerStats ServerStatsConfig
+
 	// RedisCluster treats RedisURL as a Redis Cluster node.
 	RedisCluster bool
 	// RateLimit configures rate limiting; RateLimitBackend is "memory",
@@ -64,6 +68,9 @@ type Config struct {
 	WriteTimeout      time.Duration
 	IdleTimeout       time.Duration
 	ShutdownTimeout   time.Duration
+
+	// TLS serves HTTPS from certificate files or a self-signed certificate (tls.go).
+	TLS TLSConfig
 
 	Version string
 }
@@ -118,9 +125,10 @@ type Server struct {
 	Metrics *metrics.Registry
 	// Jobs runs background jobs once across replicas; register jobs
 	// before Serve.
-	Jobs *jobs.Scheduler
-	http *http.Server
-	ln   net.Listener
+	Jobs  *jobs.Scheduler
+	http  *http.Server
+	ln    net.Listener
+	certs *certReloader // nil without TLS (tls.go)
 
 	closeLimiter func() error
 }
@@ -141,12 +149,21 @@ func New(cfg Config, st usage.Store, logger *slog.Logger, now func() time.Time) 
 		closeLimiter()
 		return nil, err
 	}
+	api.Admin, _ = st.(usage.AdminStore) // site-admin API (httpapi/admin.go)
 	if api.Meter != nil {
 		reg.CounterFunc("ghusage_insights_metering_dropped_total",
 			"Metered request events dropped because the store fell too far behind.", api.Meter.Dropped)
 	}
 	s := &Server{cfg: cfg, logger: logger, Store: st, API: api, Metrics: reg, closeLimiter: closeLimiter,
 		Jobs: newScheduler(st, api.Insights, reg, logger, now)}
+	if err := s.wireServerStats(cfg); err != nil {
+		closeLimiter()
+		return nil, err
+	}
+	if s.certs, err = setupTLS(cfg, logger, now()); err != nil {
+		closeLimiter()
+		return nil, err
+	}
 	s.http = &http.Server{
 		Handler:           s.dashboard(api, logger, now), // the API, and the web UI under /ui/
 		ReadHeaderTimeout: cfg.ReadHeaderTimeout,
@@ -172,7 +189,12 @@ func (s *Server) Listen() error {
 }
 
 // URL is the base URL the server answers on, once listening.
-func (s *Server) URL() string { return "http://" + s.ln.Addr().String() }
+func (s *Server) URL() string {
+	if s.certs != nil {
+		return "https://" + s.ln.Addr().String()
+	}
+	return "http://" + s.ln.Addr().String()
+}
 
 // Serve answers requests until ctx is done, then shuts down gracefully:
 // it stops accepting, lets requests in flight finish within
@@ -188,7 +210,13 @@ func (s *Server) Serve(ctx context.Context) error {
 	}
 	defer s.closeLimiter()
 	errc := make(chan error, 1)
-	go func() { errc <- s.http.Serve(s.ln) }()
+	if s.certs != nil {
+		s.http.TLSConfig = &tls.Config{GetCertificate: s.certs.getCertificate, MinVersion: tls.VersionTLS12}
+		go s.certs.watch(jctx, s.cfg.TLS.ReloadInterval)
+		go func() { errc <- s.http.ServeTLS(s.ln, "", "") }()
+	} else {
+		go func() { errc <- s.http.Serve(s.ln) }()
+	}
 	select {
 	case err := <-errc:
 		return err
