@@ -303,7 +303,7 @@ func TestAggregatePackedMatchesAggregate(t *testing.T) {
 		e.ActorID = int64(1 + i%7)
 		e.UserID = int64(i % 4) // 0: no user
 		e.SubjectID = int64(1 + i%5)
-		e.APIRoute = "/r/" + string(rune('a'+i%6))
+		e.APIRoute = "/r/:id/" + string(rune('a'+i%6))
 		e.RateLimited = i%9 == 0
 		e.Normalize()
 		events = append(events, e)
