@@ -36,6 +36,7 @@ type Config struct {
 	// InsightsRetention says how long each insights roll-up level and
 	// ingested event ids are kept.
 	InsightsRetention insights.Retention
+	InsightsGate      insights.GateConfig // admission of list answers; zero: insights.DefaultGate
 
 	// ServerStats configures the server statistics collector.
 	ServerStats ServerStatsConfig
