@@ -40,6 +40,7 @@ func commands() map[string]command {
 		"version": {"print the version", runVersion},
 		"bench":   {"measure performance (bench ratelimit)", runBench},
 		"ingest":  {"record API request events from an NDJSON file (ingest help)", runIngest},
+		"webhook": {"print the GitHub webhook set-up for billing (webhook help)", runWebhook},
 	}
 }
 

@@ -38,8 +38,10 @@ type Server struct {
 	Insights *insights.Service
 	Meter    *insights.Recorder
 	// Billing answers the billing endpoints and usage ingestion; nil
-	// disables them.
-	Billing *billing.Service
+	// disables them. WebhookSecret verifies GitHub webhook deliveries;
+	// empty disables the webhook endpoint.
+	Billing       *billing.Service
+	WebhookSecret string
 	// Limiter enforces rate limits; nil disables them (GHES mode).
 	Limiter *ratelimit.Limiter
 

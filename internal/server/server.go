@@ -129,6 +129,7 @@ func New(cfg Config, st usage.Store, logger *slog.Logger, now func() time.Time) 
 	if api.Billing, err = newBilling(cfg, st, now); err != nil {
 		return nil, err
 	}
+	api.WebhookSecret = cfg.Billing.WebhookSecret
 	if api.Meter != nil {
 		reg.CounterFunc("ghusage_insights_metering_dropped_total",
 			"Metered request events dropped because the store fell too far behind.", api.Meter.Dropped)
