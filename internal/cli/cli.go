@@ -41,6 +41,7 @@ func commands() map[string]command {
 		"bench":   {"measure performance (bench ratelimit)", runBench},
 		"ingest":  {"record API request events from an NDJSON file (ingest help)", runIngest},
 		"webhook": {"print the GitHub webhook set-up for billing (webhook help)", runWebhook},
+		"stats":   {"collect server statistics from GitHub Enterprise Server instances now (stats help)", runStats},
 	}
 }
 

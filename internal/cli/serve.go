@@ -21,10 +21,14 @@ import (
 func serveFlags(f *flagSet, cfg *server.Config, o *serveOptions) {
 	f.stringVar(&cfg.Addr, "addr", cfg.Addr, "address to listen on (host:port; port 0 picks a free port)")
 	storeFlags(f, cfg)
+	tlsFlags(f, cfg)
 	f.stringVar(&cfg.RedisURL, "redis-url", cfg.RedisURL, "Redis URL for shared rate-limit counters (redis://host:port/db); empty keeps them in process")
 	rateLimitFlags(f, cfg)
 	insightsFlags(f, cfg)
 	billingFlags(f, cfg)
+	filesFlags(f, cfg)
+	serverStatsFlags(f, cfg)
+	dashboardFlags(f, cfg)
 	f.boolVar(&o.demo, "demo", false, "fill an empty data directory with the demo dataset and print a token and examples")
 	f.uint64Var(&o.demoSeed, "demo-seed", 1, "seed of the demo dataset")
 	f.float64Var(&o.demoScale, "demo-scale", 1, "size multiplier of the demo dataset")
@@ -108,6 +112,9 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	}
 	base := srv.URL()
 	fmt.Fprintf(e.stdout, "ghusage %s listening on %s (store: %s)\n", Version, base, cfg.Store)
+	if cfg.TLS.SelfSigned {
+		fmt.Fprintf(e.stdout, "TLS certificate (self-signed): %s; trust it with SSL_CERT_FILE=%s or curl --cacert\n", srv.TLSCertFile(), srv.TLSCertFile())
+	}
 	if o.demo {
 		printDemoIntro(e.stdout, base, adminToken, seeded)
 	}

@@ -260,11 +260,12 @@ func TestInstallationsHaveTheirOwnPools(t *testing.T) {
 
 // GitHub scales an installation's limit by repositories and by members of
 // the organization above 20 each; members are counted when the token is
-// resolved.
+// resolved. The two rates differ here, so a swapped term shows.
 func TestInstallationLimitCountsOrganizationMembers(t *testing.T) {
-	e := rateEnv(t, nil)
-	ctx := t.Context()
 	formula := ratelimit.DefaultConfig().Installation
+	formula.PerRepository, formula.PerUser = 70, 30
+	e := rateEnv(t, func(c *server.Config) { c.RateLimit.Installation = formula })
+	ctx := t.Context()
 	org := &usage.Organization{Login: "big-org"}
 	if err := e.Store.CreateOrganization(ctx, org); err != nil {
 		t.Fatal(err)
@@ -285,8 +286,8 @@ func TestInstallationLimitCountsOrganizationMembers(t *testing.T) {
 		t.Fatal(err)
 	}
 	resp, _ := e.Get(t, "/rate_limit", issue(t, e, usage.ActorInstallation, 0, inst))
-	want := formula.Limit(repos, members) // 5,000 + 50×10 + 50×25 on GitHub.com
-	if want == formula.Limit(repos, 0) || want == formula.Max {
+	want := int64(5000 + 70*(repos-20) + 30*(members-20))
+	if want == formula.Limit(repos, 0) || want == formula.Max || want != formula.Limit(repos, members) {
 		t.Fatalf("the formula's member term does not show at %d members (limit %d)", members, want)
 	}
 	if got := headersOf(t, resp).limit; got != want {

@@ -12,9 +12,11 @@ import (
 	"time"
 
 	"github.com/ghusage/ghusage/internal/billing"
+	"github.com/ghusage/ghusage/internal/blob"
 	"github.com/ghusage/ghusage/internal/insights"
 	"github.com/ghusage/ghusage/internal/metrics"
 	"github.com/ghusage/ghusage/internal/ratelimit"
+	"github.com/ghusage/ghusage/internal/serverstats"
 	"github.com/ghusage/ghusage/internal/usage"
 )
 
@@ -42,8 +44,16 @@ type Server struct {
 	// empty disables the webhook endpoint.
 	Billing       *billing.Service
 	WebhookSecret string
+	// ServerStats answers server statistics and their uploads; nil disables them.
+	ServerStats *serverstats.Service
 	// Limiter enforces rate limits; nil disables them (GHES mode).
 	Limiter *ratelimit.Limiter
+	// Blobs keeps downloadable files and Signer makes and checks their
+	// links (blob.DownloadPath); nil disables downloads.
+	Blobs  blob.Store
+	Signer *blob.Signer
+	// Admin serves GitHub's site-admin API (admin.go); nil answers it 404.
+	Admin usage.AdminStore
 
 	tokens tokenCache
 	once   sync.Once
