@@ -25,6 +25,7 @@ func serveFlags(f *flagSet, cfg *server.Config, o *serveOptions) {
 	f.stringVar(&cfg.RedisURL, "redis-url", cfg.RedisURL, "Redis URL for shared rate-limit counters (redis://host:port/db); empty keeps them in process")
 	rateLimitFlags(f, cfg)
 	insightsFlags(f, cfg)
+	billingFlags(f, cfg)
 	filesFlags(f, cfg)
 	serverStatsFlags(f, cfg)
 	dashboardFlags(f, cfg)

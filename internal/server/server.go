@@ -38,6 +38,9 @@ type Config struct {
 	InsightsRetention insights.Retention
 	InsightsGate      insights.GateConfig // admission of list answers; zero: insights.DefaultGate
 
+	// Billing configures the billing ledger (billing.go).
+	Billing BillingConfig
+
 	// ServerStats configures the server statistics collector.
 	ServerStats ServerStatsConfig
 
@@ -146,6 +149,11 @@ func New(cfg Config, st usage.Store, logger *slog.Logger, now func() time.Time) 
 		MaxBodyBytes: cfg.MaxBodyBytes, TokenCacheTTL: cfg.TokenCacheTTL, Version: cfg.Version,
 	}
 	api.Insights, api.Meter = newInsights(cfg, st, logger, now)
+	if api.Billing, err = newBilling(cfg, st, now); err != nil {
+		closeLimiter()
+		return nil, err
+	}
+	api.WebhookSecret = cfg.Billing.WebhookSecret
 	if api.Blobs, api.Signer, err = newFiles(cfg, st, now); err != nil {
 		closeLimiter()
 		return nil, err
