@@ -219,7 +219,7 @@ func UnknownResources(rs []Resource) error {
 		Message: "Bad request: these resources were not found in the enterprise: " + strings.Join(parts, "; ") + "."}
 }
 
-func badRequest(field, message string) error {
+func ccBadRequest(field, message string) error {
 	return &usage.Error{Kind: usage.KindBadRequest, Message: "Bad request: " + message,
 		Fields: []usage.FieldError{{Resource: "CostCenter", Field: field, Code: "invalid", Message: message}}}
 }
@@ -258,12 +258,12 @@ func ValidUUID(s string) bool {
 // CheckCostCenterID answers 400 naming cost_center_id for an id that is not a UUID.
 func CheckCostCenterID(id string) error {
 	if !ValidUUID(id) {
-		return badRequest("cost_center_id", fmt.Sprintf("cost_center_id %q is not a valid cost center ID (a UUID).", clip(id)))
+		return ccBadRequest("cost_center_id", fmt.Sprintf("cost_center_id %q is not a valid cost center ID (a UUID).", ccClip(id)))
 	}
 	return nil
 }
 
-func clip(s string) string {
+func ccClip(s string) string {
 	if len(s) > 40 {
 		return s[:40] + "…"
 	}
@@ -273,13 +273,13 @@ func clip(s string) string {
 // ValidName checks a cost-center name: required, at most 255 characters.
 func ValidName(name string) error {
 	if strings.TrimSpace(name) == "" {
-		return badRequest("name", "name is required.")
+		return ccBadRequest("name", "name is required.")
 	}
 	if n := utf8.RuneCountInString(name); n > MaxCostCenterNameLength {
-		return badRequest("name", fmt.Sprintf("name is %d characters long; the maximum is %d.", n, MaxCostCenterNameLength))
+		return ccBadRequest("name", fmt.Sprintf("name is %d characters long; the maximum is %d.", n, MaxCostCenterNameLength))
 	}
 	if !utf8.ValidString(name) {
-		return badRequest("name", "name is not valid UTF-8.")
+		return ccBadRequest("name", "name is not valid UTF-8.")
 	}
 	return nil
 }
@@ -310,12 +310,12 @@ func (q ResourceRequest) Resources() ([]Resource, error) {
 			total++
 			n = strings.TrimSpace(n)
 			if n == "" {
-				return nil, badRequest(g.t.field(), fmt.Sprintf("%s[%d] is empty.", g.t.field(), i))
+				return nil, ccBadRequest(g.t.field(), fmt.Sprintf("%s[%d] is empty.", g.t.field(), i))
 			}
 			if g.t == ResourceRepo {
 				owner, repo, ok := strings.Cut(n, "/")
 				if !ok || owner == "" || repo == "" || strings.Contains(repo, "/") {
-					return nil, badRequest("repositories", fmt.Sprintf("repositories[%d] %q is not of the form owner/repo.", i, clip(n)))
+					return nil, ccBadRequest("repositories", fmt.Sprintf("repositories[%d] %q is not of the form owner/repo.", i, ccClip(n)))
 				}
 			}
 			r := Resource{Type: g.t, Name: n}
@@ -326,10 +326,10 @@ func (q ResourceRequest) Resources() ([]Resource, error) {
 		}
 	}
 	if total == 0 {
-		return nil, badRequest("users", "at least one of users, organizations, repositories or enterprise_teams must list a resource.")
+		return nil, ccBadRequest("users", "at least one of users, organizations, repositories or enterprise_teams must list a resource.")
 	}
 	if total > MaxResourcesPerRequest {
-		return nil, badRequest("resources", fmt.Sprintf("%d resources were given; at most %d may be added or removed in one request (users, organizations, repositories and enterprise_teams together).", total, MaxResourcesPerRequest))
+		return nil, ccBadRequest("resources", fmt.Sprintf("%d resources were given; at most %d may be added or removed in one request (users, organizations, repositories and enterprise_teams together).", total, MaxResourcesPerRequest))
 	}
 	return out, nil
 }
@@ -361,7 +361,7 @@ type CreateCostCenter struct {
 // Create makes an active cost center in the enterprise.
 func (s *CostCenters) Create(ctx context.Context, enterpriseID int64, req CreateCostCenter) (*CostCenter, error) {
 	if req.Name == nil {
-		return nil, badRequest("name", "name is required.")
+		return nil, ccBadRequest("name", "name is required.")
 	}
 	if err := ValidName(*req.Name); err != nil {
 		return nil, err
@@ -385,11 +385,11 @@ func (s *CostCenters) Get(ctx context.Context, enterpriseID int64, id string, p 
 	}
 	cc, err := s.Store.CostCenter(ctx, enterpriseID, id)
 	if err != nil {
-		return nil, false, notFound(err, id)
+		return nil, false, ccNotFound(err, id)
 	}
 	rs, total, err := s.Store.CostCenterResources(ctx, enterpriseID, id, p.Offset(), p.PerPage)
 	if err != nil {
-		return nil, false, notFound(err, id)
+		return nil, false, ccNotFound(err, id)
 	}
 	cc.Resources = rs
 	if cc.Resources == nil {
@@ -403,7 +403,7 @@ func (s *CostCenters) List(ctx context.Context, enterpriseID int64, state string
 	switch state {
 	case "", CostCenterActive, CostCenterDeleted:
 	default:
-		return nil, badRequest("state", fmt.Sprintf("state %q is not one of active, deleted.", clip(state)))
+		return nil, ccBadRequest("state", fmt.Sprintf("state %q is not one of active, deleted.", ccClip(state)))
 	}
 	return s.Store.ListCostCenters(ctx, enterpriseID, state)
 }
@@ -421,7 +421,7 @@ func (s *CostCenters) Update(ctx context.Context, enterpriseID int64, id string,
 		return nil, err
 	}
 	if req.Name == nil && req.AICreditPoolEnabled == nil {
-		return nil, badRequest("name", "at least one of name or ai_credit_pool_enabled is required.")
+		return nil, ccBadRequest("name", "at least one of name or ai_credit_pool_enabled is required.")
 	}
 	u := CostCenterUpdate{AICreditPoolEnabled: req.AICreditPoolEnabled}
 	if req.Name != nil {
@@ -433,7 +433,7 @@ func (s *CostCenters) Update(ctx context.Context, enterpriseID int64, id string,
 	}
 	cc, err := s.Store.UpdateCostCenter(ctx, enterpriseID, id, u)
 	if err != nil {
-		return nil, notFound(err, id)
+		return nil, ccNotFound(err, id)
 	}
 	return s.withResources(ctx, cc)
 }
@@ -460,7 +460,7 @@ func (s *CostCenters) Delete(ctx context.Context, enterpriseID int64, id string)
 		if usage.ErrorKind(err) == usage.KindConflict {
 			return nil, &usage.Error{Kind: usage.KindBadRequest, Message: "Bad request: this cost center is already deleted."}
 		}
-		return nil, notFound(err, id)
+		return nil, ccNotFound(err, id)
 	}
 	return cc, nil
 }
@@ -476,7 +476,7 @@ func (s *CostCenters) AddResources(ctx context.Context, enterpriseID int64, id s
 		return nil, err
 	}
 	moved, err := s.Store.AddCostCenterResources(ctx, enterpriseID, id, rs, s.now())
-	return moved, notFound(err, id)
+	return moved, ccNotFound(err, id)
 }
 
 // RemoveResources releases the request's resources from the cost center.
@@ -488,7 +488,7 @@ func (s *CostCenters) RemoveResources(ctx context.Context, enterpriseID int64, i
 	if err != nil {
 		return err
 	}
-	err = notFound(s.Store.RemoveCostCenterResources(ctx, enterpriseID, id, rs, s.now()), id)
+	err = ccNotFound(s.Store.RemoveCostCenterResources(ctx, enterpriseID, id, rs, s.now()), id)
 	if usage.ErrorKind(err) == usage.KindConflict {
 		// DELETE …/resource documents no 409: an archived cost center holds nothing to remove.
 		return &usage.Error{Kind: usage.KindBadRequest, Message: "Bad request: this cost center is deleted and holds no resources."}
@@ -497,7 +497,7 @@ func (s *CostCenters) RemoveResources(ctx context.Context, enterpriseID int64, i
 }
 
 // notFound gives a plain not-found error GitHub's cost-center message.
-func notFound(err error, id string) error {
+func ccNotFound(err error, id string) error {
 	if err != nil && usage.ErrorKind(err) == usage.KindNotFound {
 		var ue *usage.Error
 		if e, ok := err.(*usage.Error); ok {

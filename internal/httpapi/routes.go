@@ -24,6 +24,15 @@ func (s *Server) routes(mux *http.ServeMux) {
 	s.handle(mux, "GET /orgs/{org}/insights/api/user-stats/{user_id}", s.handleUserStats)
 	s.handle(mux, "GET /orgs/{org}/insights/api/route-stats/{actor_type}/{actor_id}", s.handleRouteStats)
 
+	// Cost centers and budgets (seed 004 and their contract siblings; doc/cost-centers.md).
+	s.handle(mux, "GET /enterprises/{enterprise}/settings/billing/cost-centers", s.handleListCostCenters)
+	s.handle(mux, "POST /enterprises/{enterprise}/settings/billing/cost-centers", s.handleCreateCostCenter)
+	s.handle(mux, "GET /enterprises/{enterprise}/settings/billing/cost-centers/{cost_center_id}", s.handleGetCostCenter)
+	s.handle(mux, "PATCH /enterprises/{enterprise}/settings/billing/cost-centers/{cost_center_id}", s.handleUpdateCostCenter)
+	s.handle(mux, "DELETE /enterprises/{enterprise}/settings/billing/cost-centers/{cost_center_id}", s.handleDeleteCostCenter)
+	s.handle(mux, "POST /enterprises/{enterprise}/settings/billing/cost-centers/{cost_center_id}/resource", s.handleAddCostCenterResources)
+	s.handle(mux, "DELETE /enterprises/{enterprise}/settings/billing/cost-centers/{cost_center_id}/resource", s.handleRemoveCostCenterResources)
+
 	// Ingestion of request events from gateways, proxies and logs (doc/insights.md).
 	s.handleRoute(mux, &Route{Method: http.MethodPost, Pattern: IngestPath, MaxBodyBytes: IngestMaxBodyBytes}, s.handleIngestAPIRequests)
 

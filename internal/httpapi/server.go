@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ghusage/ghusage/internal/billing"
 	"github.com/ghusage/ghusage/internal/insights"
 	"github.com/ghusage/ghusage/internal/metrics"
 	"github.com/ghusage/ghusage/internal/ratelimit"
@@ -36,6 +37,9 @@ type Server struct {
 	// metering.
 	Insights *insights.Service
 	Meter    *insights.Recorder
+	// CostCenters answers the cost-center endpoints; nil disables them.
+	CostCenters *billing.CostCenters
+
 	// Limiter enforces rate limits; nil disables them (GHES mode).
 	Limiter *ratelimit.Limiter
 
