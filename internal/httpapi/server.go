@@ -37,8 +37,10 @@ type Server struct {
 	// metering.
 	Insights *insights.Service
 	Meter    *insights.Recorder
-	// CostCenters answers the cost-center endpoints; nil disables them.
+	// CostCenters and Budgets answer the cost-center and budget
+	// endpoints; nil disables them.
 	CostCenters *billing.CostCenters
+	Budgets     *billing.Budgets
 
 	// Limiter enforces rate limits; nil disables them (GHES mode).
 	Limiter *ratelimit.Limiter

@@ -20,3 +20,7 @@ func replicaStores(t *testing.T, n int) []usage.Store {
 func TestCostCenterConformance(t *testing.T) {
 	storetest.RunCostCenters(t, replicaStores)
 }
+
+func TestBudgetConformance(t *testing.T) {
+	storetest.RunBudgets(t, replicaStores)
+}

@@ -44,6 +44,9 @@ type Config struct {
 	RateLimitBackend string
 	RedisKeyPrefix   string // starts every Redis key; "ghusage:rl:" when empty
 
+	// BudgetAlerts configures the budget alert job (costcenters.go).
+	BudgetAlerts BudgetAlertConfig
+
 	TokenCacheTTL     time.Duration
 	MaxBodyBytes      int64
 	ReadHeaderTimeout time.Duration

@@ -29,3 +29,7 @@ func openShared(t *testing.T, n int) []usage.Store {
 func TestCostCenterConformance(t *testing.T) {
 	storetest.RunCostCenters(t, openShared)
 }
+
+func TestBudgetConformance(t *testing.T) {
+	storetest.RunBudgets(t, openShared)
+}

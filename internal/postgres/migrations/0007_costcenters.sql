@@ -75,7 +75,7 @@ CREATE TABLE budget_alerts (
 	month           text NOT NULL,
 	threshold       integer NOT NULL,
 	delivery_id     text NOT NULL,
-	consumed_micros bigint NOT NULL,
+	consumed        text NOT NULL,
 	raised_at       timestamptz NOT NULL,
 	PRIMARY KEY (budget_id, month, threshold)
 );

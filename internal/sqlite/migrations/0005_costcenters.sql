@@ -73,7 +73,7 @@ CREATE TABLE budget_alerts (
 	month           TEXT NOT NULL,
 	threshold       INTEGER NOT NULL,
 	delivery_id     TEXT NOT NULL,
-	consumed_micros INTEGER NOT NULL,
+	consumed        TEXT NOT NULL,
 	raised_at       INTEGER NOT NULL,
 	PRIMARY KEY (budget_id, month, threshold)
 );
