@@ -311,6 +311,9 @@ func (s *Budgets) apply(ctx context.Context, owner BudgetOwner, b *Budget, in Bu
 	if b.Type == BudgetBundlePricing && b.ProductSKU == "" {
 		b.ProductSKU = BundleAICredits
 	}
+	if b.Type == BudgetProductPricing && b.ProductSKU == BundleAICredits {
+		b.Type = BudgetBundlePricing // what the API answers for a bundle budget, sent back
+	}
 	if err := s.checkProductSKU(b); err != nil {
 		return err
 	}

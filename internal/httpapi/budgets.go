@@ -85,7 +85,14 @@ func budgetOut(b *billing.Budget) budgetJSON {
 	if rs == nil {
 		rs = []string{}
 	}
-	return budgetJSON{ID: b.ID, BudgetType: b.Type, BudgetProductSKU: b.ProductSKU, BudgetScope: b.Scope, BudgetEntityName: b.EntityName,
+	typ := b.Type
+	if typ == billing.BudgetBundlePricing {
+		// The contract's responses know only ProductPricing and
+		// SkuPricing (requests also take BundlePricing): the AI-credit
+		// bundle is answered as a product budget on ai_credits.
+		typ = billing.BudgetProductPricing
+	}
+	return budgetJSON{ID: b.ID, BudgetType: typ, BudgetProductSKU: b.ProductSKU, BudgetScope: b.Scope, BudgetEntityName: b.EntityName,
 		BudgetAmount: b.Amount, PreventFurtherUsage: b.PreventFurtherUsage, BudgetAlerting: budgetAlertingJSON{b.WillAlert, rs}, User: b.User}
 }
 
