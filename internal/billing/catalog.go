@@ -479,3 +479,14 @@ func (d *Date) UnmarshalJSON(b []byte) error {
 	*d = v
 	return nil
 }
+
+// ProductSKUs returns the ids of the product's SKUs, sorted.
+func (c *Catalog) ProductSKUs(product string) []string {
+	var out []string
+	for _, id := range c.SortedSKUs() {
+		if c.SKUs[id].Product == product {
+			out = append(out, id)
+		}
+	}
+	return out
+}

@@ -54,6 +54,7 @@ func (q *Query) Matches(r *Record) bool {
 		(q.Repository == "" || q.Repository == r.Repository) &&
 		(q.Username == "" || q.Username == r.Username) &&
 		(q.Product == "" || q.Product == r.Product) &&
+		(len(q.SKUs) == 0 || slices.Contains(q.SKUs, r.SKU)) &&
 		(q.SKU == "" || q.SKU == r.SKU) &&
 		(q.Model == "" || strings.EqualFold(q.Model, r.Model))
 }

@@ -213,29 +213,35 @@ type Scope struct {
 	Organization string
 }
 
-// query builds the store query of p for a scope, at the level p needs.
-func (sc Scope) query(p *Params) Query {
+// query builds the store query of p for a scope, at the level p needs;
+// ok is false when the filters contradict the scope (nothing can match).
+func (sc Scope) query(p *Params, c *Catalog) (q Query, ok bool) {
 	from, to := p.Period.Range()
-	q := Query{Account: sc.Account, Level: LevelDay, From: from, To: to,
+	q = Query{Account: sc.Account, Level: LevelDay, From: from, To: to,
 		Organization: p.Organization, Repository: p.Repository, Username: p.User,
 		Product: p.Product, SKU: p.SKU, Model: p.Model}
+	if p.Product != "" {
+		q.SKUs = c.ProductSKUs(p.Product)
+		if len(q.SKUs) == 0 {
+			return q, false // a product without SKUs
+		}
+	}
 	if p.Period.Hour >= 0 {
 		q.Level = LevelHour
 	}
 	if sc.Organization != "" {
 		if q.Organization != "" && q.Organization != sc.Organization {
-			q.Organization = "\x00" // another organization: nothing
-		} else {
-			q.Organization = sc.Organization
+			return q, false // another organization
 		}
+		q.Organization = sc.Organization
 	}
-	return q
+	return q, true
 }
 
 // rows returns the priced rows of a report, filtered by cost center.
 // defaultNone makes an absent cost_center_id mean "usage of no cost
 // center" (the usage endpoint) rather than all usage.
-func (s *Service) rows(ctx context.Context, sc Scope, p *Params, q Query, defaultNone bool) ([]Priced, *CostCenterRef, error) {
+func (s *Service) rows(ctx context.Context, sc Scope, p *Params, q Query, ok, defaultNone bool) ([]Priced, *CostCenterRef, error) {
 	cc := p.CostCenter
 	var ref *CostCenterRef
 	if cc.ID != "" {
@@ -248,9 +254,12 @@ func (s *Service) rows(ctx context.Context, sc Scope, p *Params, q Query, defaul
 		}
 		ref = &r
 	}
-	rows, err := s.Store.BillingRows(ctx, q)
-	if err != nil {
-		return nil, nil, err
+	var rows []Row
+	if ok {
+		var err error
+		if rows, err = s.Store.BillingRows(ctx, q); err != nil {
+			return nil, nil, err
+		}
 	}
 	var refs []CostCenterRef
 	if s.Attribution != nil && sc.Account.Kind == KindEnterprise {
@@ -312,8 +321,8 @@ type UsageReport struct {
 // hour asked for), product, SKU, organization and repository, sorted by
 // date, product, SKU, organization, repository.
 func (s *Service) Usage(ctx context.Context, sc Scope, p *Params) (UsageReport, error) {
-	q := sc.query(p)
-	priced, _, err := s.rows(ctx, sc, p, q, true)
+	q, ok := sc.query(p, s.Catalog)
+	priced, _, err := s.rows(ctx, sc, p, q, ok, true)
 	if err != nil {
 		return UsageReport{}, err
 	}
@@ -411,8 +420,8 @@ type Summary struct {
 // SKU), premium_request/usage (premium requests, by model) or
 // ai_credit/usage (AI credits, by model).
 func (s *Service) Summary(ctx context.Context, sc Scope, p *Params, ep Endpoint) (Summary, error) {
-	q := sc.query(p)
-	priced, ref, err := s.rows(ctx, sc, p, q, false)
+	q, ok := sc.query(p, s.Catalog)
+	priced, ref, err := s.rows(ctx, sc, p, q, ok, false)
 	if err != nil {
 		return Summary{}, err
 	}

@@ -32,7 +32,8 @@ type Query struct {
 	Organization string
 	Repository   string // owner/name
 	Username     string
-	Product      string // product id
+	Product      string   // product id
+	SKUs         []string // the product's SKUs (rows keep only the SKU): set with Product
 	SKU          string
 	Model        string
 }

@@ -51,6 +51,9 @@ func runIngest(ctx context.Context, e *env, args []string) error {
 		}
 		return nil
 	}
+	if args[0] == "billing-usage" {
+		return runIngestBilling(ctx, e, args[1:])
+	}
 	if args[0] != "api-requests" {
 		fmt.Fprint(e.stderr, ingestHelp)
 		return fmt.Errorf("unknown ingest kind %q: use api-requests", args[0])

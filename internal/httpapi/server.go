@@ -37,11 +37,13 @@ type Server struct {
 	// metering.
 	Insights *insights.Service
 	Meter    *insights.Recorder
+	// Billing answers the billing endpoints and usage ingestion; nil
+	// disables them.
+	Billing *billing.Service
 	// CostCenters and Budgets answer the cost-center and budget
 	// endpoints; nil disables them.
 	CostCenters *billing.CostCenters
 	Budgets     *billing.Budgets
-
 	// Limiter enforces rate limits; nil disables them (GHES mode).
 	Limiter *ratelimit.Limiter
 

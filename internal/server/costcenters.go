@@ -38,10 +38,13 @@ func wireCostCenters(cfg Config, s *Server, now func() time.Time) {
 		return
 	}
 	catalog := billing.DefaultCatalog()
+	if s.API.Billing != nil {
+		catalog = s.API.Billing.Catalog
+	}
 	attr := &billing.CostCenterAttribution{Store: cs, Accounts: s.Store, Catalog: catalog}
 	budgets := &billing.Budgets{Store: bs, Accounts: s.Store, CostCenters: cs, Catalog: catalog, Now: now}
-	if ledger, ok := s.Store.(billing.Store); ok {
-		svc := billing.NewService(ledger, catalog, now)
+	if svc := s.API.Billing; svc != nil {
+		// Every billing answer attributes usage to cost centers from now on.
 		svc.Attribution = attr
 		budgets.Spend = &billing.BudgetSpend{Ledger: svc, Accounts: s.Store, Attribution: attr}
 	}

@@ -36,6 +36,9 @@ type Config struct {
 	// ingested event ids are kept.
 	InsightsRetention insights.Retention
 
+	// Billing configures the billing ledger (billing.go).
+	Billing BillingConfig
+
 	// RedisCluster treats RedisURL as a Redis Cluster node.
 	RedisCluster bool
 	// RateLimit configures rate limiting; RateLimitBackend is "memory",
@@ -126,6 +129,9 @@ func New(cfg Config, st usage.Store, logger *slog.Logger, now func() time.Time) 
 		MaxBodyBytes: cfg.MaxBodyBytes, TokenCacheTTL: cfg.TokenCacheTTL, Version: cfg.Version,
 	}
 	api.Insights, api.Meter = newInsights(cfg, st, logger, now)
+	if api.Billing, err = newBilling(cfg, st, now); err != nil {
+		return nil, err
+	}
 	if api.Meter != nil {
 		reg.CounterFunc("ghusage_insights_metering_dropped_total",
 			"Metered request events dropped because the store fell too far behind.", api.Meter.Dropped)
