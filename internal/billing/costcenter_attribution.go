@@ -37,7 +37,7 @@ var userAttributed = map[string]bool{"copilot": true, "ghas": true, "ghec": true
 // CostCenter returns the enterprise's cost center with id, active or deleted.
 func (a *CostCenterAttribution) CostCenter(ctx context.Context, enterprise, id string) (CostCenterRef, error) {
 	if !ValidUUID(id) {
-		return CostCenterRef{}, ccBadRequest("cost_center_id", "cost_center_id "+quoteClip(id)+" is not a cost center ID (a UUID) or none.")
+		return CostCenterRef{}, CostCenterNotFound(ccClip(id)) // no cost center has that id
 	}
 	ent, err := a.Accounts.EnterpriseBySlug(ctx, enterprise)
 	if err != nil {
@@ -49,8 +49,6 @@ func (a *CostCenterAttribution) CostCenter(ctx context.Context, enterprise, id s
 	}
 	return CostCenterRef{ID: cc.ID, Name: cc.Name}, nil
 }
-
-func quoteClip(s string) string { return `"` + ccClip(s) + `"` }
 
 // Attribute returns the cost center of each row.
 func (a *CostCenterAttribution) Attribute(ctx context.Context, enterprise string, rows []Row) ([]CostCenterRef, error) {
@@ -66,7 +64,7 @@ func (a *CostCenterAttribution) Attribute(ctx context.Context, enterprise string
 	for _, r := range rows {
 		from, to = minTime(from, r.Bucket), maxTime(to, r.Bucket)
 	}
-	ix, err := a.Index(ctx, ent.ID, from, to.Add(time.Nanosecond))
+	ix, err := a.Index(ctx, ent.ID, from, to.Add(24*time.Hour)) // past the last bucket, whatever its width
 	if err != nil {
 		return nil, err
 	}

@@ -24,3 +24,7 @@ func TestCostCenterConformance(t *testing.T) {
 func TestBudgetConformance(t *testing.T) {
 	storetest.RunBudgets(t, replicaStores)
 }
+
+func TestCostCenterAttributionConformance(t *testing.T) {
+	storetest.RunCostCenterAttribution(t, replicaStores)
+}

@@ -33,3 +33,7 @@ func TestCostCenterConformance(t *testing.T) {
 func TestBudgetConformance(t *testing.T) {
 	storetest.RunBudgets(t, openShared)
 }
+
+func TestCostCenterAttributionConformance(t *testing.T) {
+	storetest.RunCostCenterAttribution(t, openShared)
+}
