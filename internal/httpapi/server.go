@@ -46,6 +46,10 @@ type Server struct {
 	WebhookSecret string
 	// ServerStats answers server statistics and their uploads; nil disables them.
 	ServerStats *serverstats.Service
+	// CostCenters and Budgets answer the cost-center and budget
+	// endpoints; nil disables them.
+	CostCenters *billing.CostCenters
+	Budgets     *billing.Budgets
 	// Limiter enforces rate limits; nil disables them (GHES mode).
 	Limiter *ratelimit.Limiter
 	// Blobs keeps downloadable files and Signer makes and checks their

@@ -64,6 +64,8 @@ type Config struct {
 
 	// UISessionTTL is how long a dashboard sign-in lasts (ui.DefaultSessionTTL when 0).
 	UISessionTTL time.Duration
+	// BudgetAlerts configures the budget alert job (costcenters.go).
+	BudgetAlerts BudgetAlertConfig
 
 	TokenCacheTTL     time.Duration
 	MaxBodyBytes      int64
@@ -174,6 +176,7 @@ func New(cfg Config, st usage.Store, logger *slog.Logger, now func() time.Time) 
 		closeLimiter()
 		return nil, err
 	}
+	wireCostCenters(cfg, s, now) // cost centers and budgets (costcenters.go)
 	s.http = &http.Server{
 		Handler:           s.dashboard(api, logger, now), // the API, and the web UI under /ui/
 		ReadHeaderTimeout: cfg.ReadHeaderTimeout,
