@@ -107,10 +107,3 @@ func TestSessionsEndAbandonedTransactions(t *testing.T) {
 		t.Fatalf("idle_in_transaction_session_timeout = %q, want 1min", v)
 	}
 }
-
-func TestCopilotConformance(t *testing.T) {
-	pgtest.Server(t)
-	storetest.RunCopilot(t, func(t *testing.T) storetest.Backend {
-		return storetest.Backend{Store: open(t)}
-	})
-}
