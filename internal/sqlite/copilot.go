@@ -439,4 +439,3 @@ func (db *DB) CopilotTeamMembers(ctx context.Context, teamID int64) ([]int64, er
 		return id, row.Scan(&id)
 	}, "SELECT user_id FROM team_members WHERE team_id = ? ORDER BY user_id", teamID)
 }
-
