@@ -24,6 +24,7 @@ func serveFlags(f *flagSet, cfg *server.Config, o *serveOptions) {
 	f.stringVar(&cfg.RedisURL, "redis-url", cfg.RedisURL, "Redis URL for shared rate-limit counters (redis://host:port/db); empty keeps them in process")
 	rateLimitFlags(f, cfg)
 	insightsFlags(f, cfg)
+	filesFlags(f, cfg)
 	f.boolVar(&o.demo, "demo", false, "fill an empty data directory with the demo dataset and print a token and examples")
 	f.uint64Var(&o.demoSeed, "demo-seed", 1, "seed of the demo dataset")
 	f.float64Var(&o.demoScale, "demo-scale", 1, "size multiplier of the demo dataset")

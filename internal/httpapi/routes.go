@@ -27,6 +27,10 @@ func (s *Server) routes(mux *http.ServeMux) {
 	// Ingestion of request events from gateways, proxies and logs (doc/insights.md).
 	s.handleRoute(mux, &Route{Method: http.MethodPost, Pattern: IngestPath, MaxBodyBytes: IngestMaxBodyBytes}, s.handleIngestAPIRequests)
 
+	// Files behind signed, expiring links (Copilot reports, billing
+	// exports): the link is the credential, so outside the API pipeline.
+	s.operation(mux, FilesPattern, http.HandlerFunc(s.handleDownload))
+
 	// Accounts and tokens.
 	s.handle(mux, "GET /user", s.handleGetAuthenticatedUser)
 

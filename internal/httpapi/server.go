@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ghusage/ghusage/internal/blob"
 	"github.com/ghusage/ghusage/internal/insights"
 	"github.com/ghusage/ghusage/internal/metrics"
 	"github.com/ghusage/ghusage/internal/ratelimit"
@@ -38,6 +39,10 @@ type Server struct {
 	Meter    *insights.Recorder
 	// Limiter enforces rate limits; nil disables them (GHES mode).
 	Limiter *ratelimit.Limiter
+	// Blobs keeps downloadable files and Signer makes and checks their
+	// links (blob.DownloadPath); nil disables downloads.
+	Blobs  blob.Store
+	Signer *blob.Signer
 
 	tokens tokenCache
 	once   sync.Once

@@ -44,6 +44,16 @@ type Config struct {
 	RateLimitBackend string
 	RedisKeyPrefix   string // starts every Redis key; "ghusage:rl:" when empty
 
+	// PublicURL is the base URL clients reach ghusage on (behind a proxy,
+	// say); absolute links such as download links are built on it. Empty
+	// uses the listen address.
+	PublicURL string
+	// LinkSecret signs download links; every replica must share it. Empty
+	// uses a key generated once and kept in the store.
+	LinkSecret string
+	// LinkTTL is how long a download link stays valid.
+	LinkTTL time.Duration
+
 	TokenCacheTTL     time.Duration
 	MaxBodyBytes      int64
 	ReadHeaderTimeout time.Duration
@@ -64,6 +74,7 @@ func DefaultConfig() Config {
 		Store:             "sqlite",
 		SQLiteSynchronous: "FULL",
 		TokenCacheTTL:     2 * time.Second,
+		LinkTTL:           time.Hour,
 		MaxBodyBytes:      1 << 20,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       5 * time.Minute,
@@ -123,6 +134,10 @@ func New(cfg Config, st usage.Store, logger *slog.Logger, now func() time.Time) 
 		MaxBodyBytes: cfg.MaxBodyBytes, TokenCacheTTL: cfg.TokenCacheTTL, Version: cfg.Version,
 	}
 	api.Insights, api.Meter = newInsights(cfg, st, logger, now)
+	if api.Blobs, api.Signer, err = newFiles(cfg, st, now); err != nil {
+		closeLimiter()
+		return nil, err
+	}
 	if api.Meter != nil {
 		reg.CounterFunc("ghusage_insights_metering_dropped_total",
 			"Metered request events dropped because the store fell too far behind.", api.Meter.Dropped)
@@ -147,6 +162,9 @@ func (s *Server) Listen() error {
 		return err
 	}
 	s.ln = ln
+	if s.cfg.PublicURL == "" && s.API.Signer != nil {
+		s.API.Signer.PublicURL = s.URL()
+	}
 	return nil
 }
 

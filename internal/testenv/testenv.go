@@ -47,6 +47,7 @@ func New(t testing.TB, opts ...Option) *Env {
 		t.Fatal(err)
 	}
 	cfg := server.DefaultConfig()
+	cfg.DataDir = t.TempDir()
 	cfg.TokenCacheTTL = 0
 	for _, o := range opts {
 		o(&cfg)
@@ -57,6 +58,9 @@ func New(t testing.TB, opts ...Option) *Env {
 	}
 	hs := httptest.NewServer(srv.API.Handler())
 	t.Cleanup(hs.Close)
+	if cfg.PublicURL == "" && srv.API.Signer != nil {
+		srv.API.Signer.PublicURL = hs.URL // links point at this test server
+	}
 	return &Env{URL: hs.URL, AdminToken: d.AdminToken, Store: st, Data: d, Server: srv, HTTP: hs}
 }
 
