@@ -45,16 +45,16 @@ type ingestLine struct {
 	UserID    *int64  `json:"user_id"`
 	UserLogin *string `json:"user_login"`
 
-	EnterpriseID      json.RawMessage `json:"enterprise_id"`
-	OrganizationID    json.RawMessage `json:"organization_id"`
-	EtlID             json.RawMessage `json:"etl_id"`
-	DayPartition      json.RawMessage `json:"day_partition"`
-	EntityIDPartition json.RawMessage `json:"entity_id_partition"`
-	ReportStartDay    json.RawMessage `json:"report_start_day"`
-	ReportEndDay      json.RawMessage `json:"report_end_day"`
+	EnterpriseID      json.RawMessage `json:"enterprise_id,omitempty"`
+	OrganizationID    json.RawMessage `json:"organization_id,omitempty"`
+	EtlID             json.RawMessage `json:"etl_id,omitempty"`
+	DayPartition      json.RawMessage `json:"day_partition,omitempty"`
+	EntityIDPartition json.RawMessage `json:"entity_id_partition,omitempty"`
+	ReportStartDay    json.RawMessage `json:"report_start_day,omitempty"`
+	ReportEndDay      json.RawMessage `json:"report_end_day,omitempty"`
 
 	Activity
-	PullRequestsByRepo []RepoPullRequests `json:"pull_requests_by_repo"`
+	PullRequestsByRepo []RepoPullRequests `json:"pull_requests_by_repo,omitempty"`
 }
 
 // ParseLine decodes and validates one line. today is the newest day a
@@ -406,4 +406,22 @@ func lineErrors(bad []*LineError, total int) *usage.Error {
 		e.Fields = append(e.Fields, usage.FieldError{Resource: "CopilotUsage", Field: field, Code: "invalid", Message: le.Error()})
 	}
 	return e
+}
+
+// MarshalLine returns r as an ingestion line: what ParseLine reads back
+// into r (the extension pull_requests_by_repo and 3rd-party session counts
+// included), without a trailing newline.
+func (r *Record) MarshalLine() ([]byte, error) {
+	day, id, login := r.Day.String(), r.UserID, r.UserLogin
+	in := ingestLine{Day: &day, UserID: &id, UserLogin: &login, Activity: r.Activity, PullRequestsByRepo: r.Extra.PullRequestsByRepo}
+	if len(r.Extra.AgentSessions) > 0 {
+		in.TotalsBy3rdPartyAgent = make([]ThirdPartyAgent, len(r.Activity.TotalsBy3rdPartyAgent))
+		for i, e := range r.Activity.TotalsBy3rdPartyAgent {
+			if n, ok := r.Extra.AgentSessions[e.AgentID]; ok {
+				e.SessionCount = &n
+			}
+			in.TotalsBy3rdPartyAgent[i] = e
+		}
+	}
+	return json.Marshal(&in)
 }

@@ -31,6 +31,10 @@ func (s *Server) routes(mux *http.ServeMux) {
 	// exports): the link is the credential, so outside the API pipeline.
 	s.operation(mux, FilesPattern, http.HandlerFunc(s.handleDownload))
 
+	// Copilot usage metrics reports, their ingestion, and Copilot seats
+	// and team reads (seed 003; copilot.go, copilot_seats.go).
+	s.copilotRoutes(mux)
+
 	// Accounts and tokens.
 	s.handle(mux, "GET /user", s.handleGetAuthenticatedUser)
 

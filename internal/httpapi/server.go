@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/ghusage/ghusage/internal/blob"
+	"github.com/ghusage/ghusage/internal/copilot"
 	"github.com/ghusage/ghusage/internal/insights"
 	"github.com/ghusage/ghusage/internal/metrics"
 	"github.com/ghusage/ghusage/internal/ratelimit"
@@ -43,6 +44,9 @@ type Server struct {
 	// links (blob.DownloadPath); nil disables downloads.
 	Blobs  blob.Store
 	Signer *blob.Signer
+	// Copilot answers the Copilot usage metrics reports, seats and
+	// ingestion (copilot.go); nil disables them.
+	Copilot *copilot.Service
 
 	tokens tokenCache
 	once   sync.Once

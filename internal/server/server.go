@@ -53,6 +53,8 @@ type Config struct {
 	LinkSecret string
 	// LinkTTL is how long a download link stays valid.
 	LinkTTL time.Duration
+	// Copilot configures the Copilot report builder (copilot.go).
+	Copilot CopilotConfig
 
 	TokenCacheTTL     time.Duration
 	MaxBodyBytes      int64
@@ -75,6 +77,7 @@ func DefaultConfig() Config {
 		SQLiteSynchronous: "FULL",
 		TokenCacheTTL:     2 * time.Second,
 		LinkTTL:           time.Hour,
+		Copilot:           DefaultCopilotConfig(),
 		MaxBodyBytes:      1 << 20,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       5 * time.Minute,
@@ -144,6 +147,7 @@ func New(cfg Config, st usage.Store, logger *slog.Logger, now func() time.Time) 
 	}
 	s := &Server{cfg: cfg, logger: logger, Store: st, API: api, Metrics: reg, closeLimiter: closeLimiter,
 		Jobs: newScheduler(st, api.Insights, reg, logger, now)}
+	api.Copilot = newCopilot(cfg, st, api.Blobs, s.Jobs, logger, now)
 	s.http = &http.Server{
 		Handler:           api.Handler(),
 		ReadHeaderTimeout: cfg.ReadHeaderTimeout,

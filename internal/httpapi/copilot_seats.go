@@ -1,0 +1,5 @@
+package httpapi
+
+import "net/http"
+
+func (s *Server) copilotSeatRoutes(mux *http.ServeMux) {}
