@@ -40,6 +40,7 @@ func commands() map[string]command {
 		"version": {"print the version", runVersion},
 		"bench":   {"measure performance (bench ratelimit)", runBench},
 		"ingest":  {"record API request events from an NDJSON file (ingest help)", runIngest},
+		"copilot": {"the Copilot usage metrics policy and report build (copilot help)", runCopilot},
 	}
 }
 

@@ -21,6 +21,7 @@ import (
 
 const ingestHelp = `Usage:
   ghusage ingest api-requests [flags] FILE|-
+  ghusage ingest copilot-usage [flags] FILE|-   (ingest copilot-usage -h)
 
 Reads API request events, one JSON object per line (NDJSON, gzip accepted),
 from FILE or standard input (-) and records them for API insights:
@@ -50,6 +51,9 @@ func runIngest(ctx context.Context, e *env, args []string) error {
 			return ErrUsage
 		}
 		return nil
+	}
+	if args[0] == "copilot-usage" {
+		return runIngestCopilot(ctx, e, args[1:])
 	}
 	if args[0] != "api-requests" {
 		fmt.Fprint(e.stderr, ingestHelp)

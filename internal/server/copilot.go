@@ -8,6 +8,7 @@ import (
 	"github.com/ghusage/ghusage/internal/blob"
 	"github.com/ghusage/ghusage/internal/copilot"
 	"github.com/ghusage/ghusage/internal/jobs"
+	"github.com/ghusage/ghusage/internal/postgres"
 	"github.com/ghusage/ghusage/internal/usage"
 )
 
@@ -27,6 +28,15 @@ type CopilotConfig struct {
 func DefaultCopilotConfig() CopilotConfig {
 	return CopilotConfig{Settle: copilot.DefaultSettle, Every: 5 * time.Minute,
 		ShardRows: copilot.DefaultShardRows, RetentionDays: copilot.DefaultRetention}
+}
+
+// OpenFiles opens the store of downloadable files as the server does:
+// PostgreSQL's blob tables in scale-out, the files directory otherwise.
+func OpenFiles(cfg Config, st usage.Store) (blob.Store, error) {
+	if pg, ok := st.(*postgres.DB); ok {
+		return pg.Blobs(), nil
+	}
+	return blob.NewDir(FilesDir(cfg))
 }
 
 // CopilotJob names the report job's lease.
