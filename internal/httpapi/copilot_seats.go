@@ -95,7 +95,7 @@ func teamJSON(base string, org *usage.Organization, t *usage.Team) map[string]an
 	return map[string]any{"id": t.ID, "node_id": nodeID("T_", t.ID), "name": t.Name, "slug": t.Slug, "description": nil,
 		"privacy": "closed", "notification_setting": "notifications_enabled", "permission": "pull",
 		"permissions": map[string]bool{"pull": true, "triage": false, "push": false, "maintain": false, "admin": false},
-		"url": api, "html_url": base + "/orgs/" + org.Login + "/teams/" + t.Slug, "members_url": api + "/members{/member}",
+		"url":         api, "html_url": base + "/orgs/" + org.Login + "/teams/" + t.Slug, "members_url": api + "/members{/member}",
 		"repositories_url": api + "/repos", "type": "organization", "organization_id": org.ID, "parent": nil}
 }
 
