@@ -66,3 +66,11 @@ func TestCopilotIngestPolicyBuild(t *testing.T) {
 		t.Fatalf("file %s", b)
 	}
 }
+
+// TestBenchCopilotRuns runs the benchmark on a tiny dataset.
+func TestBenchCopilotRuns(t *testing.T) {
+	out, err := runCLI(t, "bench", "copilot", "--users", "60", "--window-users", "10", "--rounds", "1", "--shard-rows", "25", "--dir", t.TempDir())
+	if err != nil || !strings.Contains(out, "1-day files, round 1") || !strings.Contains(out, "enterprise users-1-day: 60 records in 3 files") {
+		t.Fatalf("bench copilot: %v\n%s", err, out)
+	}
+}
