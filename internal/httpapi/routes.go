@@ -69,6 +69,10 @@ func (s *Server) routes(mux *http.ServeMux) {
 	s.handleRoute(mux, &Route{Method: http.MethodPost, Pattern: ServerStatsIngestPath, MaxBodyBytes: serverstats.MaxUploadBytes},
 		s.handleIngestServerStatistics)
 
+	// Copilot usage metrics reports, their ingestion, and Copilot seats
+	// and team reads (seed 003; copilot.go, copilot_seats.go).
+	s.copilotRoutes(mux)
+
 	// Accounts and tokens.
 	s.handle(mux, "GET /user", s.handleGetAuthenticatedUser)
 

@@ -13,6 +13,7 @@ import (
 
 	"github.com/ghusage/ghusage/internal/billing"
 	"github.com/ghusage/ghusage/internal/blob"
+	"github.com/ghusage/ghusage/internal/copilot"
 	"github.com/ghusage/ghusage/internal/insights"
 	"github.com/ghusage/ghusage/internal/metrics"
 	"github.com/ghusage/ghusage/internal/ratelimit"
@@ -60,6 +61,9 @@ type Server struct {
 	Admin usage.AdminStore
 	// ReadyChecks are the backends /readyz asks besides the store (health.go).
 	ReadyChecks []ReadyCheck
+	// Copilot answers the Copilot usage metrics reports, seats and
+	// ingestion (copilot.go); nil disables them.
+	Copilot *copilot.Service
 
 	tokens tokenCache
 	once   sync.Once
