@@ -29,6 +29,9 @@ func RunInsights(t *testing.T, open func(t *testing.T) Backend) {
 		{"OrgsAreSeparate", testInsightsOrgsAreSeparate},
 		{"ListOrder", testInsightsListOrder},
 		{"DedupWindow", testInsightsDedupWindow},
+		{"MinEqualsMax", testInsightsMinEqualsMax},
+		{"RetentionCutoffMinute", testInsightsRetentionCutoffMinute},
+		{"WeightedRateLimited", testInsightsWeightedRateLimited},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
