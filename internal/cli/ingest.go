@@ -113,7 +113,9 @@ func runIngest(ctx context.Context, e *env, args []string) error {
 		if !ok {
 			return fmt.Errorf("the %s store does not keep API insights", cfg.Store)
 		}
-		sink = &storeSink{svc: insights.NewService(is, time.Now)}
+		svc := insights.NewService(is, time.Now)
+		svc.Retention, svc.OrgExists = cfg.InsightsRetention, server.OrgExists(st)
+		sink = &storeSink{svc: svc}
 	}
 	var prog io.Writer
 	if o.progress {
@@ -154,6 +156,9 @@ type storeSink struct{ svc *insights.Service }
 
 func (s *storeSink) wantsEvents() bool { return true }
 func (s *storeSink) send(ctx context.Context, b *batch) (insights.IngestResult, error) {
+	if err := s.svc.CheckIngest(ctx, b.events); err != nil { // the server's checks: dedup window, organizations
+		return insights.IngestResult{}, err
+	}
 	return s.svc.Ingest(ctx, b.events)
 }
 

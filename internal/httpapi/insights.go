@@ -262,7 +262,7 @@ func (s *Server) handleIngestAPIRequests(w http.ResponseWriter, r *http.Request)
 	if s.Insights == nil {
 		return usage.Errorf(usage.KindNotFound, "API insights are not enabled on this server")
 	}
-	events, err := insights.DecodeAll(r.Body, s.Now(), IngestMaxEvents)
+	events, err := s.Insights.DecodeAll(r.Context(), r.Body, IngestMaxEvents)
 	if err != nil {
 		return err
 	}

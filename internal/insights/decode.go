@@ -65,6 +65,10 @@ type Decoder struct {
 	requireID bool
 	strings   stringSet
 	routes    routeCache
+	// Check, when set, checks each valid event further (against state the
+	// decoder does not have: the deduplication window, the organizations
+	// that exist); an error other than a field error stops decoding.
+	Check func(e *Event) (*FieldError, error)
 }
 
 // NewDecoder returns a decoder reading r; now bounds future timestamps.
@@ -127,6 +131,15 @@ func (d *Decoder) Next(e *Event) error {
 		if fe := e.Validate(d.now, d.requireID); fe != nil {
 			return &LineError{Line: d.line, Field: fe.Field, Message: fe.Message}
 		}
+		if d.Check != nil {
+			fe, err := d.Check(e)
+			if err != nil {
+				return err
+			}
+			if fe != nil {
+				return &LineError{Line: d.line, Field: fe.Field, Message: fe.Message}
+			}
+		}
 		return nil
 	}
 }
@@ -149,10 +162,15 @@ const MaxBatch = 100_000
 // (resource "ApiRequestEvent", field "line N: field"), and no events: a
 // batch is accepted whole or not at all.
 func DecodeAll(r io.Reader, now time.Time, max int) ([]Event, error) {
+	return decodeAll(r, now, max, nil)
+}
+
+func decodeAll(r io.Reader, now time.Time, max int, check func(e *Event) (*FieldError, error)) ([]Event, error) {
 	d, err := NewDecoder(r, now)
 	if err != nil {
 		return nil, lineErrors([]*LineError{err.(*LineError)}, 1)
 	}
+	d.Check = check
 	var events []Event
 	var bad []*LineError
 	nbad := 0

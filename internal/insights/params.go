@@ -66,6 +66,15 @@ const (
 	MaxSubstring = 256
 )
 
+// EarliestUnix and LatestUnix (1970-01-01T00:00:00Z, 9999-12-31T23:59:59Z)
+// bound min_timestamp and max_timestamp: every bucket an answer can hold
+// then starts between them, so every timestamp written is RFC 3339
+// (four-digit years) and none is before the first possible request.
+const (
+	EarliestUnix = 0
+	LatestUnix   = 253402300799
+)
+
 // Params are the parsed query parameters of an insights request.
 type Params struct {
 	// Start and End bound the range in unix seconds, rounded to whole
@@ -106,6 +115,14 @@ func ParseParams(q url.Values, ep Endpoint, now time.Time) (*Params, error) {
 	if raw := q.Get("max_timestamp"); raw != "" {
 		if max, err = ParseTimestamp(raw); err != nil {
 			return nil, invalid("max_timestamp", "%v", err)
+		}
+	}
+	for _, t := range []struct {
+		name string
+		v    time.Time
+	}{{"min_timestamp", min}, {"max_timestamp", max}} {
+		if u := t.v.Unix(); u < EarliestUnix || u > LatestUnix {
+			return nil, invalid(t.name, "must be between 1970-01-01T00:00:00Z and 9999-12-31T23:59:59Z (answers are RFC 3339 timestamps, since the Unix epoch)")
 		}
 	}
 	if max.Before(min) {

@@ -2,6 +2,8 @@ package insights
 
 import (
 	"context"
+	"fmt"
+	"io"
 	"time"
 )
 
@@ -60,11 +62,73 @@ type Service struct {
 	// Gate admits list answers (subject-, user- and route-stats); nil
 	// admits every one.
 	Gate *Gate
+	// OrgExists reports whether an organization (a lower-case login)
+	// exists; ingestion refuses events of any other. nil accepts all.
+	OrgExists func(ctx context.Context, login string) (bool, error)
 }
 
 // NewService returns a service over store with the default retention.
 func NewService(store Store, now func() time.Time) *Service {
 	return &Service{Store: store, Now: now, Retention: DefaultRetention, Gate: NewGate(DefaultGate())}
+}
+
+// DecodeAll decodes an ingest body as DecodeAll does, and also refuses
+// (422 naming the line and field) events older than the deduplication
+// window, which could have been recorded and forgotten and so be counted
+// twice (CheckIngest), and events of organizations that do not exist.
+func (s *Service) DecodeAll(ctx context.Context, r io.Reader, max int) ([]Event, error) {
+	now := s.Now()
+	return decodeAll(r, now, max, s.checker(ctx, now))
+}
+
+// CheckIngest applies DecodeAll's further checks to decoded events (the
+// command line's local store path), naming each bad event by its index.
+func (s *Service) CheckIngest(ctx context.Context, events []Event) error {
+	check := s.checker(ctx, s.Now())
+	var bad []*LineError
+	for i := range events {
+		fe, err := check(&events[i])
+		if err != nil {
+			return err
+		}
+		if fe != nil && len(bad) < MaxLineErrors {
+			bad = append(bad, &LineError{Line: i + 1, Field: fe.Field, Message: fe.Message})
+		}
+	}
+	if len(bad) > 0 {
+		return lineErrors(bad, len(bad))
+	}
+	return nil
+}
+
+// checker returns the checks of DecodeAll at now: the event's minute is
+// not before the cutoff of remembered ids (the same comparison the
+// retention job prunes by, so an accepted event's id is remembered until
+// the event is refused), and its organization exists.
+func (s *Service) checker(ctx context.Context, now time.Time) func(e *Event) (*FieldError, error) {
+	seen := s.Retention.Cutoffs(now).Seen
+	orgs := map[string]bool{}
+	return func(e *Event) (*FieldError, error) {
+		if seen > 0 && Minute.Floor(e.Timestamp.Unix()) < seen {
+			return &FieldError{Field: "timestamp", Message: fmt.Sprintf(
+				"is older than the deduplication window (%s, --insights-dedup-window): its id may have been forgotten, so it could be counted twice", s.Retention.Dedup)}, nil
+		}
+		if s.OrgExists == nil {
+			return nil, nil
+		}
+		ok, known := orgs[e.Org]
+		if !known {
+			var err error
+			if ok, err = s.OrgExists(ctx, e.Org); err != nil {
+				return nil, err
+			}
+			orgs[e.Org] = ok
+		}
+		if !ok {
+			return &FieldError{Field: "org", Message: fmt.Sprintf("organization %q does not exist on this server", e.Org)}, nil
+		}
+		return nil, nil
+	}
 }
 
 // Ingest validates nothing (the decoder did) and records events durably.

@@ -137,8 +137,9 @@ type Store interface {
 
 // Retention says how long each roll-up level and remembered event ids are
 // kept; zero keeps them forever. Five-minute buckets are kept as long as
-// minute buckets. Event ids are remembered by event time: an event older
-// than Dedup sent again would be counted again.
+// minute buckets. Event ids are remembered by event time, for Dedup;
+// Service.DecodeAll refuses events older than that, which could have been
+// recorded and forgotten.
 type Retention struct {
 	Minute, Hour, Day time.Duration
 	Dedup             time.Duration

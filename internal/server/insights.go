@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"log/slog"
 	"time"
 
@@ -25,5 +26,17 @@ func newInsights(cfg Config, st usage.Store, logger *slog.Logger, now func() tim
 		gate.Slots = cfg.InsightsGate.Slots
 	}
 	svc.Gate = insights.NewGate(gate)
+	svc.OrgExists = OrgExists(st)
 	return svc, insights.NewRecorder(svc, logger)
+}
+
+// OrgExists is insights.Service.OrgExists over st's organizations.
+func OrgExists(st usage.Store) func(ctx context.Context, login string) (bool, error) {
+	return func(ctx context.Context, login string) (bool, error) {
+		_, err := st.OrganizationByLogin(ctx, login)
+		if usage.IsNotFound(err) {
+			return false, nil
+		}
+		return err == nil, err
+	}
 }

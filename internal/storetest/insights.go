@@ -28,6 +28,10 @@ func RunInsights(t *testing.T, open func(t *testing.T) Backend) {
 		{"Retention", testInsightsRetention},
 		{"OrgsAreSeparate", testInsightsOrgsAreSeparate},
 		{"ListOrder", testInsightsListOrder},
+		{"DedupWindow", testInsightsDedupWindow},
+		{"MinEqualsMax", testInsightsMinEqualsMax},
+		{"RetentionCutoffMinute", testInsightsRetentionCutoffMinute},
+		{"WeightedRateLimited", testInsightsWeightedRateLimited},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
