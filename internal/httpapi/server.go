@@ -48,6 +48,8 @@ type Server struct {
 	Signer *blob.Signer
 	// Admin serves GitHub's site-admin API (admin.go); nil answers it 404.
 	Admin usage.AdminStore
+	// ReadyChecks are the backends /readyz asks besides the store (health.go).
+	ReadyChecks []ReadyCheck
 
 	tokens tokenCache
 	once   sync.Once

@@ -36,6 +36,7 @@ type Config struct {
 	// InsightsRetention says how long each insights roll-up level and
 	// ingested event ids are kept.
 	InsightsRetention insights.Retention
+	InsightsGate      insights.GateConfig // admission of list answers; zero: insights.DefaultGate
 
 	// ServerStats configures the server statistics collector.
 	ServerStats ServerStatsConfig
@@ -150,6 +151,7 @@ func New(cfg Config, st usage.Store, logger *slog.Logger, now func() time.Time) 
 		return nil, err
 	}
 	api.Admin, _ = st.(usage.AdminStore) // site-admin API (httpapi/admin.go)
+	api.ReadyChecks = readyChecks(cfg, limiter)
 	if api.Meter != nil {
 		reg.CounterFunc("ghusage_insights_metering_dropped_total",
 			"Metered request events dropped because the store fell too far behind.", api.Meter.Dropped)
