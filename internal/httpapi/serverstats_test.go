@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -495,5 +496,47 @@ func TestServerStatsGolden(t *testing.T) {
 			t.Fatalf("GET %s: %d %s", c.path, resp.StatusCode, body)
 		}
 		checkGolden(t, c.name, []byte(body))
+	}
+}
+
+// TestServerStatsUploadsTheContractExample uploads the contract's own
+// example of the answer (GitHub's, $ref placeholders included) and reads it
+// back: every figure it gives comes back unchanged.
+func TestServerStatsUploadsTheContractExample(t *testing.T) {
+	raw, err := os.ReadFile(contractPath(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Paths map[string]map[string]struct {
+			Responses map[string]struct {
+				Content map[string]struct {
+					Examples map[string]struct {
+						Value json.RawMessage `json:"value"`
+					} `json:"examples"`
+				} `json:"content"`
+			} `json:"responses"`
+		} `json:"paths"`
+	}
+	if err := json.Unmarshal(raw, &doc); err != nil {
+		t.Fatal(err)
+	}
+	example := doc.Paths["/enterprise-installation/{enterprise_or_org}/server-statistics"]["get"].Responses["200"].Content["application/json"].Examples["default"].Value
+	env := testenv.New(t)
+	resp, body := uploadStats(t, env, "acme", string(example))
+	if resp.StatusCode != 200 || !strings.Contains(body, `"recorded":1`) {
+		t.Fatalf("uploading the contract's example: %d %s", resp.StatusCode, body)
+	}
+	_, body = env.Get(t, "/enterprise-installation/acme/server-statistics?date_start=2021-12-14&date_end=2021-12-14", env.AdminToken)
+	var sent, got []map[string]any
+	json.Unmarshal(example, &sent)
+	json.Unmarshal([]byte(body), &got)
+	if len(got) != 1 {
+		t.Fatalf("history of 2021-12-14: %s", body)
+	}
+	for _, k := range []string{"server_id", "collection_date", "schema_version", "ghes_version", "host_name", "github_connect", "ghe_stats", "dormant_users", "advisory_db_stats"} {
+		if fmt.Sprint(got[0][k]) != fmt.Sprint(sent[0][k]) {
+			t.Errorf("%s: sent %v, got back %v", k, sent[0][k], got[0][k])
+		}
 	}
 }
