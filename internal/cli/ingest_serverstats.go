@@ -81,7 +81,9 @@ func runIngestServerStats(ctx context.Context, e *env, args []string) error {
 		if token == "" {
 			return errors.New("--url needs --token (or GHUSAGE_TOKEN): a token with the ghusage:ingest scope")
 		}
-		res, err = postServerStats(ctx, strings.TrimSuffix(base, "/"), token, account, body, retryFor)
+		sink := &httpSink{base: strings.TrimSuffix(base, "/"), token: token, retryFor: retryFor,
+			client: &http.Client{Timeout: 5 * time.Minute}, notify: e.stderr}
+		res, err = postServerStats(ctx, sink, account, body)
 	} else {
 		st, oerr := openStore(ctx, cfg)
 		if oerr != nil {
@@ -115,47 +117,19 @@ func describeUploadError(err error) error {
 	return fmt.Errorf("invalid server statistics, nothing was stored:\n  %s", strings.Join(lines, "\n  "))
 }
 
-// postServerStats posts an upload, retrying transport errors and 5xx/429
-// answers for up to retryFor (a snapshot replaces its day's, so a retry
-// is harmless).
-func postServerStats(ctx context.Context, base, token, account string, body []byte, retryFor time.Duration) (serverstats.IngestResult, error) {
+// postServerStats posts an upload through the shared ingest HTTP client
+// (its retries and rate-limit waits; a snapshot replaces its day's, so a
+// retry is harmless) and decodes the server's counts.
+func postServerStats(ctx context.Context, sink *httpSink, account string, body []byte) (serverstats.IngestResult, error) {
 	var res serverstats.IngestResult
-	client := &http.Client{Timeout: 5 * time.Minute}
-	deadline := time.Now().Add(retryFor)
-	wait := 200 * time.Millisecond
-	for {
-		req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+"/ghusage/v1/ingest/server-statistics?account="+url.QueryEscape(account), bytes.NewReader(body))
-		if err != nil {
-			return res, err
-		}
-		req.Header.Set("Authorization", "Bearer "+token)
-		req.Header.Set("Content-Type", "application/json")
-		retry := true
-		resp, err := client.Do(req)
-		if err == nil {
-			out, rerr := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-			resp.Body.Close()
-			switch {
-			case rerr != nil:
-				err = rerr
-			case resp.StatusCode == http.StatusOK:
-				if err := json.Unmarshal(out, &res); err != nil {
-					return res, fmt.Errorf("unexpected answer %q: %w", truncateOutput(out), err)
-				}
-				return res, nil
-			default:
-				retry = resp.StatusCode >= 500 || resp.StatusCode == http.StatusTooManyRequests
-				err = fmt.Errorf("server answered %s: %s", resp.Status, truncateOutput(out))
-			}
-		}
-		if !retry || time.Now().After(deadline) {
-			return res, err
-		}
-		select {
-		case <-ctx.Done():
-			return res, ctx.Err()
-		case <-time.After(wait):
-		}
-		wait = min(2*wait, 5*time.Second)
+	out, err := sink.post(ctx, serverStatsIngestPath+"?account="+url.QueryEscape(account), body)
+	if err != nil {
+		return res, err
 	}
+	if err := json.Unmarshal(out, &res); err != nil {
+		return res, fmt.Errorf("unexpected answer %q: %w", truncateOutput(out), err)
+	}
+	return res, nil
 }
+
+const serverStatsIngestPath = "/ghusage/v1/ingest/server-statistics"

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -385,10 +386,22 @@ func TestServerStatsAccess(t *testing.T) {
 			t.Errorf("%s: X-Accepted-OAuth-Scopes = %q, want %q", c.name, resp.Header.Get("X-Accepted-OAuth-Scopes"), c.scopes)
 		}
 	}
-	// Uploading needs ghusage:ingest.
-	resp, body := env.Do(t, http.MethodPost, "/ghusage/v1/ingest/server-statistics?account=acme", owner, strings.NewReader(statsItem("x", days(1)[0], 1)))
+	// Uploading needs ghusage:ingest, or ghusage_ingest=write on other tokens.
+	upload := "/ghusage/v1/ingest/server-statistics?account=acme"
+	resp, body := env.Do(t, http.MethodPost, upload, owner, strings.NewReader(statsItem("x", days(1)[0], 1)))
 	if resp.StatusCode != 403 || resp.Header.Get("X-Accepted-OAuth-Scopes") != "ghusage:ingest" {
 		t.Fatalf("upload without ghusage:ingest: %d %s", resp.StatusCode, body)
+	}
+	pipe := issueToken(t, env, &usage.Token{Type: usage.ActorFineGrainedPAT, UserID: orgOwnerUser.ID, ResourceOwner: "acme-web",
+		Permissions: map[string]string{"ghusage_ingest": "write"}, CreatedAt: time.Now()})
+	if resp, body := env.Do(t, http.MethodPost, upload, pipe, strings.NewReader(statsItem("x", days(1)[0], 1))); resp.StatusCode != 200 {
+		t.Fatalf("upload with ghusage_ingest=write: %d %s", resp.StatusCode, body)
+	}
+	if resp, body := env.Do(t, http.MethodPost, upload, fgAdmin, strings.NewReader(statsItem("y", days(1)[0], 1))); resp.StatusCode != 403 {
+		t.Fatalf("upload with a fine-grained token without ghusage_ingest: %d %s", resp.StatusCode, body)
+	}
+	if resp, body := env.Do(t, http.MethodPost, upload, "", strings.NewReader(statsItem("y", days(1)[0], 1))); resp.StatusCode != 401 {
+		t.Fatalf("upload without a token: %d %s", resp.StatusCode, body)
 	}
 }
 
@@ -463,5 +476,67 @@ func wantFieldError(t *testing.T, what string, resp *http.Response, body, field 
 	}
 	if err := json.Unmarshal([]byte(body), &e); err != nil || len(e.Errors) == 0 || e.Errors[0].Field != field {
 		t.Errorf("%s: %s does not name the field %s", what, body, field)
+	}
+}
+
+// TestServerStatsGolden pins the wire shapes of the history, stats/all and
+// security-products for two servers on two fixed days.
+func TestServerStatsGolden(t *testing.T) {
+	env := testenv.New(t)
+	mustUpload(t, env, "acme", statsItem("srv-1", "2026-03-01", 1), statsItem("srv-2", "2026-03-01", 2),
+		statsItem("srv-1", "2026-03-02", 3), statsItem("srv-2", "2026-03-02", 4))
+	for _, c := range []struct{ name, path string }{
+		{"serverstats/history.json", "/enterprise-installation/acme/server-statistics?date_start=2026-03-01&date_end=2026-03-02"},
+		{"serverstats/stats-all.json", "/enterprise/stats/all"},
+		{"serverstats/stats-security-products.json", "/enterprise/stats/security-products"},
+		{"serverstats/stats-users-srv-1.json", "/enterprise/stats/users?server_id=srv-1"},
+	} {
+		resp, body := env.Get(t, c.path, env.AdminToken)
+		if resp.StatusCode != 200 {
+			t.Fatalf("GET %s: %d %s", c.path, resp.StatusCode, body)
+		}
+		checkGolden(t, c.name, []byte(body))
+	}
+}
+
+// TestServerStatsUploadsTheContractExample uploads the contract's own
+// example of the answer (GitHub's, $ref placeholders included) and reads it
+// back: every figure it gives comes back unchanged.
+func TestServerStatsUploadsTheContractExample(t *testing.T) {
+	raw, err := os.ReadFile(contractPath(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Paths map[string]map[string]struct {
+			Responses map[string]struct {
+				Content map[string]struct {
+					Examples map[string]struct {
+						Value json.RawMessage `json:"value"`
+					} `json:"examples"`
+				} `json:"content"`
+			} `json:"responses"`
+		} `json:"paths"`
+	}
+	if err := json.Unmarshal(raw, &doc); err != nil {
+		t.Fatal(err)
+	}
+	example := doc.Paths["/enterprise-installation/{enterprise_or_org}/server-statistics"]["get"].Responses["200"].Content["application/json"].Examples["default"].Value
+	env := testenv.New(t)
+	resp, body := uploadStats(t, env, "acme", string(example))
+	if resp.StatusCode != 200 || !strings.Contains(body, `"recorded":1`) {
+		t.Fatalf("uploading the contract's example: %d %s", resp.StatusCode, body)
+	}
+	_, body = env.Get(t, "/enterprise-installation/acme/server-statistics?date_start=2021-12-14&date_end=2021-12-14", env.AdminToken)
+	var sent, got []map[string]any
+	json.Unmarshal(example, &sent)
+	json.Unmarshal([]byte(body), &got)
+	if len(got) != 1 {
+		t.Fatalf("history of 2021-12-14: %s", body)
+	}
+	for _, k := range []string{"server_id", "collection_date", "schema_version", "ghes_version", "host_name", "github_connect", "ghe_stats", "dormant_users", "advisory_db_stats"} {
+		if fmt.Sprint(got[0][k]) != fmt.Sprint(sent[0][k]) {
+			t.Errorf("%s: sent %v, got back %v", k, sent[0][k], got[0][k])
+		}
 	}
 }

@@ -231,18 +231,17 @@ func (c *Collector) getChecked(ctx context.Context, inst Instance, path, section
 	return json.Unmarshal(raw, v)
 }
 
-// errPermanent marks answers a retry cannot change.
-var errPermanent = errors.New("permanent")
-
 // get fetches path from the instance's REST API into v, retrying
 // transport errors, 5xx and 429 answers with a doubling backoff.
 func (c *Collector) get(ctx context.Context, inst Instance, path string, v any) error {
 	wait := c.Backoff
-	var err error
 	for attempt := 1; ; attempt++ {
-		err = c.getOnce(ctx, inst, path, v)
-		if err == nil || errors.Is(err, errPermanent) || attempt >= c.Attempts || ctx.Err() != nil {
-			break
+		retry, err := c.getOnce(ctx, inst, path, v)
+		if err == nil || !retry || ctx.Err() != nil {
+			return err
+		}
+		if attempt >= c.Attempts {
+			return fmt.Errorf("%w (%d attempts)", err, attempt)
 		}
 		c.Logger.DebugContext(ctx, "server statistics: retrying", "instance", inst, "path", path, "attempt", attempt, "err", err)
 		if serr := c.Sleep(ctx, wait); serr != nil {
@@ -250,40 +249,40 @@ func (c *Collector) get(ctx context.Context, inst Instance, path string, v any) 
 		}
 		wait *= 2
 	}
-	return err
 }
 
-func (c *Collector) getOnce(ctx context.Context, inst Instance, path string, v any) error {
+// getOnce makes one request; retry says whether another attempt may succeed.
+func (c *Collector) getOnce(ctx context.Context, inst Instance, path string, v any) (retry bool, err error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, inst.apiBase()+path, nil)
 	if err != nil {
-		return fmt.Errorf("%w: %v", errPermanent, err)
+		return false, err
 	}
 	req.Header.Set("Authorization", "token "+inst.Token)
 	req.Header.Set("Accept", "application/vnd.github+json")
 	req.Header.Set("User-Agent", c.UserAgent)
 	resp, err := c.Client.Do(req)
 	if err != nil {
-		return fmt.Errorf("GET %s: %w", path, redact(err, inst.Token))
+		return true, fmt.Errorf("GET %s: %w", path, redact(err, inst.Token))
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, 4<<20))
 	if err != nil {
-		return fmt.Errorf("GET %s: %w", path, err)
+		return true, fmt.Errorf("GET %s: %w", path, err)
 	}
 	switch {
 	case resp.StatusCode == http.StatusOK:
 		if err := json.Unmarshal(body, v); err != nil {
-			return fmt.Errorf("%w: GET %s: the answer is not the expected JSON: %v", errPermanent, path, err)
+			return false, fmt.Errorf("GET %s: the answer is not the expected JSON: %v", path, err)
 		}
-		return nil
+		return false, nil
 	case resp.StatusCode >= 500 || resp.StatusCode == http.StatusTooManyRequests:
-		return fmt.Errorf("GET %s: %s", path, resp.Status)
+		return true, fmt.Errorf("GET %s: %s", path, resp.Status)
 	case resp.StatusCode == http.StatusUnauthorized:
-		return fmt.Errorf("%w: GET %s: %s (the token is not valid on this instance)", errPermanent, path, resp.Status)
+		return false, fmt.Errorf("GET %s: %s (the token is not valid on this instance)", path, resp.Status)
 	case resp.StatusCode == http.StatusNotFound:
-		return fmt.Errorf("%w: GET %s: %s (not a site administrator's token, or the instance does not serve this route)", errPermanent, path, resp.Status)
+		return false, fmt.Errorf("GET %s: %s (not a site administrator's token, or the instance does not serve this route)", path, resp.Status)
 	}
-	return fmt.Errorf("%w: GET %s: %s", errPermanent, path, resp.Status)
+	return false, fmt.Errorf("GET %s: %s", path, resp.Status)
 }
 
 // redact keeps a token out of an error message, should a transport error

@@ -136,7 +136,7 @@ func TestCollectFailures(t *testing.T) {
 	}
 	f.fail["/api/v3/enterprise/stats/all"] = 100
 	_, err = c.Collect(ctx, serverstats.Instance{URL: base, Token: f.token, Account: "acme"})
-	if err == nil || !strings.Contains(err.Error(), "502") || f.calls["/api/v3/enterprise/stats/all"] != 1+3 {
+	if err == nil || !strings.Contains(err.Error(), "502 Bad Gateway (3 attempts)") || f.calls["/api/v3/enterprise/stats/all"] != 1+3 {
 		t.Fatalf("failing instance: %v after %d calls", err, f.calls["/api/v3/enterprise/stats/all"])
 	}
 	f.fail["/api/v3/enterprise/stats/all"] = 0
