@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -530,12 +531,19 @@ func (s *Server) handleGetOrg(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// apiBase is the API root the request came through: the public URL, or
-// the request's scheme and host, with /api/v3 when the request used it.
+// apiBase is the API root the request came through: the public URL (or
+// the request's scheme and host), with /api/v3 when the request used it.
 func apiBase(r *http.Request) string {
 	u := requestURL(r)
 	base := u.Scheme + "://" + u.Host
-	if strings.HasPrefix(u.Path, apiPrefix+"/") {
+	if pub := infoFrom(r.Context()).public; pub != nil {
+		base += strings.TrimSuffix(pub.EscapedPath(), "/")
+	}
+	path := r.URL.Path
+	if orig, err := url.ParseRequestURI(r.RequestURI); err == nil {
+		path = orig.Path // before the /api/v3 prefix was stripped
+	}
+	if strings.HasPrefix(path, apiPrefix+"/") {
 		base += apiPrefix
 	}
 	return base

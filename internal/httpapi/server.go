@@ -7,6 +7,7 @@ package httpapi
 import (
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"time"
@@ -50,6 +51,10 @@ type Server struct {
 	Admin usage.AdminStore
 	// ReadyChecks are the backends /readyz asks besides the store (health.go).
 	ReadyChecks []ReadyCheck
+	// PublicURL, when set, is the base of the absolute URLs in responses
+	// (Link headers, url fields) instead of the request's scheme and host.
+	PublicURL string
+	publicURL *url.URL
 
 	tokens tokenCache
 	once   sync.Once
@@ -62,6 +67,9 @@ const apiPrefix = "/api/v3"
 // Handler returns the root handler: every route with and without /api/v3.
 func (s *Server) Handler() http.Handler {
 	s.once.Do(func() {
+		if u, err := url.Parse(s.PublicURL); err == nil && s.PublicURL != "" && u.Host != "" {
+			s.publicURL = u
+		}
 		if s.Now == nil {
 			s.Now = time.Now
 		}

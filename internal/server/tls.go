@@ -298,7 +298,7 @@ func setupTLS(cfg Config, logger *slog.Logger, now time.Time) (*certReloader, er
 	if t.SelfSigned {
 		var created bool
 		var err error
-		certFile, keyFile, created, err = ensureSelfSigned(cfg.DataDir, selfSignedHosts(cfg.Addr, ""), now)
+		certFile, keyFile, created, err = ensureSelfSigned(cfg.DataDir, selfSignedHosts(cfg.Addr, cfg.PublicURL), now)
 		if err != nil {
 			return nil, err
 		}
