@@ -15,7 +15,7 @@ type flagSet struct {
 	*flag.FlagSet
 	getenv func(string) string
 	errs   []envError // GHUSAGE_* values that did not parse, by flag
-	args   []string // positional arguments, wherever they stood among the flags
+	args   []string   // positional arguments, wherever they stood among the flags
 }
 
 func newFlagSet(name string, getenv func(string) string, stderr io.Writer) *flagSet {
