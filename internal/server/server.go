@@ -211,9 +211,11 @@ func (s *Server) Serve(ctx context.Context) error {
 	}
 	defer s.closeLimiter()
 	errc := make(chan error, 1)
+	hup, stopHUP := notifyHUP() // SIGHUP and certificate files (tls.go)
+	defer stopHUP()
+	go s.watchReload(jctx, hup, s.cfg.TLS.ReloadInterval)
 	if s.certs != nil {
 		s.http.TLSConfig = &tls.Config{GetCertificate: s.certs.getCertificate, MinVersion: tls.VersionTLS12}
-		go s.certs.watch(jctx, s.cfg.TLS.ReloadInterval)
 		go func() { errc <- s.http.ServeTLS(s.ln, "", "") }()
 	} else {
 		go func() { errc <- s.http.Serve(s.ln) }()
