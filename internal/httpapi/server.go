@@ -12,7 +12,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ghusage/ghusage/internal/billing"
 	"github.com/ghusage/ghusage/internal/blob"
+	"github.com/ghusage/ghusage/internal/copilot"
 	"github.com/ghusage/ghusage/internal/insights"
 	"github.com/ghusage/ghusage/internal/metrics"
 	"github.com/ghusage/ghusage/internal/ratelimit"
@@ -39,8 +41,17 @@ type Server struct {
 	// metering.
 	Insights *insights.Service
 	Meter    *insights.Recorder
+	// Billing answers the billing endpoints and usage ingestion; nil
+	// disables them. WebhookSecret verifies GitHub webhook deliveries;
+	// empty disables the webhook endpoint.
+	Billing       *billing.Service
+	WebhookSecret string
 	// ServerStats answers server statistics and their uploads; nil disables them.
 	ServerStats *serverstats.Service
+	// CostCenters and Budgets answer the cost-center and budget
+	// endpoints; nil disables them.
+	CostCenters *billing.CostCenters
+	Budgets     *billing.Budgets
 	// Limiter enforces rate limits; nil disables them (GHES mode).
 	Limiter *ratelimit.Limiter
 	// Blobs keeps downloadable files and Signer makes and checks their
@@ -55,6 +66,9 @@ type Server struct {
 	// (Link headers, url fields) instead of the request's scheme and host.
 	PublicURL string
 	publicURL *url.URL
+	// Copilot answers the Copilot usage metrics reports, seats and
+	// ingestion (copilot.go); nil disables them.
+	Copilot *copilot.Service
 
 	tokens tokenCache
 	once   sync.Once

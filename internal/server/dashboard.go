@@ -34,6 +34,7 @@ func (s *Server) dashboard(api *httpapi.Server, logger *slog.Logger, now func() 
 		Store: s.Store, Sessions: sessions, Insights: api.Insights, Limiter: api.Limiter,
 		Resolve: httpapi.ResolveActor, RateSubject: httpapi.RateSubject,
 		Now: now, Logger: logger.With("component", "ui"), SessionTTL: s.cfg.UISessionTTL,
+		SecureCookies: strings.HasPrefix(s.cfg.PublicURL, "https://"),
 	})
 	err := s.Jobs.Add(jobs.Job{Name: "ui-sessions-prune", Every: SessionPruneEvery, Timeout: 5 * time.Minute,
 		Run: func(ctx context.Context) error {

@@ -36,6 +36,10 @@ type Config struct {
 	// InsightsRetention says how long each insights roll-up level and
 	// ingested event ids are kept.
 	InsightsRetention insights.Retention
+	InsightsGate      insights.GateConfig // admission of list answers; zero: insights.DefaultGate
+
+	// Billing configures the billing ledger (billing.go).
+	Billing BillingConfig
 
 	// ServerStats configures the server statistics collector.
 	ServerStats ServerStatsConfig
@@ -57,9 +61,13 @@ type Config struct {
 	LinkSecret string
 	// LinkTTL is how long a download link stays valid.
 	LinkTTL time.Duration
+	// Copilot configures the Copilot report builder (copilot.go).
+	Copilot CopilotConfig
 
 	// UISessionTTL is how long a dashboard sign-in lasts (ui.DefaultSessionTTL when 0).
 	UISessionTTL time.Duration
+	// BudgetAlerts configures the budget alert job (costcenters.go).
+	BudgetAlerts BudgetAlertConfig
 
 	TokenCacheTTL     time.Duration
 	MaxBodyBytes      int64
@@ -85,6 +93,7 @@ func DefaultConfig() Config {
 		SQLiteSynchronous: "FULL",
 		TokenCacheTTL:     2 * time.Second,
 		LinkTTL:           time.Hour,
+		Copilot:           DefaultCopilotConfig(),
 		MaxBodyBytes:      1 << 20,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       5 * time.Minute,
@@ -145,6 +154,11 @@ func New(cfg Config, st usage.Store, logger *slog.Logger, now func() time.Time) 
 		MaxBodyBytes: cfg.MaxBodyBytes, TokenCacheTTL: cfg.TokenCacheTTL, Version: cfg.Version,
 	}
 	api.Insights, api.Meter = newInsights(cfg, st, logger, now)
+	if api.Billing, err = newBilling(cfg, st, now); err != nil {
+		closeLimiter()
+		return nil, err
+	}
+	api.WebhookSecret = cfg.Billing.WebhookSecret
 	if api.Blobs, api.Signer, err = newFiles(cfg, st, now); err != nil {
 		closeLimiter()
 		return nil, err
@@ -165,6 +179,8 @@ func New(cfg Config, st usage.Store, logger *slog.Logger, now func() time.Time) 
 		closeLimiter()
 		return nil, err
 	}
+	wireCostCenters(cfg, s, now) // cost centers and budgets (costcenters.go)
+	api.Copilot = newCopilot(cfg, st, api.Blobs, s.Jobs, logger, now)
 	s.http = &http.Server{
 		Handler:           s.dashboard(api, logger, now), // the API, and the web UI under /ui/
 		ReadHeaderTimeout: cfg.ReadHeaderTimeout,

@@ -10,7 +10,7 @@ import (
 )
 
 // Cookies. Both are HttpOnly, SameSite=Strict, limited to /ui/, and
-// Secure when the request came over TLS.
+// Secure when the request came over TLS or the public URL is https.
 const (
 	sessionCookie = "ghusage_session"
 	// signinCookie carries the CSRF secret of the sign-in form, which has
@@ -28,7 +28,7 @@ type viewFunc func(w http.ResponseWriter, r *http.Request, v *viewer) error
 
 func (h *Handler) setCookie(w http.ResponseWriter, r *http.Request, name, value string, maxAge int) {
 	http.SetCookie(w, &http.Cookie{Name: name, Value: value, Path: Prefix, MaxAge: maxAge,
-		HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: r.TLS != nil})
+		HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: r.TLS != nil || h.cfg.SecureCookies})
 }
 
 // auth loads the session of the request and resolves its token again, so

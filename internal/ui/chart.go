@@ -25,7 +25,18 @@ type Chart struct {
 	Buckets            int
 	Partial            int // buckets only partly inside the range, drawn lighter
 	Total, RateLimited int64
+	// Rows are the buckets for the table under the chart (for screen
+	// readers and keyboards), when there are at most maxTableRows.
+	Rows []ChartRow
 }
+
+// ChartRow is one bucket in the chart's table.
+type ChartRow struct {
+	Start              string // RFC 3339
+	Total, RateLimited int64
+}
+
+const maxTableRows = 400
 
 // seriesChart draws a time-stats series as bars: all requests, and the
 // rate-limited ones over them. Each bucket is a <g class="pt"> carrying
@@ -43,6 +54,11 @@ func seriesChart(s *insights.Series, label string, start, end int64) Chart {
 		peak = max(peak, b.Total)
 	}
 	top := niceCeil(peak)
+	if n <= maxTableRows {
+		for i, b := range s.Counts {
+			c.Rows = append(c.Rows, ChartRow{time.Unix(s.Timestamp(i), 0).UTC().Format(time.RFC3339), b.Total, b.RateLimited})
+		}
+	}
 	var sb strings.Builder
 	fmt.Fprintf(&sb, `<svg class="chart" viewBox="0 0 %d %d" role="img" aria-label="%s" xmlns="http://www.w3.org/2000/svg">`,
 		chartW, chartH, template.HTMLEscapeString(label))
@@ -169,4 +185,31 @@ func grouped(v int64) string {
 		return "-" + b.String()
 	}
 	return b.String()
+}
+
+// sparkline draws a series as small bars without axes, for a card.
+func sparkline(s *insights.Series) template.HTML {
+	const w, h = 240, 40
+	var peak int64
+	for _, b := range s.Counts {
+		peak = max(peak, b.Total)
+	}
+	var sb strings.Builder
+	fmt.Fprintf(&sb, `<svg class="spark" viewBox="0 0 %d %d" aria-hidden="true" xmlns="http://www.w3.org/2000/svg">`, w, h)
+	if n := len(s.Counts); n > 0 && peak > 0 {
+		bw := float64(w) / float64(n)
+		for i, b := range s.Counts {
+			x := float64(i) * bw
+			if b.Total > 0 {
+				bh := max(1, float64(h)*float64(b.Total)/float64(peak))
+				fmt.Fprintf(&sb, `<rect fill="%s" x="%.2f" y="%.2f" width="%.2f" height="%.2f"/>`, colorTotal, x, h-bh, max(bw-1, 0.5), bh)
+			}
+			if b.RateLimited > 0 {
+				bh := max(1, float64(h)*float64(b.RateLimited)/float64(peak))
+				fmt.Fprintf(&sb, `<rect fill="%s" x="%.2f" y="%.2f" width="%.2f" height="%.2f"/>`, colorLimited, x, h-bh, max(bw-1, 0.5), bh)
+			}
+		}
+	}
+	sb.WriteString(`</svg>`)
+	return template.HTML(sb.String())
 }

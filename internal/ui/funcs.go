@@ -1,12 +1,28 @@
 package ui
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"html/template"
 	"net/url"
 	"time"
 )
 
+// assetVersions are short content hashes of the embedded static files,
+// appended to their URLs so a browser never keeps a stale copy.
+var assetVersions = func() map[string]string {
+	m := map[string]string{}
+	entries, _ := staticFiles.ReadDir("static")
+	for _, e := range entries {
+		b, _ := staticFiles.ReadFile("static/" + e.Name())
+		sum := sha256.Sum256(b)
+		m[e.Name()] = hex.EncodeToString(sum[:6])
+	}
+	return m
+}()
+
 var funcs = template.FuncMap{
+	"asset": func(name string) string { return "/ui/static/" + name + "?v=" + assetVersions[name] },
 	"num":   grouped,
 	"int64": func(n int) int64 { return int64(n) },
 	// readable shows a URL with its query unescaped (the link keeps it escaped).

@@ -2,6 +2,7 @@ package ui
 
 import (
 	"context"
+	"html/template"
 	"math"
 	"net/http"
 	"net/url"
@@ -65,6 +66,7 @@ type orgsPage struct {
 type orgSummary struct {
 	Login, URL         string
 	Total, RateLimited int64
+	Spark              template.HTML
 }
 
 func (h *Handler) insightsOrgs(w http.ResponseWriter, r *http.Request, v *viewer) error {
@@ -85,13 +87,22 @@ func (h *Handler) insightsOrgs(w http.ResponseWriter, r *http.Request, v *viewer
 	if err != nil {
 		return err
 	}
+	tp, err := per.params(insights.EndpointTime, now, "timestamp_increment", per.Interval)
+	if err != nil {
+		return err
+	}
 	for _, o := range orgs {
-		s, err := h.cfg.Insights.Summary(r.Context(), insights.Scope{Org: strings.ToLower(o.Login)}, params)
+		sc := insights.Scope{Org: strings.ToLower(o.Login)}
+		s, err := h.cfg.Insights.Summary(r.Context(), sc, params)
+		if err != nil {
+			return err
+		}
+		series, err := h.cfg.Insights.TimeSeries(r.Context(), sc, tp)
 		if err != nil {
 			return err
 		}
 		p.Orgs = append(p.Orgs, orgSummary{Login: o.Login, URL: withQuery(&url.URL{Path: Prefix + "insights/" + url.PathEscape(o.Login), RawQuery: r.URL.RawQuery}),
-			Total: s.TotalRequestCount, RateLimited: s.RateLimitedRequestCount})
+			Total: s.TotalRequestCount, RateLimited: s.RateLimitedRequestCount, Spark: sparkline(&series)})
 	}
 	h.render(w, r, http.StatusOK, "orgs", p)
 	return nil

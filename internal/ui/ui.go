@@ -58,6 +58,10 @@ type Config struct {
 	Now         func() time.Time
 	Logger      *slog.Logger
 	SessionTTL  time.Duration
+	// SecureCookies marks the cookies Secure on every request, for a server
+	// reached over HTTPS through a proxy (--public-url https://…); they are
+	// Secure anyway on requests that arrive over TLS.
+	SecureCookies bool
 }
 
 // Handler serves the dashboard.
@@ -128,7 +132,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func staticHandler(files fs.FS) http.Handler {
 	fsrv := http.FileServerFS(files)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Cache-Control", "public, max-age=3600")
+		w.Header().Set("Cache-Control", "public, max-age=86400") // URLs carry a content hash
 		fsrv.ServeHTTP(w, r)
 	})
 }
@@ -179,7 +183,7 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, v *viewer, err er
 		case usage.KindInvalid, usage.KindBadRequest:
 			msg := ue.Message
 			for _, f := range ue.Fields {
-				msg = f.Message
+				msg = f.Field + ": " + f.Message
 			}
 			pe = &pageError{http.StatusUnprocessableEntity, "Invalid request", msg}
 		case usage.KindUnavailable:

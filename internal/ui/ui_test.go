@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/ghusage/ghusage/internal/demo"
+	"github.com/ghusage/ghusage/internal/server"
 	"github.com/ghusage/ghusage/internal/session"
 	"github.com/ghusage/ghusage/internal/testenv"
 	"github.com/ghusage/ghusage/internal/usage"
@@ -23,12 +24,12 @@ import (
 // client is a browser without a browser: a cookie jar, redirects not
 // followed, so each test sees every answer.
 type client struct {
-	t   *testing.T
+	t   testing.TB
 	env *testenv.Env
 	c   *http.Client
 }
 
-func newClient(t *testing.T, env *testenv.Env) *client {
+func newClient(t testing.TB, env *testenv.Env) *client {
 	jar, _ := cookiejar.New(nil)
 	return &client{t: t, env: env, c: &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error {
 		return http.ErrUseLastResponse
@@ -67,7 +68,7 @@ func (c *client) get(path string) (*http.Response, string) {
 
 var csrfField = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
 
-func csrfOf(t *testing.T, body string) string {
+func csrfOf(t testing.TB, body string) string {
 	t.Helper()
 	m := csrfField.FindStringSubmatch(body)
 	if m == nil {
@@ -392,4 +393,151 @@ func grouped(n int64) string {
 		b.WriteRune(ch)
 	}
 	return b.String()
+}
+
+// TestSecureCookiesBehindHTTPS: with an https public URL (TLS ended at a
+// proxy) the session cookie is Secure even though the request is plain HTTP.
+func TestSecureCookiesBehindHTTPS(t *testing.T) {
+	env := testenv.New(t, func(c *server.Config) { c.PublicURL = "https://ghusage.example" })
+	c := newClient(t, env)
+	resp, page := c.get("/ui/signin")
+	if ck := cookieNamed(resp, "ghusage_signin"); ck == nil || !ck.Secure {
+		t.Fatalf("sign-in cookie %+v, want Secure", ck)
+	}
+	// The jar would not send a Secure cookie over http, so send it by hand.
+	req, _ := http.NewRequest(http.MethodPost, env.URL+"/ui/signin", strings.NewReader(url.Values{"token": {env.AdminToken}, "csrf": {csrfOf(t, page)}}.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.AddCookie(&http.Cookie{Name: "ghusage_signin", Value: cookieNamed(resp, "ghusage_signin").Value})
+	resp, err := c.c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if ck := cookieNamed(resp, "ghusage_session"); ck == nil || !ck.Secure || !ck.HttpOnly {
+		t.Errorf("session cookie %+v, want Secure and HttpOnly", ck)
+	}
+}
+
+func TestPagesAnswerAsTheAPI(t *testing.T) {
+	env := testenv.New(t)
+	ctx := t.Context()
+	now := time.Now()
+	if err := demo.SeedTraffic(ctx, env.Store, env.Data, 1, now); err != nil {
+		t.Fatal(err)
+	}
+	issue := func(tok *usage.Token) string {
+		t.Helper()
+		tok.CreatedAt = now
+		s, err := demo.IssueToken(ctx, env.Store, tok)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	// A member of acme-web whose classic token lacks read:org: 403 naming
+	// the scope, as the API answers, and no organization listed.
+	var member *usage.User
+	for _, u := range env.Data.Users {
+		orgs, _, err := env.Store.Roles(ctx, u.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if orgs["acme-web"] != "" {
+			member = u
+			break
+		}
+	}
+	noScope := newClient(t, env)
+	noScope.signIn(issue(&usage.Token{Type: usage.ActorClassicPAT, UserID: member.ID, Scopes: []string{"repo"}}))
+	resp, page := noScope.get("/ui/insights/acme-web")
+	if resp.StatusCode != http.StatusForbidden || !strings.Contains(page, "read:org") {
+		t.Errorf("member without read:org: %d, want 403 naming read:org", resp.StatusCode)
+	}
+	if api, _ := env.Get(t, "/orgs/acme-web/insights/api/summary-stats?min_timestamp=2020-01-01", issue(&usage.Token{Type: usage.ActorClassicPAT, UserID: member.ID, Scopes: []string{"repo"}})); api.StatusCode != http.StatusForbidden {
+		t.Errorf("the API answers %d to the same token; the page should match it", api.StatusCode)
+	}
+	if _, page := noScope.get("/ui/insights"); strings.Contains(page, `class="card org"`) {
+		t.Error("a token without read:org lists organizations")
+	}
+
+	admin := newClient(t, env)
+	admin.signIn(env.AdminToken)
+	// Bad parameters: a 422 page naming the parameter.
+	for path, field := range map[string]string{
+		"/ui/insights/acme-web?period=5y":                        "period",
+		"/ui/insights/acme-web?period=custom&from=soon":          "from",
+		"/ui/insights/acme-web/users/x":                          "user_id",
+		"/ui/insights/acme-web/actors/robot/1":                   "actor_type",
+		"/ui/insights/acme-web/actors/installation/0?period=24h": "actor_id",
+	} {
+		resp, page := admin.get(path)
+		if resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(page, field) {
+			t.Errorf("%s: %d, want 422 naming %s: %.200s", path, resp.StatusCode, field, page)
+		}
+	}
+	if resp, _ := admin.get("/ui/no-such-page"); resp.StatusCode != http.StatusNotFound {
+		t.Errorf("unknown page: %d", resp.StatusCode)
+	}
+
+	// Sorting and pages: sort=route&dir=asc orders an actor's endpoints by
+	// route, and page 2 continues page 1 without overlap, 30 rows a page.
+	to := now.UTC().Add(-5 * time.Minute).Truncate(time.Minute)
+	q := url.Values{"period": {"custom"}, "from": {to.Add(-31 * 24 * time.Hour).Format(time.RFC3339)}, "to": {to.Format(time.RFC3339)}}
+	var subjects []struct {
+		Type string `json:"subject_type"`
+		ID   int64  `json:"subject_id"`
+	}
+	_, body := env.Get(t, "/orgs/acme-web/insights/api/subject-stats?per_page=100&min_timestamp="+q.Get("from")+"&max_timestamp="+q.Get("to"), env.AdminToken)
+	if err := json.Unmarshal([]byte(body), &subjects); err != nil {
+		t.Fatal(err)
+	}
+	i := slices.IndexFunc(subjects, func(s struct {
+		Type string `json:"subject_type"`
+		ID   int64  `json:"subject_id"`
+	}) bool {
+		return s.Type == "installation"
+	})
+	if i < 0 {
+		t.Fatal("no installation in acme-web's subject-stats")
+	}
+	actor := "/ui/insights/acme-web/actors/installation/" + strconv.FormatInt(subjects[i].ID, 10) + "?" + q.Encode() + "&sort=route&dir=asc"
+	_, page1 := admin.get(actor)
+	_, page2 := admin.get(actor + "&page=2")
+	var routes []string
+	for _, r := range append(table(t, page1, "routes-table"), table(t, page2, "routes-table")...) {
+		routes = append(routes, r[1]+" "+r[0])
+	}
+	if len(routes) <= 30 {
+		t.Fatalf("%d routes over 31 days; the test needs more than a page", len(routes))
+	}
+	if !slices.IsSorted(routes) || len(slices.Compact(slices.Clone(routes))) != len(routes) {
+		t.Errorf("routes by route over two pages: %v", routes)
+	}
+	if !strings.Contains(page1, `aria-sort="ascending"`) || !strings.Contains(page1, `rel="next"`) {
+		t.Error("page 1 lacks the sorted column's aria-sort or a next link")
+	}
+
+	// An installation token: its pool is the installation's, as /rate_limit says.
+	inst := env.Data.Installations[0]
+	instToken := issue(&usage.Token{Type: usage.ActorInstallation, AppID: inst.AppID, InstallationID: inst.ID, Permissions: inst.Permissions})
+	ic := newClient(t, env)
+	ic.signIn(instToken)
+	_, page = ic.get("/ui/rate-limits")
+	var rl struct {
+		Resources map[string]struct{ Limit int64 } `json:"resources"`
+	}
+	_, body = env.Get(t, "/rate_limit", instToken)
+	if err := json.Unmarshal([]byte(body), &rl); err != nil {
+		t.Fatal(err)
+	}
+	rows := table(t, page, "rate-table")
+	if !strings.Contains(page, "installation "+strconv.FormatInt(inst.ID, 10)) || len(rows) == 0 || rows[0][0] != "core" || rows[0][2] != grouped(rl.Resources["core"].Limit) {
+		t.Errorf("installation pool: rows %v, API core limit %d", rows, rl.Resources["core"].Limit)
+	}
+	_, page = ic.get("/ui/insights")
+	for _, o := range env.Data.Orgs {
+		if shown := strings.Contains(page, ">"+o.Login+"<"); shown != strings.EqualFold(o.Login, inst.AccountLogin) {
+			t.Errorf("installation on %s: organization %s listed = %v", inst.AccountLogin, o.Login, shown)
+		}
+	}
 }
