@@ -60,8 +60,10 @@ type Server struct {
 	Signer *blob.Signer
 	// Admin serves GitHub's site-admin API (admin.go); nil answers it 404.
 	Admin usage.AdminStore
-	// ReadyChecks are the backends /readyz asks besides the store (health.go).
+	// ReadyChecks are the backends /readyz asks besides the store (health.go);
+	// StoreName names the store's check ("sqlite", "postgres"; "store" when empty).
 	ReadyChecks []ReadyCheck
+	StoreName   string
 	// PublicURL, when set, is the base of the absolute URLs in responses
 	// (Link headers, url fields) instead of the request's scheme and host.
 	PublicURL string

@@ -164,7 +164,7 @@ func New(cfg Config, st usage.Store, logger *slog.Logger, now func() time.Time) 
 		return nil, err
 	}
 	api.Admin, _ = st.(usage.AdminStore) // site-admin API (httpapi/admin.go)
-	api.ReadyChecks, api.PublicURL = readyChecks(cfg, limiter), cfg.PublicURL
+	api.ReadyChecks, api.PublicURL, api.StoreName = readyChecks(cfg, limiter), cfg.PublicURL, storeName(cfg)
 	if api.Meter != nil {
 		reg.CounterFunc("ghusage_insights_metering_dropped_total",
 			"Metered request events dropped because the store fell too far behind.", api.Meter.Dropped)
