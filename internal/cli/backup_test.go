@@ -199,3 +199,71 @@ func TestBackupWhileIngestingAndRestore(t *testing.T) {
 		}
 	}
 }
+
+// TestAdminTokenPrintedOnlyWhenCreated: the demo's admin token is printed
+// when the data directory is made, and never on a later start, even when
+// it is given by GHUSAGE_ADMIN_TOKEN.
+func TestAdminTokenPrintedOnlyWhenCreated(t *testing.T) {
+	dir := t.TempDir()
+	fixed, err := runCmd("token", "generate")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fixed = strings.TrimSpace(fixed)
+	first := startServe(t, map[string]string{"GHUSAGE_ADMIN_TOKEN": fixed}, "--demo", "--demo-scale", "0.2", "--data-dir", dir)
+	if first.token != fixed {
+		t.Fatalf("first start printed %q, want the fixed token", first.token)
+	}
+	first.cancel()
+	<-first.done
+	first.done <- nil // for the cleanup's wait
+
+	var out bytes.Buffer
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	w := &lineWaiter{want: "Try:", seen: make(chan struct{})}
+	go func() {
+		done <- cli.Run(ctx, []string{"serve", "--demo", "--addr", "127.0.0.1:0", "--data-dir", dir},
+			func(k string) string { return map[string]string{"GHUSAGE_ADMIN_TOKEN": fixed}[k] }, nil, io.MultiWriter(&out, w), io.Discard)
+	}()
+	select {
+	case <-w.seen:
+	case err := <-done:
+		t.Fatalf("second start: %v\n%s", err, w.String())
+	case <-time.After(60 * time.Second):
+		t.Fatal("second start did not print its examples")
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(out.String(), fixed) {
+		t.Fatalf("a later start printed the admin token:\n%s", out.String())
+	}
+}
+
+// lineWaiter closes seen once want has been written.
+type lineWaiter struct {
+	mu   sync.Mutex
+	buf  bytes.Buffer
+	want string
+	seen chan struct{}
+	done bool
+}
+
+func (w *lineWaiter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.buf.Write(p)
+	if !w.done && strings.Contains(w.buf.String(), w.want) {
+		w.done = true
+		close(w.seen)
+	}
+	return len(p), nil
+}
+
+func (w *lineWaiter) String() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.buf.String()
+}

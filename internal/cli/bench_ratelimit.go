@@ -42,13 +42,21 @@ func benchmarks() map[string]command {
 func runBench(ctx context.Context, e *env, args []string) error {
 	bs := benchmarks()
 	if len(args) == 0 || bs[args[0]].run == nil {
-		names := make([]string, 0, len(bs))
+		names, lines := make([]string, 0, len(bs)), make([]string, 0, len(bs))
 		for n, b := range bs {
-			names = append(names, fmt.Sprintf("  %-10s %s", n, b.summary))
+			names = append(names, n)
+			lines = append(lines, fmt.Sprintf("  %-10s %s", n, b.summary))
+		}
+		sort.Strings(lines)
+		fmt.Fprintf(e.stderr, "Usage: ghusage bench <benchmark> [flags]\n\nBenchmarks:\n%s\n", strings.Join(lines, "\n"))
+		if len(args) == 0 || isHelp(args[0]) {
+			return ErrUsage
+		}
+		if s := suggest(args[0], names); s != "" {
+			return fmt.Errorf("unknown benchmark %q; did you mean %q?", args[0], s)
 		}
 		sort.Strings(names)
-		fmt.Fprintf(e.stderr, "Usage: ghusage bench <benchmark> [flags]\n\nBenchmarks:\n%s\n", strings.Join(names, "\n"))
-		return ErrUsage
+		return fmt.Errorf("unknown benchmark %q; choose one of %s", args[0], strings.Join(names, ", "))
 	}
 	return bs[args[0]].run(ctx, e, args[1:])
 }

@@ -62,9 +62,19 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		}
 		return nil
 	}
+	if args[0] == "--version" || args[0] == "-version" {
+		args[0] = "version"
+	}
 	c, ok := cmds[args[0]]
 	if !ok {
 		printUsage(stderr, cmds)
+		names := make([]string, 0, len(cmds))
+		for n := range cmds {
+			names = append(names, n)
+		}
+		if s := suggest(args[0], names); s != "" {
+			return fmt.Errorf("unknown command %q; did you mean %q?", args[0], s)
+		}
 		return fmt.Errorf("unknown command %q", args[0])
 	}
 	err := c.run(ctx, e, args[1:])
@@ -102,6 +112,6 @@ func printHelp(e *env, help string, args []string) error {
 }
 
 func runVersion(ctx context.Context, e *env, args []string) error {
-	fmt.Fprintf(e.stdout, "ghusage %s\n", Version)
+	fmt.Fprintln(e.stdout, versionLine())
 	return nil
 }

@@ -14,8 +14,8 @@ import (
 type flagSet struct {
 	*flag.FlagSet
 	getenv func(string) string
-	errs   []error
-	args   []string // positional arguments, wherever they stood among the flags
+	errs   []envError // GHUSAGE_* values that did not parse, by flag
+	args   []string   // positional arguments, wherever they stood among the flags
 }
 
 func newFlagSet(name string, getenv func(string) string, stderr io.Writer) *flagSet {
@@ -47,7 +47,7 @@ func (f *flagSet) boolVar(p *bool, name string, def bool, text string) {
 	if v, ok := f.env(name); ok {
 		b, err := strconv.ParseBool(v)
 		if err != nil {
-			f.errs = append(f.errs, fmt.Errorf("%s=%q: not a boolean", EnvName(name), v))
+			f.envError(name, fmt.Errorf("%s=%q: not a boolean", EnvName(name), v))
 		}
 		def = b
 	}
@@ -58,7 +58,7 @@ func (f *flagSet) intVar(p *int, name string, def int, text string) {
 	if v, ok := f.env(name); ok {
 		n, err := strconv.Atoi(v)
 		if err != nil {
-			f.errs = append(f.errs, fmt.Errorf("%s=%q: not an integer", EnvName(name), v))
+			f.envError(name, fmt.Errorf("%s=%q: not an integer", EnvName(name), v))
 		}
 		def = n
 	}
@@ -69,7 +69,7 @@ func (f *flagSet) int64Var(p *int64, name string, def int64, text string) {
 	if v, ok := f.env(name); ok {
 		n, err := strconv.ParseInt(v, 10, 64)
 		if err != nil {
-			f.errs = append(f.errs, fmt.Errorf("%s=%q: not an integer", EnvName(name), v))
+			f.envError(name, fmt.Errorf("%s=%q: not an integer", EnvName(name), v))
 		}
 		def = n
 	}
@@ -80,7 +80,7 @@ func (f *flagSet) uint64Var(p *uint64, name string, def uint64, text string) {
 	if v, ok := f.env(name); ok {
 		n, err := strconv.ParseUint(v, 10, 64)
 		if err != nil {
-			f.errs = append(f.errs, fmt.Errorf("%s=%q: not a non-negative integer", EnvName(name), v))
+			f.envError(name, fmt.Errorf("%s=%q: not a non-negative integer", EnvName(name), v))
 		}
 		def = n
 	}
@@ -91,7 +91,7 @@ func (f *flagSet) float64Var(p *float64, name string, def float64, text string) 
 	if v, ok := f.env(name); ok {
 		n, err := strconv.ParseFloat(v, 64)
 		if err != nil {
-			f.errs = append(f.errs, fmt.Errorf("%s=%q: not a number", EnvName(name), v))
+			f.envError(name, fmt.Errorf("%s=%q: not a number", EnvName(name), v))
 		}
 		def = n
 	}
@@ -102,19 +102,40 @@ func (f *flagSet) durationVar(p *time.Duration, name string, def time.Duration, 
 	if v, ok := f.env(name); ok {
 		d, err := time.ParseDuration(v)
 		if err != nil {
-			f.errs = append(f.errs, fmt.Errorf("%s=%q: not a duration such as 30s or 5m", EnvName(name), v))
+			f.envError(name, fmt.Errorf("%s=%q: not a duration such as 30s or 5m", EnvName(name), v))
 		}
 		def = d
 	}
 	f.DurationVar(p, name, def, f.usage(name, text))
 }
 
+type envError struct {
+	name string
+	err  error
+}
+
+// envError records that the variable of flag name did not parse; it is
+// an error only when the flag is not given on the command line.
+func (f *flagSet) envError(name string, err error) { f.errs = append(f.errs, envError{name, err}) }
+
 // parse parses args, allowing positional arguments between flags
-// ("create-org acme --enterprise x"), and reports bad environment values too.
+// ("create-org acme --enterprise x"), and reports bad environment values
+// of flags the command line does not override.
 func (f *flagSet) parse(args []string) error {
-	if len(f.errs) > 0 {
-		return f.errs[0]
+	if err := f.parseArgs(args); err != nil {
+		return err
 	}
+	set := map[string]bool{}
+	f.Visit(func(fl *flag.Flag) { set[fl.Name] = true })
+	for _, e := range f.errs {
+		if !set[e.name] {
+			return e.err
+		}
+	}
+	return nil
+}
+
+func (f *flagSet) parseArgs(args []string) error {
 	for {
 		if err := f.Parse(args); err != nil {
 			return err

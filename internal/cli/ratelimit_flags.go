@@ -54,7 +54,7 @@ func rateLimitFlags(f *flagSet, cfg *server.Config) {
 func funcVar(f *flagSet, name, text string, fn func(string) error) {
 	if v, ok := f.env(name); ok {
 		if err := fn(v); err != nil {
-			f.errs = append(f.errs, fmt.Errorf("%s: %w", EnvName(name), err))
+			f.envError(name, fmt.Errorf("%s: %w", EnvName(name), err))
 		}
 	}
 	f.Func(name, f.usage(name, text), fn)
@@ -65,7 +65,7 @@ func boolFuncVar(f *flagSet, name string, def bool, text string, fn func(bool)) 
 	if v, ok := f.env(name); ok {
 		b, err := strconv.ParseBool(v)
 		if err != nil {
-			f.errs = append(f.errs, fmt.Errorf("%s=%q: not a boolean", EnvName(name), v))
+			f.envError(name, fmt.Errorf("%s=%q: not a boolean", EnvName(name), v))
 		}
 		fn(b)
 	}

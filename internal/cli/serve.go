@@ -188,13 +188,13 @@ func printDemoIntro(w io.Writer, base, token string, seeded bool) {
 	} else {
 		b.WriteString("The store already holds data; the demo dataset was not written again.\n")
 	}
+	// A token is printed once, when it is created (a seeded dataset printed
+	// its own as soon as it existed); later starts never print it again,
+	// so it does not end up in every log.
 	shown := token
-	switch {
-	case shown == "":
+	if !seeded || shown == "" {
 		shown = "$GHUSAGE_ADMIN_TOKEN"
-		b.WriteString("Admin token: printed when the data directory was created (or set GHUSAGE_ADMIN_TOKEN; 'ghusage token create' makes new ones).\n")
-	case !seeded: // a seeded dataset printed its token as soon as it existed
-		fmt.Fprintf(&b, "Admin token: %s\n", token)
+		b.WriteString("Admin token: printed when the data directory was created, not again (or set GHUSAGE_ADMIN_TOKEN; 'ghusage token create' makes new ones).\n")
 	}
 	since := url.QueryEscape(time.Now().UTC().Add(-24 * time.Hour).Truncate(time.Hour).Format(time.RFC3339))
 	b.WriteString("Try:\n")

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -92,15 +93,6 @@ func conflictAsExists(err error, resource string) error {
 	return err
 }
 
-// userByLogin finds the user named in the path; 404 when there is none.
-func (s *Server) userByLogin(ctx context.Context, login string) (*usage.User, error) {
-	u, err := s.Store.UserByLogin(ctx, login)
-	if err != nil {
-		return nil, err
-	}
-	return u, nil
-}
-
 func self(r *http.Request, u *usage.User) bool {
 	return usage.ActorFrom(r.Context()).UserID() == u.ID
 }
@@ -137,7 +129,7 @@ func (s *Server) handleAdminCreateUser(w http.ResponseWriter, r *http.Request) e
 }
 
 func (s *Server) handleAdminRenameUser(w http.ResponseWriter, r *http.Request) error {
-	u, err := s.userByLogin(r.Context(), r.PathValue("username"))
+	u, err := s.Store.UserByLogin(r.Context(), r.PathValue("username"))
 	if err != nil {
 		return err
 	}
@@ -169,7 +161,7 @@ func (s *Server) handleAdminRenameUser(w http.ResponseWriter, r *http.Request) e
 }
 
 func (s *Server) handleAdminDeleteUser(w http.ResponseWriter, r *http.Request) error {
-	u, err := s.userByLogin(r.Context(), r.PathValue("username"))
+	u, err := s.Store.UserByLogin(r.Context(), r.PathValue("username"))
 	if err != nil {
 		return err
 	}
@@ -186,7 +178,7 @@ func (s *Server) handleAdminDeleteUser(w http.ResponseWriter, r *http.Request) e
 
 func (s *Server) handleAdminSiteAdmin(on bool) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
-		u, err := s.userByLogin(r.Context(), r.PathValue("username"))
+		u, err := s.Store.UserByLogin(r.Context(), r.PathValue("username"))
 		if err != nil {
 			return err
 		}
@@ -204,7 +196,7 @@ func (s *Server) handleAdminSiteAdmin(on bool) handlerFunc {
 
 func (s *Server) handleAdminSuspend(on bool) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
-		u, err := s.userByLogin(r.Context(), r.PathValue("username"))
+		u, err := s.Store.UserByLogin(r.Context(), r.PathValue("username"))
 		if err != nil {
 			return err
 		}
@@ -325,8 +317,10 @@ func (s *Server) impersonationApp(ctx context.Context) (*usage.OAuthApp, error) 
 	return a, s.Store.CreateOAuthApp(ctx, a)
 }
 
-// impersonationTokens lists the user's live impersonation tokens.
-func (s *Server) impersonationTokens(ctx context.Context, userID, appID int64) ([]*usage.Token, error) {
+// impersonationTokens lists the user's live impersonation tokens (by
+// their note, so a token of a second app made by a concurrent first use
+// is found too).
+func (s *Server) impersonationTokens(ctx context.Context, userID int64) ([]*usage.Token, error) {
 	toks, err := s.Store.ListTokens(ctx, userID)
 	if err != nil {
 		return nil, err
@@ -334,7 +328,7 @@ func (s *Server) impersonationTokens(ctx context.Context, userID, appID int64) (
 	now := s.Now()
 	var out []*usage.Token
 	for _, t := range toks {
-		if t.Type == usage.ActorOAuthApp && t.OAuthAppID == appID && t.Note == ImpersonationNote && t.Usable(now) {
+		if t.Type == usage.ActorOAuthApp && t.Note == ImpersonationNote && t.Usable(now) {
 			out = append(out, t)
 		}
 	}
@@ -358,7 +352,7 @@ func (s *Server) revokeTokens(ctx context.Context, toks []*usage.Token) error {
 // token cannot be shown again: every call makes a new one (201) and
 // revokes the user's previous impersonation token.
 func (s *Server) handleAdminCreateImpersonation(w http.ResponseWriter, r *http.Request) error {
-	u, err := s.userByLogin(r.Context(), r.PathValue("username"))
+	u, err := s.Store.UserByLogin(r.Context(), r.PathValue("username"))
 	if err != nil {
 		return err
 	}
@@ -384,7 +378,7 @@ func (s *Server) handleAdminCreateImpersonation(w http.ResponseWriter, r *http.R
 	if err != nil {
 		return err
 	}
-	old, err := s.impersonationTokens(r.Context(), u.ID, app.ID)
+	old, err := s.impersonationTokens(r.Context(), u.ID)
 	if err != nil {
 		return err
 	}
@@ -402,15 +396,11 @@ func (s *Server) handleAdminCreateImpersonation(w http.ResponseWriter, r *http.R
 }
 
 func (s *Server) handleAdminDeleteImpersonation(w http.ResponseWriter, r *http.Request) error {
-	u, err := s.userByLogin(r.Context(), r.PathValue("username"))
+	u, err := s.Store.UserByLogin(r.Context(), r.PathValue("username"))
 	if err != nil {
 		return err
 	}
-	app, err := s.impersonationApp(r.Context())
-	if err != nil {
-		return err
-	}
-	toks, err := s.impersonationTokens(r.Context(), u.ID, app.ID)
+	toks, err := s.impersonationTokens(r.Context(), u.ID)
 	if err != nil {
 		return err
 	}
@@ -498,7 +488,7 @@ func (s *Server) handleMeta(w http.ResponseWriter, r *http.Request) error {
 // handleGetUser answers GET /users/{username}: a user's public profile,
 // to anyone, as on GitHub.
 func (s *Server) handleGetUser(w http.ResponseWriter, r *http.Request) error {
-	u, err := s.userByLogin(r.Context(), r.PathValue("username"))
+	u, err := s.Store.UserByLogin(r.Context(), r.PathValue("username"))
 	if err != nil {
 		return err
 	}
@@ -530,12 +520,19 @@ func (s *Server) handleGetOrg(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// apiBase is the API root the request came through: the public URL, or
-// the request's scheme and host, with /api/v3 when the request used it.
+// apiBase is the API root the request came through: the public URL (or
+// the request's scheme and host), with /api/v3 when the request used it.
 func apiBase(r *http.Request) string {
 	u := requestURL(r)
 	base := u.Scheme + "://" + u.Host
-	if strings.HasPrefix(u.Path, apiPrefix+"/") {
+	if pub := infoFrom(r.Context()).public; pub != nil {
+		base += strings.TrimSuffix(pub.EscapedPath(), "/")
+	}
+	path := r.URL.Path
+	if orig, err := url.ParseRequestURI(r.RequestURI); err == nil {
+		path = orig.Path // before the /api/v3 prefix was stripped
+	}
+	if strings.HasPrefix(path, apiPrefix+"/") {
 		base += apiPrefix
 	}
 	return base

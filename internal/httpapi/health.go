@@ -27,7 +27,11 @@ type ReadyCheck struct {
 func (s *Server) handleReadyz(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()
-	checks := append([]ReadyCheck{{Name: "store", Check: s.Store.Ping}}, s.ReadyChecks...)
+	store := s.StoreName
+	if store == "" {
+		store = "store"
+	}
+	checks := append([]ReadyCheck{{Name: store, Check: s.Store.Ping}}, s.ReadyChecks...)
 	results := make(map[string]string, len(checks))
 	var failing, degraded []string
 	for _, c := range checks {

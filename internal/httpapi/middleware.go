@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
+	"net/url"
 	"runtime/debug"
 	"slices"
 	"strconv"
@@ -67,9 +68,10 @@ func mediaTypeHeader(accept string) []string {
 // requestInfo is filled in as a request moves through the pipeline, for
 // the access log and metrics.
 type requestInfo struct {
-	id    string
-	route string
-	actor *usage.Actor
+	id     string
+	route  string
+	actor  *usage.Actor
+	public *url.URL // Server.PublicURL parsed, nil when unset (pagination.go)
 	// refundOn304 is set by admit when the limiter counted this request
 	// and refunds it if it is answered 304 Not Modified.
 	refundOn304 bool
@@ -143,6 +145,7 @@ func (s *Server) common(next http.Handler) http.Handler {
 		ex := &exchange{statusWriter: statusWriter{ResponseWriter: w}}
 		info := &ex.info
 		info.id = newRequestID()
+		info.public = s.publicURL
 		r = r.WithContext(context.WithValue(r.Context(), infoKey{}, info))
 		h := w.Header()
 		// Keys are written in canonical form and constant values share

@@ -78,11 +78,22 @@ func setLink(w http.ResponseWriter, r *http.Request, p usage.Page, total int) {
 	}
 }
 
-// requestURL is the absolute URL the client asked for, /api/v3 prefix included.
+// requestURL is the absolute URL the client asked for, /api/v3 prefix
+// included. With Server.PublicURL set (behind a reverse proxy), its scheme,
+// host and path prefix replace what the request says.
 func requestURL(r *http.Request) *url.URL {
 	u, err := url.ParseRequestURI(r.RequestURI)
 	if err != nil {
 		u = &url.URL{Path: r.URL.Path, RawQuery: r.URL.RawQuery}
+	}
+	if pub := infoFrom(r.Context()).public; pub != nil {
+		u.Scheme, u.Host = pub.Scheme, pub.Host
+		prefix := strings.TrimSuffix(pub.Path, "/")
+		if u.RawPath != "" {
+			u.RawPath = strings.TrimSuffix(pub.EscapedPath(), "/") + u.RawPath
+		}
+		u.Path = prefix + u.Path
+		return u
 	}
 	u.Scheme = "http"
 	if r.TLS != nil || r.Header.Get("X-Forwarded-Proto") == "https" {

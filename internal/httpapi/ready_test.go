@@ -105,7 +105,7 @@ func TestReadyzFollowsRedis(t *testing.T) {
 				c.RedisKeyPrefix = "ghusage:readyz-test:"
 				c.RateLimit.FailOpen = failOpen
 			})
-			if code, b := readyz(t, e); code != 200 || b.Checks["redis"] != "ok" || b.Checks["store"] != "ok" {
+			if code, b := readyz(t, e); code != 200 || b.Checks["redis"] != "ok" || b.Checks["sqlite"] != "ok" {
 				t.Fatalf("Redis up: %d %+v", code, b)
 			}
 			if resp, _ := e.Get(t, "/rate_limit", e.AdminToken); resp.StatusCode != 200 {
@@ -123,7 +123,7 @@ func TestReadyzFollowsRedis(t *testing.T) {
 				if api.StatusCode != 503 {
 					t.Fatalf("Redis down, failing closed: /user %d, want 503", api.StatusCode)
 				}
-				if code != 503 || strings.Join(b.Failing, ",") != "redis" || !strings.Contains(b.Message, "redis") || b.Checks["store"] != "ok" {
+				if code != 503 || strings.Join(b.Failing, ",") != "redis" || !strings.Contains(b.Message, "redis") || b.Checks["sqlite"] != "ok" {
 					t.Fatalf("Redis down: /readyz %d %+v, want 503 naming redis only", code, b)
 				}
 			}
@@ -149,7 +149,7 @@ func TestReadyzFollowsRedis(t *testing.T) {
 func TestReadyzInProcessLimiter(t *testing.T) {
 	e := testenv.New(t)
 	code, b := readyz(t, e)
-	if code != 200 || b.Status != "ready" || len(b.Checks) != 1 || b.Checks["store"] != "ok" {
+	if code != 200 || b.Status != "ready" || len(b.Checks) != 1 || b.Checks["sqlite"] != "ok" {
 		t.Fatalf("/readyz: %d %+v, want ready with the store as the only check", code, b)
 	}
 }

@@ -7,6 +7,7 @@ package httpapi
 import (
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"time"
@@ -59,8 +60,14 @@ type Server struct {
 	Signer *blob.Signer
 	// Admin serves GitHub's site-admin API (admin.go); nil answers it 404.
 	Admin usage.AdminStore
-	// ReadyChecks are the backends /readyz asks besides the store (health.go).
+	// ReadyChecks are the backends /readyz asks besides the store (health.go);
+	// StoreName names the store's check ("sqlite", "postgres"; "store" when empty).
 	ReadyChecks []ReadyCheck
+	StoreName   string
+	// PublicURL, when set, is the base of the absolute URLs in responses
+	// (Link headers, url fields) instead of the request's scheme and host.
+	PublicURL string
+	publicURL *url.URL
 	// Copilot answers the Copilot usage metrics reports, seats and
 	// ingestion (copilot.go); nil disables them.
 	Copilot *copilot.Service
@@ -76,6 +83,9 @@ const apiPrefix = "/api/v3"
 // Handler returns the root handler: every route with and without /api/v3.
 func (s *Server) Handler() http.Handler {
 	s.once.Do(func() {
+		if u, err := url.Parse(s.PublicURL); err == nil && s.PublicURL != "" && u.Host != "" {
+			s.publicURL = u
+		}
 		if s.Now == nil {
 			s.Now = time.Now
 		}

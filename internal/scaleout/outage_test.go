@@ -88,7 +88,7 @@ func TestPostgresOutageUnderLoad(t *testing.T) {
 	for deadline := time.Now().Add(60 * time.Second); unavailable.Load() < 2*workers && time.Now().Before(deadline); {
 		time.Sleep(10 * time.Millisecond)
 	}
-	if resp, body := r.do(t, "GET", "/readyz", "", nil); resp.StatusCode != 503 {
+	if resp, body := r.do(t, "GET", "/readyz", "", nil); resp.StatusCode != 503 || !strings.Contains(string(body), `"failing":["postgres"]`) {
 		t.Errorf("/readyz while PostgreSQL is away: %d %s, want 503", resp.StatusCode, body)
 	}
 	p.setDown(false)

@@ -30,3 +30,11 @@ func readyChecks(cfg Config, l *ratelimit.Limiter) []httpapi.ReadyCheck {
 	}
 	return []httpapi.ReadyCheck{{Name: name, Check: l.Ping, Optional: cfg.RateLimit.FailOpen}}
 }
+
+// storeName names the store in /readyz: "sqlite" or "postgres".
+func storeName(cfg Config) string {
+	if cfg.Store == "" {
+		return "sqlite"
+	}
+	return cfg.Store
+}

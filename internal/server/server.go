@@ -164,7 +164,7 @@ func New(cfg Config, st usage.Store, logger *slog.Logger, now func() time.Time) 
 		return nil, err
 	}
 	api.Admin, _ = st.(usage.AdminStore) // site-admin API (httpapi/admin.go)
-	api.ReadyChecks = readyChecks(cfg, limiter)
+	api.ReadyChecks, api.PublicURL, api.StoreName = readyChecks(cfg, limiter), cfg.PublicURL, storeName(cfg)
 	if api.Meter != nil {
 		reg.CounterFunc("ghusage_insights_metering_dropped_total",
 			"Metered request events dropped because the store fell too far behind.", api.Meter.Dropped)
@@ -227,9 +227,11 @@ func (s *Server) Serve(ctx context.Context) error {
 	}
 	defer s.closeLimiter()
 	errc := make(chan error, 1)
+	hup, stopHUP := notifyHUP() // SIGHUP and certificate files (tls.go)
+	defer stopHUP()
+	go s.watchReload(jctx, hup, s.cfg.TLS.ReloadInterval)
 	if s.certs != nil {
 		s.http.TLSConfig = &tls.Config{GetCertificate: s.certs.getCertificate, MinVersion: tls.VersionTLS12}
-		go s.certs.watch(jctx, s.cfg.TLS.ReloadInterval)
 		go func() { errc <- s.http.ServeTLS(s.ln, "", "") }()
 	} else {
 		go func() { errc <- s.http.Serve(s.ln) }()

@@ -150,28 +150,46 @@ func (c *certReloader) getCertificate(*tls.ClientHelloInfo) (*tls.Certificate, e
 	return c.cert.Load(), nil
 }
 
-// watch reloads on SIGHUP and when the files change, until ctx is done.
-func (c *certReloader) watch(ctx context.Context, interval time.Duration) {
+// notifyHUP starts delivering SIGHUP to a channel for watchReload; Serve
+// calls it before it accepts connections, so a server that answers has
+// taken the signal. stop ends the delivery.
+func notifyHUP() (hup chan os.Signal, stop func()) {
+	hup = make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	return hup, func() { signal.Stop(hup) }
+}
+
+// watchReload reloads the certificate on SIGHUP and when its files
+// change (every interval), until ctx is done. Without TLS it still takes
+// SIGHUP, so `systemctl reload` never ends the process, and logs that
+// there is nothing to reload.
+func (s *Server) watchReload(ctx context.Context, hup <-chan os.Signal, interval time.Duration) {
 	if interval <= 0 {
 		interval = 5 * time.Second
 	}
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
-	defer signal.Stop(hup)
-	t := time.NewTicker(interval)
-	defer t.Stop()
+	var tick <-chan time.Time
+	if s.certs != nil {
+		t := time.NewTicker(interval)
+		defer t.Stop()
+		tick = t.C
+	}
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-hup:
+			c := s.certs
+			if c == nil {
+				s.logger.Info("SIGHUP: no TLS certificate to reload")
+				continue
+			}
 			if err := c.Reload(); err != nil {
 				c.logger.Warn("SIGHUP: TLS certificate does not load; still serving the previous one", "err", err)
 			} else {
 				c.logger.Info("SIGHUP: TLS certificate reloaded", "cert", c.certFile, "not_after", c.notAfter())
 			}
-		case <-t.C:
-			c.reloadIfChanged()
+		case <-tick:
+			s.certs.reloadIfChanged()
 		}
 	}
 }
@@ -298,7 +316,7 @@ func setupTLS(cfg Config, logger *slog.Logger, now time.Time) (*certReloader, er
 	if t.SelfSigned {
 		var created bool
 		var err error
-		certFile, keyFile, created, err = ensureSelfSigned(cfg.DataDir, selfSignedHosts(cfg.Addr, ""), now)
+		certFile, keyFile, created, err = ensureSelfSigned(cfg.DataDir, selfSignedHosts(cfg.Addr, cfg.PublicURL), now)
 		if err != nil {
 			return nil, err
 		}

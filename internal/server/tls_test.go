@@ -269,3 +269,32 @@ func TestTLSConfigValidate(t *testing.T) {
 		t.Errorf("missing files: %v", err)
 	}
 }
+
+// TestSIGHUPWithoutTLSKeepsServing: SIGHUP (systemctl reload) on a server
+// without TLS is logged and ignored; the process does not end.
+func TestSIGHUPWithoutTLSKeepsServing(t *testing.T) {
+	srv := startTLS(t, "", TLSConfig{})
+	if !strings.HasPrefix(srv.URL(), "http://") {
+		t.Fatalf("URL() = %s", srv.URL())
+	}
+	// A server that answers has taken SIGHUP (Serve registers it before
+	// accepting); one nobody took would end the test binary.
+	for range 2 {
+		resp, err := http.Get(srv.URL() + "/healthz")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+	}
+	if err := syscall.Kill(os.Getpid(), syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.Get(srv.URL() + "/healthz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("/healthz after SIGHUP: %d", resp.StatusCode)
+	}
+}
