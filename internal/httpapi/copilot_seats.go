@@ -1,15 +1,12 @@
 package httpapi
 
 import (
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
 	"slices"
-	"strconv"
 	"strings"
-	"time"
 
 	"github.com/ghusage/ghusage/internal/copilot"
 	"github.com/ghusage/ghusage/internal/usage"
@@ -58,63 +55,29 @@ func (s *Server) seatEnterprise(r *http.Request, need usage.Access) (*usage.Ente
 	return ent, usage.AuthorizeEnterprise(usage.ActorFrom(r.Context()), ent, need)
 }
 
-// apiBase is the base URL of API links in bodies (url, html_url, ...).
-func (s *Server) apiBase(r *http.Request) string {
-	if s.Signer != nil && s.Signer.PublicURL != "" {
-		return s.Signer.PublicURL
-	}
-	scheme := "http"
-	if r.TLS != nil {
-		scheme = "https"
-	}
-	return scheme + "://" + r.Host
-}
-
-func nodeID(prefix string, id int64) string {
-	return prefix + base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(id, 10)))
-}
-
-func simpleUser(base string, u *usage.User) map[string]any {
-	api := base + "/users/" + u.Login
-	return map[string]any{"login": u.Login, "id": u.ID, "node_id": nodeID("U_", u.ID), "avatar_url": base + "/avatars/u/" + strconv.FormatInt(u.ID, 10),
-		"gravatar_id": "", "url": api, "html_url": base + "/" + u.Login, "followers_url": api + "/followers",
-		"following_url": api + "/following{/other_user}", "gists_url": api + "/gists{/gist_id}", "starred_url": api + "/starred{/owner}{/repo}",
-		"subscriptions_url": api + "/subscriptions", "organizations_url": api + "/orgs", "repos_url": api + "/repos", "events_url": api + "/events{/privacy}",
-		"received_events_url": api + "/received_events", "type": "User", "site_admin": u.SiteAdmin, "user_view_type": "public"}
-}
-
-func simpleOrg(base string, o *usage.Organization) map[string]any {
-	api := base + "/orgs/" + o.Login
-	return map[string]any{"login": o.Login, "id": o.ID, "node_id": nodeID("O_", o.ID), "url": api, "repos_url": api + "/repos",
-		"events_url": api + "/events", "hooks_url": api + "/hooks", "issues_url": api + "/issues", "members_url": api + "/members{/member}",
-		"public_members_url": api + "/public_members{/member}", "avatar_url": base + "/avatars/o/" + strconv.FormatInt(o.ID, 10), "description": nil}
-}
-
-func teamJSON(base string, org *usage.Organization, t *usage.Team) map[string]any {
-	api := base + "/orgs/" + org.Login + "/teams/" + t.Slug
-	return map[string]any{"id": t.ID, "node_id": nodeID("T_", t.ID), "name": t.Name, "slug": t.Slug, "description": nil,
+func teamJSON(r *http.Request, org *usage.Organization, t *usage.Team) map[string]any {
+	api := apiBase(r) + "/orgs/" + org.Login + "/teams/" + t.Slug
+	return map[string]any{"id": t.ID, "node_id": nodeID("Team", t.ID), "name": t.Name, "slug": t.Slug, "description": nil,
 		"privacy": "closed", "notification_setting": "notifications_enabled", "permission": "pull",
 		"permissions": map[string]bool{"pull": true, "triage": false, "push": false, "maintain": false, "admin": false},
-		"url":         api, "html_url": base + "/orgs/" + org.Login + "/teams/" + t.Slug, "members_url": api + "/members{/member}",
+		"url":         api, "html_url": webBase(r) + "/orgs/" + org.Login + "/teams/" + t.Slug, "members_url": api + "/members{/member}",
 		"repositories_url": api + "/repos", "type": "organization", "organization_id": org.ID, "parent": nil}
 }
 
-func timestamp(t time.Time) string { return t.UTC().Format(time.RFC3339) }
-
-func seatJSON(base string, v copilot.SeatView) map[string]any {
-	m := map[string]any{"assignee": simpleUser(base, v.User), "created_at": timestamp(v.CreatedAt), "updated_at": timestamp(v.UpdatedAt),
+func seatJSON(r *http.Request, v copilot.SeatView) map[string]any {
+	m := map[string]any{"assignee": simpleUser(r, v.User), "created_at": ts(v.CreatedAt), "updated_at": ts(v.UpdatedAt),
 		"pending_cancellation_date": nil, "last_activity_at": nil, "last_activity_editor": nil, "plan_type": v.PlanType, "assigning_team": nil}
 	if v.Org != nil {
-		m["organization"] = simpleOrg(base, v.Org)
+		m["organization"] = simpleOrg(r, v.Org)
 	}
 	if v.Team != nil && v.Org != nil {
-		m["assigning_team"] = teamJSON(base, v.Org, v.Team)
+		m["assigning_team"] = teamJSON(r, v.Org, v.Team)
 	}
 	if v.PendingCancellation != 0 {
 		m["pending_cancellation_date"] = v.PendingCancellation.String()
 	}
 	if v.Last != nil {
-		m["last_activity_at"] = timestamp(v.Last.At)
+		m["last_activity_at"] = ts(v.Last.At)
 		if v.Last.Editor != "" {
 			m["last_activity_editor"] = v.Last.Editor
 		}
@@ -161,10 +124,9 @@ func (s *Server) writeSeats(w http.ResponseWriter, r *http.Request, seats []copi
 	for _, v := range seats {
 		users[v.UserID] = true
 	}
-	base := s.apiBase(r)
 	items := []map[string]any{}
 	for i := p.Offset(); i < len(seats) && i < p.Offset()+p.PerPage; i++ {
-		items = append(items, seatJSON(base, seats[i]))
+		items = append(items, seatJSON(r, seats[i]))
 	}
 	setLink(w, r, p, len(seats))
 	writeJSON(w, http.StatusOK, map[string]any{"total_seats": len(users), "seats": items})
@@ -295,7 +257,7 @@ func (s *Server) handleOrgMemberSeat(w http.ResponseWriter, r *http.Request) err
 	if i < 0 {
 		return usage.ErrNotFound
 	}
-	writeJSON(w, http.StatusOK, seatJSON(s.apiBase(r), seats[i]))
+	writeJSON(w, http.StatusOK, seatJSON(r, seats[i]))
 	return nil
 }
 
@@ -308,11 +270,10 @@ func (s *Server) handleEnterpriseMemberSeat(w http.ResponseWriter, r *http.Reque
 	if err != nil {
 		return err
 	}
-	base := s.apiBase(r)
 	items := []map[string]any{}
 	for _, v := range seats {
 		if strings.EqualFold(v.User.Login, r.PathValue("username")) {
-			items = append(items, seatJSON(base, v))
+			items = append(items, seatJSON(r, v))
 		}
 	}
 	if len(items) == 0 {
@@ -353,10 +314,9 @@ func (s *Server) handleListTeams(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	base := s.apiBase(r)
 	items := []map[string]any{}
 	for i := p.Offset(); i < len(teams) && i < p.Offset()+p.PerPage; i++ {
-		items = append(items, teamJSON(base, org, teams[i]))
+		items = append(items, teamJSON(r, org, teams[i]))
 	}
 	setLink(w, r, p, len(teams))
 	writeJSON(w, http.StatusOK, items)
@@ -372,15 +332,10 @@ func (s *Server) handleGetTeam(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	base := s.apiBase(r)
-	m := teamJSON(base, org, team)
-	o := simpleOrg(base, org)
-	created := timestamp(org.CreatedAt)
-	for k, v := range map[string]any{"html_url": base + "/" + org.Login, "has_organization_projects": true, "has_repository_projects": true,
-		"public_repos": 0, "public_gists": 0, "followers": 0, "following": 0, "type": "Organization", "created_at": created,
-		"updated_at": created, "archived_at": nil, "name": org.Login} {
-		o[k] = v
-	}
+	m := teamJSON(r, org, team)
+	created := ts(org.CreatedAt)
+	o := fullOrg(r, org)
+	o["name"] = org.Login
 	m["organization"] = o
 	m["members_count"] = len(members)
 	m["repos_count"] = 0
@@ -408,14 +363,13 @@ func (s *Server) handleTeamMembers(w http.ResponseWriter, r *http.Request) error
 	if r.URL.Query().Get("role") == "maintainer" {
 		ids = nil // ghusage's teams have members only
 	}
-	base := s.apiBase(r)
 	items := []map[string]any{}
 	for i := p.Offset(); i < len(ids) && i < p.Offset()+p.PerPage; i++ {
 		u, err := s.Store.UserByID(r.Context(), ids[i])
 		if err != nil {
 			return err
 		}
-		items = append(items, simpleUser(base, u))
+		items = append(items, simpleUser(r, u))
 	}
 	setLink(w, r, p, len(ids))
 	writeJSON(w, http.StatusOK, items)
@@ -441,7 +395,7 @@ func (s *Server) handleTeamMembership(w http.ResponseWriter, r *http.Request) er
 	if !slices.Contains(ids, u.ID) {
 		return usage.ErrNotFound
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"url": s.apiBase(r) + "/orgs/" + org.Login + "/teams/" + team.Slug + "/memberships/" + u.Login,
+	writeJSON(w, http.StatusOK, map[string]any{"url": apiBase(r) + "/orgs/" + org.Login + "/teams/" + team.Slug + "/memberships/" + u.Login,
 		"role": "member", "state": "active"})
 	return nil
 }

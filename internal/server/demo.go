@@ -11,6 +11,7 @@ import (
 	"github.com/ghusage/ghusage/internal/copilot"
 	"github.com/ghusage/ghusage/internal/demo"
 	"github.com/ghusage/ghusage/internal/insights"
+	"github.com/ghusage/ghusage/internal/serverstats"
 	"github.com/ghusage/ghusage/internal/sqlite"
 	"github.com/ghusage/ghusage/internal/usage"
 )
@@ -34,6 +35,11 @@ func SeedDemo(ctx context.Context, st usage.Store, opt demo.Options, accountsRea
 	}
 	if cs, ok := st.(copilot.Store); ok {
 		if err := demo.SeedCopilot(ctx, st, cs, d, opt.Seed, opt.Now); err != nil {
+			return nil, err
+		}
+	}
+	if ss, ok := st.(serverstats.Store); ok {
+		if err := demo.SeedServerStats(ctx, ss, d.Enterprise.Slug, opt.Seed, opt.Now); err != nil {
 			return nil, err
 		}
 	}

@@ -266,20 +266,20 @@ func scanReport(row interface{ Scan(...any) error }) (*copilot.Report, error) {
 	return r, nil
 }
 
-const reportColumns = "scope_type, scope_id, kind, day, files, rows, body, built_at"
+const copilotReportColumns = "scope_type, scope_id, kind, day, files, rows, body, built_at"
 
 func (db *DB) CopilotReport(ctx context.Context, s copilot.Scope, kind string, day copilot.Day) (*copilot.Report, error) {
-	return scanReport(db.reader.QueryRowContext(ctx, "SELECT "+reportColumns+" FROM copilot_reports WHERE scope_type = ? AND scope_id = ? AND kind = ? AND day = ?",
+	return scanReport(db.reader.QueryRowContext(ctx, "SELECT "+copilotReportColumns+" FROM copilot_reports WHERE scope_type = ? AND scope_id = ? AND kind = ? AND day = ?",
 		scopeType(s), s.ID, kind, day))
 }
 
 func (db *DB) CopilotLatestReport(ctx context.Context, s copilot.Scope, kind string) (*copilot.Report, error) {
-	return scanReport(db.reader.QueryRowContext(ctx, "SELECT "+reportColumns+" FROM copilot_reports WHERE scope_type = ? AND scope_id = ? AND kind = ? ORDER BY day DESC LIMIT 1",
+	return scanReport(db.reader.QueryRowContext(ctx, "SELECT "+copilotReportColumns+" FROM copilot_reports WHERE scope_type = ? AND scope_id = ? AND kind = ? ORDER BY day DESC LIMIT 1",
 		scopeType(s), s.ID, kind))
 }
 
 func (db *DB) CopilotReports(ctx context.Context, s copilot.Scope, kind string, from, to copilot.Day) ([]*copilot.Report, error) {
-	return list(ctx, db.reader, scanReport, "SELECT "+reportColumns+" FROM copilot_reports WHERE scope_type = ? AND scope_id = ? AND kind = ? AND day BETWEEN ? AND ? ORDER BY day",
+	return list(ctx, db.reader, scanReport, "SELECT "+copilotReportColumns+" FROM copilot_reports WHERE scope_type = ? AND scope_id = ? AND kind = ? AND day BETWEEN ? AND ? ORDER BY day",
 		scopeType(s), s.ID, kind, from, to)
 }
 

@@ -56,7 +56,7 @@ func New(t testing.TB, opts ...Option) *Env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	hs := httptest.NewServer(srv.API.Handler())
+	hs := httptest.NewServer(srv.Handler()) // the API and the dashboard
 	t.Cleanup(hs.Close)
 	if cfg.PublicURL == "" && srv.API.Signer != nil {
 		srv.API.Signer.PublicURL = hs.URL // links point at this test server
