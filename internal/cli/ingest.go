@@ -20,8 +20,8 @@ import (
 
 const ingestHelp = `Usage:
   ghusage ingest api-requests [flags] FILE|-
-  ghusage ingest copilot-usage [flags] FILE|-   (ingest copilot-usage -h)
   ghusage ingest server-statistics --account ACCOUNT [flags] FILE|-   (ingest server-statistics help)
+  ghusage ingest copilot-usage [flags] FILE|-   (ingest copilot-usage -h)
 
 Reads API request events, one JSON object per line (NDJSON, gzip accepted),
 from FILE or standard input (-) and records them for API insights:

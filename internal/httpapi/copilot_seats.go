@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/ghusage/ghusage/internal/copilot"
 	"github.com/ghusage/ghusage/internal/usage"
@@ -55,17 +56,20 @@ func (s *Server) seatEnterprise(r *http.Request, need usage.Access) (*usage.Ente
 	return ent, usage.AuthorizeEnterprise(usage.ActorFrom(r.Context()), ent, need)
 }
 
+// teamJSON is GitHub's "Team".
 func teamJSON(r *http.Request, org *usage.Organization, t *usage.Team) map[string]any {
 	api := apiBase(r) + "/orgs/" + org.Login + "/teams/" + t.Slug
-	return map[string]any{"id": t.ID, "node_id": nodeID("Team", t.ID), "name": t.Name, "slug": t.Slug, "description": nil,
+	return map[string]any{"id": t.ID, "node_id": nodeID("T_", t.ID), "name": t.Name, "slug": t.Slug, "description": nil,
 		"privacy": "closed", "notification_setting": "notifications_enabled", "permission": "pull",
 		"permissions": map[string]bool{"pull": true, "triage": false, "push": false, "maintain": false, "admin": false},
 		"url":         api, "html_url": webBase(r) + "/orgs/" + org.Login + "/teams/" + t.Slug, "members_url": api + "/members{/member}",
 		"repositories_url": api + "/repos", "type": "organization", "organization_id": org.ID, "parent": nil}
 }
 
+func timestamp(t time.Time) string { return t.UTC().Format(time.RFC3339) }
+
 func seatJSON(r *http.Request, v copilot.SeatView) map[string]any {
-	m := map[string]any{"assignee": simpleUser(r, v.User), "created_at": ts(v.CreatedAt), "updated_at": ts(v.UpdatedAt),
+	m := map[string]any{"assignee": simpleUser(r, v.User), "created_at": timestamp(v.CreatedAt), "updated_at": timestamp(v.UpdatedAt),
 		"pending_cancellation_date": nil, "last_activity_at": nil, "last_activity_editor": nil, "plan_type": v.PlanType, "assigning_team": nil}
 	if v.Org != nil {
 		m["organization"] = simpleOrg(r, v.Org)
@@ -77,7 +81,7 @@ func seatJSON(r *http.Request, v copilot.SeatView) map[string]any {
 		m["pending_cancellation_date"] = v.PendingCancellation.String()
 	}
 	if v.Last != nil {
-		m["last_activity_at"] = ts(v.Last.At)
+		m["last_activity_at"] = timestamp(v.Last.At)
 		if v.Last.Editor != "" {
 			m["last_activity_editor"] = v.Last.Editor
 		}
@@ -333,7 +337,7 @@ func (s *Server) handleGetTeam(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	m := teamJSON(r, org, team)
-	created := ts(org.CreatedAt)
+	created := timestamp(org.CreatedAt)
 	o := fullOrg(r, org)
 	o["name"] = org.Login
 	m["organization"] = o

@@ -133,9 +133,9 @@ var copilotRoutes = []struct {
 	{"copilot/copilot-organization-repos-one-day-report", "/orgs/acme-web/copilot/metrics/reports/repos-1-day", true},
 }
 
-// operationSchema finds an operation's 200 schema by path, as operation ids
+// reportPathSchema finds an operation's 200 schema by path, as operation ids
 // of the contract's report routes are not all guessable.
-func copilotRouteSchema(t *testing.T, doc *openapi3.T, path string) *openapi3.Schema {
+func reportPathSchema(t *testing.T, doc *openapi3.T, path string) *openapi3.Schema {
 	t.Helper()
 	for p, item := range doc.Paths.Map() {
 		re := strings.NewReplacer("{enterprise}", "acme", "{org}", "acme-web").Replace(p)
@@ -260,7 +260,7 @@ func copilotReportsMatchContract(t *testing.T, f *copilotFixture) {
 		if err := json.Unmarshal([]byte(body), &v); err != nil {
 			t.Fatal(err)
 		}
-		if err := copilotRouteSchema(t, doc, rt.path).VisitJSON(v); err != nil {
+		if err := reportPathSchema(t, doc, rt.path).VisitJSON(v); err != nil {
 			t.Fatalf("%s does not match the contract: %v\n%s", path, err, body)
 		}
 		var env1 struct {

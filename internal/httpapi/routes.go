@@ -59,9 +59,6 @@ func (s *Server) routes(mux *http.ServeMux) {
 	// exports): the link is the credential, so outside the API pipeline.
 	s.operation(mux, FilesPattern, http.HandlerFunc(s.handleDownload))
 
-	// Copilot usage metrics reports, their ingestion, and Copilot seats
-	// and team reads (seed 003; copilot.go, copilot_seats.go).
-	s.copilotRoutes(mux)
 	// Server statistics (seed 001, GHES /enterprise/stats/*; doc/server-statistics.md):
 	// the daily history, the twelve current-statistics routes
 	// (serverstats.Types: all, comments, …, users) and the upload.
@@ -71,6 +68,10 @@ func (s *Server) routes(mux *http.ServeMux) {
 	}
 	s.handleRoute(mux, &Route{Method: http.MethodPost, Pattern: ServerStatsIngestPath, MaxBodyBytes: serverstats.MaxUploadBytes},
 		s.handleIngestServerStatistics)
+
+	// Copilot usage metrics reports, their ingestion, and Copilot seats
+	// and team reads (seed 003; copilot.go, copilot_seats.go).
+	s.copilotRoutes(mux)
 
 	// Accounts and tokens.
 	s.handle(mux, "GET /user", s.handleGetAuthenticatedUser)

@@ -57,13 +57,13 @@ type Server struct {
 	// links (blob.DownloadPath); nil disables downloads.
 	Blobs  blob.Store
 	Signer *blob.Signer
-	// Copilot answers the Copilot usage metrics reports, seats and
-	// ingestion (copilot.go); nil disables them.
-	Copilot *copilot.Service
 	// Admin serves GitHub's site-admin API (admin.go); nil answers it 404.
 	Admin usage.AdminStore
 	// ReadyChecks are the backends /readyz asks besides the store (health.go).
 	ReadyChecks []ReadyCheck
+	// Copilot answers the Copilot usage metrics reports, seats and
+	// ingestion (copilot.go); nil disables them.
+	Copilot *copilot.Service
 
 	tokens tokenCache
 	once   sync.Once

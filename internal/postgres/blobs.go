@@ -28,32 +28,45 @@ type pgBlobs struct{ db *DB }
 
 var _ blob.Store = (*pgBlobs)(nil)
 
+// Put implements blob.Store. It holds a connection only for one chunk's
+// INSERT at a time, never while it waits for r: a caller streaming several
+// files at once (through pipes) cannot exhaust the pool and deadlock.
 func (b *pgBlobs) Put(ctx context.Context, name, contentType string, r io.Reader) (int64, error) {
 	if !blob.ValidName(name) {
 		return 0, usage.Errorf(usage.KindBadRequest, "invalid file name %q", name)
 	}
+	pool := b.db.pool
+	var gen int64
+	if err := pool.QueryRow(ctx, "INSERT INTO blob_uploads (generation, started_at) VALUES (nextval('blob_generations'), $1) RETURNING generation",
+		b.db.now().UTC()).Scan(&gen); err != nil {
+		return 0, wrap(err, "blob put")
+	}
+	abandon := func(err error) (int64, error) {
+		// Best effort: a failed upload's chunks; what is left is pruned later.
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		defer cancel()
+		pool.Exec(cctx, "DELETE FROM blob_chunks WHERE generation = $1", gen)
+		pool.Exec(cctx, "DELETE FROM blob_uploads WHERE generation = $1", gen)
+		return 0, err
+	}
 	var size int64
-	err := pgx.BeginFunc(ctx, b.db.pool, func(tx pgx.Tx) error {
-		var gen int64
-		if err := tx.QueryRow(ctx, "SELECT nextval('blob_generations')").Scan(&gen); err != nil {
-			return err
+	buf := make([]byte, blobChunkSize)
+	for seq := 0; ; seq++ {
+		n, err := io.ReadFull(r, buf)
+		if n > 0 {
+			if _, err := pool.Exec(ctx, "INSERT INTO blob_chunks (generation, seq, data) VALUES ($1, $2, $3)", gen, seq, buf[:n]); err != nil {
+				return abandon(wrap(err, "blob put"))
+			}
+			size += int64(n)
 		}
-		buf := make([]byte, blobChunkSize)
-		for seq := 0; ; seq++ {
-			n, err := io.ReadFull(r, buf)
-			if n > 0 {
-				if _, err := tx.Exec(ctx, "INSERT INTO blob_chunks (generation, seq, data) VALUES ($1, $2, $3)", gen, seq, buf[:n]); err != nil {
-					return err
-				}
-				size += int64(n)
-			}
-			if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
-				break
-			}
-			if err != nil {
-				return err
-			}
+		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+			break
 		}
+		if err != nil {
+			return abandon(fmt.Errorf("blob put %s: %w", name, err))
+		}
+	}
+	err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
 		// Puts of one name take turns, so each sees the generation it replaces
 		// (a new name has no row to lock).
 		if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock(hashtext('blob:' || $1))", name); err != nil {
@@ -64,21 +77,29 @@ func (b *pgBlobs) Put(ctx context.Context, name, contentType string, r io.Reader
 		if err != nil && !errors.Is(err, pgx.ErrNoRows) {
 			return err
 		}
+		now := b.db.now().UTC()
 		if _, err := tx.Exec(ctx, `INSERT INTO blob_files (name, generation, content_type, size, chunk_size, modified_at)
 			VALUES ($1, $2, $3, $4, $5, $6)
 			ON CONFLICT (name) DO UPDATE SET generation = EXCLUDED.generation, content_type = EXCLUDED.content_type,
 				size = EXCLUDED.size, chunk_size = EXCLUDED.chunk_size, modified_at = EXCLUDED.modified_at`,
-			name, gen, contentType, size, blobChunkSize, b.db.now().UTC()); err != nil {
+			name, gen, contentType, size, blobChunkSize, now); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, "DELETE FROM blob_uploads WHERE generation = $1", gen); err != nil {
 			return err
 		}
 		if old != nil {
-			_, err = tx.Exec(ctx, "DELETE FROM blob_chunks WHERE generation = $1", *old)
-			return err
+			if _, err := tx.Exec(ctx, "DELETE FROM blob_chunks WHERE generation = $1", *old); err != nil {
+				return err
+			}
 		}
-		return nil
+		// Uploads a crash left unfinished a day ago will never finish.
+		_, err = tx.Exec(ctx, `WITH stale AS (DELETE FROM blob_uploads WHERE started_at < $1 RETURNING generation)
+			DELETE FROM blob_chunks WHERE generation IN (SELECT generation FROM stale)`, now.Add(-24*time.Hour))
+		return err
 	})
 	if err != nil {
-		return 0, wrap(err, "blob put")
+		return abandon(wrap(err, "blob put"))
 	}
 	return size, nil
 }

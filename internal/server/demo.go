@@ -33,13 +33,13 @@ func SeedDemo(ctx context.Context, st usage.Store, opt demo.Options, accountsRea
 			return nil, err
 		}
 	}
-	if cs, ok := st.(copilot.Store); ok {
-		if err := demo.SeedCopilot(ctx, st, cs, d, opt.Seed, opt.Now); err != nil {
+	if ss, ok := st.(serverstats.Store); ok {
+		if err := demo.SeedServerStats(ctx, ss, d.Enterprise.Slug, opt.Seed, opt.Now); err != nil {
 			return nil, err
 		}
 	}
-	if ss, ok := st.(serverstats.Store); ok {
-		if err := demo.SeedServerStats(ctx, ss, d.Enterprise.Slug, opt.Seed, opt.Now); err != nil {
+	if cs, ok := st.(copilot.Store); ok {
+		if err := demo.SeedCopilot(ctx, st, cs, d, opt.Seed, opt.Now); err != nil {
 			return nil, err
 		}
 	}

@@ -171,7 +171,6 @@ func New(cfg Config, st usage.Store, logger *slog.Logger, now func() time.Time) 
 	}
 	s := &Server{cfg: cfg, logger: logger, Store: st, API: api, Metrics: reg, closeLimiter: closeLimiter,
 		Jobs: newScheduler(st, api.Insights, reg, logger, now)}
-	api.Copilot = newCopilot(cfg, st, api.Blobs, s.Jobs, logger, now)
 	if err := s.wireServerStats(cfg); err != nil {
 		closeLimiter()
 		return nil, err
@@ -181,6 +180,7 @@ func New(cfg Config, st usage.Store, logger *slog.Logger, now func() time.Time) 
 		return nil, err
 	}
 	wireCostCenters(cfg, s, now) // cost centers and budgets (costcenters.go)
+	api.Copilot = newCopilot(cfg, st, api.Blobs, s.Jobs, logger, now)
 	s.http = &http.Server{
 		Handler:           s.dashboard(api, logger, now), // the API, and the web UI under /ui/
 		ReadHeaderTimeout: cfg.ReadHeaderTimeout,
