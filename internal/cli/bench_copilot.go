@@ -149,13 +149,18 @@ func runBenchCopilot(ctx context.Context, e *env, args []string) error {
 	fmt.Fprintf(e.stdout, "ingest: %d user-days in %.1fs (%.0f/s, generation included)\n", total, time.Since(start).Seconds(), float64(total)/time.Since(start).Seconds())
 
 	b := &copilot.Builder{Store: st, Accounts: st, Files: files, Now: time.Now, ShardRows: shard}
-	measure := func(name string, fn func() error) (time.Duration, int64, error) {
+	// Each measurement reports wall time, the CPU time this process used
+	// (the machine may be shared) and the peak RSS.
+	type cost struct {
+		wall, cpu time.Duration
+		rss       int64
+	}
+	measure := func(fn func() error) (cost, error) {
 		runtime.GC()
 		resetPeakRSS()
-		t0 := time.Now()
+		t0, c0 := time.Now(), processCPU()
 		err := fn()
-		el := time.Since(t0)
-		return el, peakRSS(), err
+		return cost{time.Since(t0), processCPU() - c0, peakRSS()}, err
 	}
 	scan := func(from, to copilot.Day) func() error {
 		return func() error {
@@ -163,9 +168,10 @@ func runBenchCopilot(ctx context.Context, e *env, args []string) error {
 			return st.CopilotScan(ctx, from, to, true, func(r *copilot.ScanRow) error { n += len(r.Line); return nil })
 		}
 	}
-	report := func(name string, base, build time.Duration, baseRSS, buildRSS int64) {
-		fmt.Fprintf(e.stdout, "%-28s build %6.2fs (peak RSS %4d MiB)   read-only baseline %6.2fs (peak RSS %4d MiB)   ratio %.1fx\n",
-			name, build.Seconds(), buildRSS>>20, base.Seconds(), baseRSS>>20, build.Seconds()/base.Seconds())
+	report := func(name string, base, build cost) {
+		fmt.Fprintf(e.stdout, "%-24s build %6.2fs wall %6.2fs CPU, peak RSS %4d MiB | read-only baseline %6.2fs wall %6.2fs CPU, peak RSS %4d MiB | CPU ratio %.1fx\n",
+			name, build.wall.Seconds(), build.cpu.Seconds(), build.rss>>20, base.wall.Seconds(), base.cpu.Seconds(), base.rss>>20,
+			build.cpu.Seconds()/max(base.cpu.Seconds(), 1e-6))
 	}
 	for round := 1; round <= rounds; round++ {
 		if round == rounds && profile != "" {
@@ -176,24 +182,24 @@ func runBenchCopilot(ctx context.Context, e *env, args []string) error {
 			pprof.StartCPUProfile(pf)
 			defer func() { pprof.StopCPUProfile(); pf.Close() }()
 		}
-		baseT, baseRSS, err := measure("scan day", scan(d, d))
+		base, err := measure(scan(d, d))
 		if err != nil {
 			return err
 		}
-		dayT, dayRSS, err := measure("day", func() error { return b.BuildDay(ctx, d, true) })
+		day, err := measure(func() error { return b.BuildDay(ctx, d, true) })
 		if err != nil {
 			return err
 		}
-		report(fmt.Sprintf("1-day files, round %d", round), baseT, dayT, baseRSS, dayRSS)
-		wbaseT, wbaseRSS, err := measure("scan window", scan(copilot.WindowStart(d), d))
+		report(fmt.Sprintf("1-day files, round %d", round), base, day)
+		wbase, err := measure(scan(copilot.WindowStart(d), d))
 		if err != nil {
 			return err
 		}
-		winT, winRSS, err := measure("window", func() error { return b.BuildWindow(ctx, d) })
+		win, err := measure(func() error { return b.BuildWindow(ctx, d) })
 		if err != nil {
 			return err
 		}
-		report(fmt.Sprintf("28-day files, round %d", round), wbaseT, winT, wbaseRSS, winRSS)
+		report(fmt.Sprintf("28-day files, round %d", round), wbase, win)
 	}
 	for _, k := range []string{copilot.KindUsers1, copilot.KindUsers28} {
 		kind := k

@@ -15,8 +15,9 @@ import (
 	"github.com/ghusage/ghusage/internal/usage"
 )
 
-// Limits of one ingest batch.
+// Limits of one ingest batch, and the largest user id stores must key.
 const (
+	MaxUserID     = 1<<34 - 1
 	MaxLineBytes  = 1 << 20
 	MaxBatch      = 50_000
 	MaxLineErrors = 20
@@ -75,8 +76,8 @@ func ParseLine(b []byte, today Day) (Record, *LineError) {
 		return r, &LineError{Field: "day", Message: "missing"}
 	case in.UserID == nil:
 		return r, &LineError{Field: "user_id", Message: "missing"}
-	case *in.UserID <= 0:
-		return r, &LineError{Field: "user_id", Message: "must be a positive integer"}
+	case *in.UserID <= 0 || *in.UserID > MaxUserID:
+		return r, &LineError{Field: "user_id", Message: fmt.Sprintf("must be an integer from 1 to %d", int64(MaxUserID))}
 	case in.UserLogin == nil || strings.TrimSpace(*in.UserLogin) == "":
 		return r, &LineError{Field: "user_login", Message: "missing"}
 	}

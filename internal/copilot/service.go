@@ -44,6 +44,9 @@ func (s *Service) Ingest(ctx context.Context, recs []Record) (IngestResult, erro
 	out := make([]StoredRecord, 0, len(recs))
 	for i := range recs {
 		r := &recs[i]
+		if r.UserID <= 0 || r.UserID > MaxUserID {
+			return IngestResult{}, lineInvalid(r.Line, "user_id", fmt.Sprintf("must be an integer from 1 to %d", int64(MaxUserID)))
+		}
 		if le := normalize(&r.Activity, &r.Extra); le != nil {
 			le.Line = r.Line
 			return IngestResult{}, lineErrors([]*LineError{le}, 1)

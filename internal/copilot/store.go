@@ -176,7 +176,10 @@ type Store interface {
 	CopilotTeamMembers(ctx context.Context, teamID int64) ([]int64, error)
 }
 
-// FileStore keeps the report files; blob.Store implements it.
+// FileStore keeps the report files; blob.Store implements it. The builder
+// streams several files at once through pipes while it reads the store, so
+// a Put must not hold a store connection while it waits for its reader
+// (postgres' blob Put holds one only for each chunk's INSERT).
 type FileStore interface {
 	Put(ctx context.Context, name, contentType string, r io.Reader) (int64, error)
 	Delete(ctx context.Context, name string) error

@@ -27,13 +27,13 @@ func (db *DB) CopilotIngest(ctx context.Context, recs []copilot.StoredRecord) (c
 	seq := time.Now().UnixNano()
 	err := db.write(ctx, func(tx *sql.Tx) error {
 		res = copilot.IngestResult{Received: len(recs)}
-		get, err := tx.PrepareContext(ctx, "SELECT line, extra FROM copilot_activity WHERE day = ? AND user_id = ?")
+		get, err := tx.PrepareContext(ctx, "SELECT line, extra FROM copilot_activity WHERE id = ?")
 		if err != nil {
 			return err
 		}
 		defer get.Close()
 		put, err := tx.PrepareContext(ctx, `INSERT OR REPLACE INTO copilot_activity
-			(day, user_id, user_login, flags, line, extra, last_at, last_editor) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`)
+			(id, day, user_id, user_login, flags, line, extra, last_at, last_editor) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`)
 		if err != nil {
 			return err
 		}
@@ -41,7 +41,7 @@ func (db *DB) CopilotIngest(ctx context.Context, recs []copilot.StoredRecord) (c
 		dirty := map[copilot.Day]bool{}
 		for _, r := range recs {
 			var line, extra []byte
-			err := get.QueryRowContext(ctx, r.Day, r.UserID).Scan(&line, &extra)
+			err := get.QueryRowContext(ctx, activityID(r.Day, r.UserID)).Scan(&line, &extra)
 			switch {
 			case err == sql.ErrNoRows:
 				res.Recorded++
@@ -53,7 +53,7 @@ func (db *DB) CopilotIngest(ctx context.Context, recs []copilot.StoredRecord) (c
 			default:
 				res.Replaced++
 			}
-			if _, err := put.ExecContext(ctx, r.Day, r.UserID, r.UserLogin, r.Flags, string(r.Line), string(r.Extra), r.LastAt, r.LastEditor); err != nil {
+			if _, err := put.ExecContext(ctx, activityID(r.Day, r.UserID), r.Day, r.UserID, r.UserLogin, r.Flags, string(r.Line), string(r.Extra), r.LastAt, r.LastEditor); err != nil {
 				return err
 			}
 			dirty[r.Day] = true
@@ -67,6 +67,10 @@ func (db *DB) CopilotIngest(ctx context.Context, recs []copilot.StoredRecord) (c
 	})
 	return res, err
 }
+
+// activityID is a record's rowid: day << 34 | user_id, so that rowid
+// order is (day, user) order.
+func activityID(d copilot.Day, userID int64) int64 { return int64(d)<<34 | userID }
 
 func splitIDs(s sql.NullString, dst []int64) []int64 {
 	dst = dst[:0]
@@ -92,7 +96,7 @@ func (db *DB) CopilotScan(ctx context.Context, from, to copilot.Day, payload boo
 		cols = "a.line, a.extra"
 	}
 	rows, err := db.reader.QueryContext(ctx, `SELECT a.day, a.user_id, a.user_login, `+cols+`, `+membershipColumns+`
-		FROM copilot_activity a WHERE a.day BETWEEN ? AND ? ORDER BY a.day, a.user_id`, from, to)
+		FROM copilot_activity a WHERE a.id >= ? AND a.id < ? ORDER BY a.id`, activityID(from, 0), activityID(to+1, 0))
 	if err != nil {
 		return err
 	}
@@ -135,7 +139,7 @@ func (db *DB) CopilotActiveUsers(ctx context.Context, from, to copilot.Day, fn f
 	rows, err := db.reader.QueryContext(ctx, `SELECT u.*, (SELECT group_concat(org_id) FROM org_roles WHERE user_id = u.uid),
 		(SELECT group_concat(enterprise_id) FROM enterprise_roles WHERE user_id = u.uid)
 		FROM (SELECT a.user_id AS uid, `+flagLastColumns()+` FROM copilot_activity a
-			WHERE a.day BETWEEN ? AND ? GROUP BY a.user_id) u ORDER BY u.uid`, from, to)
+			WHERE a.id >= ? AND a.id < ? GROUP BY a.user_id) u ORDER BY u.uid`, activityID(from, 0), activityID(to+1, 0))
 	if err != nil {
 		return err
 	}

@@ -1,7 +1,11 @@
 -- Copilot usage metrics: per-user daily activity (one line per user and
 -- UTC day, days counted from 1970-01-01), days to rebuild, built reports
 -- and their files, the "Copilot usage metrics" policy, seats.
+-- The rowid is day << 34 | user_id, so rows are stored in (day, user)
+-- order and a day is one sequential range; a rowid table keeps lines of up
+-- to about 4 KB in the page (WITHOUT ROWID tables overflow past about 1 KB).
 CREATE TABLE copilot_activity (
+	id          INTEGER PRIMARY KEY,
 	day         INTEGER NOT NULL,
 	user_id     INTEGER NOT NULL,
 	user_login  TEXT NOT NULL,
@@ -9,9 +13,8 @@ CREATE TABLE copilot_activity (
 	line        TEXT NOT NULL,
 	extra       TEXT NOT NULL,
 	last_at     INTEGER NOT NULL,
-	last_editor TEXT NOT NULL,
-	PRIMARY KEY (day, user_id)
-) WITHOUT ROWID;
+	last_editor TEXT NOT NULL
+);
 CREATE INDEX copilot_activity_user ON copilot_activity (user_id, day);
 CREATE TABLE copilot_dirty (
 	day INTEGER PRIMARY KEY,
