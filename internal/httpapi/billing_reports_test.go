@@ -86,7 +86,11 @@ func csvTotals(t *testing.T, body string) (map[string][2]*big.Rat, []string) {
 
 func TestBillingReportExports(t *testing.T) {
 	doc := loadContract(t)
-	env := testenv.New(t)
+	billingEnvs(t, func(t *testing.T, env *testenv.Env) { testBillingReportExports(t, doc, env) })
+}
+
+func testBillingReportExports(t *testing.T, doc *openapi3.T, env *testenv.Env) {
+	rs := env.Server.Store.(billing.ReportStore)
 	now := time.Now().UTC()
 	ingestBillingTestData(t, env, now)
 	prevEnd := billing.DateOf(now).MonthStart().AddDays(-1)
@@ -108,11 +112,11 @@ func TestBillingReportExports(t *testing.T) {
 		ids[typ] = create(typ)
 	}
 	// The job writes them (once; a second run finds nothing to do).
-	n, err := env.Server.API.Billing.RunReports(t.Context(), env.Store, env.Server.API.Blobs, 10)
+	n, err := env.Server.API.Billing.RunReports(t.Context(), rs, env.Server.API.Blobs, 10)
 	if err != nil || n != 4 {
 		t.Fatalf("RunReports = %d, %v", n, err)
 	}
-	if n, _ := env.Server.API.Billing.RunReports(t.Context(), env.Store, env.Server.API.Blobs, 10); n != 0 {
+	if n, _ := env.Server.API.Billing.RunReports(t.Context(), rs, env.Server.API.Blobs, 10); n != 0 {
 		t.Fatalf("second run wrote %d exports again", n)
 	}
 	_, out := env.Get(t, "/enterprises/acme/settings/billing/reports", env.AdminToken)
