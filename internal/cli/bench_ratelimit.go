@@ -34,6 +34,7 @@ func benchmarks() map[string]command {
 	return map[string]command{
 		"ratelimit": {"GET /rate_limit through the full pipeline vs a bare net/http handler; limiter decisions/s", runBenchRateLimit},
 		"insights":  {"ingest events/s and p50/p99 of the nine insights endpoints; with --postgres-dsn, the raw-table baseline", runBenchInsights},
+		"billing":   {"billing ingest records/s and p50/p99 of the billing endpoints; with --postgres-dsn, the raw-table COPY baseline", runBenchBilling},
 	}
 }
 
