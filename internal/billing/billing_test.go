@@ -51,6 +51,14 @@ func TestAmountIsExact(t *testing.T) {
 	if got := Mul(Units(-2), Price(nano/2)).String(); got != "-1" {
 		t.Fatalf("-2 × 0.5 = %s", got)
 	}
+	// The fast path (one word) and the big.Int path agree.
+	for _, a := range []Amount{{}, Mul(1, 1), Mul(-1, 1), Mul(Units(3), Price(1)).Neg(), {hi: 0, lo: 1 << 63}, {hi: -1, lo: 1 << 63}, {hi: 5, lo: 7}, {hi: -5, lo: 7}} {
+		v := a.Big()
+		want := fixed(v.Sign() < 0, new(big.Int).Abs(v).String(), AmountScale)
+		if got := a.String(); got != want {
+			t.Errorf("Amount{%d, %d}.String() = %s, want %s", a.hi, a.lo, got, want)
+		}
+	}
 }
 
 func TestMulDivNeverExceeds(t *testing.T) {
