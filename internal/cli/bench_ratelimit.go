@@ -36,6 +36,7 @@ func benchmarks() map[string]command {
 		"cardinality": {"list endpoints on 100,000 subjects and 300,000 routes under concurrent load: p99 and peak RSS, side by side with --baseline", runBenchCardinality},
 		"insights":    {"ingest events/s and p50/p99 of the nine insights endpoints; with --postgres-dsn, the raw-table baseline", runBenchInsights},
 		"copilot":     {"building a day's Copilot report files for 100,000 users and the 28-day files: seconds and peak RSS vs reading the records", runBenchCopilot},
+		"billing":     {"billing ingest records/s and p50/p99 of the billing endpoints; with --postgres-dsn, the raw-table COPY baseline", runBenchBilling},
 	}
 }
 
