@@ -95,9 +95,11 @@ type BudgetStore interface {
 	RaiseBudgetAlert(ctx context.Context, alert BudgetAlert, deliveries []BudgetDelivery) (bool, error)
 	// BudgetAlerts lists the alerts raised for a budget in a month, by threshold.
 	BudgetAlerts(ctx context.Context, budgetID, month string) ([]BudgetAlert, error)
-	// DueBudgetDeliveries returns up to limit undelivered, unfailed
-	// deliveries whose next attempt is at or before now.
-	DueBudgetDeliveries(ctx context.Context, now time.Time, limit int) ([]BudgetDelivery, error)
+	// ClaimBudgetDeliveries returns up to limit undelivered, unfailed
+	// deliveries whose next attempt is at or before now, and moves their
+	// next attempt to until in the same statement, so a concurrent claim
+	// gets other ones (and a claimer that dies leaves them due again then).
+	ClaimBudgetDeliveries(ctx context.Context, now, until time.Time, limit int) ([]BudgetDelivery, error)
 	// UpdateBudgetDelivery records an attempt's outcome.
 	UpdateBudgetDelivery(ctx context.Context, d BudgetDelivery) error
 }
