@@ -217,3 +217,57 @@ func TestQuotaSharedOnTheDayItRunsOut(t *testing.T) {
 		t.Fatalf("discount %s net %s, want 49999 and 2001", it.DiscountQuantity, it.NetQuantity)
 	}
 }
+
+func TestRunnerSKU(t *testing.T) {
+	c := DefaultCatalog()
+	for want, labels := range map[string][]string{
+		"actions_linux":              {"ubuntu-latest"},
+		"actions_linux_arm":          {"ubuntu-24.04-arm"},
+		"actions_linux_slim":         {"ubuntu-slim"},
+		"actions_windows":            {"windows-2025"},
+		"actions_macos":              {"macos-15"},
+		"actions_macos_l":            {"macos-15-large"},
+		"actions_macos_xl":           {"macos-latest-xlarge"},
+		"actions_self_hosted":        {"self-hosted", "linux", "x64"},
+		"actions_linux_16_core":      {"ubuntu-latest-16-cores"},
+		"actions_windows_8_core":     {"windows_8core"},
+		"actions_linux_8_core_arm":   {"linux-8-core-arm"},
+		"actions_windows_4_core_gpu": {"windows-4-core-gpu"},
+		"":                           {"my-special-box"},
+	} {
+		if got := c.RunnerSKU(labels); got != want {
+			t.Errorf("RunnerSKU(%q) = %q, want %q", labels, got, want)
+		}
+	}
+}
+
+func TestCatalogApply(t *testing.T) {
+	c := DefaultCatalog()
+	err := c.Apply(strings.NewReader(`{"skus":{"actions_linux":{"prices":[{"from":"2026-06-01","price":"0.004"},{"from":"2000-01-01","price":0.006}]},
+		"actions_gpu_h100":{"product":"actions","unit":"minutes","prices":[{"from":"2026-01-01","price":1.5}]}},
+		"plans":{"enterprise":{"included":{"actions_minutes":100000}}},"accounts":{"organization:solo":"team"}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := c.SKU("actions_linux").PriceOn(NewDate(2026, 7, 1)); p.String() != "0.004" {
+		t.Errorf("negotiated price = %s", p)
+	}
+	if p := c.SKU("actions_linux").PriceOn(NewDate(2026, 5, 31)); p.String() != "0.006" {
+		t.Errorf("price before the negotiated one = %s", p)
+	}
+	if c.SKU("actions_gpu_h100") == nil || c.PlanOf(Account{KindEnterprise, "acme"}).Included[PoolActionsMinutes] != Units(100000) {
+		t.Error("new SKU or plan quota not applied")
+	}
+	if DefaultCatalog().PlanOf(Account{KindEnterprise, "acme"}).Included[PoolActionsMinutes] != Units(50000) {
+		t.Error("Apply changed the default catalogue")
+	}
+	if c.PlanOf(Account{KindOrganization, "solo"}).Included[PoolActionsMinutes] != Units(3000) {
+		t.Error("account plan not applied")
+	}
+	for _, bad := range []string{`{"skus":{"x":{"unit":"minutes"}}}`, `{"plans":{"team":{"included":{"gold":1}}}}`,
+		`{"accounts":{"organization:solo":"platinum"}}`, `{"skus":{"actions_linux":{"prices":[{"from":"2026-01-01","price":-1}]}}}`, `{"bogus":1}`} {
+		if err := DefaultCatalog().Apply(strings.NewReader(bad)); err == nil {
+			t.Errorf("Apply(%s) accepted", bad)
+		}
+	}
+}

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/ghusage/ghusage/internal/usage"
 )
 
 // MemStore is an in-memory Store: the reference the storage conformance
@@ -176,4 +178,75 @@ func (m *MemStore) BillingCommitters(_ context.Context, a Account, org string, s
 		}
 	}
 	return out, nil
+}
+
+// memReports is MemReports' state.
+type memReports struct {
+	mu   sync.Mutex
+	list []ReportExport
+}
+
+// MemReports is an in-memory ReportStore.
+type MemReports struct{ r memReports }
+
+// BillingCreateReport implements ReportStore.
+func (m *MemReports) BillingCreateReport(_ context.Context, r *ReportExport) error {
+	m.r.mu.Lock()
+	defer m.r.mu.Unlock()
+	m.r.list = append(m.r.list, *r)
+	return nil
+}
+
+// BillingReports implements ReportStore.
+func (m *MemReports) BillingReports(_ context.Context, enterprise string) ([]ReportExport, error) {
+	m.r.mu.Lock()
+	defer m.r.mu.Unlock()
+	var out []ReportExport
+	for _, r := range m.r.list {
+		if r.Enterprise == enterprise {
+			out = append(out, r)
+		}
+	}
+	slices.SortStableFunc(out, func(a, b ReportExport) int {
+		return cmp.Or(b.CreatedAt.Compare(a.CreatedAt), strings.Compare(a.ID, b.ID))
+	})
+	return out, nil
+}
+
+// BillingReport implements ReportStore.
+func (m *MemReports) BillingReport(_ context.Context, enterprise, id string) (*ReportExport, error) {
+	m.r.mu.Lock()
+	defer m.r.mu.Unlock()
+	for _, r := range m.r.list {
+		if r.Enterprise == enterprise && r.ID == id {
+			return &r, nil
+		}
+	}
+	return nil, usage.ErrNotFound
+}
+
+// BillingPendingReports implements ReportStore.
+func (m *MemReports) BillingPendingReports(_ context.Context, limit int) ([]ReportExport, error) {
+	m.r.mu.Lock()
+	defer m.r.mu.Unlock()
+	var out []ReportExport
+	for _, r := range m.r.list {
+		if r.Status == ReportProcessing && len(out) < limit {
+			out = append(out, r)
+		}
+	}
+	return out, nil
+}
+
+// BillingFinishReport implements ReportStore.
+func (m *MemReports) BillingFinishReport(_ context.Context, id, status string, files []string, errMsg string) error {
+	m.r.mu.Lock()
+	defer m.r.mu.Unlock()
+	for i := range m.r.list {
+		if m.r.list[i].ID == id {
+			m.r.list[i].Status, m.r.list[i].Files, m.r.list[i].Error = status, files, errMsg
+			return nil
+		}
+	}
+	return usage.ErrNotFound
 }

@@ -39,38 +39,73 @@ func (s *Service) Ingest(ctx context.Context, recs []Record) (IngestResult, erro
 }
 
 func (s *Service) fillEnterprises(ctx context.Context, recs []Record) error {
-	orgEnt := map[string]string{}
-	var slugs map[int64]string
+	lk := s.enterpriseLookup()
 	for i := range recs {
 		r := &recs[i]
 		if r.Enterprise != "" || r.Organization == "" {
 			continue
 		}
-		ent, ok := orgEnt[r.Organization]
-		if !ok {
-			o, err := s.Accounts.OrganizationByLogin(ctx, r.Organization)
-			switch {
-			case usage.IsNotFound(err):
-			case err != nil:
-				return err
-			case o.EnterpriseID != 0:
-				if slugs == nil {
-					es, err := s.Accounts.ListEnterprises(ctx)
-					if err != nil {
-						return err
-					}
-					slugs = map[int64]string{}
-					for _, e := range es {
-						slugs[e.ID] = strings.ToLower(e.Slug)
-					}
-				}
-				ent = slugs[o.EnterpriseID]
-			}
-			orgEnt[r.Organization] = ent
+		ent, err := lk(ctx, r.Organization)
+		if err != nil {
+			return err
 		}
 		r.Enterprise = ent
 	}
 	return nil
+}
+
+// enterpriseLookup returns a function giving the (lower-case) slug of the
+// enterprise an organization belongs to, "" for none or an unknown
+// organization, remembering answers for its own lifetime (one batch).
+func (s *Service) enterpriseLookup() func(ctx context.Context, org string) (string, error) {
+	orgEnt := map[string]string{}
+	var slugs map[int64]string
+	return func(ctx context.Context, org string) (string, error) {
+		if ent, ok := orgEnt[org]; ok || s.Accounts == nil {
+			return ent, nil
+		}
+		ent := ""
+		o, err := s.Accounts.OrganizationByLogin(ctx, org)
+		switch {
+		case usage.IsNotFound(err):
+		case err != nil:
+			return "", err
+		case o.EnterpriseID != 0:
+			if slugs == nil {
+				es, err := s.Accounts.ListEnterprises(ctx)
+				if err != nil {
+					return "", err
+				}
+				slugs = map[int64]string{}
+				for _, e := range es {
+					slugs[e.ID] = strings.ToLower(e.Slug)
+				}
+			}
+			ent = slugs[o.EnterpriseID]
+		}
+		orgEnt[org] = ent
+		return ent, nil
+	}
+}
+
+// RecordPushes remembers Advanced Security committers, moving pushes of
+// an organization that belongs to an enterprise to the enterprise's account.
+func (s *Service) RecordPushes(ctx context.Context, pushes []Push) error {
+	lk := s.enterpriseLookup()
+	for i := range pushes {
+		p := &pushes[i]
+		if p.Account.Kind != KindOrganization {
+			continue
+		}
+		ent, err := lk(ctx, p.Account.Login)
+		if err != nil {
+			return err
+		}
+		if ent != "" {
+			p.Account = Account{KindEnterprise, ent}
+		}
+	}
+	return s.Store.BillingRecordPushes(ctx, pushes)
 }
 
 // Priced is a usage row with its price and discount.

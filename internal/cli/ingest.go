@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -21,6 +20,7 @@ import (
 
 const ingestHelp = `Usage:
   ghusage ingest api-requests [flags] FILE|-
+  ghusage ingest server-statistics --account ACCOUNT [flags] FILE|-   (ingest server-statistics help)
 
 Reads API request events, one JSON object per line (NDJSON, gzip accepted),
 from FILE or standard input (-) and records them for API insights:
@@ -51,12 +51,15 @@ func runIngest(ctx context.Context, e *env, args []string) error {
 		}
 		return nil
 	}
-	if args[0] == "billing-usage" {
+	switch args[0] {
+	case "api-requests":
+	case "billing-usage":
 		return runIngestBilling(ctx, e, args[1:])
-	}
-	if args[0] != "api-requests" {
+	case "server-statistics":
+		return runIngestServerStats(ctx, e, args[1:])
+	default:
 		fmt.Fprint(e.stderr, ingestHelp)
-		return fmt.Errorf("unknown ingest kind %q: use api-requests", args[0])
+		return fmt.Errorf("unknown ingest kind %q: use api-requests, billing-usage or server-statistics", args[0])
 	}
 	cfg := server.DefaultConfig()
 	f := newFlagSet("ingest api-requests", e.getenv, e.stderr)
@@ -65,7 +68,7 @@ func runIngest(ctx context.Context, e *env, args []string) error {
 	f.stringVar(&o.url, "url", "", "base URL of a ghusage server to post to (e.g. http://127.0.0.1:8080); empty writes to the local store")
 	f.stringVar(&o.token, "token", "", "token with the ghusage:ingest scope, for --url")
 	f.intVar(&o.batchSize, "batch-size", 50_000, fmt.Sprintf("events per batch (1 to %d)", insights.MaxBatch))
-	f.durationVar(&o.retryFor, "retry-for", 2*time.Minute, "how long to keep retrying a batch the server did not acknowledge")
+	f.durationVar(&o.retryFor, "retry-for", 2*time.Minute, "how long to keep retrying a batch the server did not acknowledge (connection errors, 5xx, 429, rate limits; Retry-After is honoured)")
 	f.intVar(&o.parallel, "parallel", 1, "batches in flight at once")
 	f.boolVar(&o.progress, "progress", isTerminal(e.stderr), "show progress on standard error (default: when it is a terminal)")
 	if err := f.parse(args[1:]); err != nil {
@@ -95,7 +98,8 @@ func runIngest(ctx context.Context, e *env, args []string) error {
 		if o.token == "" {
 			return errors.New("--url needs --token (or GHUSAGE_TOKEN): a token with the ghusage:ingest scope")
 		}
-		sink = &httpSink{base: strings.TrimSuffix(o.url, "/"), token: o.token, retryFor: o.retryFor, client: &http.Client{Timeout: 5 * time.Minute}}
+		sink = &httpSink{base: strings.TrimSuffix(o.url, "/"), token: o.token, retryFor: o.retryFor,
+			client: &http.Client{Timeout: 5 * time.Minute}, notify: e.stderr}
 	} else {
 		st, err := openStore(ctx, cfg)
 		if err != nil {
@@ -148,63 +152,6 @@ type storeSink struct{ svc *insights.Service }
 func (s *storeSink) wantsEvents() bool { return true }
 func (s *storeSink) send(ctx context.Context, b *batch) (insights.IngestResult, error) {
 	return s.svc.Ingest(ctx, b.events)
-}
-
-type httpSink struct {
-	base, token string
-	retryFor    time.Duration
-	client      *http.Client
-}
-
-func (s *httpSink) wantsEvents() bool { return false }
-
-// send posts a batch, retrying transport errors and 5xx/429 answers with
-// backoff for up to retryFor: the server may be restarting, and a batch
-// that was not acknowledged is safe to send again.
-func (s *httpSink) send(ctx context.Context, b *batch) (insights.IngestResult, error) {
-	deadline := time.Now().Add(s.retryFor)
-	wait := 100 * time.Millisecond
-	for {
-		res, retry, err := s.post(ctx, b.body)
-		if err == nil || !retry || time.Now().After(deadline) {
-			if err != nil {
-				err = fmt.Errorf("batch from line %d: %w", b.first, err)
-			}
-			return res, err
-		}
-		select {
-		case <-ctx.Done():
-			return res, ctx.Err()
-		case <-time.After(wait):
-		}
-		wait = min(2*wait, 2*time.Second)
-	}
-}
-
-func (s *httpSink) post(ctx context.Context, body []byte) (res insights.IngestResult, retry bool, err error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.base+"/ghusage/v1/ingest/api-requests", bytes.NewReader(body))
-	if err != nil {
-		return res, false, err
-	}
-	req.Header.Set("Authorization", "Bearer "+s.token)
-	req.Header.Set("Content-Type", "application/x-ndjson")
-	resp, err := s.client.Do(req)
-	if err != nil {
-		return res, true, err
-	}
-	defer resp.Body.Close()
-	out, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	if err != nil {
-		return res, true, err
-	}
-	if resp.StatusCode == http.StatusOK {
-		if err := json.Unmarshal(out, &res); err != nil {
-			return res, false, fmt.Errorf("unexpected answer %q: %w", truncateOutput(out), err)
-		}
-		return res, false, nil
-	}
-	retry = resp.StatusCode >= 500 || resp.StatusCode == http.StatusTooManyRequests
-	return res, retry, fmt.Errorf("server answered %s: %s", resp.Status, truncateOutput(out))
 }
 
 func truncateOutput(b []byte) string {

@@ -81,3 +81,16 @@ func TestIngestBillingUsageOverHTTP(t *testing.T) {
 		t.Fatalf("unknown token: %v, want a 401", err)
 	}
 }
+
+func TestWebhookSetupPrintsTheHook(t *testing.T) {
+	var out, errOut bytes.Buffer
+	err := Run(context.Background(), []string{"webhook", "setup", "--org", "acme-web", "--url", "https://ghusage.example.com/", "--secret", "s3"},
+		func(string) string { return "" }, nil, &out, &errOut)
+	if err != nil || !testenv.ContainsAll(out.String(), "https://ghusage.example.com/ghusage/v1/webhooks/github", "GHUSAGE_WEBHOOK_SECRET=s3",
+		"gh api orgs/acme-web/hooks", "events[]=workflow_job", "events[]=push", "content_type]=json") {
+		t.Fatalf("webhook setup: %v\n%s%s", err, out.String(), errOut.String())
+	}
+	if err := Run(context.Background(), []string{"webhook", "setup", "--org", "x"}, func(string) string { return "" }, nil, &out, &errOut); err == nil {
+		t.Fatal("setup without --url succeeded")
+	}
+}

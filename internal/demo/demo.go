@@ -46,7 +46,7 @@ type Dataset struct {
 var OrgLogins = []string{"acme-web", "acme-data", "acme-infra"}
 
 // AdminScopes are the admin token's classic scopes.
-var AdminScopes = []string{"admin:org", "admin:enterprise", "manage_billing:copilot", "read:user", "repo", "user", "ghusage:ingest"}
+var AdminScopes = []string{"admin:org", "admin:enterprise", "manage_billing:copilot", "read:user", "repo", "user", "ghusage:ingest", "site_admin"}
 
 // Seed writes the dataset into an empty store.
 func Seed(ctx context.Context, st usage.Store, opt Options) (*Dataset, error) {

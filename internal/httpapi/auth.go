@@ -14,7 +14,9 @@ import (
 )
 
 // credentials extracts the token from Authorization: "Bearer T", "token T"
-// or Basic with the token as password. ok is false without the header.
+// or Basic with the token as the password (login:T, x-access-token:T) or,
+// as GitHub accepts it, as the username (T:x-oauth-basic, T:, T). ok is
+// false without the header.
 func credentials(r *http.Request) (token string, ok bool) {
 	h := r.Header.Get("Authorization")
 	if h == "" {
@@ -30,7 +32,12 @@ func credentials(r *http.Request) (token string, ok bool) {
 		if err != nil {
 			return "", true
 		}
-		_, pass, _ := strings.Cut(string(raw), ":")
+		user, pass, _ := strings.Cut(string(raw), ":")
+		if _, isToken := usage.ParseTokenType(pass); !isToken {
+			if _, userIsToken := usage.ParseTokenType(user); userIsToken {
+				return user, true
+			}
+		}
 		return pass, true
 	}
 	return "", true
@@ -95,6 +102,9 @@ func (s *Server) authenticate(r *http.Request) (*usage.Actor, error) {
 	}
 	if !a.Token.Usable(now) {
 		return &usage.Actor{}, usage.ErrBadCredentials
+	}
+	if a.User.Suspended() { // site-admin API (admin.go)
+		return &usage.Actor{}, usage.ErrSuspended
 	}
 	return a, nil
 }
@@ -178,6 +188,18 @@ func (c *tokenCache) lookup(key *[sha256.Size]byte, now time.Time, ttl time.Dura
 		return nil, false
 	}
 	return e.actor, true
+}
+
+// forget drops the cached actors match selects, so a change to an
+// account or token (admin.go) takes effect on this replica at once.
+func (c *tokenCache) forget(match func(*usage.Actor) bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for k, e := range c.m {
+		if e.actor != nil && match(e.actor) {
+			delete(c.m, k)
+		}
+	}
 }
 
 // load resolves the token hashed to key from st and caches the answer,

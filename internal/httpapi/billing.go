@@ -322,4 +322,5 @@ func (s *Server) billingRoutes(mux *http.ServeMux) {
 	}))
 	s.handle(mux, "GET /orgs/{org}/settings/billing/advanced-security", s.billingAdvancedSecurity(s.orgUsage))
 	s.handleRoute(mux, &Route{Method: http.MethodPost, Pattern: BillingIngestPath, MaxBodyBytes: IngestMaxBodyBytes}, s.handleIngestBillingUsage)
+	s.operation(mux, "POST "+WebhookPath, http.HandlerFunc(s.handleGitHubWebhook))
 }

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"strconv"
@@ -44,10 +45,22 @@ func StatusOf(err error) int {
 	return statusByKind[usage.ErrorKind(err)]
 }
 
-// writeError renders err as GitHub's error body. Errors that are not
-// *usage.Error are internal: they are logged and answered with a generic
-// message, so no internal detail reaches the caller.
-func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
+// statusClientClosedRequest records a request whose client went away
+// before it was answered (nginx's 499): not a server error.
+const statusClientClosedRequest = 499
+
+// writeError renders err as GitHub's error body and returns the status
+// sent. Errors that are not *usage.Error are internal: they are logged and
+// answered with a generic message, so no internal detail reaches the
+// caller. When the client has gone away (its request's context is
+// canceled), whatever failed failed because of that: the request is
+// recorded as 499 and nothing is logged as an error.
+func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) int {
+	if errors.Is(r.Context().Err(), context.Canceled) {
+		s.Logger.DebugContext(r.Context(), "client closed request", "err", err, "request_id", w.Header().Get("X-GitHub-Request-Id"))
+		w.WriteHeader(statusClientClosedRequest) // records the status; the connection is gone
+		return statusClientClosedRequest
+	}
 	var e *usage.Error
 	if errors.As(err, &e) && e.Kind == usage.KindInternal && e.Message == "" {
 		e = nil
@@ -77,4 +90,5 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		doc = DocsURL
 	}
 	writeJSON(w, status, errorBody{Message: e.Message, Errors: e.Fields, DocumentationURL: doc, Status: strconv.Itoa(status)})
+	return status
 }

@@ -11,10 +11,9 @@ import (
 	"github.com/ghusage/ghusage/internal/usage"
 )
 
-// insightsAccess is what every insights endpoint requires (seed 000): the
-// fine-grained "API Insights" organization permission (read), or a classic
-// token with read:org.
-var insightsAccess = usage.Access{Scopes: []string{"read:org"}, Permission: "organization_api_insights", Level: "read"}
+// insightsAccess is what every insights endpoint requires (seed 000);
+// the dashboard checks the same value.
+var insightsAccess = insights.Access
 
 // IngestPath is where gateways, proxies and log shippers post request
 // events (NDJSON, optionally gzip-compressed); see doc/insights.md.

@@ -208,6 +208,10 @@ func (s *Server) common(next http.Handler) http.Handler {
 			s.writeError(ex, r, errNotFound)
 			return
 		}
+		if len(r.URL.RawQuery) > maxQueryBytes {
+			s.writeError(ex, r, errURITooLong)
+			return
+		}
 		if r.Method == http.MethodOptions {
 			h.Set("Access-Control-Allow-Methods", "GET, POST, PATCH, PUT, DELETE")
 			h.Set("Access-Control-Allow-Headers", "Authorization, Content-Type, If-Match, If-Modified-Since, If-None-Match, If-Unmodified-Since, Accept-Encoding, X-GitHub-OTP, X-Requested-With, User-Agent, X-GitHub-Api-Version")
@@ -375,9 +379,9 @@ func (s *Server) api(rt *Route, h handlerFunc) http.Handler {
 
 		d, admitted, err := s.admit(w, r, rt, actor, authErr, info)
 		if err != nil {
-			s.writeError(w, r, err)
+			status := s.writeError(w, r, err)
 			// A 503 from an unreachable rate-limit store is not a rate limit.
-			s.meter(r, rt, actor, StatusOf(err), usage.ErrorKind(err) == usage.KindRateLimited)
+			s.meter(r, rt, actor, status, usage.ErrorKind(err) == usage.KindRateLimited)
 			return
 		}
 		status := http.StatusInternalServerError // what a panicking handler is answered
@@ -386,7 +390,9 @@ func (s *Server) api(rt *Route, h handlerFunc) http.Handler {
 			// took. Not the request's context: a slot must be released
 			// even when the client has gone away.
 			defer func() {
-				s.Limiter.Finish(context.Background(), &d, authErr == nil && actor.Authenticated() && status == http.StatusNotModified)
+				// Only a revalidation admit marked as refundable (counted,
+				// authenticated, not If-None-Match: *) is refunded.
+				s.Limiter.Finish(context.Background(), &d, info.refundOn304 && status == http.StatusNotModified)
 			}()
 		}
 		status = s.serve(w, r, h, authErr, info)
@@ -398,8 +404,7 @@ func (s *Server) api(rt *Route, h handlerFunc) http.Handler {
 // 304 Not Modified to a matching If-None-Match. It returns the status sent.
 func (s *Server) serve(w http.ResponseWriter, r *http.Request, h handlerFunc, authErr error, info *requestInfo) int {
 	if authErr != nil {
-		s.writeError(w, r, authErr)
-		return StatusOf(authErr)
+		return s.writeError(w, r, authErr)
 	}
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		sw := &statusWriter{ResponseWriter: w}
@@ -423,8 +428,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, h handlerFunc, au
 		}
 	}()
 	if err := h(bw, r); err != nil {
-		s.writeError(w, r, err)
-		return StatusOf(err)
+		return s.writeError(w, r, err)
 	}
 	if bw.status == 0 {
 		bw.status = http.StatusOK
@@ -441,9 +445,14 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, h handlerFunc, au
 		} else {
 			hdr["Etag"] = []string{etag}
 		}
-		if etagMatches(r.Header.Get("If-None-Match"), etag) {
+		if match, star := etagMatches(r.Header.Get("If-None-Match"), etag); match {
 			hdr.Del("Content-Type")
 			hdr.Del("Content-Length")
+			if star {
+				// "*" names no representation the client holds: the 304
+				// (RFC 9110 §13.1.2) is not a revalidation, and counts.
+				info.refundOn304 = false
+			}
 			if info.refundOn304 {
 				refundRateLimitHeaders(hdr)
 			}
@@ -494,19 +503,22 @@ func refundRateLimitHeaders(h http.Header) {
 	h["X-Ratelimit-Remaining"] = []string{strconv.FormatInt(remaining+1, 10)}
 }
 
-// etagMatches compares If-None-Match with a weak comparison, as GitHub does.
-func etagMatches(header, etag string) bool {
+// etagMatches compares If-None-Match, a list of tags or "*", with etag by
+// the weak comparison, as GitHub does. star is set when the match is "*"
+// alone, which names no representation.
+func etagMatches(header, etag string) (match, star bool) {
 	if header == "" {
-		return false
+		return false, false
 	}
 	want := strings.TrimPrefix(etag, "W/")
-	for _, t := range strings.Split(header, ",") {
+	for t := range strings.SplitSeq(header, ",") {
 		t = strings.TrimSpace(t)
-		if t == "*" || strings.TrimPrefix(t, "W/") == want {
-			return true
+		if strings.TrimPrefix(t, "W/") == want {
+			return true, false
 		}
+		star = star || t == "*"
 	}
-	return false
+	return star, star
 }
 
 var bufferedWriters = sync.Pool{New: func() any { return &bufferedWriter{header: make(http.Header)} }}

@@ -72,3 +72,16 @@ func TestMediaType(t *testing.T) {
 		}
 	}
 }
+
+// Links write each parameter once: a repeated value is dropped, distinct
+// values of a key are kept in the order the request gave them.
+func TestLinkHeaderIsCanonical(t *testing.T) {
+	base, _ := url.Parse("http://h/orgs/o/insights/api/subject-stats?sort=b&sort=a&sort=b" +
+		strings.Repeat("&sort=a", 500) + "&page=1&page=1&per_page=5&min_timestamp=2024-01-01")
+	got := LinkHeader(base, usage.Page{Number: 1, PerPage: 5}, 12)
+	want := `<http://h/orgs/o/insights/api/subject-stats?min_timestamp=2024-01-01&page=2&per_page=5&sort=b&sort=a>; rel="next", ` +
+		`<http://h/orgs/o/insights/api/subject-stats?min_timestamp=2024-01-01&page=3&per_page=5&sort=b&sort=a>; rel="last"`
+	if got != want {
+		t.Fatalf("Link\n got %s\nwant %s", got, want)
+	}
+}

@@ -36,6 +36,9 @@ func (s *Server) admit(w http.ResponseWriter, r *http.Request, rt *Route, actor 
 		Endpoint: "unmatched",
 		Write:    r.Method != http.MethodGet && r.Method != http.MethodHead && r.Method != http.MethodOptions,
 	}
+	// An ingestion pipe is not a GitHub API request (doc/rate-limits.md):
+	// authenticated, it is neither counted nor charged points.
+	req.Pipe = authErr == nil && actor.Authenticated() && isPipeRoute(rt)
 	switch rt.Method {
 	case "":
 	case http.MethodGet:
@@ -73,9 +76,15 @@ func (s *Server) admit(w http.ResponseWriter, r *http.Request, rt *Route, actor 
 			"limit", kind, "resource", d.Resource.String()).Inc()
 		return d, false, e
 	}
-	info.refundOn304 = authErr == nil && actor.Authenticated() && req.Counted
+	info.refundOn304 = authErr == nil && actor.Authenticated() && req.Counted && !req.Pipe
 	return d, true, nil
 }
+
+// pipePrefix is where ghusage's ingestion routes live, for every kind
+// (POST /ghusage/v1/ingest/<kind>).
+const pipePrefix = "/ghusage/v1/ingest/"
+
+func isPipeRoute(rt *Route) bool { return strings.HasPrefix(rt.Pattern, pipePrefix) }
 
 func isRateLimitRoute(rt *Route) bool {
 	return rt.Method == http.MethodGet && rt.Pattern == "/rate_limit"
@@ -110,23 +119,37 @@ func setRateLimitHeaders(h http.Header, d *ratelimit.Decision, v []string) {
 // acting for a user, the installation for installation tokens, and the IP
 // address for unauthenticated requests and bad credentials.
 func (s *Server) rateSubject(r *http.Request, actor *usage.Actor, authErr error) ratelimit.Subject {
-	if authErr == nil && actor.Authenticated() {
-		switch {
-		case actor.Type == usage.ActorInstallation:
-			id := actor.Token.InstallationID
-			var repos, members int64
-			if actor.Installation != nil {
-				id = actor.Installation.ID
-				repos = int64(actor.Installation.Repositories)
-				members = int64(actor.Installation.Members)
-			}
-			return ratelimit.Subject{Pool: ratelimit.InstallationPool(id), Repositories: repos, Members: members}
-		case actor.User != nil:
-			return ratelimit.Subject{Pool: ratelimit.UserPool(actor.User.ID),
-				App: actor.Type == usage.ActorOAuthApp || actor.Type == usage.ActorUserToServer}
+	if authErr == nil {
+		if subj, ok := RateSubject(actor); ok {
+			return subj
 		}
 	}
 	return ratelimit.Subject{Pool: ratelimit.IPPool(clientIP(r, s.Limiter.TrustedProxies()))}
+}
+
+// RateSubject is the pool an authenticated actor's requests count
+// against: the user for every token acting for a user, the installation
+// for installation tokens. ok is false for actors counted by IP address.
+// The dashboard shows the same pool.
+func RateSubject(actor *usage.Actor) (subj ratelimit.Subject, ok bool) {
+	if !actor.Authenticated() {
+		return subj, false
+	}
+	switch {
+	case actor.Type == usage.ActorInstallation:
+		id := actor.Token.InstallationID
+		var repos, members int64
+		if actor.Installation != nil {
+			id = actor.Installation.ID
+			repos = int64(actor.Installation.Repositories)
+			members = int64(actor.Installation.Members)
+		}
+		return ratelimit.Subject{Pool: ratelimit.InstallationPool(id), Repositories: repos, Members: members}, true
+	case actor.User != nil:
+		return ratelimit.Subject{Pool: ratelimit.UserPool(actor.User.ID),
+			App: actor.Type == usage.ActorOAuthApp || actor.Type == usage.ActorUserToServer}, true
+	}
+	return subj, false
 }
 
 // clientIP is the peer address, or the address a trusted proxy reports in

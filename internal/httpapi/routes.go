@@ -1,6 +1,10 @@
 package httpapi
 
-import "net/http"
+import (
+	"net/http"
+
+	"github.com/ghusage/ghusage/internal/serverstats"
+)
 
 // routes registers every route ghusage serves. API routes go through
 // s.api, which authenticates, rate limits, meters and handles ETags.
@@ -51,8 +55,41 @@ func (s *Server) routes(mux *http.ServeMux) {
 	// endpoints, Advanced Security committers, usage ingestion (billing.go).
 	s.billingRoutes(mux)
 
+	// Files behind signed, expiring links (Copilot reports, billing
+	// exports): the link is the credential, so outside the API pipeline.
+	s.operation(mux, FilesPattern, http.HandlerFunc(s.handleDownload))
+
+	// Server statistics (seed 001, GHES /enterprise/stats/*; doc/server-statistics.md):
+	// the daily history, the twelve current-statistics routes
+	// (serverstats.Types: all, comments, …, users) and the upload.
+	s.handle(mux, "GET /enterprise-installation/{enterprise_or_org}/server-statistics", s.handleServerStatistics)
+	for _, typ := range serverstats.Types {
+		s.handle(mux, "GET /enterprise/stats/"+typ, s.enterpriseStats(typ))
+	}
+	s.handleRoute(mux, &Route{Method: http.MethodPost, Pattern: ServerStatsIngestPath, MaxBodyBytes: serverstats.MaxUploadBytes},
+		s.handleIngestServerStatistics)
+
 	// Accounts and tokens.
 	s.handle(mux, "GET /user", s.handleGetAuthenticatedUser)
+
+	// GitHub Enterprise Server's site-admin API for accounts and tokens, and
+	// the account lookups it pairs with (admin.go, doc/admin.md).
+	s.handle(mux, "GET /meta", s.handleMeta)
+	s.handle(mux, "GET /users/{username}", s.handleGetUser)
+	s.handle(mux, "GET /orgs/{org}", s.handleGetOrg)
+	s.handle(mux, "POST /admin/users", s.adminOnly(s.handleAdminCreateUser))
+	s.handle(mux, "PATCH /admin/users/{username}", s.adminOnly(s.handleAdminRenameUser))
+	s.handle(mux, "DELETE /admin/users/{username}", s.adminOnly(s.handleAdminDeleteUser))
+	s.handle(mux, "POST /admin/users/{username}/authorizations", s.adminOnly(s.handleAdminCreateImpersonation))
+	s.handle(mux, "DELETE /admin/users/{username}/authorizations", s.adminOnly(s.handleAdminDeleteImpersonation))
+	s.handle(mux, "POST /admin/organizations", s.adminOnly(s.handleAdminCreateOrg))
+	s.handle(mux, "PATCH /admin/organizations/{org}", s.adminOnly(s.handleAdminRenameOrg))
+	s.handle(mux, "GET /admin/tokens", s.adminOnly(s.handleAdminListTokens))
+	s.handle(mux, "DELETE /admin/tokens/{token_id}", s.adminOnly(s.handleAdminDeleteToken))
+	s.handle(mux, "PUT /users/{username}/site_admin", s.adminOnly(s.handleAdminSiteAdmin(true)))
+	s.handle(mux, "DELETE /users/{username}/site_admin", s.adminOnly(s.handleAdminSiteAdmin(false)))
+	s.handle(mux, "PUT /users/{username}/suspended", s.adminOnly(s.handleAdminSuspend(true)))
+	s.handle(mux, "DELETE /users/{username}/suspended", s.adminOnly(s.handleAdminSuspend(false)))
 
 	// Anything else is GitHub's 404, still authenticated and rate limited.
 	s.handle(mux, "/", s.handleNotFound)

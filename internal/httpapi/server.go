@@ -12,9 +12,11 @@ import (
 	"time"
 
 	"github.com/ghusage/ghusage/internal/billing"
+	"github.com/ghusage/ghusage/internal/blob"
 	"github.com/ghusage/ghusage/internal/insights"
 	"github.com/ghusage/ghusage/internal/metrics"
 	"github.com/ghusage/ghusage/internal/ratelimit"
+	"github.com/ghusage/ghusage/internal/serverstats"
 	"github.com/ghusage/ghusage/internal/usage"
 )
 
@@ -38,14 +40,26 @@ type Server struct {
 	Insights *insights.Service
 	Meter    *insights.Recorder
 	// Billing answers the billing endpoints and usage ingestion; nil
-	// disables them.
-	Billing *billing.Service
+	// disables them. WebhookSecret verifies GitHub webhook deliveries;
+	// empty disables the webhook endpoint.
+	Billing       *billing.Service
+	WebhookSecret string
+	// ServerStats answers server statistics and their uploads; nil disables them.
+	ServerStats *serverstats.Service
 	// CostCenters and Budgets answer the cost-center and budget
 	// endpoints; nil disables them.
 	CostCenters *billing.CostCenters
 	Budgets     *billing.Budgets
 	// Limiter enforces rate limits; nil disables them (GHES mode).
 	Limiter *ratelimit.Limiter
+	// Blobs keeps downloadable files and Signer makes and checks their
+	// links (blob.DownloadPath); nil disables downloads.
+	Blobs  blob.Store
+	Signer *blob.Signer
+	// Admin serves GitHub's site-admin API (admin.go); nil answers it 404.
+	Admin usage.AdminStore
+	// ReadyChecks are the backends /readyz asks besides the store (health.go).
+	ReadyChecks []ReadyCheck
 
 	tokens tokenCache
 	once   sync.Once

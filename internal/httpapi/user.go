@@ -16,10 +16,6 @@ func (s *Server) handleGetAuthenticatedUser(w http.ResponseWriter, r *http.Reque
 	if a.User == nil {
 		return usage.Errorf(usage.KindForbidden, "Resource not accessible by integration")
 	}
-	u := a.User
-	writeJSON(w, http.StatusOK, map[string]any{
-		"login": u.Login, "id": u.ID, "type": "User", "site_admin": u.SiteAdmin, "name": u.Name,
-		"created_at": u.CreatedAt.UTC().Format("2006-01-02T15:04:05Z"),
-	})
+	writeJSON(w, http.StatusOK, privateUser(r, a.User))
 	return nil
 }

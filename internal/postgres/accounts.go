@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -135,9 +136,9 @@ func (db *DB) CreateUser(ctx context.Context, u *usage.User) error {
 		u.CreatedAt = db.now().UTC()
 	}
 	id, err := db.insert(ctx, "users", u.ID,
-		`INSERT INTO users (id, login, name, site_admin, created_at)
-		VALUES (COALESCE($1, nextval('users_id_seq')), $2, $3, $4, $5) RETURNING id`,
-		u.Login, u.Name, u.SiteAdmin, u.CreatedAt.UTC())
+		`INSERT INTO users (id, login, name, site_admin, created_at, email, suspended_at)
+		VALUES (COALESCE($1, nextval('users_id_seq')), $2, $3, $4, $5, $6, $7) RETURNING id`,
+		u.Login, u.Name, u.SiteAdmin, u.CreatedAt.UTC(), u.Email, nullTime(u.SuspendedAt))
 	if err != nil {
 		return err
 	}
@@ -145,12 +146,16 @@ func (db *DB) CreateUser(ctx context.Context, u *usage.User) error {
 	return nil
 }
 
-const userCols = `id, login, name, site_admin, created_at`
+const userCols = `id, login, name, site_admin, created_at, email, suspended_at`
 
 func scanUser(row pgx.CollectableRow) (*usage.User, error) {
 	var u usage.User
-	err := row.Scan(&u.ID, &u.Login, &u.Name, &u.SiteAdmin, &u.CreatedAt)
+	var suspended *time.Time
+	err := row.Scan(&u.ID, &u.Login, &u.Name, &u.SiteAdmin, &u.CreatedAt, &u.Email, &suspended)
 	u.CreatedAt = u.CreatedAt.UTC()
+	if suspended != nil {
+		u.SuspendedAt = suspended.UTC()
+	}
 	return &u, err
 }
 

@@ -13,3 +13,10 @@ func TestBillingConformance(t *testing.T) {
 		return storetest.Backend{Store: open(t)}
 	})
 }
+
+func TestBillingReportsConformance(t *testing.T) {
+	pgtest.Server(t)
+	storetest.RunBillingReports(t, func(t *testing.T) storetest.Backend {
+		return storetest.Backend{Store: open(t)}
+	})
+}

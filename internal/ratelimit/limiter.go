@@ -17,6 +17,10 @@ const (
 	SecondaryDocumentationURL = "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api#about-secondary-rate-limits"
 )
 
+// graphQLEndpoint names GraphQL's points window within a pool; REST
+// endpoints are named "METHOD /pattern" or "unmatched", never this.
+const graphQLEndpoint = "graphql"
+
 // ErrUnavailable is returned by Admit and Status when the Store cannot be
 // reached and the Limiter fails closed.
 var ErrUnavailable = errors.New("rate limit store unavailable")
@@ -44,6 +48,11 @@ type Request struct {
 	// as "GET /orgs/{org}/insights/api/summary-stats".
 	Endpoint string
 	Write    bool // POST, PATCH, PUT, DELETE cost more secondary points
+	// Pipe marks an authenticated request to one of ghusage's ingestion
+	// routes: not a GitHub API request, so it neither counts against the
+	// primary limit nor costs points; only the concurrency limit applies
+	// (it bounds the request bodies a pool has in flight).
+	Pipe bool
 }
 
 // Decision is the Limiter's answer for one request.
@@ -144,6 +153,19 @@ func New(cfg Config, store Store, log *slog.Logger) *Limiter {
 	return l
 }
 
+// Ping reports whether the counter store answers, for readiness: a store
+// with a Ping method (Redis) is asked; one without (in process) always
+// answers.
+func (l *Limiter) Ping(ctx context.Context) error {
+	if l == nil || l.store == nil {
+		return nil
+	}
+	if p, ok := l.store.(interface{ Ping(context.Context) error }); ok {
+		return p.Ping(ctx)
+	}
+	return nil
+}
+
 // Enabled reports whether rate limiting is on (off in the GHES mode).
 func (l *Limiter) Enabled() bool { return l != nil && !l.cfg.Disabled }
 
@@ -194,22 +216,26 @@ func (l *Limiter) Admit(ctx context.Context, req *Request) (Decision, error) {
 		Limit:    limit,
 		Window:   l.windows[req.Resource],
 	}
-	if req.Counted && limit > 0 {
+	if req.Counted && !req.Pipe && limit > 0 {
 		c.Cost = 1
 	}
 	sec := &l.cfg.Secondary
-	if req.Subject.Pool.Kind != PoolIP {
-		pts := sec.EndpointPoints
+	if req.Subject.Pool.Kind != PoolIP && !req.Pipe {
+		pts, endpoint := sec.EndpointPoints, req.Endpoint
 		if req.Resource == GraphQL {
-			pts = sec.GraphQLPoints
+			// GraphQL has one points window of its own, whatever route
+			// served it: REST points never use it up, nor the reverse.
+			pts, endpoint = sec.GraphQLPoints, graphQLEndpoint
 		}
 		if pts > 0 && sec.Window > 0 {
-			c.Endpoint, c.PointsLimit, c.PointsWindow = req.Endpoint, pts, sec.Window
+			c.Endpoint, c.PointsLimit, c.PointsWindow = endpoint, pts, sec.Window
 			c.Points = sec.ReadCost
 			if req.Write {
 				c.Points = sec.WriteCost
 			}
 		}
+	}
+	if req.Subject.Pool.Kind != PoolIP {
 		c.MaxConcurrent, c.SlotTTL = sec.MaxConcurrent, sec.SlotTTL
 	}
 	res, err := l.store.Take(ctx, c)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/ghusage/ghusage/internal/demo"
 	"github.com/ghusage/ghusage/internal/insights"
+	"github.com/ghusage/ghusage/internal/serverstats"
 	"github.com/ghusage/ghusage/internal/sqlite"
 	"github.com/ghusage/ghusage/internal/usage"
 )
@@ -28,6 +29,11 @@ func SeedDemo(ctx context.Context, st usage.Store, opt demo.Options, accountsRea
 	}
 	if is, ok := st.(insights.Store); ok {
 		if err := demo.SeedTraffic(ctx, is, d, opt.Seed, opt.Now); err != nil {
+			return nil, err
+		}
+	}
+	if ss, ok := st.(serverstats.Store); ok {
+		if err := demo.SeedServerStats(ctx, ss, d.Enterprise.Slug, opt.Seed, opt.Now); err != nil {
 			return nil, err
 		}
 	}

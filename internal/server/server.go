@@ -4,6 +4,7 @@ package server
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -35,9 +36,13 @@ type Config struct {
 	// InsightsRetention says how long each insights roll-up level and
 	// ingested event ids are kept.
 	InsightsRetention insights.Retention
+	InsightsGate      insights.GateConfig // admission of list answers; zero: insights.DefaultGate
 
 	// Billing configures the billing ledger (billing.go).
 	Billing BillingConfig
+
+	// ServerStats configures the server statistics collector.
+	ServerStats ServerStatsConfig
 
 	// RedisCluster treats RedisURL as a Redis Cluster node.
 	RedisCluster bool
@@ -46,6 +51,19 @@ type Config struct {
 	RateLimit        ratelimit.Config
 	RateLimitBackend string
 	RedisKeyPrefix   string // starts every Redis key; "ghusage:rl:" when empty
+
+	// PublicURL is the base URL clients reach ghusage on (behind a proxy,
+	// say); absolute links such as download links are built on it. Empty
+	// uses the listen address.
+	PublicURL string
+	// LinkSecret signs download links; every replica must share it. Empty
+	// uses a key generated once and kept in the store.
+	LinkSecret string
+	// LinkTTL is how long a download link stays valid.
+	LinkTTL time.Duration
+
+	// UISessionTTL is how long a dashboard sign-in lasts (ui.DefaultSessionTTL when 0).
+	UISessionTTL time.Duration
 
 	// BudgetAlerts configures the budget alert job (costcenters.go).
 	BudgetAlerts BudgetAlertConfig
@@ -57,6 +75,9 @@ type Config struct {
 	WriteTimeout      time.Duration
 	IdleTimeout       time.Duration
 	ShutdownTimeout   time.Duration
+
+	// TLS serves HTTPS from certificate files or a self-signed certificate (tls.go).
+	TLS TLSConfig
 
 	Version string
 }
@@ -70,6 +91,7 @@ func DefaultConfig() Config {
 		Store:             "sqlite",
 		SQLiteSynchronous: "FULL",
 		TokenCacheTTL:     2 * time.Second,
+		LinkTTL:           time.Hour,
 		MaxBodyBytes:      1 << 20,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       5 * time.Minute,
@@ -110,9 +132,10 @@ type Server struct {
 	Metrics *metrics.Registry
 	// Jobs runs background jobs once across replicas; register jobs
 	// before Serve.
-	Jobs *jobs.Scheduler
-	http *http.Server
-	ln   net.Listener
+	Jobs  *jobs.Scheduler
+	http  *http.Server
+	ln    net.Listener
+	certs *certReloader // nil without TLS (tls.go)
 
 	closeLimiter func() error
 }
@@ -130,17 +153,33 @@ func New(cfg Config, st usage.Store, logger *slog.Logger, now func() time.Time) 
 	}
 	api.Insights, api.Meter = newInsights(cfg, st, logger, now)
 	if api.Billing, err = newBilling(cfg, st, now); err != nil {
+		closeLimiter()
 		return nil, err
 	}
+	api.WebhookSecret = cfg.Billing.WebhookSecret
+	if api.Blobs, api.Signer, err = newFiles(cfg, st, now); err != nil {
+		closeLimiter()
+		return nil, err
+	}
+	api.Admin, _ = st.(usage.AdminStore) // site-admin API (httpapi/admin.go)
+	api.ReadyChecks = readyChecks(cfg, limiter)
 	if api.Meter != nil {
 		reg.CounterFunc("ghusage_insights_metering_dropped_total",
 			"Metered request events dropped because the store fell too far behind.", api.Meter.Dropped)
 	}
 	s := &Server{cfg: cfg, logger: logger, Store: st, API: api, Metrics: reg, closeLimiter: closeLimiter,
 		Jobs: newScheduler(st, api.Insights, reg, logger, now)}
+	if err := s.wireServerStats(cfg); err != nil {
+		closeLimiter()
+		return nil, err
+	}
+	if s.certs, err = setupTLS(cfg, logger, now()); err != nil {
+		closeLimiter()
+		return nil, err
+	}
 	wireCostCenters(cfg, s, now) // cost centers and budgets (costcenters.go)
 	s.http = &http.Server{
-		Handler:           api.Handler(),
+		Handler:           s.dashboard(api, logger, now), // the API, and the web UI under /ui/
 		ReadHeaderTimeout: cfg.ReadHeaderTimeout,
 		ReadTimeout:       cfg.ReadTimeout,
 		WriteTimeout:      cfg.WriteTimeout,
@@ -157,11 +196,19 @@ func (s *Server) Listen() error {
 		return err
 	}
 	s.ln = ln
+	if s.cfg.PublicURL == "" && s.API.Signer != nil {
+		s.API.Signer.PublicURL = s.URL()
+	}
 	return nil
 }
 
 // URL is the base URL the server answers on, once listening.
-func (s *Server) URL() string { return "http://" + s.ln.Addr().String() }
+func (s *Server) URL() string {
+	if s.certs != nil {
+		return "https://" + s.ln.Addr().String()
+	}
+	return "http://" + s.ln.Addr().String()
+}
 
 // Serve answers requests until ctx is done, then shuts down gracefully:
 // it stops accepting, lets requests in flight finish within
@@ -177,7 +224,13 @@ func (s *Server) Serve(ctx context.Context) error {
 	}
 	defer s.closeLimiter()
 	errc := make(chan error, 1)
-	go func() { errc <- s.http.Serve(s.ln) }()
+	if s.certs != nil {
+		s.http.TLSConfig = &tls.Config{GetCertificate: s.certs.getCertificate, MinVersion: tls.VersionTLS12}
+		go s.certs.watch(jctx, s.cfg.TLS.ReloadInterval)
+		go func() { errc <- s.http.ServeTLS(s.ln, "", "") }()
+	} else {
+		go func() { errc <- s.http.Serve(s.ln) }()
+	}
 	select {
 	case err := <-errc:
 		return err

@@ -75,21 +75,21 @@ func (db *DB) ListOrganizations(ctx context.Context, enterpriseID int64) ([]*usa
 }
 
 func (db *DB) CreateUser(ctx context.Context, u *usage.User) error {
-	return db.insertID(ctx, "User", &u.ID, "INSERT INTO users (id, login, name, site_admin, created_at) VALUES (?, ?, ?, ?, ?)",
-		u.Login, u.Name, u.SiteAdmin, unixNano(u.CreatedAt))
+	return db.insertID(ctx, "User", &u.ID, "INSERT INTO users (id, login, name, site_admin, created_at, email, suspended_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+		u.Login, u.Name, u.SiteAdmin, unixNano(u.CreatedAt), u.Email, unixNano(u.SuspendedAt))
 }
 
 func scanUser(row interface{ Scan(...any) error }) (*usage.User, error) {
 	u := &usage.User{}
-	var created int64
-	if err := row.Scan(&u.ID, &u.Login, &u.Name, &u.SiteAdmin, &created); err != nil {
+	var created, suspended int64
+	if err := row.Scan(&u.ID, &u.Login, &u.Name, &u.SiteAdmin, &created, &u.Email, &suspended); err != nil {
 		return nil, storeError(err, "User")
 	}
-	u.CreatedAt = fromNano(created)
+	u.CreatedAt, u.SuspendedAt = fromNano(created), fromNano(suspended)
 	return u, nil
 }
 
-const userColumns = "SELECT id, login, name, site_admin, created_at FROM users"
+const userColumns = "SELECT id, login, name, site_admin, created_at, email, suspended_at FROM users"
 
 func (db *DB) UserByLogin(ctx context.Context, login string) (*usage.User, error) {
 	return scanUser(db.reader.QueryRowContext(ctx, userColumns+" WHERE login = ?", login))

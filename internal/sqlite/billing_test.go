@@ -11,3 +11,9 @@ func TestBillingConformance(t *testing.T) {
 		return storetest.Backend{Store: openTemp(t)}
 	})
 }
+
+func TestBillingReportsConformance(t *testing.T) {
+	storetest.RunBillingReports(t, func(t *testing.T) storetest.Backend {
+		return storetest.Backend{Store: openTemp(t)}
+	})
+}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/ghusage/ghusage/internal/billing"
 	"github.com/ghusage/ghusage/internal/billing/billinggen"
+	"github.com/ghusage/ghusage/internal/usage"
 )
 
 // RunBilling runs the billing ledger conformance cases against backends
@@ -308,4 +309,48 @@ func testBillingCommitters(t *testing.T, s billing.Store) {
 	if len(got) != 1 || got[0].Email != "s@x" {
 		t.Fatalf("solo committers = %+v", got)
 	}
+}
+
+// RunBillingReports runs the report-export cases against backends whose
+// Store also implements billing.ReportStore.
+func RunBillingReports(t *testing.T, open func(t *testing.T) Backend) {
+	t.Run("Lifecycle", func(t *testing.T) {
+		t.Parallel()
+		rs, ok := open(t).Store.(billing.ReportStore)
+		if !ok {
+			t.Skip("backend does not implement billing.ReportStore")
+		}
+		now := time.Date(2026, 3, 14, 15, 0, 0, 0, time.UTC)
+		var made []*billing.ReportExport
+		for i, ent := range []string{"acme", "acme", "other"} {
+			r, err := billing.NewReportRequest(ent, billing.ReportSummarized, "2026-02-01", "2026-02-28", "ada", now.Add(time.Duration(i)*time.Minute))
+			must(t, "NewReportRequest", err)
+			must(t, "BillingCreateReport", rs.BillingCreateReport(t.Context(), r))
+			made = append(made, r)
+		}
+		list, err := rs.BillingReports(t.Context(), "acme")
+		must(t, "BillingReports", err)
+		if len(list) != 2 || list[0].ID != made[1].ID || list[1].Status != billing.ReportProcessing || list[1].Start.String() != "2026-02-01" ||
+			list[1].End.String() != "2026-02-28" || !list[1].CreatedAt.Equal(made[0].CreatedAt) || list[1].Actor != "ada" || list[1].Files != nil {
+			t.Fatalf("acme's exports = %+v", list)
+		}
+		pending, err := rs.BillingPendingReports(t.Context(), 10)
+		must(t, "BillingPendingReports", err)
+		if len(pending) != 3 || pending[0].ID != made[0].ID {
+			t.Fatalf("pending = %+v, want all three oldest first", pending)
+		}
+		must(t, "BillingFinishReport", rs.BillingFinishReport(t.Context(), made[0].ID, billing.ReportCompleted, []string{"a/b.csv"}, ""))
+		got, err := rs.BillingReport(t.Context(), "acme", made[0].ID)
+		must(t, "BillingReport", err)
+		if got.Status != billing.ReportCompleted || len(got.Files) != 1 || got.Files[0] != "a/b.csv" {
+			t.Fatalf("finished export = %+v", got)
+		}
+		_, err = rs.BillingReport(t.Context(), "other", made[0].ID)
+		wantKind(t, "another enterprise's export", err, usage.KindNotFound)
+		wantKind(t, "finishing an unknown export", rs.BillingFinishReport(t.Context(), "nope", billing.ReportFailed, nil, "x"), usage.KindNotFound)
+		pending, _ = rs.BillingPendingReports(t.Context(), 1)
+		if len(pending) != 1 || pending[0].ID != made[1].ID {
+			t.Fatalf("pending after one finished, limit 1 = %+v", pending)
+		}
+	})
 }

@@ -47,6 +47,7 @@ func New(t testing.TB, opts ...Option) *Env {
 		t.Fatal(err)
 	}
 	cfg := server.DefaultConfig()
+	cfg.DataDir = t.TempDir()
 	cfg.TokenCacheTTL = 0
 	for _, o := range opts {
 		o(&cfg)
@@ -55,8 +56,11 @@ func New(t testing.TB, opts ...Option) *Env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	hs := httptest.NewServer(srv.API.Handler())
+	hs := httptest.NewServer(srv.Handler()) // the API and the dashboard
 	t.Cleanup(hs.Close)
+	if cfg.PublicURL == "" && srv.API.Signer != nil {
+		srv.API.Signer.PublicURL = hs.URL // links point at this test server
+	}
 	return &Env{URL: hs.URL, AdminToken: d.AdminToken, Store: st, Data: d, Server: srv, HTTP: hs}
 }
 

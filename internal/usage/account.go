@@ -27,6 +27,10 @@ type User struct {
 	Name      string    `json:"name,omitempty"`
 	SiteAdmin bool      `json:"site_admin"`
 	CreatedAt time.Time `json:"created_at"`
+	// Email and SuspendedAt (zero: not suspended) are set through the
+	// site-admin API (admin.go).
+	Email       string    `json:"email,omitempty"`
+	SuspendedAt time.Time `json:"suspended_at,omitzero"`
 }
 
 // Roles of a user in an organization or enterprise.

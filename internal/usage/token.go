@@ -56,7 +56,7 @@ var ClassicScopes = []string{
 	"user", "read:user", "user:email", "user:follow", "project", "read:project", "delete_repo",
 	"write:packages", "read:packages", "delete:packages", "admin:gpg_key", "write:gpg_key", "read:gpg_key",
 	"codespace", "workflow", "admin:enterprise", "manage_runners:enterprise", "manage_billing:enterprise",
-	"read:enterprise", "audit_log", "read:audit_log", "manage_billing:copilot", "read:org_copilot",
+	"read:enterprise", "site_admin", "audit_log", "read:audit_log", "manage_billing:copilot", "read:org_copilot",
 	"admin:ssh_signing_key", "write:ssh_signing_key", "read:ssh_signing_key", "ghusage:ingest",
 }
 

@@ -60,3 +60,20 @@ CREATE TABLE billing_committers (
 	PRIMARY KEY (account, repo, login)
 );
 CREATE INDEX billing_committers_by_push ON billing_committers (account, pushed_at);
+
+-- Usage report exports: requested through the API, written by the
+-- billing-reports job (once across replicas) into files (blob names).
+CREATE TABLE billing_reports (
+	id          text PRIMARY KEY,
+	enterprise  text COLLATE "C" NOT NULL,
+	report_type text NOT NULL,
+	start_date  text NOT NULL,
+	end_date    text NOT NULL,
+	status      text NOT NULL,
+	files       text[] NOT NULL DEFAULT '{}',
+	actor       text NOT NULL,
+	created_at  bigint NOT NULL,
+	error       text NOT NULL DEFAULT ''
+);
+CREATE INDEX billing_reports_by_enterprise ON billing_reports (enterprise, created_at);
+CREATE INDEX billing_reports_by_status ON billing_reports (status, created_at);

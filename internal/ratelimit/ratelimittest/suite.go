@@ -67,6 +67,11 @@ func Run(t *testing.T, open Open) {
 		{"LimiterRateLimitNeverCounts", testLimiterUncounted},
 		{"LimiterUnauthenticatedByIP", testLimiterIP},
 		{"LimiterSecondary", testLimiterSecondary},
+		{"LimiterNonCoreWindows", testLimiterNonCoreWindows},
+		{"LimiterUncountedRefundsNothing", testLimiterUncountedRefund},
+		{"LimiterGraphQLPointsSeparate", testLimiterGraphQLPoints},
+		{"LimiterInstallationFormulaTerms", testLimiterInstallationTerms},
+		{"LimiterPipes", testLimiterPipes},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -507,5 +512,140 @@ func testLimiterSecondary(t *testing.T, s ratelimit.Store, c *Clock) {
 	}
 	if st := l.Stats(); st.SecondaryRejections != 2 {
 		t.Fatalf("stats: %+v", st)
+	}
+}
+
+// A category other than core is counted in its own window, of its own
+// length, and Status reports that window.
+func testLimiterNonCoreWindows(t *testing.T, s ratelimit.Store, c *Clock) {
+	l := newLimiter(s, nil)
+	subj := ratelimit.Subject{Pool: ratelimit.UserPool(70)}
+	for _, tc := range []struct {
+		r      ratelimit.Resource
+		limit  int64
+		window time.Duration
+	}{{ratelimit.Search, 30, time.Minute}, {ratelimit.CodeSearch, 10, time.Minute}, {ratelimit.GraphQL, 5000, time.Hour}} {
+		want := ratelimit.NewWindowReset(c.Now(), tc.window)
+		d := admit(t, l, ratelimit.Request{Subject: subj, Resource: tc.r, Counted: true, Endpoint: "GET /x"})
+		if d.Verdict != ratelimit.Allowed || d.Resource != tc.r || d.Used != 1 || d.Limit != tc.limit || d.Reset != want {
+			t.Fatalf("%s: %+v, want used 1 of %d, reset %d (a %s window)", tc.r, d, tc.limit, want, tc.window)
+		}
+		c.Advance(10 * time.Second)
+		if d2 := admit(t, l, ratelimit.Request{Subject: subj, Resource: tc.r, Counted: true, Endpoint: "GET /x"}); d2.Used != 2 || d2.Reset != want {
+			t.Fatalf("%s again: %+v, want used 2, reset %d", tc.r, d2, want)
+		}
+		st, err := l.Status(ctx, &subj)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := st[tc.r]; got.Used != 2 || got.Reset != want || got.Limit != tc.limit || got.Remaining != tc.limit-2 {
+			t.Fatalf("status %s = %+v, want used 2 of %d, reset %d", tc.r, got, tc.limit, want)
+		}
+		if got := st[ratelimit.Core]; got.Used != 0 {
+			t.Fatalf("status core = %+v after %s requests, want unused", got, tc.r)
+		}
+	}
+	// The search window ends after its minute; core would not have.
+	c.Advance(time.Minute)
+	if d := admit(t, l, ratelimit.Request{Subject: subj, Resource: ratelimit.Search, Counted: true, Endpoint: "GET /x"}); d.Used != 1 {
+		t.Fatalf("search a minute later: %+v, want a new window", d)
+	}
+}
+
+// Finishing an uncounted request (GET /rate_limit) answered 304 refunds
+// nothing: it gives back no unit another request spent.
+func testLimiterUncountedRefund(t *testing.T, s ratelimit.Store, c *Clock) {
+	l := newLimiter(s, nil)
+	subj := ratelimit.Subject{Pool: ratelimit.UserPool(71)}
+	admit(t, l, ratelimit.Request{Subject: subj, Counted: true, Endpoint: "GET /user"})
+	d, err := l.Admit(ctx, &ratelimit.Request{Subject: subj, Counted: false, Endpoint: "GET /rate_limit"})
+	if err != nil || d.Verdict != ratelimit.Allowed {
+		t.Fatalf("GET /rate_limit: %+v %v", d, err)
+	}
+	l.Finish(ctx, &d, true)
+	st, err := l.Status(ctx, &subj)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st[ratelimit.Core].Used != 1 {
+		t.Fatalf("core used %d after a refunded uncounted request, want 1", st[ratelimit.Core].Used)
+	}
+	// A counted one is refunded.
+	d, _ = l.Admit(ctx, &ratelimit.Request{Subject: subj, Counted: true, Endpoint: "GET /user"})
+	l.Finish(ctx, &d, true)
+	if st, _ := l.Status(ctx, &subj); st[ratelimit.Core].Used != 1 {
+		t.Fatalf("core used %d after a refunded counted request, want 1", st[ratelimit.Core].Used)
+	}
+}
+
+// GraphQL points have their own window and limit, whatever the endpoint
+// name the caller passes: REST points do not use them up, nor the reverse.
+func testLimiterGraphQLPoints(t *testing.T, s ratelimit.Store, c *Clock) {
+	l := newLimiter(s, func(c *ratelimit.Config) {
+		c.Secondary.EndpointPoints = 2
+		c.Secondary.GraphQLPoints = 10
+	})
+	subj := ratelimit.Subject{Pool: ratelimit.UserPool(72)}
+	rest := ratelimit.Request{Subject: subj, Counted: true, Endpoint: "unmatched"}
+	gql := ratelimit.Request{Subject: subj, Resource: ratelimit.GraphQL, Counted: true, Endpoint: "unmatched", Write: true}
+	for i, want := range []ratelimit.Verdict{ratelimit.Allowed, ratelimit.Allowed, ratelimit.Points} {
+		if d := admit(t, l, rest); d.Verdict != want {
+			t.Fatalf("REST request %d: %+v, want verdict %d", i+1, d, want)
+		}
+	}
+	for i, want := range []ratelimit.Verdict{ratelimit.Allowed, ratelimit.Allowed, ratelimit.Points} {
+		if d := admit(t, l, gql); d.Verdict != want {
+			t.Fatalf("GraphQL request %d (5 points of 10): %+v, want verdict %d", i+1, d, want)
+		}
+	}
+	other := ratelimit.Request{Subject: subj, Counted: true, Endpoint: "GET /user"}
+	if d := admit(t, l, other); d.Verdict != ratelimit.Allowed {
+		t.Fatalf("another REST endpoint after GraphQL used its points: %+v", d)
+	}
+}
+
+// The installation formula's terms are applied to their own counts: a
+// per-repository rate to repositories, a per-user rate to members.
+func testLimiterInstallationTerms(t *testing.T, s ratelimit.Store, c *Clock) {
+	l := newLimiter(s, func(c *ratelimit.Config) {
+		c.Installation = ratelimit.InstallationFormula{Base: 1000, PerRepository: 7, PerUser: 3, Free: 20, Max: 0}
+	})
+	subj := ratelimit.Subject{Pool: ratelimit.InstallationPool(73), Repositories: 30, Members: 25}
+	want := int64(1000 + 7*10 + 3*5)
+	d := admit(t, l, ratelimit.Request{Subject: subj, Counted: true})
+	if d.Limit != want || l.Limit(&subj, ratelimit.GraphQL) != want {
+		t.Fatalf("installation on 30 repositories of 25 members: limit %d (graphql %d), want %d",
+			d.Limit, l.Limit(&subj, ratelimit.GraphQL), want)
+	}
+	if got := l.Limit(&subj, ratelimit.Search); got != 30 {
+		t.Fatalf("installation search limit %d, want the flat 30", got)
+	}
+}
+
+// An ingestion pipe is neither counted nor charged points, but holds a
+// concurrency slot like any request.
+func testLimiterPipes(t *testing.T, s ratelimit.Store, c *Clock) {
+	l := newLimiter(s, func(c *ratelimit.Config) {
+		c.Categories[ratelimit.Core].Authenticated = 1
+		c.Secondary.EndpointPoints = 5
+		c.Secondary.MaxConcurrent = 1
+	})
+	subj := ratelimit.Subject{Pool: ratelimit.UserPool(74)}
+	pipe := ratelimit.Request{Subject: subj, Counted: true, Endpoint: "POST /ghusage/v1/ingest/api-requests", Write: true, Pipe: true}
+	for i := range 3 {
+		if d := admit(t, l, pipe); d.Verdict != ratelimit.Allowed || d.Used != 0 {
+			t.Fatalf("pipe request %d: %+v, want allowed and not counted", i+1, d)
+		}
+	}
+	held, err := l.Admit(ctx, &pipe)
+	if err != nil || held.Verdict != ratelimit.Allowed {
+		t.Fatalf("pipe: %+v %v", held, err)
+	}
+	if d, _ := l.Admit(ctx, &pipe); d.Verdict != ratelimit.Concurrency {
+		t.Fatalf("a second pipe request in flight with a limit of 1: %+v, want Concurrency", d)
+	}
+	l.Finish(ctx, &held, false)
+	if d := admit(t, l, ratelimit.Request{Subject: subj, Counted: true, Endpoint: "GET /user"}); d.Verdict != ratelimit.Allowed || d.Used != 1 {
+		t.Fatalf("an API request after the pipe: %+v, want used 1 of 1", d)
 	}
 }

@@ -58,3 +58,20 @@ CREATE TABLE billing_committers (
 	PRIMARY KEY (account, repo, login)
 ) WITHOUT ROWID;
 CREATE INDEX billing_committers_by_push ON billing_committers (account, pushed_at);
+
+-- Usage report exports: requested through the API, written by the
+-- billing-reports job into files (blob names, one per line).
+CREATE TABLE billing_reports (
+	id          TEXT PRIMARY KEY,
+	enterprise  TEXT NOT NULL,
+	report_type TEXT NOT NULL,
+	start_date  TEXT NOT NULL,
+	end_date    TEXT NOT NULL,
+	status      TEXT NOT NULL,
+	files       TEXT NOT NULL DEFAULT '',
+	actor       TEXT NOT NULL,
+	created_at  INTEGER NOT NULL,
+	error       TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX billing_reports_by_enterprise ON billing_reports (enterprise, created_at);
+CREATE INDEX billing_reports_by_status ON billing_reports (status, created_at);

@@ -1,0 +1,406 @@
+package ui_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/emulation"
+	"github.com/chromedp/chromedp"
+
+	"github.com/ghusage/ghusage/internal/demo"
+	"github.com/ghusage/ghusage/internal/testenv"
+	"github.com/ghusage/ghusage/internal/usage"
+)
+
+// chromiumPath finds Debian's chromium (or $GHUSAGE_CHROMIUM). Without
+// one the browser tier skips, unless GHUSAGE_TEST_BROWSER is set (CI sets
+// it), when it fails.
+func chromiumPath(t *testing.T) string {
+	t.Helper()
+	if p := os.Getenv("GHUSAGE_CHROMIUM"); p != "" {
+		return p
+	}
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	if os.Getenv("GHUSAGE_TEST_BROWSER") != "" {
+		t.Fatal("GHUSAGE_TEST_BROWSER is set but no chromium was found (apt-get install chromium, or set GHUSAGE_CHROMIUM)")
+	}
+	t.Skip("no chromium: the browser tier skips (set GHUSAGE_TEST_BROWSER=1 to make it mandatory)")
+	return ""
+}
+
+// browser is one headless Chromium tab and the console errors it saw.
+type browser struct {
+	t    *testing.T
+	ctx  context.Context
+	base string
+	shot string // screenshot directory
+
+	mu   sync.Mutex
+	errs []string
+}
+
+func newBrowser(t *testing.T, base string) *browser {
+	t.Helper()
+	path := chromiumPath(t)
+	opts := []chromedp.ExecAllocatorOption{
+		chromedp.ExecPath(path), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
+		chromedp.Flag("disable-quic", true), chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true),
+		chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(1280, 900),
+	}
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancel := chromedp.NewContext(actx)
+	ctx, cancelTimeout := context.WithTimeout(ctx, 2*time.Minute)
+	t.Cleanup(func() { cancelTimeout(); cancel(); cancelAlloc() })
+	b := &browser{t: t, ctx: ctx, base: base, shot: os.Getenv("GHUSAGE_UI_SCREENSHOTS")}
+	if b.shot == "" {
+		b.shot = t.TempDir()
+	}
+	if err := chromedp.Do(ctx); err != nil {
+		t.Fatalf("start chromium: %v", err)
+	}
+	msgs := chromedp.Console(ctx)
+	go func() {
+		for m, err := range msgs {
+			if err != nil {
+				return
+			}
+			if m.Type == chromedp.ConsoleError || m.IsException() {
+				b.mu.Lock()
+				b.errs = append(b.errs, m.String()+" at "+m.URL)
+				b.mu.Unlock()
+			}
+		}
+	}()
+	return b
+}
+
+func (b *browser) do(what string, steps ...chromedp.Action[chromedp.Void]) {
+	b.t.Helper()
+	if err := chromedp.Do(b.ctx, steps...); err != nil {
+		b.t.Fatalf("%s: %v", what, err)
+	}
+}
+
+// click clicks sel and waits for the page it loads.
+func (b *browser) click(what, sel string) {
+	b.t.Helper()
+	if _, err := chromedp.RunResponse(b.ctx, chromedp.Click(chromedp.CSS(sel))); err != nil {
+		b.t.Fatalf("%s: click %s: %v", what, sel, err)
+	}
+}
+
+func (b *browser) open(path string) {
+	b.t.Helper()
+	b.do("open "+path, chromedp.Navigate(b.base+path))
+}
+
+func (b *browser) location() string {
+	b.t.Helper()
+	loc, err := chromedp.Run(b.ctx, chromedp.Location())
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	return strings.TrimPrefix(loc, b.base)
+}
+
+func (b *browser) text(sel string) string {
+	b.t.Helper()
+	s, err := chromedp.Run(b.ctx, chromedp.Text(chromedp.CSS(sel)))
+	if err != nil {
+		b.t.Fatalf("text of %s: %v", sel, err)
+	}
+	return strings.TrimSpace(s)
+}
+
+func eval[T any](b *browser, js string) T {
+	b.t.Helper()
+	v, err := chromedp.Run(b.ctx, chromedp.Evaluate[T](js))
+	if err != nil {
+		b.t.Fatalf("evaluate %s: %v", js, err)
+	}
+	return v
+}
+
+// number reads a number shown with thousands separators.
+func (b *browser) number(sel string) int64 {
+	b.t.Helper()
+	s := b.text(sel)
+	n, err := strconv.ParseInt(strings.ReplaceAll(s, ",", ""), 10, 64)
+	if err != nil {
+		b.t.Fatalf("%s shows %q, not a number", sel, s)
+	}
+	return n
+}
+
+func (b *browser) screenshot(name string) {
+	b.t.Helper()
+	png, err := chromedp.Run(b.ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		b.t.Fatalf("screenshot %s: %v", name, err)
+	}
+	if err := os.WriteFile(filepath.Join(b.shot, name+".png"), png, 0o644); err != nil {
+		b.t.Fatal(err)
+	}
+}
+
+func (b *browser) consoleErrors() []string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return append([]string(nil), b.errs...)
+}
+
+func (b *browser) signIn(token string) {
+	b.t.Helper()
+	b.open("/ui/insights")
+	if loc := b.location(); !strings.HasPrefix(loc, "/ui/signin?") {
+		b.t.Fatalf("signed out, /ui/insights went to %s, want the sign-in page", loc)
+	}
+	b.do("type the token", chromedp.SendKeys(chromedp.ID("token"), token))
+	b.click("sign in", "form[action='/ui/signin'] button")
+	if loc := b.location(); loc != "/ui/insights" {
+		b.t.Fatalf("after signing in: at %s, want /ui/insights (where it was going)", loc)
+	}
+}
+
+// apiJSON calls the REST API with the admin token and decodes the answer.
+func apiJSON(t *testing.T, env *testenv.Env, path, token string, v any) {
+	t.Helper()
+	resp, body := env.Get(t, path, token)
+	if resp.StatusCode != 200 {
+		t.Fatalf("GET %s: %d %s", path, resp.StatusCode, body)
+	}
+	if err := json.Unmarshal([]byte(body), v); err != nil {
+		t.Fatalf("GET %s: %v", path, err)
+	}
+}
+
+type summary struct {
+	Total       int64 `json:"total_request_count"`
+	RateLimited int64 `json:"rate_limited_request_count"`
+}
+
+// TestBrowser drives headless Chromium through the dashboard on the demo
+// data: sign in, every view, numbers equal to the API's answers for the
+// same range, filters, drill-down, local time, sign-out and revocation,
+// with no console error, and writes a screenshot of each view
+// ($GHUSAGE_UI_SCREENSHOTS, or a temporary directory).
+func TestBrowser(t *testing.T) {
+	chromiumPath(t)
+	env := testenv.New(t)
+	now := time.Now()
+	if err := demo.SeedTraffic(t.Context(), env.Store, env.Data, 1, now); err != nil {
+		t.Fatal(err)
+	}
+	admin := env.AdminToken
+	b := newBrowser(t, env.URL)
+
+	// Sign in: the sign-in page, then back where the browser was going.
+	b.signIn(admin)
+	orgs := eval[[]string](b, `[...document.querySelectorAll(".org .name")].map(e => e.textContent)`)
+	if strings.Join(orgs, ",") != "acme-data,acme-infra,acme-web" {
+		t.Errorf("organizations listed: %v", orgs)
+	}
+	b.screenshot("1-organizations")
+
+	// A custom period that ended a few minutes ago, so the test's own API
+	// calls (metered into acme-web) cannot change it.
+	to := now.UTC().Add(-5 * time.Minute).Truncate(time.Minute)
+	from := to.Add(-24 * time.Hour)
+	period := url.Values{"period": {"custom"}, "from": {from.Format("2006-01-02T15:04")}, "to": {to.Format("2006-01-02T15:04")}, "interval": {"1h"}}
+	b.open("/ui/insights/acme-web?" + period.Encode())
+	if h := b.text("h1"); h != "acme-web" {
+		t.Fatalf("org page heading %q", h)
+	}
+	total, limited := b.number("#total-requests"), b.number("#rate-limited-requests")
+	var api summary
+	apiJSON(t, env, "/orgs/acme-web/insights/api/summary-stats?min_timestamp="+from.Format(time.RFC3339)+"&max_timestamp="+to.Format(time.RFC3339), admin, &api)
+	if total != api.Total || limited != api.RateLimited || total == 0 {
+		t.Errorf("page shows %d requests, %d rate-limited; summary-stats says %d, %d", total, limited, api.Total, api.RateLimited)
+	}
+	href := eval[string](b, `document.getElementById("api-summary").getAttribute("href")`)
+	var linked summary
+	apiJSON(t, env, href, admin, &linked)
+	if linked != api {
+		t.Errorf("the page's API link %s answers %+v, want %+v", href, linked, api)
+	}
+	pts := eval[[]int64](b, `[...document.querySelectorAll("svg.chart .pt")].map(g => Number(g.dataset.total))`)
+	var sum int64
+	for _, p := range pts {
+		sum += p
+	}
+	if len(pts) < 24 || sum != total {
+		t.Errorf("chart has %d points summing to %d, want 24 or 25 hourly points summing to %d", len(pts), sum, total)
+	}
+	var subjects []struct {
+		Name        string `json:"subject_name"`
+		Type        string `json:"subject_type"`
+		Total       int64  `json:"total_request_count"`
+		RateLimited int64  `json:"rate_limited_request_count"`
+	}
+	apiJSON(t, env, "/orgs/acme-web/insights/api/subject-stats?per_page=100&min_timestamp="+from.Format(time.RFC3339)+"&max_timestamp="+to.Format(time.RFC3339), admin, &subjects)
+	first := b.text("#actors-table tbody tr:first-child td:first-child")
+	if len(subjects) == 0 || first != subjects[0].Name || b.number("#actors-table tbody tr:first-child td.total") != subjects[0].Total {
+		t.Errorf("first actor row %q, want %+v", first, subjects[0])
+	}
+	b.screenshot("2-org-insights")
+
+	// Filters: users only, rate-limited only.
+	b.do("filter", chromedp.SetValue(chromedp.ID("type"), "user"), chromedp.SetValue(chromedp.ID("rl"), "limited"))
+	b.click("filter", "form[aria-label='Filter actors'] button")
+	if loc := b.location(); !strings.Contains(loc, "type=user") || !strings.Contains(loc, "rl=limited") {
+		t.Errorf("filters are not in the URL: %s", loc)
+	}
+	var wantRows []string
+	for _, s := range subjects {
+		if s.Type == "user" && s.RateLimited > 0 {
+			wantRows = append(wantRows, s.Name)
+		}
+	}
+	rows := eval[[]string](b, `[...document.querySelectorAll("#actors-table tbody tr")].filter(r => r.cells.length > 1).map(r => r.cells[0].textContent.trim() + "|" + r.cells[1].textContent.trim())`)
+	if len(rows) != min(len(wantRows), 30) {
+		t.Errorf("filtered rows %v, want the %d rate-limited users %v", rows, len(wantRows), wantRows)
+	}
+	for i, r := range rows {
+		if i < len(wantRows) && r != wantRows[i]+"|User" {
+			t.Errorf("filtered row %d is %q, want %q", i, r, wantRows[i]+"|User")
+		}
+	}
+
+	// Name search, keeping the other filters off.
+	b.open("/ui/insights/acme-web?" + period.Encode() + "&type=user")
+	name := b.text("#actors-table tbody tr:first-child td:first-child")
+	sub := name[1 : len(name)-1]
+	b.do("search", chromedp.SendKeys(chromedp.ID("q"), sub))
+	b.click("search", "form[aria-label='Filter actors'] button")
+	names := eval[[]string](b, `[...document.querySelectorAll("#actors-table tbody tr td:first-child")].map(c => c.textContent.trim())`)
+	if len(names) == 0 {
+		t.Errorf("search for %q found nothing", sub)
+	}
+	for _, n := range names {
+		if !strings.Contains(strings.ToLower(n), strings.ToLower(sub)) {
+			t.Errorf("search for %q shows %q", sub, n)
+		}
+	}
+
+	// Drill down: a user, then one of its tokens or apps.
+	b.open("/ui/insights/acme-web?" + period.Encode() + "&type=user")
+	b.click("open a user", "#actors-table tbody tr:first-child a")
+	if !strings.Contains(b.location(), "/ui/insights/acme-web/users/") || b.text("h1") != name {
+		t.Fatalf("user page at %s, heading %q, want %q", b.location(), b.text("h1"), name)
+	}
+	href = eval[string](b, `document.getElementById("api-summary").getAttribute("href")`)
+	apiJSON(t, env, href, admin, &linked)
+	if got := b.number("#total-requests"); got != linked.Total || got == 0 {
+		t.Errorf("user page shows %d requests, %s says %d", got, href, linked.Total)
+	}
+	b.screenshot("3-user")
+	b.click("open a token", "#actors-table tbody tr:first-child a")
+	if !strings.Contains(b.location(), "/actors/") {
+		t.Fatalf("token page at %s", b.location())
+	}
+	href = eval[string](b, `document.getElementById("api-summary").getAttribute("href")`)
+	apiJSON(t, env, href, admin, &linked)
+	if got := b.number("#total-requests"); got != linked.Total || got == 0 {
+		t.Errorf("actor page shows %d requests, %s says %d", got, href, linked.Total)
+	}
+	var routes []struct {
+		Method string `json:"http_method"`
+		Route  string `json:"api_route"`
+		Total  int64  `json:"total_request_count"`
+	}
+	list := eval[string](b, `document.getElementById("api-list").getAttribute("href")`)
+	apiJSON(t, env, list, admin, &routes)
+	shown := eval[[]string](b, `[...document.querySelectorAll("#routes-table tbody tr")].map(r => [...r.cells].slice(0, 3).map(c => c.textContent.trim()).join(" "))`)
+	if len(routes) == 0 || len(shown) != len(routes) {
+		t.Fatalf("routes table has %d rows, %s has %d", len(shown), list, len(routes))
+	}
+	for i, r := range routes {
+		if want := r.Method + " " + r.Route + " " + strconv.FormatInt(r.Total, 10); strings.ReplaceAll(shown[i], ",", "") != want {
+			t.Errorf("route row %d: %q, API %q", i, shown[i], want)
+		}
+	}
+	b.screenshot("4-actor-routes")
+
+	// Local time: the browser's zone replaces UTC in every time shown.
+	if _, err := chromedp.Call(b.ctx, emulation.SetTimezoneOverride, emulation.SetTimezoneOverrideParams{TimezoneID: "Asia/Tokyo"}); err != nil {
+		t.Fatal(err)
+	}
+	b.click("local time", ".tz a:last-child")
+	if !strings.Contains(b.location(), "tz=local") {
+		t.Errorf("local time is not in the URL: %s", b.location())
+	}
+	if s := b.text("#routes-table tbody tr:first-child time"); !strings.HasSuffix(s, "Asia/Tokyo") {
+		t.Errorf("a time in local mode reads %q, want it in Asia/Tokyo", s)
+	}
+
+	// Rate limits: the same pool and counts as GET /rate_limit.
+	var rl struct {
+		Resources map[string]struct{ Limit, Used, Remaining, Reset int64 } `json:"resources"`
+	}
+	apiJSON(t, env, "/rate_limit", admin, &rl)
+	b.open("/ui/rate-limits")
+	for _, res := range []string{"core", "search", "graphql"} {
+		want := rl.Resources[res]
+		row := "#rate-table tr[data-resource='" + res + "'] "
+		if got := b.number(row + ".used"); got != want.Used {
+			t.Errorf("%s used: page %d, API %d", res, got, want.Used)
+		}
+		if got := b.number(row + ".limit"); got != want.Limit {
+			t.Errorf("%s limit: page %d, API %d", res, got, want.Limit)
+		}
+	}
+	if rl.Resources["core"].Used == 0 {
+		t.Error("the test's API calls should have used some of the core limit")
+	}
+	b.screenshot("5-rate-limits")
+
+	// Sign out: back to sign-in, and the session no longer opens pages.
+	b.click("sign out", "form[action='/ui/signout'] button")
+	if loc := b.location(); loc != "/ui/signin?reason=signedout" {
+		t.Errorf("after signing out: %s", loc)
+	}
+	b.screenshot("0-sign-in")
+	b.open("/ui/rate-limits")
+	if loc := b.location(); !strings.HasPrefix(loc, "/ui/signin?") {
+		t.Errorf("after signing out, /ui/rate-limits went to %s", loc)
+	}
+
+	// Revocation: a session ends at its next request once its token is revoked.
+	tok := &usage.Token{Type: usage.ActorClassicPAT, UserID: env.Data.Admin.ID, Scopes: []string{"read:org"}, Note: "browser test", CreatedAt: now}
+	secret, err := demo.IssueToken(t.Context(), env.Store, tok)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.signIn(secret)
+	if err := env.Store.RevokeToken(t.Context(), tok.ID, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	b.open("/ui/rate-limits")
+	if loc := b.location(); !strings.Contains(loc, "reason=revoked") {
+		t.Errorf("after revoking the token, /ui/rate-limits went to %s", loc)
+	}
+	if s := b.text(".note"); !strings.Contains(s, "revoked") {
+		t.Errorf("sign-in notice %q", s)
+	}
+
+	if errs := b.consoleErrors(); len(errs) > 0 {
+		t.Errorf("console errors:\n%s", strings.Join(errs, "\n"))
+	}
+	t.Log("screenshots in", b.shot)
+	_ = fmt.Sprint
+}
