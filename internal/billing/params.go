@@ -98,6 +98,10 @@ func ParseParams(q url.Values, ep Endpoint, c *Catalog, now time.Time) (*Params,
 	if !hasYear {
 		year = now.Year()
 	}
+	if hasHour && !hasDay && !hasMonth && !hasYear {
+		// go-github documents hour alone as "the default year, month and day".
+		day, hasDay = now.Day(), true
+	}
 	if !hasMonth && (hasDay || (ep != EndpointUsage && !hasYear)) {
 		month = int(now.Month())
 	}

@@ -323,4 +323,7 @@ func (s *Server) billingRoutes(mux *http.ServeMux) {
 	s.handle(mux, "GET /orgs/{org}/settings/billing/advanced-security", s.billingAdvancedSecurity(s.orgUsage))
 	s.handleRoute(mux, &Route{Method: http.MethodPost, Pattern: BillingIngestPath, MaxBodyBytes: IngestMaxBodyBytes}, s.handleIngestBillingUsage)
 	s.operation(mux, "POST "+WebhookPath, http.HandlerFunc(s.handleGitHubWebhook))
+	s.handle(mux, "POST /enterprises/{enterprise}/settings/billing/reports", s.handleCreateReport)
+	s.handle(mux, "GET /enterprises/{enterprise}/settings/billing/reports", s.handleListReports)
+	s.handle(mux, "GET /enterprises/{enterprise}/settings/billing/reports/{report_id}", s.handleGetReport)
 }

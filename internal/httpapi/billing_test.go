@@ -5,7 +5,9 @@ import (
 	"compress/gzip"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -14,6 +16,10 @@ import (
 
 	"github.com/ghusage/ghusage/internal/billing"
 	"github.com/ghusage/ghusage/internal/billing/billinggen"
+	"github.com/ghusage/ghusage/internal/demo"
+	"github.com/ghusage/ghusage/internal/postgres"
+	"github.com/ghusage/ghusage/internal/postgres/pgtest"
+	"github.com/ghusage/ghusage/internal/server"
 	"github.com/ghusage/ghusage/internal/testenv"
 	"github.com/ghusage/ghusage/internal/usage"
 )
@@ -84,7 +90,10 @@ func usageQuantityAsNumber(s *openapi3.Schema) {
 
 func TestBillingResponsesMatchContract(t *testing.T) {
 	doc := loadContract(t)
-	env := testenv.New(t)
+	billingEnvs(t, func(t *testing.T, env *testenv.Env) { testBillingResponsesMatchContract(t, doc, env) })
+}
+
+func testBillingResponsesMatchContract(t *testing.T, doc *openapi3.T, env *testenv.Env) {
 	now := time.Now().UTC()
 	user := ingestBillingTestData(t, env, now)
 	prev := now.AddDate(0, 0, -now.Day()) // a day of the previous month
@@ -265,4 +274,33 @@ func TestBillingIngestEndpoint(t *testing.T) {
 	if resp, out := postBilling(t, env, secret, body); resp.StatusCode != 403 || resp.Header.Get("X-Accepted-OAuth-Scopes") != "ghusage:ingest" {
 		t.Fatalf("token without ghusage:ingest: %d %s", resp.StatusCode, out)
 	}
+}
+
+// billingEnvs runs fn on a server over the embedded store and, when
+// PostgreSQL answers (see pgtest), over PostgreSQL too: the contract holds
+// on both.
+func billingEnvs(t *testing.T, fn func(t *testing.T, env *testenv.Env)) {
+	t.Run("sqlite", func(t *testing.T) { fn(t, testenv.New(t)) })
+	t.Run("postgres", func(t *testing.T) {
+		dsn := pgtest.DSN(t)
+		st, err := postgres.Open(t.Context(), dsn, postgres.Options{Migrate: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { st.Close() })
+		d, err := demo.Seed(t.Context(), st, demo.Options{Seed: 1, Scale: 0.2, Now: time.Now()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg := server.DefaultConfig()
+		cfg.TokenCacheTTL = 0
+		cfg.Store = "postgres"
+		srv, err := server.New(cfg, st, slog.New(slog.DiscardHandler), time.Now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		hs := httptest.NewServer(srv.API.Handler())
+		t.Cleanup(hs.Close)
+		fn(t, &testenv.Env{URL: hs.URL, AdminToken: d.AdminToken, Data: d, Server: srv, HTTP: hs})
+	})
 }

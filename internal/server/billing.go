@@ -1,11 +1,13 @@
 package server
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"time"
 
 	"github.com/ghusage/ghusage/internal/billing"
+	"github.com/ghusage/ghusage/internal/jobs"
 	"github.com/ghusage/ghusage/internal/usage"
 )
 
@@ -54,4 +56,25 @@ func newBilling(cfg Config, st usage.Store, now func() time.Time) (*billing.Serv
 	svc := billing.NewService(bs, c, now)
 	svc.Accounts = st
 	return svc, nil
+}
+
+// ReportsEvery is how often the billing-reports job looks for exports to write.
+const ReportsEvery = 10 * time.Second
+
+// addBillingJobs registers the billing-reports job, which writes pending
+// usage report exports into files, once across replicas.
+func (s *Server) addBillingJobs() {
+	rs, ok := s.Store.(billing.ReportStore)
+	if !ok || s.API.Billing == nil || s.API.Blobs == nil {
+		return
+	}
+	svc, files, logger := s.API.Billing, s.API.Blobs, s.logger
+	s.Jobs.Add(jobs.Job{Name: "billing-reports", Every: ReportsEvery, Timeout: 10 * time.Minute,
+		Run: func(ctx context.Context) error {
+			n, err := svc.RunReports(ctx, rs, files, 20)
+			if n > 0 {
+				logger.Info("billing report exports written", "exports", n)
+			}
+			return err
+		}})
 }

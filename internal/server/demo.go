@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/ghusage/ghusage/internal/billing"
 	"github.com/ghusage/ghusage/internal/demo"
 	"github.com/ghusage/ghusage/internal/insights"
 	"github.com/ghusage/ghusage/internal/serverstats"
@@ -29,6 +30,11 @@ func SeedDemo(ctx context.Context, st usage.Store, opt demo.Options, accountsRea
 	}
 	if is, ok := st.(insights.Store); ok {
 		if err := demo.SeedTraffic(ctx, is, d, opt.Seed, opt.Now); err != nil {
+			return nil, err
+		}
+	}
+	if bs, ok := st.(billing.Store); ok {
+		if err := demo.SeedBilling(ctx, st, bs, d, opt.Seed, opt.Now); err != nil {
 			return nil, err
 		}
 	}

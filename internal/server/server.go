@@ -169,6 +169,7 @@ func New(cfg Config, st usage.Store, logger *slog.Logger, now func() time.Time) 
 	}
 	s := &Server{cfg: cfg, logger: logger, Store: st, API: api, Metrics: reg, closeLimiter: closeLimiter,
 		Jobs: newScheduler(st, api.Insights, reg, logger, now)}
+	s.addBillingJobs()
 	if err := s.wireServerStats(cfg); err != nil {
 		closeLimiter()
 		return nil, err

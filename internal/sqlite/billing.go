@@ -14,30 +14,37 @@ var _ billing.Store = (*DB)(nil)
 
 // BillingIngest appends the records not seen before to billing_records
 // and adds them to billing_rows and billing_day_totals, in one
-// transaction; it returns once that has committed.
+// transaction; it returns once that has committed. Rows are written with
+// multi-row statements of up to billingChunk rows.
 func (db *DB) BillingIngest(ctx context.Context, recs []billing.Record) (billing.IngestResult, error) {
 	res := billing.IngestResult{Received: len(recs)}
 	if len(recs) == 0 {
 		return res, nil
 	}
 	err := db.write(ctx, func(tx *sql.Tx) error {
-		ins, err := tx.PrepareContext(ctx, `INSERT INTO billing_records (id, account, ts, product, sku, quantity, unit,
-			enterprise, organization, repository, username, workflow_path, model, public)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`)
+		isNew := make(map[string]bool, len(recs))
+		err := chunked(ctx, tx, len(recs), `INSERT INTO billing_records (id, account, ts, product, sku, quantity, unit,
+			enterprise, organization, repository, username, workflow_path, model, public) VALUES `, 14,
+			` ON CONFLICT (id) DO NOTHING RETURNING id`, func(i int, args []any) []any {
+				r := &recs[i]
+				return append(args, r.ID, billing.AccountOf(r).Key(), r.Timestamp.UnixNano(), r.Product, r.SKU,
+					int64(r.Quantity), r.Unit, r.Enterprise, r.Organization, r.Repository, r.Username, r.WorkflowPath, r.Model, r.Public)
+			}, func(rs *sql.Rows) error {
+				var id string
+				if err := rs.Scan(&id); err != nil {
+					return err
+				}
+				isNew[id] = true
+				return nil
+			})
 		if err != nil {
 			return err
 		}
-		defer ins.Close()
-		fresh := make([]billing.Record, 0, len(recs))
+		fresh := make([]billing.Record, 0, len(isNew))
 		for i := range recs {
-			r := &recs[i]
-			out, err := ins.ExecContext(ctx, r.ID, billing.AccountOf(r).Key(), r.Timestamp.UnixNano(), r.Product, r.SKU,
-				int64(r.Quantity), r.Unit, r.Enterprise, r.Organization, r.Repository, r.Username, r.WorkflowPath, r.Model, r.Public)
-			if err != nil {
-				return err
-			}
-			if n, _ := out.RowsAffected(); n == 1 {
-				fresh = append(fresh, *r)
+			if isNew[recs[i].ID] {
+				fresh = append(fresh, recs[i])
+				delete(isNew, recs[i].ID) // a repeat within the batch counts once
 			}
 		}
 		res.Recorded, res.Duplicates = len(fresh), len(recs)-len(fresh)
@@ -45,36 +52,83 @@ func (db *DB) BillingIngest(ctx context.Context, recs []billing.Record) (billing
 			return nil
 		}
 		rows, days := billing.Aggregate(fresh)
-		up, err := tx.PrepareContext(ctx, `INSERT INTO billing_rows (account, lvl, bucket, sku, org, repo, username, model, public, quantity)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-			ON CONFLICT (account, lvl, bucket, sku, org, repo, username, model, public) DO UPDATE SET quantity = quantity + excluded.quantity`)
+		err = chunked(ctx, tx, len(rows), `INSERT INTO billing_rows (account, lvl, bucket, sku, org, repo, username, model, public, quantity) VALUES `, 10,
+			` ON CONFLICT (account, lvl, bucket, sku, org, repo, username, model, public) DO UPDATE SET quantity = quantity + excluded.quantity`,
+			func(i int, args []any) []any {
+				d := &rows[i]
+				return append(args, d.Account, int(d.Level), d.Bucket.Unix(), d.SKU, d.Organization, d.Repository, d.Username, d.Model, d.Public, int64(d.Quantity))
+			}, nil)
 		if err != nil {
 			return err
 		}
-		defer up.Close()
-		for _, d := range rows {
-			if _, err := up.ExecContext(ctx, d.Account, int(d.Level), d.Bucket.Unix(), d.SKU, d.Organization, d.Repository,
-				d.Username, d.Model, d.Public, int64(d.Quantity)); err != nil {
-				return err
-			}
-		}
-		upd, err := tx.PrepareContext(ctx, `INSERT INTO billing_day_totals (account, day, sku, public, quantity) VALUES (?, ?, ?, ?, ?)
-			ON CONFLICT (account, day, sku, public) DO UPDATE SET quantity = quantity + excluded.quantity`)
-		if err != nil {
-			return err
-		}
-		defer upd.Close()
-		for _, d := range days {
-			if _, err := upd.ExecContext(ctx, d.Account, d.Day.Unix(), d.SKU, d.Public, int64(d.Quantity)); err != nil {
-				return err
-			}
-		}
-		return nil
+		return chunked(ctx, tx, len(days), `INSERT INTO billing_day_totals (account, day, sku, public, quantity) VALUES `, 5,
+			` ON CONFLICT (account, day, sku, public) DO UPDATE SET quantity = quantity + excluded.quantity`,
+			func(i int, args []any) []any {
+				d := &days[i]
+				return append(args, d.Account, d.Day.Unix(), d.SKU, d.Public, int64(d.Quantity))
+			}, nil)
 	})
 	if err != nil {
 		return billing.IngestResult{}, fmt.Errorf("billing ingest: %w", err)
 	}
 	return res, nil
+}
+
+// billingChunk is how many rows one multi-row statement of the billing
+// ingest carries (at 14 columns, well under SQLite's 32,766 variables).
+const billingChunk = 500
+
+// chunked runs head + "(?, …), (?, …)" + tail for n rows of cols columns in
+// statements of up to billingChunk rows; row appends row i's arguments.
+// scan, when not nil, reads the rows a RETURNING clause gives.
+func chunked(ctx context.Context, tx *sql.Tx, n int, head string, cols int, tail string,
+	row func(i int, args []any) []any, scan func(*sql.Rows) error) error {
+	one := "(?" + strings.Repeat(", ?", cols-1) + ")"
+	stmts := map[int]*sql.Stmt{}
+	defer func() {
+		for _, st := range stmts {
+			st.Close()
+		}
+	}()
+	args := make([]any, 0, billingChunk*cols)
+	for lo := 0; lo < n; lo += billingChunk {
+		hi := min(lo+billingChunk, n)
+		st := stmts[hi-lo]
+		if st == nil {
+			var err error
+			if st, err = tx.PrepareContext(ctx, head+one+strings.Repeat(", "+one, hi-lo-1)+tail); err != nil {
+				return err
+			}
+			stmts[hi-lo] = st
+		}
+		args = args[:0]
+		for i := lo; i < hi; i++ {
+			args = row(i, args)
+		}
+		if scan == nil {
+			if _, err := st.ExecContext(ctx, args...); err != nil {
+				return err
+			}
+			continue
+		}
+		rs, err := st.QueryContext(ctx, args...)
+		if err != nil {
+			return err
+		}
+		for rs.Next() {
+			if err := scan(rs); err != nil {
+				rs.Close()
+				return err
+			}
+		}
+		if err := rs.Close(); err != nil {
+			return err
+		}
+		if err := rs.Err(); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // billingWhere is the WHERE clause (after account and range) of q's filters.
