@@ -189,6 +189,8 @@ type Budgets struct {
 	Now         func() time.Time
 	// Spend computes consumed amounts; nil: nothing is consumed.
 	Spend *BudgetSpend
+	// NewID makes budget ids; NewUUID when nil.
+	NewID func() string
 }
 
 func (s *Budgets) now() time.Time {
@@ -214,7 +216,11 @@ func (s *Budgets) Create(ctx context.Context, owner BudgetOwner, in BudgetInput)
 		}
 	}
 	now := s.now()
-	b := &Budget{ID: NewUUID(), EnterpriseID: owner.EnterpriseID, OrgID: owner.OrgID, CreatedAt: now, UpdatedAt: now}
+	id := NewUUID
+	if s.NewID != nil {
+		id = s.NewID
+	}
+	b := &Budget{ID: id(), EnterpriseID: owner.EnterpriseID, OrgID: owner.OrgID, CreatedAt: now, UpdatedAt: now}
 	if err := s.apply(ctx, owner, b, in, true); err != nil {
 		return nil, err
 	}
