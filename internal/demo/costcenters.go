@@ -117,9 +117,15 @@ func SeedCostCenters(ctx context.Context, st usage.Store, d *Dataset, seed uint6
 		func() error { return create(CostCenterPlatform, false) },
 		func() error { return create(CostCenterLegacy, false) },
 		func() error { return create(CostCenterPilot, true) },
-		func() error { return add(CostCenterWeb, billing.ResourceRequest{Organizations: []string{d.Orgs[0].Login}}) },
-		func() error { return add(CostCenterData, billing.ResourceRequest{Organizations: []string{d.Orgs[1].Login}}) },
-		func() error { return add(CostCenterInfra, billing.ResourceRequest{Organizations: []string{d.Orgs[2].Login}}) },
+		func() error {
+			return add(CostCenterWeb, billing.ResourceRequest{Organizations: []string{d.Orgs[0].Login}})
+		},
+		func() error {
+			return add(CostCenterData, billing.ResourceRequest{Organizations: []string{d.Orgs[1].Login}})
+		},
+		func() error {
+			return add(CostCenterInfra, billing.ResourceRequest{Organizations: []string{d.Orgs[2].Login}})
+		},
 		func() error {
 			return add(CostCenterPlatform, billing.ResourceRequest{EnterpriseTeams: []string{DemoPlatformTeam},
 				Repositories: append(append([]string{}, webRepos...), infraRepos...)})
