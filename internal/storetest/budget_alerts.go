@@ -131,10 +131,13 @@ func testBudgetAlerts(t *testing.T, stores []usage.Store) {
 		return billing.Record{ID: id, Timestamp: month.Add(time.Duration(day) * 24 * time.Hour), Product: "actions", SKU: "actions_linux_4_core",
 			Unit: billing.UnitMinutes, Quantity: billing.Units(n), Enterprise: "acme", Organization: "acme-web", Repository: "acme-web/app"}
 	}
-	if _, err := replicas[0].Budgets.Spend.Ledger.Ingest(ctx, []billing.Record{minutes("m1", 640, 3)}); err != nil {
+	premium := billing.Record{ID: "p1", Timestamp: month.Add(4 * 24 * time.Hour), Product: "copilot", SKU: "copilot_premium_request", Model: "GPT-5",
+		Unit: billing.UnitRequests, Quantity: billing.Units(500), Enterprise: "acme", Organization: "acme-web", Username: "mona"} // $20, not Actions
+	early := minutes("m0", 900, 0) // before the budget was created: not counted
+	if _, err := replicas[0].Budgets.Spend.Ledger.Ingest(ctx, []billing.Record{early, minutes("m1", 640, 3), premium}); err != nil {
 		t.Fatal(err)
 	}
-	// Usage before the budget existed would not count: none here.
+	// Neither the usage before the budget existed nor other products count.
 	c, err := replicas[0].Budgets.Spend.Consumed(ctx, b, now())
 	must(t, "consumed", err)
 	if c.String() != "7.68" {
