@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"time"
 
 	"github.com/ghusage/ghusage/internal/billing"
@@ -22,10 +23,14 @@ const (
 	DemoPlatformTeam = "platform-eng"
 )
 
-// DemoBudgetTargets are the demo budgets' consumption, in percent of
-// their amounts, at the time the demo is seeded: one below every alert
-// threshold and one past each of 75, 90 and 100 %.
-var DemoBudgetTargets = map[string]int64{"enterprise actions": 50, "acme-web actions": 80, "platform actions": 95, "premium requests": 120}
+// DemoBudgetTargets are the alerting demo budgets' consumption, in
+// percent of their amounts, when the demo is seeded: past 90 %, past
+// 100 %, past 75 % and below every threshold. Early in a month, when too
+// little is consumed to size them, they get DemoBudgetFallback dollars.
+var (
+	DemoBudgetTargets  = []int64{95, 120, 80, 50}
+	DemoBudgetFallback = []int64{1000, 800, 500, 5000}
+)
 
 // SeedCostCenters writes acme's demo cost centers and budgets on top of
 // the accounts (and, when the store keeps it, the billing ledger, which
@@ -172,28 +177,39 @@ func SeedCostCenters(ctx context.Context, st usage.Store, d *Dataset, seed uint6
 	}
 	owner := billing.BudgetOwner{EnterpriseID: ent}
 	admin := []string{d.Admin.Login}
+	// Candidate budgets, sized from what each has consumed this month: the
+	// largest consumption gets the 90 % target (the narrowest in whole
+	// dollars), the next ones past 100 %, past 75 % and below 75 %.
 	type spec struct {
-		key, scope, entity, typ, sku string
-		fallback                     int64
+		scope, entity, typ, sku string
+		consumed                billing.Amount
 	}
-	for _, sp := range []spec{
-		{"enterprise actions", billing.ScopeEnterprise, "", billing.BudgetProductPricing, "actions", 5000},
-		{"acme-web actions", billing.ScopeOrganization, d.Orgs[0].Login, billing.BudgetProductPricing, "actions", 800},
-		{"platform actions", billing.ScopeCostCenter, ids[CostCenterPlatform], billing.BudgetProductPricing, "actions", 300},
-		{"premium requests", billing.ScopeEnterprise, "", billing.BudgetSkuPricing, billing.PremiumRequests, 100},
-	} {
-		b, err := budgets.Create(ctx, owner, budgetInput(sp.scope, sp.entity, sp.typ, sp.sku, 1, false, true, admin, ""))
+	specs := []*spec{
+		{scope: billing.ScopeEnterprise, typ: billing.BudgetProductPricing, sku: "copilot"},
+		{scope: billing.ScopeEnterprise, typ: billing.BudgetProductPricing, sku: "actions"},
+		{scope: billing.ScopeOrganization, entity: d.Orgs[0].Login, typ: billing.BudgetProductPricing, sku: "actions"},
+		{scope: billing.ScopeOrganization, entity: d.Orgs[1].Login, typ: billing.BudgetProductPricing, sku: "actions"},
+		{scope: billing.ScopeCostCenter, entity: ids[CostCenterPlatform], typ: billing.BudgetProductPricing, sku: "actions"},
+		{scope: billing.ScopeCostCenter, entity: ids[CostCenterPlatform], typ: billing.BudgetProductPricing, sku: "copilot"},
+		{scope: billing.ScopeEnterprise, typ: billing.BudgetSkuPricing, sku: billing.PremiumRequests},
+	}
+	for _, sp := range specs {
+		probe := &billing.Budget{EnterpriseID: ent, Scope: sp.scope, EntityName: sp.entity, Type: sp.typ, ProductSKU: sp.sku, CreatedAt: monthStart}
+		c, err := budgets.Spend.Consumed(ctx, probe, now)
 		if err != nil {
-			return fmt.Errorf("demo: budget %s: %w", sp.key, err)
-		}
-		amount := sp.fallback
-		if c, err := budgets.Spend.Consumed(ctx, b, now); err != nil {
 			return err
-		} else if !c.IsZero() {
-			amount = amountFor(c, DemoBudgetTargets[sp.key])
 		}
-		if _, err := budgets.Update(ctx, owner, b.ID, billing.BudgetInput{BudgetAmount: &amount}); err != nil {
-			return fmt.Errorf("demo: budget %s: %w", sp.key, err)
+		sp.consumed = c
+	}
+	slices.SortStableFunc(specs, func(a, b *spec) int { return b.consumed.Cmp(a.consumed) })
+	for i, pct := range DemoBudgetTargets {
+		sp := specs[i]
+		amount := DemoBudgetFallback[i]
+		if billing.Percent(sp.consumed, 10) >= 100 { // at least $10: whole dollars can land the target
+			amount = amountFor(sp.consumed, pct)
+		}
+		if _, err := budgets.Create(ctx, owner, budgetInput(sp.scope, sp.entity, sp.typ, sp.sku, amount, false, true, admin, "")); err != nil {
+			return fmt.Errorf("demo: budget %s %s: %w", sp.scope, sp.sku, err)
 		}
 	}
 	// Per-user AI-credit budgets: every user, and one user's own.
