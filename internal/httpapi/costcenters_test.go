@@ -51,7 +51,7 @@ func ccEnvs(t *testing.T) []*ccEnv {
 // PostgreSQL is not reachable and not required.
 func pgEnv(t *testing.T) *ccEnv {
 	t.Helper()
-	if !t.Run("postgres", func(t *testing.T) { pgtest.Server(t) }) {
+	if !t.Run("postgres-available", func(t *testing.T) { pgtest.Server(t) }) {
 		return nil // skipped: PostgreSQL does not answer and is not required
 	}
 	dsn := pgtest.DSN(t)
