@@ -305,10 +305,19 @@ func TestCostCenterAccess(t *testing.T) {
 	billingScope := tok(&usage.Token{Type: usage.ActorClassicPAT, UserID: owner.ID, Scopes: []string{"manage_billing:enterprise"}})
 	memberTok := tok(&usage.Token{Type: usage.ActorClassicPAT, UserID: member.ID, Scopes: []string{"manage_billing:enterprise"}})
 	fine := tok(&usage.Token{Type: usage.ActorFineGrainedPAT, UserID: owner.ID, ResourceOwner: "acme", Permissions: map[string]string{"enterprise_billing": "write"}})
+	inst := &usage.Installation{AppID: e.Data.Apps[0].ID, AccountLogin: "acme", AccountType: "Enterprise", Permissions: map[string]string{"enterprise_billing": "read"}}
+	if err := e.Store.CreateInstallation(ctx, inst); err != nil {
+		t.Fatal(err)
+	}
+	reader := tok(&usage.Token{Type: usage.ActorInstallation, AppID: inst.AppID, InstallationID: inst.ID, Permissions: inst.Permissions})
+	if resp, body := e.do(t, "POST", ccBase, reader, map[string]any{"name": "by an app"}); resp.StatusCode != 403 {
+		t.Errorf("an installation with enterprise_billing read creates: %d %s", resp.StatusCode, body)
+	}
 	for _, c := range []struct {
 		name, token string
 		status      int
 	}{
+		{"installation with enterprise_billing read", reader, 200},
 		{"no token", "", 401},
 		{"classic without the scope", noScope, 403},
 		{"classic with manage_billing:enterprise", billingScope, 200},
