@@ -51,6 +51,14 @@ func TestAmountIsExact(t *testing.T) {
 	if got := Mul(Units(-2), Price(nano/2)).String(); got != "-1" {
 		t.Fatalf("-2 × 0.5 = %s", got)
 	}
+	// The fast path (one word) and the big.Int path agree.
+	for _, a := range []Amount{{}, Mul(1, 1), Mul(-1, 1), Mul(Units(3), Price(1)).Neg(), {hi: 0, lo: 1 << 63}, {hi: -1, lo: 1 << 63}, {hi: 5, lo: 7}, {hi: -5, lo: 7}} {
+		v := a.Big()
+		want := fixed(v.Sign() < 0, new(big.Int).Abs(v).String(), AmountScale)
+		if got := a.String(); got != want {
+			t.Errorf("Amount{%d, %d}.String() = %s, want %s", a.hi, a.lo, got, want)
+		}
+	}
 }
 
 func TestMulDivNeverExceeds(t *testing.T) {
@@ -211,10 +219,19 @@ func TestQuotaSharedOnTheDayItRunsOut(t *testing.T) {
 		t.Fatal(sum, err)
 	}
 	it := sum.UsageItems[0]
-	// Each of the day's two rows rounds its share down to a whole minute
-	// (666 and 333): the quota is never exceeded, at most a minute per row unused.
-	if it.DiscountQuantity != Units(49999) || it.NetQuantity != Units(2001) || it.GrossQuantity != Units(52000) {
-		t.Fatalf("discount %s net %s, want 49999 and 2001", it.DiscountQuantity, it.NetQuantity)
+	// The SKU's share on day 2 is exactly the 1,000 minutes left; the two
+	// repositories' rows get 666 and 333 rounded down and the minute left
+	// over goes to the first row in key order: 667 + 333.
+	if it.DiscountQuantity != Units(50000) || it.NetQuantity != Units(2000) || it.GrossQuantity != Units(52000) {
+		t.Fatalf("discount %s net %s, want 50000 and 2000", it.DiscountQuantity, it.NetQuantity)
+	}
+	pu, _ := ParseParams(url.Values{"year": {"2026"}, "month": {"2"}, "day": {"2"}}, EndpointUsage, s.Catalog, s.Now())
+	rep, err := s.Usage(context.Background(), Scope{Account: Account{KindEnterprise, "acme"}}, pu)
+	if err != nil || len(rep.UsageItems) != 2 {
+		t.Fatal(rep, err)
+	}
+	if a, b := rep.UsageItems[0].DiscountQuantity(), rep.UsageItems[1].DiscountQuantity(); a != Units(667) || b != Units(333) {
+		t.Fatalf("day 2 shares %s (acme-web/api) and %s (acme-web/site), want 667 and 333", a, b)
 	}
 }
 

@@ -35,12 +35,18 @@ type SharedStorageBilling struct {
 	EstimatedStorageForMonth     int64 `json:"estimated_storage_for_month"`
 }
 
-// monthRows returns the current month's priced day rows of a scope, of
-// the SKUs keep selects.
-func (s *Service) monthRows(ctx context.Context, sc Scope, level Level, keep func(*SKU) bool) ([]Priced, Date, error) {
+// monthRows returns the current month's priced usage of a scope, of the
+// SKUs keep selects: the account's day totals, or (an organization of an
+// enterprise) its day rows.
+func (s *Service) monthRows(ctx context.Context, sc Scope, keep func(*SKU) bool) ([]Priced, Date, error) {
 	month := DateOf(s.Now()).MonthStart()
-	q := Query{Account: sc.Account, Level: level, From: month.Time(), To: month.AddDays(month.DaysInMonth()).Time(),
-		Organization: sc.Organization}
+	from, to := month.Time(), month.AddDays(month.DaysInMonth()).Time()
+	pr := s.pricer(sc.Account)
+	if sc.Organization == "" {
+		p, err := pr.priceTotals(ctx, from, to, keep)
+		return p, month, err
+	}
+	q := Query{Account: sc.Account, Level: LevelDay, From: from, To: to, Organization: sc.Organization}
 	for _, id := range s.Catalog.SortedSKUs() {
 		if keep(s.Catalog.SKUs[id]) {
 			q.SKUs = append(q.SKUs, id)
@@ -53,7 +59,7 @@ func (s *Service) monthRows(ctx context.Context, sc Scope, level Level, keep fun
 	if err != nil {
 		return nil, month, err
 	}
-	priced, err := s.Price(ctx, sc.Account, rows)
+	priced, err := pr.price(ctx, rows, LevelDay)
 	return priced, month, err
 }
 
@@ -64,7 +70,7 @@ func (s *Service) monthRows(ctx context.Context, sc Scope, level Level, keep fun
 // as paid, and the plan's included minutes. Minutes are raw, without
 // multipliers; each job was rounded up to the minute when it was recorded.
 func (s *Service) Actions(ctx context.Context, sc Scope) (ActionsBilling, error) {
-	priced, _, err := s.monthRows(ctx, sc, LevelDay, func(k *SKU) bool { return k.Product == "actions" && k.Unit == UnitMinutes })
+	priced, _, err := s.monthRows(ctx, sc, func(k *SKU) bool { return k.Product == "actions" && k.Unit == UnitMinutes })
 	if err != nil {
 		return ActionsBilling{}, err
 	}
@@ -106,7 +112,7 @@ func wholeUnits(q Quantity) int64 {
 // transfer in GB (rounded to the nearest GB), the part not covered by the
 // included transfer or public packages, and the plan's included transfer.
 func (s *Service) Packages(ctx context.Context, sc Scope) (PackagesBilling, error) {
-	priced, _, err := s.monthRows(ctx, sc, LevelDay, func(k *SKU) bool { return k.Product == "packages" && k.Unit == UnitGigabytes })
+	priced, _, err := s.monthRows(ctx, sc, func(k *SKU) bool { return k.Product == "packages" && k.Unit == UnitGigabytes })
 	if err != nil {
 		return PackagesBilling{}, err
 	}
@@ -127,18 +133,35 @@ func (s *Service) Packages(ctx context.Context, sc Scope) (PackagesBilling, erro
 // to the nearest GB.
 func (s *Service) SharedStorage(ctx context.Context, sc Scope) (SharedStorageBilling, error) {
 	now := s.Now().UTC()
-	priced, month, err := s.monthRows(ctx, sc, LevelHour, func(k *SKU) bool { return k.Pool == PoolStorage })
+	storage := func(k *SKU) bool { return k.Pool == PoolStorage }
+	priced, month, err := s.monthRows(ctx, sc, storage)
 	if err != nil {
 		return SharedStorageBilling{}, err
 	}
 	var accrued Quantity
-	byHour := map[time.Time]Quantity{}
-	var last time.Time
 	for _, p := range priced {
 		accrued += p.Quantity
-		byHour[p.Bucket] += p.Quantity
-		if p.Bucket.After(last) {
-			last = p.Bucket
+	}
+	// The stored gigabytes now: the latest hour with storage in the last day.
+	q := Query{Account: sc.Account, Level: LevelHour, From: now.Truncate(time.Hour).Add(-24 * time.Hour), To: now.Add(time.Hour),
+		Organization: sc.Organization}
+	for _, id := range s.Catalog.SortedSKUs() {
+		if storage(s.Catalog.SKUs[id]) {
+			q.SKUs = append(q.SKUs, id)
+		}
+	}
+	byHour := map[time.Time]Quantity{}
+	var last time.Time
+	if len(q.SKUs) > 0 && accrued > 0 {
+		rows, err := s.Store.BillingRows(ctx, q)
+		if err != nil {
+			return SharedStorageBilling{}, err
+		}
+		for _, r := range rows {
+			byHour[r.Bucket] += r.Quantity
+			if r.Bucket.After(last) {
+				last = r.Bucket
+			}
 		}
 	}
 	hours := int64(month.DaysInMonth() * 24)

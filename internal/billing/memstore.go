@@ -50,15 +50,20 @@ func (m *MemStore) BillingIngest(_ context.Context, recs []Record) (IngestResult
 // Matches reports whether record r is selected by q's account, range and
 // filters (at q's level, r's bucket is what counts).
 func (q *Query) Matches(r *Record) bool {
-	b := Bucket(r.Timestamp, q.Level)
-	return AccountOf(r) == q.Account && !b.Before(q.From) && b.Before(q.To) &&
-		(q.Organization == "" || q.Organization == r.Organization) &&
-		(q.Repository == "" || q.Repository == r.Repository) &&
-		(q.Username == "" || q.Username == r.Username) &&
-		(q.Product == "" || q.Product == r.Product) &&
-		(len(q.SKUs) == 0 || slices.Contains(q.SKUs, r.SKU)) &&
-		(q.SKU == "" || q.SKU == r.SKU) &&
-		(q.Model == "" || strings.EqualFold(q.Model, r.Model))
+	k := RowOf(r, q.Level)
+	return AccountOf(r) == q.Account && !k.Bucket.Before(q.From) && k.Bucket.Before(q.To) && q.matches(r.Product, &k)
+}
+
+// matches applies q's filters to a row of a product (or to a record's
+// own fields: a Row built from them).
+func (q *Query) matches(product string, k *Row) bool {
+	return (q.Organization == "" || q.Organization == k.Organization) &&
+		(q.Repository == "" || q.Repository == k.Repository) &&
+		(q.Username == "" || q.Username == k.Username) &&
+		(q.Product == "" || q.Product == product) &&
+		(len(q.SKUs) == 0 || slices.Contains(q.SKUs, k.SKU)) &&
+		(q.SKU == "" || q.SKU == k.SKU) &&
+		(q.Model == "" || strings.EqualFold(q.Model, k.Model))
 }
 
 // Bucket is the start of the hour or UTC day holding t.
@@ -70,10 +75,25 @@ func Bucket(t time.Time, l Level) time.Time {
 	return DateOf(t).Time()
 }
 
-// RowOf is the row key a record adds to at level l (Quantity is the record's).
+// RowOf is the row key a record adds to at level l (Quantity is the
+// record's). Rows keep the user and model only for per-user SKUs
+// (PerUser): Actions minutes, storage and transfer are summed over users,
+// so a month has one row per day, SKU, organization and repository
+// whatever the number of jobs.
 func RowOf(r *Record, l Level) Row {
-	return Row{Bucket: Bucket(r.Timestamp, l), SKU: r.SKU, Organization: r.Organization, Repository: r.Repository,
-		Username: r.Username, Model: r.Model, Public: r.Public, Quantity: r.Quantity}
+	k := Row{Bucket: Bucket(r.Timestamp, l), SKU: r.SKU, Organization: r.Organization, Repository: r.Repository,
+		Public: r.Public, Quantity: r.Quantity}
+	if PerUser(r.Unit) {
+		k.Username, k.Model = r.Username, r.Model
+	}
+	return k
+}
+
+// PerUser reports whether usage of a unit is kept per user (and model)
+// in stored rows: premium requests, AI credits and licenses, whose
+// reports filter and attribute by user.
+func PerUser(unit string) bool {
+	return unit == UnitRequests || unit == UnitCredits || unit == UnitUserMonths
 }
 
 // BillingRows implements Store.
@@ -124,9 +144,8 @@ func (m *MemStore) BillingRecords(ctx context.Context, q Query, fn func(*Record)
 	var sel []Record
 	for i := range m.recs {
 		r := m.recs[i]
-		if (&Query{Account: q.Account, Level: LevelHour, From: q.From, To: q.To, Organization: q.Organization,
-			Repository: q.Repository, Username: q.Username, Product: q.Product, SKU: q.SKU, Model: q.Model}).Matches(&r) &&
-			!r.Timestamp.Before(q.From) && r.Timestamp.Before(q.To) {
+		k := Row{SKU: r.SKU, Organization: r.Organization, Repository: r.Repository, Username: r.Username, Model: r.Model}
+		if AccountOf(&r) == q.Account && !r.Timestamp.Before(q.From) && r.Timestamp.Before(q.To) && q.matches(r.Product, &k) {
 			sel = append(sel, r)
 		}
 	}

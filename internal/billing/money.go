@@ -183,6 +183,12 @@ func (a Amount) Big() *big.Int {
 
 // String is a as an exact decimal number of dollars without trailing zeros.
 func (a Amount) String() string {
+	switch {
+	case a.hi == 0:
+		return fixed(false, strconv.FormatUint(a.lo, 10), AmountScale)
+	case a.hi == -1 && a.lo != 0:
+		return fixed(true, strconv.FormatUint(-a.lo, 10), AmountScale)
+	}
 	v := a.Big()
 	neg := v.Sign() < 0
 	return fixed(neg, new(big.Int).Abs(v).String(), AmountScale)

@@ -189,7 +189,7 @@ func (s *Service) WriteReportCSV(ctx context.Context, r *ReportExport, w io.Writ
 			return err
 		}
 	}
-	priced, err := s.Price(ctx, acct, rows)
+	priced, err := s.PriceLevel(ctx, acct, rows, LevelDay)
 	if err != nil {
 		return err
 	}

@@ -127,118 +127,6 @@ func (p *Priced) Discount() Amount { return Mul(p.DiscountQuantity, p.Price) }
 // NetQuantity is quantity − discount quantity.
 func (p *Priced) NetQuantity() Quantity { return p.Quantity - p.DiscountQuantity }
 
-// poolDay says how much of a pool's eligible usage of one day is included:
-// all of it, none, or the fraction Remaining/Used (the day the quota runs out).
-type poolDay struct {
-	full            bool
-	remaining, used Quantity
-}
-
-// quotaMonth is the included-usage state of one account-month, by pool and day.
-type quotaMonth map[string][]poolDay
-
-// draws reports whether a row of sku priced p in a public repository or
-// not draws on sku's pool.
-func draws(sku *SKU, p Price, public bool) bool {
-	return sku.Pool != "" && p > 0 && !(public && sku.FreeInPublic)
-}
-
-// quota computes the included-usage state of the month starting at month
-// for account a: each pool's included amount is consumed by the month's
-// eligible usage day by day in time order (weighted by the SKU's weight);
-// on the day it runs out, the rest is shared by that day's usage in
-// proportion to quantity.
-func (s *Service) quota(ctx context.Context, a Account, month Date) (quotaMonth, error) {
-	days := month.DaysInMonth()
-	totals, err := s.Store.BillingDayTotals(ctx, a, month.Time(), month.AddDays(days).Time())
-	if err != nil {
-		return nil, err
-	}
-	used := map[string][]Quantity{}
-	for _, t := range totals {
-		sku := s.Catalog.SKU(t.SKU)
-		if sku == nil {
-			continue
-		}
-		dd := DateOf(t.Day)
-		if !draws(sku, sku.PriceOn(dd), t.Public) {
-			continue
-		}
-		u := used[sku.Pool]
-		if u == nil {
-			u = make([]Quantity, days)
-			used[sku.Pool] = u
-		}
-		u[dd.Time().Day()-1] += t.Quantity * sku.weight()
-	}
-	plan := s.Catalog.PlanOf(a)
-	out := quotaMonth{}
-	for pool, u := range used {
-		left := plan.IncludedFor(pool, month)
-		st := make([]poolDay, days)
-		for i, q := range u {
-			switch {
-			case q <= left:
-				st[i] = poolDay{full: true}
-				left -= q
-			default:
-				st[i] = poolDay{remaining: left, used: q}
-				left = 0
-			}
-		}
-		out[pool] = st
-	}
-	return out, nil
-}
-
-// Price prices rows of account a: the day's price of each SKU and the
-// discount from public-repository usage and included quotas. It returns
-// one Priced per row, in order.
-func (s *Service) Price(ctx context.Context, a Account, rows []Row) ([]Priced, error) {
-	months := map[Date]quotaMonth{}
-	out := make([]Priced, 0, len(rows))
-	for _, r := range rows {
-		sku := s.Catalog.SKU(r.SKU)
-		if sku == nil { // a SKU since removed from the catalogue is not billed
-			out = append(out, Priced{Row: r, DiscountQuantity: r.Quantity})
-			continue
-		}
-		day := DateOf(r.Bucket)
-		p := Priced{Row: r, Product: sku.Product, Unit: sku.Unit, Price: sku.PriceOn(day)}
-		switch {
-		case p.Price == 0 || (r.Public && sku.FreeInPublic):
-			p.DiscountQuantity = r.Quantity
-		case draws(sku, p.Price, r.Public):
-			m := day.MonthStart()
-			qm, ok := months[m]
-			if !ok {
-				var err error
-				if qm, err = s.quota(ctx, a, m); err != nil {
-					return nil, err
-				}
-				months[m] = qm
-			}
-			st := qm[sku.Pool]
-			if st == nil {
-				break
-			}
-			pd := st[day.Time().Day()-1]
-			switch {
-			case pd.full:
-				p.DiscountQuantity = r.Quantity
-			case pd.remaining > 0:
-				dq := MulDiv(r.Quantity, pd.remaining, pd.used)
-				if sku.Unit == UnitMinutes {
-					dq -= dq % nano // included minutes are whole minutes
-				}
-				p.DiscountQuantity = dq
-			}
-		}
-		out = append(out, p)
-	}
-	return out, nil
-}
-
 // Scope is what a usage report is about: the billing account and, for
 // the organization and user variants, the organization or user within it.
 type Scope struct {
@@ -314,7 +202,7 @@ func (s *Service) rows(ctx context.Context, sc Scope, p *Params, q Query, ok, de
 			rows = kept
 		}
 	}
-	priced, err := s.Price(ctx, sc.Account, rows)
+	priced, err := s.PriceLevel(ctx, sc.Account, rows, q.Level)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -455,8 +343,22 @@ type Summary struct {
 // SKU), premium_request/usage (premium requests, by model) or
 // ai_credit/usage (AI credits, by model).
 func (s *Service) Summary(ctx context.Context, sc Scope, p *Params, ep Endpoint) (Summary, error) {
-	q, ok := sc.query(p, s.Catalog)
-	priced, ref, err := s.rows(ctx, sc, p, q, ok, false)
+	byModel := ep == EndpointPremiumRequest || ep == EndpointAICredit
+	var priced []Priced
+	var ref *CostCenterRef
+	var err error
+	if !byModel && sc.Organization == "" && p.Organization == "" && p.Repository == "" && p.User == "" && p.Model == "" &&
+		p.Period.Hour < 0 && (!p.CostCenter.Set || s.Attribution == nil) && p.CostCenter.ID == "" {
+		// Every cost center, no organization or repository: the account's
+		// day totals answer, a few rows per day whatever the usage.
+		from, to := p.Period.Range()
+		priced, err = s.pricer(sc.Account).priceTotals(ctx, from, to, func(k *SKU) bool {
+			return (p.Product == "" || k.Product == p.Product) && (p.SKU == "" || k.ID == p.SKU)
+		})
+	} else {
+		q, ok := sc.query(p, s.Catalog)
+		priced, ref, err = s.rows(ctx, sc, p, q, ok, false)
+	}
 	if err != nil {
 		return Summary{}, err
 	}
@@ -480,7 +382,6 @@ func (s *Service) Summary(ctx context.Context, sc Scope, p *Params, ep Endpoint)
 	if ep != EndpointSummary && p.User != "" {
 		out.User = p.User
 	}
-	byModel := ep == EndpointPremiumRequest || ep == EndpointAICredit
 	type key struct {
 		sku, model string
 		price      Price

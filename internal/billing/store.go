@@ -32,16 +32,17 @@ type Query struct {
 	Organization string
 	Repository   string // owner/name
 	Username     string
-	Product      string   // product id
-	SKUs         []string // the product's SKUs (rows keep only the SKU): set with Product
+	Product      string   // product id: BillingRecords filters by it; rows keep only the SKU, so
+	SKUs         []string // BillingRows filters by SKUs: set them with Product (Catalog.ProductSKUs)
 	SKU          string
 	Model        string
 }
 
 // Row is the usage of one key in one bucket: the summed quantity of the
 // records sharing bucket, SKU, organization, repository, user, model and
-// public flag. Stores keep rows per account at both levels, summed at
-// ingest, so queries never read records.
+// public flag (user and model are kept only for per-user SKUs, see
+// RowOf). Stores keep rows per account at both levels, summed at ingest,
+// so queries never read records.
 type Row struct {
 	Bucket       time.Time // start of the hour or day, UTC
 	SKU          string

@@ -239,12 +239,12 @@ func CheckBillingInvariants(t *testing.T, svc *billing.Service, sc billing.Scope
 			}
 		}
 	}
-	// Included pools, over the whole account's hourly rows in time order.
+	// Included pools, over the whole account's day rows in time order.
 	monthStart := billing.NewDate(year, time.Month(month), 1)
-	rows, err := svc.Store.BillingRows(ctx, billing.Query{Account: sc.Account, Level: billing.LevelHour,
+	rows, err := svc.Store.BillingRows(ctx, billing.Query{Account: sc.Account, Level: billing.LevelDay,
 		From: monthStart.Time(), To: monthStart.AddDays(monthStart.DaysInMonth()).Time()})
 	must(t, "BillingRows", err)
-	priced, err := svc.Price(ctx, sc.Account, rows)
+	priced, err := svc.PriceLevel(ctx, sc.Account, rows, billing.LevelDay)
 	must(t, "Price", err)
 	slices.SortFunc(priced, func(a, b billing.Priced) int { return a.Bucket.Compare(b.Bucket) })
 	plan := svc.Catalog.PlanOf(sc.Account)
