@@ -95,9 +95,11 @@ type BudgetStore interface {
 	RaiseBudgetAlert(ctx context.Context, alert BudgetAlert, deliveries []BudgetDelivery) (bool, error)
 	// BudgetAlerts lists the alerts raised for a budget in a month, by threshold.
 	BudgetAlerts(ctx context.Context, budgetID, month string) ([]BudgetAlert, error)
-	// DueBudgetDeliveries returns up to limit undelivered, unfailed
-	// deliveries whose next attempt is at or before now.
-	DueBudgetDeliveries(ctx context.Context, now time.Time, limit int) ([]BudgetDelivery, error)
+	// ClaimBudgetDeliveries returns up to limit undelivered, unfailed
+	// deliveries whose next attempt is at or before now, and moves their
+	// next attempt to until in the same statement, so a concurrent claim
+	// gets other ones (and a claimer that dies leaves them due again then).
+	ClaimBudgetDeliveries(ctx context.Context, now, until time.Time, limit int) ([]BudgetDelivery, error)
 	// UpdateBudgetDelivery records an attempt's outcome.
 	UpdateBudgetDelivery(ctx context.Context, d BudgetDelivery) error
 }
@@ -187,6 +189,8 @@ type Budgets struct {
 	Now         func() time.Time
 	// Spend computes consumed amounts; nil: nothing is consumed.
 	Spend *BudgetSpend
+	// NewID makes budget ids; NewUUID when nil.
+	NewID func() string
 }
 
 func (s *Budgets) now() time.Time {
@@ -212,7 +216,11 @@ func (s *Budgets) Create(ctx context.Context, owner BudgetOwner, in BudgetInput)
 		}
 	}
 	now := s.now()
-	b := &Budget{ID: NewUUID(), EnterpriseID: owner.EnterpriseID, OrgID: owner.OrgID, CreatedAt: now, UpdatedAt: now}
+	id := NewUUID
+	if s.NewID != nil {
+		id = s.NewID
+	}
+	b := &Budget{ID: id(), EnterpriseID: owner.EnterpriseID, OrgID: owner.OrgID, CreatedAt: now, UpdatedAt: now}
 	if err := s.apply(ctx, owner, b, in, true); err != nil {
 		return nil, err
 	}

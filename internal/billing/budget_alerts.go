@@ -44,6 +44,10 @@ type BudgetAlerter struct {
 	Delivered func(outcome string)
 }
 
+// claimFor is how long a claimed delivery is left to its claimer before
+// another run may attempt it again.
+const claimFor = 2 * time.Minute
+
 // BudgetAlertEvent is the body of an alert webhook.
 type BudgetAlertEvent struct {
 	Action         string          `json:"action"` // "threshold_reached"
@@ -167,7 +171,7 @@ func SignBudgetAlert(secret, body []byte) string {
 }
 
 func (a *BudgetAlerter) deliver(ctx context.Context, now time.Time) error {
-	due, err := a.Budgets.Store.DueBudgetDeliveries(ctx, now, 100)
+	due, err := a.Budgets.Store.ClaimBudgetDeliveries(ctx, now, now.Add(claimFor), 100)
 	if err != nil {
 		return err
 	}

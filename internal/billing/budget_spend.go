@@ -89,6 +89,9 @@ func (s *BudgetSpend) covered(ctx context.Context, b *Budget, now time.Time) ([]
 		q.SKU = "copilot_premium_request"
 	case b.Type == BudgetProductPricing:
 		q.Product = b.ProductSKU
+		if q.SKUs = s.Ledger.Catalog.ProductSKUs(b.ProductSKU); len(q.SKUs) == 0 {
+			return nil, nil // a product the catalogue has no SKU of
+		}
 	case b.Type == BudgetSkuPricing:
 		q.SKU = b.ProductSKU
 	}

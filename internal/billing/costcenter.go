@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
-	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -508,16 +507,4 @@ func ccNotFound(err error, id string) error {
 		}
 	}
 	return err
-}
-
-// SortResources orders resources by type (users, organizations,
-// repositories, teams), then name; stores may use it for stable output.
-func SortResources(rs []Resource) {
-	order := map[ResourceType]int{ResourceUser: 0, ResourceOrg: 1, ResourceRepo: 2, ResourceTeam: 3}
-	slices.SortFunc(rs, func(a, b Resource) int {
-		if d := order[a.Type] - order[b.Type]; d != 0 {
-			return d
-		}
-		return strings.Compare(strings.ToLower(a.Name), strings.ToLower(b.Name))
-	})
 }

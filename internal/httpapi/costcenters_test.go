@@ -51,7 +51,7 @@ func ccEnvs(t *testing.T) []*ccEnv {
 // PostgreSQL is not reachable and not required.
 func pgEnv(t *testing.T) *ccEnv {
 	t.Helper()
-	if !t.Run("postgres", func(t *testing.T) { pgtest.Server(t) }) {
+	if !t.Run("postgres-available", func(t *testing.T) { pgtest.Server(t) }) {
 		return nil // skipped: PostgreSQL does not answer and is not required
 	}
 	dsn := pgtest.DSN(t)
@@ -305,10 +305,19 @@ func TestCostCenterAccess(t *testing.T) {
 	billingScope := tok(&usage.Token{Type: usage.ActorClassicPAT, UserID: owner.ID, Scopes: []string{"manage_billing:enterprise"}})
 	memberTok := tok(&usage.Token{Type: usage.ActorClassicPAT, UserID: member.ID, Scopes: []string{"manage_billing:enterprise"}})
 	fine := tok(&usage.Token{Type: usage.ActorFineGrainedPAT, UserID: owner.ID, ResourceOwner: "acme", Permissions: map[string]string{"enterprise_billing": "write"}})
+	inst := &usage.Installation{AppID: e.Data.Apps[0].ID, AccountLogin: "acme", AccountType: "Enterprise", Permissions: map[string]string{"enterprise_billing": "read"}}
+	if err := e.Store.CreateInstallation(ctx, inst); err != nil {
+		t.Fatal(err)
+	}
+	reader := tok(&usage.Token{Type: usage.ActorInstallation, AppID: inst.AppID, InstallationID: inst.ID, Permissions: inst.Permissions})
+	if resp, body := e.do(t, "POST", ccBase, reader, map[string]any{"name": "by an app"}); resp.StatusCode != 403 {
+		t.Errorf("an installation with enterprise_billing read creates: %d %s", resp.StatusCode, body)
+	}
 	for _, c := range []struct {
 		name, token string
 		status      int
 	}{
+		{"installation with enterprise_billing read", reader, 200},
 		{"no token", "", 401},
 		{"classic without the scope", noScope, 403},
 		{"classic with manage_billing:enterprise", billingScope, 200},
@@ -400,6 +409,57 @@ func TestGoGitHubCostCenters(t *testing.T) {
 			_, resp, err := ent.CreateCostCenter(ctx, "acme", github.CostCenterRequest{Name: "infra"})
 			if err == nil || resp.StatusCode != 409 {
 				t.Fatalf("duplicate name: %v %v", resp, err)
+			}
+		})
+	}
+}
+
+// TestCostCenterUsageThroughHTTP ingests usage after an organization
+// joins a cost center and reads it back through cost_center_id on usage
+// and usage/summary, validated against the contract.
+func TestCostCenterUsageThroughHTTP(t *testing.T) {
+	doc := loadContract(t)
+	for _, e := range ccEnvs(t) {
+		t.Run(e.name, func(t *testing.T) {
+			cc := e.call(t, doc, "billing/create-cost-center", "POST", ccBase, map[string]any{"name": "Chargeback"}, 200)
+			id := cc["id"].(string)
+			e.call(t, doc, "billing/add-resource-to-cost-center", "POST", ccBase+"/"+id+"/resource", map[string]any{"organizations": []string{"acme-web"}}, 200)
+			// Rows are attributed at their bucket's start: the next hour is the
+			// first that begins inside the membership.
+			at := time.Now().UTC().Truncate(time.Hour).Add(time.Hour).Add(10 * time.Second)
+			var lines []string
+			for i, org := range []string{"acme-web", "acme-web", "acme-data"} {
+				lines = append(lines, fmt.Sprintf(`{"id":"cc-http-%d","timestamp":%q,"product":"actions","sku":"actions_linux_4_core","quantity":%d,"unit":"minutes","enterprise":"acme","organization":%q,"repository":"%s/app"}`,
+					i, at.Format(time.RFC3339), 10*(i+1), org, org))
+			}
+			resp, body := e.do(t, "POST", "/ghusage/v1/ingest/billing-usage", e.Token, strings.Join(lines, "\n")+"\n")
+			if resp.StatusCode != 200 {
+				t.Fatalf("ingest: %d %s", resp.StatusCode, body)
+			}
+			period := fmt.Sprintf("year=%d&month=%d&day=%d&hour=%d", at.Year(), int(at.Month()), at.Day(), at.Hour())
+			minutes := func(m map[string]any, field string) float64 {
+				var n float64
+				for _, it := range m["usageItems"].([]any) {
+					n += it.(map[string]any)[field].(float64)
+				}
+				return n
+			}
+			sum := e.call(t, doc, "billing/get-github-billing-usage-summary-report-ghe", "GET", "/enterprises/acme/settings/billing/usage/summary?"+period+"&cost_center_id="+id, nil, 200)
+			if got := minutes(sum, "grossQuantity"); got != 30 {
+				t.Errorf("the cost center's minutes: %v, want 30 (acme-web's)", got)
+			}
+			if ref := sum["costCenter"].(map[string]any); ref["id"] != id || ref["name"] != "Chargeback" {
+				t.Errorf("costCenter = %v", ref)
+			}
+			none := e.call(t, doc, "billing/get-github-billing-usage-summary-report-ghe", "GET", "/enterprises/acme/settings/billing/usage/summary?"+period+"&cost_center_id=none", nil, 200)
+			all := e.call(t, doc, "billing/get-github-billing-usage-summary-report-ghe", "GET", "/enterprises/acme/settings/billing/usage/summary?"+period, nil, 200)
+			if minutes(none, "grossQuantity") != 30 || minutes(all, "grossQuantity") != 60 {
+				t.Errorf("unassigned %v and all %v minutes, want 30 and 60", minutes(none, "grossQuantity"), minutes(all, "grossQuantity"))
+			}
+			usageDefault := e.call(t, doc, "billing/get-github-billing-usage-report-ghe", "GET", "/enterprises/acme/settings/billing/usage?"+period, nil, 200)
+			usageCC := e.call(t, doc, "billing/get-github-billing-usage-report-ghe", "GET", "/enterprises/acme/settings/billing/usage?"+period+"&cost_center_id="+id, nil, 200)
+			if minutes(usageDefault, "quantity") != 30 || minutes(usageCC, "quantity") != 30 {
+				t.Errorf("usage: default (unassigned) %v, cost center %v minutes; want 30 and 30", minutes(usageDefault, "quantity"), minutes(usageCC, "quantity"))
 			}
 		})
 	}

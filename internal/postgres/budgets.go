@@ -167,20 +167,23 @@ func (db *DB) BudgetAlerts(ctx context.Context, budgetID, month string) ([]billi
 	return out, wrap(err, "budget alerts")
 }
 
-// DueBudgetDeliveries returns deliveries due at now.
-func (db *DB) DueBudgetDeliveries(ctx context.Context, now time.Time, limit int) ([]billing.BudgetDelivery, error) {
-	rows, err := db.pool.Query(ctx, `SELECT delivery_id, url, payload, attempts, next_attempt_at, last_error FROM budget_alert_deliveries
-		WHERE delivered_at IS NULL AND NOT failed AND next_attempt_at <= $1 ORDER BY next_attempt_at LIMIT $2`, now.UTC(), limit)
+// ClaimBudgetDeliveries claims deliveries due at now until until; rows
+// another replica is claiming are skipped, not waited for.
+func (db *DB) ClaimBudgetDeliveries(ctx context.Context, now, until time.Time, limit int) ([]billing.BudgetDelivery, error) {
+	rows, err := db.pool.Query(ctx, `UPDATE budget_alert_deliveries d SET next_attempt_at = $1
+		FROM (SELECT delivery_id, url FROM budget_alert_deliveries WHERE delivered_at IS NULL AND NOT failed AND next_attempt_at <= $2
+			ORDER BY next_attempt_at LIMIT $3 FOR UPDATE SKIP LOCKED) due
+		WHERE d.delivery_id = due.delivery_id AND d.url = due.url
+		RETURNING d.delivery_id, d.url, d.payload, d.attempts, d.last_error`, until.UTC(), now.UTC(), limit)
 	if err != nil {
-		return nil, wrap(err, "due budget deliveries")
+		return nil, wrap(err, "claim budget deliveries")
 	}
 	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (billing.BudgetDelivery, error) {
-		var d billing.BudgetDelivery
-		err := r.Scan(&d.DeliveryID, &d.URL, &d.Payload, &d.Attempts, &d.NextAttempt, &d.LastError)
-		d.NextAttempt = d.NextAttempt.UTC()
+		d := billing.BudgetDelivery{NextAttempt: until.UTC()}
+		err := r.Scan(&d.DeliveryID, &d.URL, &d.Payload, &d.Attempts, &d.LastError)
 		return d, err
 	})
-	return out, wrap(err, "due budget deliveries")
+	return out, wrap(err, "claim budget deliveries")
 }
 
 // UpdateBudgetDelivery records a delivery attempt.

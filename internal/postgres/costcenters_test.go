@@ -28,3 +28,7 @@ func TestBudgetConformance(t *testing.T) {
 func TestCostCenterAttributionConformance(t *testing.T) {
 	storetest.RunCostCenterAttribution(t, replicaStores)
 }
+
+func TestBudgetAlertsConformance(t *testing.T) {
+	storetest.RunBudgetAlerts(t, replicaStores)
+}

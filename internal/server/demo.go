@@ -39,6 +39,9 @@ func SeedDemo(ctx context.Context, st usage.Store, opt demo.Options, accountsRea
 			return nil, err
 		}
 	}
+	if err := demo.SeedCostCenters(ctx, st, d, opt.Seed, opt.Now); err != nil { // after the ledger: budgets are sized from it
+		return nil, err
+	}
 	if ss, ok := st.(serverstats.Store); ok {
 		if err := demo.SeedServerStats(ctx, ss, d.Enterprise.Slug, opt.Seed, opt.Now); err != nil {
 			return nil, err

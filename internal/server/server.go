@@ -66,6 +66,7 @@ type Config struct {
 
 	// UISessionTTL is how long a dashboard sign-in lasts (ui.DefaultSessionTTL when 0).
 	UISessionTTL time.Duration
+
 	// BudgetAlerts configures the budget alert job (costcenters.go).
 	BudgetAlerts BudgetAlertConfig
 

@@ -144,15 +144,28 @@ func (db *DB) BudgetAlerts(ctx context.Context, budgetID, month string) ([]billi
 	}, `SELECT budget_id, month, threshold, delivery_id, consumed, raised_at FROM budget_alerts WHERE budget_id = ? AND month = ? ORDER BY threshold`, budgetID, month)
 }
 
-func (db *DB) DueBudgetDeliveries(ctx context.Context, now time.Time, limit int) ([]billing.BudgetDelivery, error) {
-	return list(ctx, db.reader, func(row interface{ Scan(...any) error }) (billing.BudgetDelivery, error) {
-		var d billing.BudgetDelivery
-		var next int64
-		err := row.Scan(&d.DeliveryID, &d.URL, &d.Payload, &d.Attempts, &next, &d.LastError)
-		d.NextAttempt = fromNano(next)
-		return d, err
-	}, `SELECT delivery_id, url, payload, attempts, next_attempt_at, last_error FROM budget_alert_deliveries
-		WHERE delivered_at = 0 AND failed = 0 AND next_attempt_at <= ? ORDER BY next_attempt_at LIMIT ?`, unixNano(now), limit)
+func (db *DB) ClaimBudgetDeliveries(ctx context.Context, now, until time.Time, limit int) ([]billing.BudgetDelivery, error) {
+	var out []billing.BudgetDelivery
+	err := db.write(ctx, func(tx *sql.Tx) error {
+		out = nil
+		rows, err := tx.QueryContext(ctx, `UPDATE budget_alert_deliveries SET next_attempt_at = ?
+			WHERE rowid IN (SELECT rowid FROM budget_alert_deliveries WHERE delivered_at = 0 AND failed = 0 AND next_attempt_at <= ?
+				ORDER BY next_attempt_at LIMIT ?)
+			RETURNING delivery_id, url, payload, attempts, last_error`, unixNano(until), unixNano(now), limit)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			d := billing.BudgetDelivery{NextAttempt: until}
+			if err := rows.Scan(&d.DeliveryID, &d.URL, &d.Payload, &d.Attempts, &d.LastError); err != nil {
+				return err
+			}
+			out = append(out, d)
+		}
+		return rows.Err()
+	})
+	return out, err
 }
 
 func (db *DB) UpdateBudgetDelivery(ctx context.Context, d billing.BudgetDelivery) error {

@@ -37,3 +37,7 @@ func TestBudgetConformance(t *testing.T) {
 func TestCostCenterAttributionConformance(t *testing.T) {
 	storetest.RunCostCenterAttribution(t, openShared)
 }
+
+func TestBudgetAlertsConformance(t *testing.T) {
+	storetest.RunBudgetAlerts(t, openShared)
+}

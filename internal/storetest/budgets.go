@@ -206,7 +206,7 @@ func testBudgetAlertsOnce(t *testing.T, s billing.BudgetStore) {
 	if !ok {
 		t.Fatal("75 % in the next month not raised")
 	}
-	due, err := s.DueBudgetDeliveries(ctx, testTime, 10)
+	due, err := s.ClaimBudgetDeliveries(ctx, testTime, testTime, 10)
 	must(t, "due", err)
 	if len(due) != 3 {
 		t.Fatalf("%d deliveries due, want 3 (two for 75 %%, one for 100 %%)", len(due))
@@ -218,20 +218,27 @@ func testBudgetDeliveries(t *testing.T, s billing.BudgetStore) {
 	_, err := s.RaiseBudgetAlert(ctx, billing.BudgetAlert{BudgetID: "b2", Month: "2026-03", Threshold: 90, DeliveryID: "d", RaisedAt: testTime},
 		[]billing.BudgetDelivery{{DeliveryID: "d", URL: "http://a", Payload: `{"x":1}`, NextAttempt: testTime}, {DeliveryID: "d", URL: "http://b", Payload: `{"x":1}`, NextAttempt: testTime}})
 	must(t, "raise", err)
-	if due, err := s.DueBudgetDeliveries(ctx, testTime.Add(-time.Second), 10); err != nil || len(due) != 0 {
+	if due, err := s.ClaimBudgetDeliveries(ctx, testTime.Add(-time.Second), testTime, 10); err != nil || len(due) != 0 {
 		t.Fatalf("deliveries due before their time: %v %v", due, err)
 	}
-	due, err := s.DueBudgetDeliveries(ctx, testTime, 10)
+	due, err := s.ClaimBudgetDeliveries(ctx, testTime, testTime.Add(30*time.Second), 10)
 	must(t, "due", err)
 	if len(due) != 2 || due[0].Payload != `{"x":1}` {
 		t.Fatalf("due = %+v", due)
+	}
+	// Claimed deliveries are not handed out again until the claim runs out.
+	if again, err := s.ClaimBudgetDeliveries(ctx, testTime, testTime.Add(30*time.Second), 10); err != nil || len(again) != 0 {
+		t.Fatalf("claimed twice: %+v %v", again, err)
+	}
+	if again, err := s.ClaimBudgetDeliveries(ctx, testTime.Add(30*time.Second), testTime.Add(30*time.Second), 10); err != nil || len(again) != 2 {
+		t.Fatalf("an expired claim is not due again: %+v %v", again, err)
 	}
 	a, b := due[0], due[1]
 	a.Attempts, a.DeliveredAt = 1, testTime
 	b.Attempts, b.NextAttempt, b.LastError = 1, testTime.Add(time.Minute), "answered 500"
 	must(t, "update", s.UpdateBudgetDelivery(ctx, a))
 	must(t, "update", s.UpdateBudgetDelivery(ctx, b))
-	due, err = s.DueBudgetDeliveries(ctx, testTime.Add(time.Minute), 10)
+	due, err = s.ClaimBudgetDeliveries(ctx, testTime.Add(time.Minute), testTime.Add(time.Minute), 10)
 	must(t, "due", err)
 	if len(due) != 1 || due[0].URL != b.URL || due[0].Attempts != 1 || due[0].LastError != "answered 500" {
 		t.Fatalf("after one delivered and one retried: %+v", due)
@@ -239,7 +246,7 @@ func testBudgetDeliveries(t *testing.T, s billing.BudgetStore) {
 	b = due[0]
 	b.Attempts, b.Failed = 2, true
 	must(t, "fail", s.UpdateBudgetDelivery(ctx, b))
-	if due, _ := s.DueBudgetDeliveries(ctx, testTime.Add(time.Hour), 10); len(due) != 0 {
+	if due, _ := s.ClaimBudgetDeliveries(ctx, testTime.Add(time.Hour), testTime.Add(time.Hour), 10); len(due) != 0 {
 		t.Fatalf("a failed delivery is still due: %+v", due)
 	}
 }
