@@ -206,6 +206,9 @@ func TestBrowser(t *testing.T) {
 	if err := demo.SeedTraffic(t.Context(), env.Store, env.Data, 1, now); err != nil {
 		t.Fatal(err)
 	}
+	if err := demo.SeedServerStats(t.Context(), env.Store, "acme", 1, now); err != nil {
+		t.Fatal(err)
+	}
 	admin := env.AdminToken
 	b := newBrowser(t, env.URL)
 
@@ -368,6 +371,35 @@ func TestBrowser(t *testing.T) {
 		t.Error("the test's API calls should have used some of the core limit")
 	}
 	b.screenshot("5-rate-limits")
+
+	// Server statistics: a tile per group for each server, equal to the
+	// server's latest snapshot in the API's history, and trend points.
+	b.open("/ui/server-stats")
+	b.click("open acme", ".org[href='/ui/server-stats/acme']")
+	host := b.text("section.server h2")
+	users := b.number("section.server [data-group=users] dd")
+	var items []struct {
+		Host  string `json:"host_name"`
+		Stats struct {
+			Users struct {
+				Total int64 `json:"total_users"`
+			} `json:"users"`
+		} `json:"ghe_stats"`
+	}
+	apiJSON(t, env, "/enterprise-installation/acme/server-statistics", admin, &items)
+	var want int64 = -1
+	for _, it := range items {
+		if strings.HasPrefix(host, it.Host+" ") {
+			want = it.Stats.Users.Total
+		}
+	}
+	if users != want {
+		t.Errorf("server %q shows %d users; its latest snapshot says %d", host, users, want)
+	}
+	if n := eval[int](b, `document.querySelectorAll("svg.chart.line .pt").length`); n != 4*2*90 {
+		t.Errorf("%d trend points, want 4 charts × 2 servers × 90 days", n)
+	}
+	b.screenshot("6-server-stats")
 
 	// Sign out: back to sign-in, and the session no longer opens pages.
 	b.click("sign out", "form[action='/ui/signout'] button")

@@ -25,6 +25,7 @@ import (
 
 	"github.com/ghusage/ghusage/internal/insights"
 	"github.com/ghusage/ghusage/internal/ratelimit"
+	"github.com/ghusage/ghusage/internal/serverstats"
 	"github.com/ghusage/ghusage/internal/session"
 	"github.com/ghusage/ghusage/internal/usage"
 )
@@ -49,6 +50,8 @@ type Config struct {
 	Sessions session.Store
 	Insights *insights.Service
 	Limiter  *ratelimit.Limiter
+	// ServerStats answers the server statistics view; nil hides it.
+	ServerStats *serverstats.Service
 	// Resolve loads the actor of a token hash, as the API's authentication
 	// does (httpapi.ResolveActor).
 	Resolve func(ctx context.Context, st usage.Store, hash []byte) (*usage.Actor, error)
@@ -107,6 +110,8 @@ func New(cfg Config) *Handler {
 	h.mux.Handle("GET /ui/insights/{org}/users/{user_id}", h.auth(h.insightsUser))
 	h.mux.Handle("GET /ui/insights/{org}/actors/{actor_type}/{actor_id}", h.auth(h.insightsActor))
 	h.mux.Handle("GET /ui/rate-limits", h.auth(h.rateLimits))
+	h.mux.Handle("GET /ui/server-stats", h.auth(h.serverStatsIndex))
+	h.mux.Handle("GET /ui/server-stats/{account}", h.auth(h.serverStatsAccount))
 	h.mux.Handle("/ui/", h.auth(func(w http.ResponseWriter, r *http.Request, v *viewer) error { return errNotFound }))
 	return h
 }
