@@ -55,6 +55,7 @@ type statsIndexPage struct {
 
 type statsAccountLink struct {
 	Name, Kind, URL string
+	Servers         int // servers with a snapshot in the last 365 days
 }
 
 type statsCurrent struct {
@@ -71,13 +72,27 @@ func (h *Handler) serverStatsIndex(w http.ResponseWriter, r *http.Request, v *vi
 		return err
 	}
 	p := &statsIndexPage{Base: h.base(r, v, "Server statistics", "serverstats")}
+	year, err := serverstats.ParseWindow(url.Values{}, h.cfg.Now()) // the API's default: 365 days to today
+	if err != nil {
+		return err
+	}
 	for _, a := range accts {
 		kind := "Organization"
 		if a.Enterprise != nil {
 			kind = "Enterprise"
 		}
-		p.Accounts = append(p.Accounts, statsAccountLink{Name: a.Login(), Kind: kind, URL: Prefix + "server-stats/" + url.PathEscape(a.Login())})
+		snaps, err := h.cfg.ServerStats.History(r.Context(), a.Login(), year)
+		if err != nil {
+			return err
+		}
+		servers := map[string]bool{}
+		for _, s := range snaps {
+			servers[s.ServerID] = true
+		}
+		p.Accounts = append(p.Accounts, statsAccountLink{Name: a.Login(), Kind: kind, Servers: len(servers),
+			URL: Prefix + "server-stats/" + url.PathEscape(a.Login())})
 	}
+	slices.SortStableFunc(p.Accounts, func(a, b statsAccountLink) int { return b.Servers - a.Servers })
 	if serverstats.AuthorizeSiteAdmin(v.actor) == nil {
 		cur, err := h.cfg.ServerStats.Current(r.Context(), "")
 		if err != nil {
