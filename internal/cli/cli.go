@@ -40,6 +40,9 @@ func commands() map[string]command {
 		"version": {"print the version", runVersion},
 		"bench":   {"measure performance (bench ratelimit)", runBench},
 		"ingest":  {"record API request events from an NDJSON file (ingest help)", runIngest},
+		"backup":  {"copy the embedded store consistently while it serves (backup FILE)", runBackup},
+		"restore": {"put a backup back into a data directory (restore FILE)", runRestore},
+		"webhook": {"print the GitHub webhook set-up for billing (webhook help)", runWebhook},
 		"stats":   {"collect server statistics from GitHub Enterprise Server instances now (stats help)", runStats},
 	}
 }

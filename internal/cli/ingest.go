@@ -53,11 +53,13 @@ func runIngest(ctx context.Context, e *env, args []string) error {
 	}
 	switch args[0] {
 	case "api-requests":
+	case "billing-usage":
+		return runIngestBilling(ctx, e, args[1:])
 	case "server-statistics":
 		return runIngestServerStats(ctx, e, args[1:])
 	default:
 		fmt.Fprint(e.stderr, ingestHelp)
-		return fmt.Errorf("unknown ingest kind %q: use api-requests or server-statistics", args[0])
+		return fmt.Errorf("unknown ingest kind %q: use api-requests, billing-usage or server-statistics", args[0])
 	}
 	cfg := server.DefaultConfig()
 	f := newFlagSet("ingest api-requests", e.getenv, e.stderr)

@@ -30,8 +30,11 @@ type httpSink struct {
 	base, token string
 	retryFor    time.Duration
 	client      *http.Client
-	// path is the ingestion route; "" is POST /ghusage/v1/ingest/api-requests.
+	// path is the ingestion route, query included; "" is
+	// POST /ghusage/v1/ingest/api-requests.
 	path string
+	// contentType of the bodies; "" is application/x-ndjson.
+	contentType string
 	// notify, when set, is told of every rate-limit wait (standard error).
 	notify io.Writer
 	// now and sleep are the clock, for tests; nil is the real one.
@@ -113,7 +116,11 @@ func (s *httpSink) attempt(ctx context.Context, path string, body []byte, now ti
 		return nil, retryWait{}, err
 	}
 	req.Header.Set("Authorization", "Bearer "+s.token)
-	req.Header.Set("Content-Type", "application/x-ndjson")
+	ct := s.contentType
+	if ct == "" {
+		ct = "application/x-ndjson"
+	}
+	req.Header.Set("Content-Type", ct)
 	resp, err := s.client.Do(req)
 	if err != nil {
 		if ctx.Err() != nil {

@@ -37,12 +37,14 @@ type scripted struct {
 	clock   *fakeClock
 	answers []func(w http.ResponseWriter, now time.Time)
 	paths   []string
+	types   []string
 }
 
 func (s *scripted) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	io.Copy(io.Discard, r.Body)
 	s.mu.Lock()
-	s.paths = append(s.paths, r.URL.Path)
+	s.paths = append(s.paths, r.URL.RequestURI())
+	s.types = append(s.types, r.Header.Get("Content-Type"))
 	i := len(s.paths) - 1
 	s.mu.Unlock()
 	if i >= len(s.answers) {
@@ -145,16 +147,19 @@ func TestHTTPSinkGivesUp(t *testing.T) {
 	}
 }
 
-// Another ingest kind reuses the sink with its own path.
+// Another ingest kind reuses the sink with its own path, query and
+// content type, and gets the same retries.
 func TestHTTPSinkPostsToItsPath(t *testing.T) {
-	sink, srv, _ := newScriptedSink(t, time.Minute,
+	sink, srv, clock := newScriptedSink(t, time.Minute,
 		answer(http.StatusTooManyRequests, "", "Retry-After", "1"), answer(http.StatusOK, `{"ok":true}`))
-	out, err := sink.post(context.Background(), "/ghusage/v1/ingest/billing-usage", []byte("{}\n"))
+	sink.contentType = "application/json"
+	out, err := sink.post(context.Background(), "/ghusage/v1/ingest/server-statistics?account=acme", []byte("{}"))
 	if err != nil || string(out) != `{"ok":true}` {
 		t.Fatalf("post: %q %v", out, err)
 	}
-	if srv.paths[0] != "/ghusage/v1/ingest/billing-usage" || len(srv.paths) != 2 {
-		t.Fatalf("paths %v", srv.paths)
+	if len(srv.paths) != 2 || srv.paths[1] != "/ghusage/v1/ingest/server-statistics?account=acme" ||
+		srv.types[1] != "application/json" || fmt.Sprint(clock.slept) != "[1s]" {
+		t.Fatalf("paths %v, types %v, waits %v", srv.paths, srv.types, clock.slept)
 	}
 }
 

@@ -25,6 +25,7 @@ func serveFlags(f *flagSet, cfg *server.Config, o *serveOptions) {
 	f.stringVar(&cfg.RedisURL, "redis-url", cfg.RedisURL, "Redis URL for shared rate-limit counters (redis://host:port/db); empty keeps them in process")
 	rateLimitFlags(f, cfg)
 	insightsFlags(f, cfg)
+	billingFlags(f, cfg)
 	filesFlags(f, cfg)
 	serverStatsFlags(f, cfg)
 	dashboardFlags(f, cfg)
@@ -80,6 +81,11 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
+	release, err := lockEmbedded(cfg) // one serve per data directory (backup.go)
+	if err != nil {
+		return err
+	}
+	defer release()
 	// On the embedded store the demo dataset is written into a new file
 	// and renamed into place, so an interrupted first start leaves nothing.
 	fresh, err := seedDemoFile(ctx, cfg, o, time.Now(), e.stdout)
@@ -110,14 +116,14 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
 	}
 	base := srv.URL()
-	fmt.Fprintf(e.stdout, "ghusage %s listening on %s (store: %s)\n", Version, base, cfg.Store)
+	fmt.Fprintf(e.stdout, "ghusage %s listening on %s (store: %s, rate limits: %s)\n", Version, base, cfg.Store, cfg.RateLimitBackendName())
 	if cfg.TLS.SelfSigned {
 		fmt.Fprintf(e.stdout, "TLS certificate (self-signed): %s; trust it with SSL_CERT_FILE=%s or curl --cacert\n", srv.TLSCertFile(), srv.TLSCertFile())
 	}
 	if o.demo {
 		printDemoIntro(e.stdout, base, adminToken, seeded)
 	}
-	logger.Info("serving", "url", base, "store", cfg.Store)
+	logger.Info("serving", "url", base, "store", cfg.Store, "rate_limits", cfg.RateLimitBackendName(), "rate_limit_fail_open", cfg.RateLimit.FailOpen)
 	return srv.Serve(ctx)
 }
 

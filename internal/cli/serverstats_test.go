@@ -37,9 +37,15 @@ func listSnapshots(t *testing.T, dir, account string) []serverstats.Snapshot {
 	}
 	defer st.Close()
 	now := time.Now()
-	snaps, err := st.ServerStatsList(context.Background(), account, serverstats.Window{Start: serverstats.DayOf(now).AddDays(-30), End: serverstats.DayOf(now)})
+	items, err := st.ServerStatsList(context.Background(), account, serverstats.Window{Start: serverstats.DayOf(now).AddDays(-30), End: serverstats.DayOf(now)})
 	if err != nil {
 		t.Fatal(err)
+	}
+	snaps := make([]serverstats.Snapshot, len(items))
+	for i, it := range items {
+		if snaps[i], err = serverstats.UnmarshalStored(it, nil, account); err != nil {
+			t.Fatal(err)
+		}
 	}
 	return snaps
 }

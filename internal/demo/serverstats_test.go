@@ -23,9 +23,15 @@ func seedStats(t *testing.T, seed uint64, now time.Time) []serverstats.Snapshot 
 		t.Fatal(err)
 	}
 	w := serverstats.Window{Start: serverstats.DayOf(now).AddDays(-400), End: serverstats.DayOf(now)}
-	snaps, err := st.ServerStatsList(context.Background(), "acme", w)
+	items, err := st.ServerStatsList(context.Background(), "acme", w)
 	if err != nil {
 		t.Fatal(err)
+	}
+	snaps := make([]serverstats.Snapshot, len(items))
+	for i, it := range items {
+		if snaps[i], err = serverstats.UnmarshalStored(it, nil, "acme"); err != nil {
+			t.Fatal(err)
+		}
 	}
 	return snaps
 }

@@ -368,3 +368,28 @@ func TestIngestPipeIsNotAPIRateLimited(t *testing.T) {
 		t.Fatalf("second unauthenticated ingest with a limit of 1: %d, want 403", resp.StatusCode)
 	}
 }
+
+// Callers of one pool may have different limits (Enterprise Cloud apps see
+// 15,000 where the same user's PAT sees 5,000): a caller is never shown
+// more used than its own limit, in the headers or in GET /rate_limit.
+func TestUsedNeverShownPastTheCallersLimit(t *testing.T) {
+	e := rateEnv(t, func(c *server.Config) {
+		c.RateLimit.Categories[ratelimit.Core].Authenticated = 2
+		c.RateLimit.EnterpriseCloud.Enabled, c.RateLimit.EnterpriseCloud.Core = true, 5
+	})
+	u := e.Data.Users[21]
+	app, pat := issue(t, e, usage.ActorOAuthApp, u.ID, nil), issue(t, e, usage.ActorClassicPAT, u.ID, nil)
+	for range 4 {
+		e.Get(t, "/user", app)
+	}
+	resp, _ := e.Get(t, "/user", pat)
+	if h := headersOf(t, resp); resp.StatusCode != http.StatusForbidden || h.used != 2 || h.remaining != 0 || h.limit != 2 {
+		t.Fatalf("PAT after its user's app used 4: %d %+v, want 403 with used 2 of 2", resp.StatusCode, h)
+	}
+	if c := rateLimitOf(t, e, pat).Resources["core"]; c.Used != 2 || c.Remaining != 0 {
+		t.Fatalf("PAT's /rate_limit core %+v, want used 2 of 2", c)
+	}
+	if c := rateLimitOf(t, e, app).Resources["core"]; c.Used != 4 || c.Remaining != 1 || c.Limit != 5 {
+		t.Fatalf("app's /rate_limit core %+v, want used 4 of 5", c)
+	}
+}

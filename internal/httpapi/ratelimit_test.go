@@ -554,11 +554,12 @@ func TestRejectedRequestsShowInInsights(t *testing.T) {
 // TestForwardedForOnlyFromTrustedProxies checks that X-Forwarded-For picks
 // the IP pool only when the peer is a trusted proxy.
 func TestForwardedForOnlyFromTrustedProxies(t *testing.T) {
-	for _, trusted := range []bool{false, true} {
+	for _, proxies := range []string{"", "10.0.0.0/8", "127.0.0.0/8"} {
+		trusted := proxies == "127.0.0.0/8" // the test's peer is 127.0.0.1
 		e := rateEnv(t, func(c *server.Config) {
 			c.RateLimit.Categories[ratelimit.Core].Unauthenticated = 1
-			if trusted {
-				c.RateLimit.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}
+			if proxies != "" {
+				c.RateLimit.TrustedProxies = []netip.Prefix{netip.MustParsePrefix(proxies)}
 			}
 		})
 		e.Get(t, "/user", "", "X-Forwarded-For", "198.51.100.1, 203.0.113.5")
@@ -568,11 +569,11 @@ func TestForwardedForOnlyFromTrustedProxies(t *testing.T) {
 			want = "API rate limit exceeded for 203.0.113.5."
 		}
 		if resp.StatusCode != http.StatusForbidden || !strings.HasPrefix(decodeErr(t, body).Message, want) {
-			t.Fatalf("trusted=%v: %d %s, want a message starting %q", trusted, resp.StatusCode, body, want)
+			t.Fatalf("trusted proxies %q: %d %s, want a message starting %q", proxies, resp.StatusCode, body, want)
 		}
 		resp, _ = e.Get(t, "/user", "", "X-Forwarded-For", "203.0.113.6")
 		if got := resp.StatusCode; trusted && got != http.StatusUnauthorized || !trusted && got != http.StatusForbidden {
-			t.Fatalf("trusted=%v: another forwarded address got %d", trusted, got)
+			t.Fatalf("trusted proxies %q: another forwarded address got %d", proxies, got)
 		}
 	}
 }

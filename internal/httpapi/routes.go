@@ -31,6 +31,10 @@ func (s *Server) routes(mux *http.ServeMux) {
 	// Ingestion of request events from gateways, proxies and logs (doc/insights.md).
 	s.handleRoute(mux, &Route{Method: http.MethodPost, Pattern: IngestPath, MaxBodyBytes: IngestMaxBodyBytes}, s.handleIngestAPIRequests)
 
+	// Enterprise billing (seed 004): usage reports, legacy per-product
+	// endpoints, Advanced Security committers, usage ingestion (billing.go).
+	s.billingRoutes(mux)
+
 	// Files behind signed, expiring links (Copilot reports, billing
 	// exports): the link is the credential, so outside the API pipeline.
 	s.operation(mux, FilesPattern, http.HandlerFunc(s.handleDownload))

@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ghusage/ghusage/internal/billing"
 	"github.com/ghusage/ghusage/internal/blob"
 	"github.com/ghusage/ghusage/internal/insights"
 	"github.com/ghusage/ghusage/internal/metrics"
@@ -38,6 +39,11 @@ type Server struct {
 	// metering.
 	Insights *insights.Service
 	Meter    *insights.Recorder
+	// Billing answers the billing endpoints and usage ingestion; nil
+	// disables them. WebhookSecret verifies GitHub webhook deliveries;
+	// empty disables the webhook endpoint.
+	Billing       *billing.Service
+	WebhookSecret string
 	// ServerStats answers server statistics and their uploads; nil disables them.
 	ServerStats *serverstats.Service
 	// Limiter enforces rate limits; nil disables them (GHES mode).
@@ -48,6 +54,8 @@ type Server struct {
 	Signer *blob.Signer
 	// Admin serves GitHub's site-admin API (admin.go); nil answers it 404.
 	Admin usage.AdminStore
+	// ReadyChecks are the backends /readyz asks besides the store (health.go).
+	ReadyChecks []ReadyCheck
 
 	tokens tokenCache
 	once   sync.Once

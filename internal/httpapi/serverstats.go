@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"encoding/json"
 	"net/http"
 
 	"github.com/ghusage/ghusage/internal/serverstats"
@@ -33,8 +34,29 @@ func (s *Server) handleServerStatistics(w http.ResponseWriter, r *http.Request) 
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, items)
+	writeRawArray(w, items)
 	return nil
+}
+
+// writeRawArray writes stored JSON documents as one JSON array, in one
+// Write: the bytes writeJSON writes for the decoded documents.
+func writeRawArray(w http.ResponseWriter, items []json.RawMessage) {
+	n := 3
+	for _, it := range items {
+		n += len(it) + 1
+	}
+	b := make([]byte, 0, n)
+	b = append(b, '[')
+	for i, it := range items {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, it...)
+	}
+	b = append(b, ']', '\n')
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(http.StatusOK)
+	w.Write(b)
 }
 
 // enterpriseStats answers GET /enterprise/stats/{typ} for site

@@ -213,6 +213,11 @@ func TestServerStatsHistory(t *testing.T) {
 		if strings.Contains(body, "security_products") {
 			t.Fatalf("GET %s: the security-products extension leaked into server-statistics items", path)
 		}
+		// The stored items are written as they are: exactly what
+		// encoding/json writes for the decoded items.
+		if want, _ := json.Marshal(items); body != string(want)+"\n" {
+			t.Fatalf("GET %s:\ngot  %.400s\nwant %.400s", path, body, want)
+		}
 		return items
 	}
 	base := "/enterprise-installation/acme/server-statistics"

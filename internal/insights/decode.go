@@ -64,6 +64,7 @@ type Decoder struct {
 	now       time.Time
 	requireID bool
 	strings   stringSet
+	routes    routeCache
 }
 
 // NewDecoder returns a decoder reading r; now bounds future timestamps.
@@ -122,7 +123,7 @@ func (d *Decoder) Next(e *Event) error {
 		if fe := parseEvent(line, e, &d.strings); fe != nil {
 			return &LineError{Line: d.line, Field: fe.Field, Message: fe.Message}
 		}
-		e.Normalize()
+		e.normalize(&d.routes)
 		if fe := e.Validate(d.now, d.requireID); fe != nil {
 			return &LineError{Line: d.line, Field: fe.Field, Message: fe.Message}
 		}

@@ -63,10 +63,43 @@ type FieldError struct {
 func (e *FieldError) Error() string { return e.Field + ": " + e.Message }
 
 // Normalize lower-cases the organization login and upper-cases the HTTP
-// method, the two fields compared case-insensitively.
-func (e *Event) Normalize() {
+// method, the two fields compared case-insensitively, and maps api_route to
+// the route it is recorded under (CanonicalRoute: a raw path becomes
+// GitHub's route template).
+func (e *Event) Normalize() { e.normalize(nil) }
+
+// normalize is Normalize with a cache of mapped routes (nil for none).
+func (e *Event) normalize(routes *routeCache) {
 	e.Org = strings.ToLower(e.Org)
 	e.HTTPMethod = strings.ToUpper(e.HTTPMethod)
+	if !strings.HasPrefix(e.APIRoute, "/") || len(e.APIRoute) > MaxRouteLength || !validMethod(e.HTTPMethod) {
+		return // Validate names the field
+	}
+	e.APIRoute = routes.canonical(e.HTTPMethod, e.APIRoute)
+}
+
+// routeCache remembers the routes raw paths were mapped to (a batch
+// repeats its routes), up to a bound.
+type routeCache struct {
+	m map[RouteRef]string
+}
+
+func (c *routeCache) canonical(method, route string) string {
+	if c == nil {
+		return CanonicalRoute(method, route)
+	}
+	k := RouteRef{method, route}
+	if r, ok := c.m[k]; ok {
+		return r
+	}
+	r := CanonicalRoute(method, route)
+	if c.m == nil {
+		c.m = map[RouteRef]string{}
+	}
+	if len(c.m) < 1<<14 {
+		c.m[k] = r
+	}
+	return r
 }
 
 // Validate checks e as the ingest endpoint accepts it; requireID is false
@@ -114,7 +147,7 @@ func (e *Event) Validate(now time.Time, requireID bool) *FieldError {
 	case !validMethod(e.HTTPMethod):
 		return bad("http_method", "must be one of %s", strings.Join(httpMethods, ", "))
 	case !strings.HasPrefix(e.APIRoute, "/") || len(e.APIRoute) > MaxRouteLength:
-		return bad("api_route", "must be a route template starting with / (e.g. /repositories/:repository_id), at most %d characters", MaxRouteLength)
+		return bad("api_route", "must be a route template (e.g. /repos/:owner/:repo) or a request path (e.g. /repos/acme/web), starting with /, at most %d characters", MaxRouteLength)
 	}
 	return nil
 }

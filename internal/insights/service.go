@@ -1,10 +1,7 @@
 package insights
 
 import (
-	"cmp"
 	"context"
-	"slices"
-	"strings"
 	"time"
 )
 
@@ -60,11 +57,14 @@ type Service struct {
 	Store     Store
 	Now       func() time.Time
 	Retention Retention
+	// Gate admits list answers (subject-, user- and route-stats); nil
+	// admits every one.
+	Gate *Gate
 }
 
 // NewService returns a service over store with the default retention.
 func NewService(store Store, now func() time.Time) *Service {
-	return &Service{Store: store, Now: now, Retention: DefaultRetention}
+	return &Service{Store: store, Now: now, Retention: DefaultRetention, Gate: NewGate(DefaultGate())}
 }
 
 // Ingest validates nothing (the decoder did) and records events durably.
@@ -204,71 +204,53 @@ type Page[T any] struct {
 
 // SubjectStats answers subject-stats.
 func (s *Service) SubjectStats(ctx context.Context, org string, p *Params) (Page[SubjectStat], error) {
-	rows, err := s.Store.InsightsSubjects(ctx, org, s.segments(p, Day))
-	if err != nil {
-		return Page[SubjectStat]{}, err
-	}
-	rows = filter(rows, p.Substring, func(r SubjectRow) string { return r.Name })
-	sortRows(rows, p, func(r SubjectRow, key string) (int64, string) {
-		switch key {
-		case SortSubjectName:
-			return 0, r.Name
-		}
-		return countKey(r.Counts, key), ""
-	}, func(a, b SubjectRow) int {
-		return cmp.Or(strings.Compare(a.Type, b.Type), cmp.Compare(a.ID, b.ID))
-	})
-	return paginate(rows, p, func(r SubjectRow) SubjectStat {
+	rows, total, err := answerList(ctx, s, Scope{Org: org}, p, s.subjectLister())
+	return toPage(rows, total, func(r SubjectRow) SubjectStat {
 		last, rl := lastTimes(r.Counts)
 		return SubjectStat{r.Type, r.Name, r.ID, r.Total, r.RateLimited, rl, last}
-	}), nil
+	}), err
 }
 
 // UserStats answers user-stats for one user.
 func (s *Service) UserStats(ctx context.Context, org string, userID int64, p *Params) (Page[UserStat], error) {
-	rows, err := s.Store.InsightsUserActors(ctx, org, userID, s.segments(p, Day))
-	if err != nil {
-		return Page[UserStat]{}, err
-	}
-	rows = filter(rows, p.Substring, func(r ActorRow) string { return r.Name })
-	sortRows(rows, p, func(r ActorRow, key string) (int64, string) {
-		switch key {
-		case SortSubjectName:
-			return 0, r.Name
-		}
-		return countKey(r.Counts, key), ""
-	}, func(a, b ActorRow) int {
-		return cmp.Or(strings.Compare(string(a.Type), string(b.Type)), cmp.Compare(a.ID, b.ID))
-	})
-	return paginate(rows, p, func(r ActorRow) UserStat {
+	rows, total, err := answerList(ctx, s, Scope{Org: org, UserID: userID}, p, s.actorLister())
+	return toPage(rows, total, func(r ActorRow) UserStat {
 		last, rl := lastTimes(r.Counts)
 		return UserStat{string(r.Type), r.Name, r.ID, optional(r.IntegrationID), optional(r.OAuthApplicationID),
 			r.Total, r.RateLimited, rl, last}
-	}), nil
+	}), err
 }
 
 // RouteStats answers route-stats for one actor.
 func (s *Service) RouteStats(ctx context.Context, org string, actor ActorRef, p *Params) (Page[RouteStat], error) {
-	rows, err := s.Store.InsightsActorRoutes(ctx, org, actor, s.segments(p, Day))
-	if err != nil {
-		return Page[RouteStat]{}, err
-	}
-	rows = filter(rows, p.Substring, func(r RouteRow) string { return r.Route })
-	sortRows(rows, p, func(r RouteRow, key string) (int64, string) {
-		switch key {
-		case SortHTTPMethod:
-			return 0, r.Method
-		case SortAPIRoute:
-			return 0, r.Route
-		}
-		return countKey(r.Counts, key), ""
-	}, func(a, b RouteRow) int {
-		return cmp.Or(strings.Compare(a.Route, b.Route), strings.Compare(a.Method, b.Method))
-	})
-	return paginate(rows, p, func(r RouteRow) RouteStat {
+	rows, total, err := answerList(ctx, s, Scope{Org: org, Actor: actor}, p, s.routeLister())
+	return toPage(rows, total, func(r RouteRow) RouteStat {
 		last, rl := lastTimes(r.Counts)
 		return RouteStat{r.Method, r.Route, r.Total, r.RateLimited, rl, last}
-	}), nil
+	}), err
+}
+
+// answerList runs one list answer once the gate admits it: the scope's
+// groups over the range, then the page (see list).
+func answerList[R any](ctx context.Context, s *Service, sc Scope, p *Params, l lister[R]) ([]R, int, error) {
+	release, err := s.Gate.Acquire(ctx)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer release()
+	var g Groups
+	if err := s.Store.InsightsGroups(ctx, sc, s.segments(p, Day), &g); err != nil {
+		return nil, 0, err
+	}
+	return list(ctx, l, &g, p)
+}
+
+func toPage[R, W any](rows []R, total int, wire func(R) W) Page[W] {
+	out := Page[W]{Total: total, Items: make([]W, 0, len(rows))}
+	for _, r := range rows {
+		out.Items = append(out.Items, wire(r))
+	}
+	return out
 }
 
 func countKey(c Counts, key string) int64 {
@@ -281,53 +263,4 @@ func countKey(c Counts, key string) int64 {
 		return c.RateLimited
 	}
 	return c.Total
-}
-
-// filter keeps the rows whose name contains sub, ignoring case. The
-// substring is matched literally: % and _ have no special meaning.
-func filter[T any](rows []T, sub string, name func(T) string) []T {
-	if sub == "" {
-		return rows
-	}
-	sub = strings.ToLower(sub)
-	out := rows[:0]
-	for _, r := range rows {
-		if strings.Contains(strings.ToLower(name(r)), sub) {
-			out = append(out, r)
-		}
-	}
-	return out
-}
-
-// sortRows orders rows by p.Sort in p's direction, breaking ties by the
-// row's identity, ascending, so pages never overlap or skip. Requests never
-// rate limited sort as the oldest last_rate_limited_timestamp.
-func sortRows[T any](rows []T, p *Params, key func(T, string) (int64, string), ident func(a, b T) int) {
-	slices.SortFunc(rows, func(a, b T) int {
-		for _, k := range p.Sort {
-			an, as := key(a, k)
-			bn, bs := key(b, k)
-			c := cmp.Or(cmp.Compare(an, bn), strings.Compare(as, bs))
-			if c != 0 {
-				if p.Desc {
-					return -c
-				}
-				return c
-			}
-		}
-		return ident(a, b)
-	})
-}
-
-func paginate[T, W any](rows []T, p *Params, wire func(T) W) Page[W] {
-	out := Page[W]{Total: len(rows), Items: []W{}}
-	start := (p.Page - 1) * p.PerPage
-	if start >= len(rows) {
-		return out
-	}
-	end := min(start+p.PerPage, len(rows))
-	for _, r := range rows[start:end] {
-		out.Items = append(out.Items, wire(r))
-	}
-	return out
 }

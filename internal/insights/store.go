@@ -99,8 +99,9 @@ type Cutoffs struct {
 
 // Store is what a backend implements for API insights. Methods take
 // lower-case organization logins and segments from Segments; every query
-// reads roll-ups, never raw events. Grouped queries return one row per
-// group, in any order; the Service filters, sorts and pages them.
+// reads roll-ups, never raw events. Grouped queries add their groups'
+// counts to a Groups; the Service reads the names of only the groups a
+// page can hold, then filters, sorts and pages them.
 type Store interface {
 	// InsightsIngest records events, all or none, skipping those whose id
 	// (see EventKey) was recorded before; events without an id are never
@@ -116,12 +117,19 @@ type Store interface {
 	// segments, one row per level and bucket, summed over users, actors
 	// or routes as the scope requires. Buckets without requests may be omitted.
 	InsightsSeries(ctx context.Context, s Scope, segs []Segment) ([]BucketCounts, error)
-	// InsightsSubjects groups an organization's requests by subject.
-	InsightsSubjects(ctx context.Context, org string, segs []Segment) ([]SubjectRow, error)
-	// InsightsUserActors groups one user's requests by actor.
-	InsightsUserActors(ctx context.Context, org string, userID int64, segs []Segment) ([]ActorRow, error)
-	// InsightsActorRoutes groups one actor's requests by method and route.
-	InsightsActorRoutes(ctx context.Context, org string, actor ActorRef, segs []Segment) ([]RouteRow, error)
+	// InsightsGroups adds to g the scope's requests over the segments,
+	// grouped by the scope's list dimension and keyed by the store's ref
+	// of each group: an organization's requests by subject, a user's by
+	// actor, an actor's by method and route. It must not hold more than g
+	// and one stored row at a time.
+	InsightsGroups(ctx context.Context, s Scope, segs []Segment, g *Groups) error
+	// InsightsSubjectInfo, InsightsActorInfo and InsightsRouteInfo call fn
+	// with the identity and name of each ref of refs (sorted, at most
+	// InfoChunk), in any order; rows' Counts are zero. Unknown refs are
+	// skipped.
+	InsightsSubjectInfo(ctx context.Context, refs []int64, fn func(ref int64, r SubjectRow) error) error
+	InsightsActorInfo(ctx context.Context, refs []int64, fn func(ref int64, r ActorRow) error) error
+	InsightsRouteInfo(ctx context.Context, refs []int64, fn func(ref int64, r RouteRow) error) error
 	// InsightsPrune deletes roll-up buckets and remembered event ids the
 	// cutoffs no longer keep, returning how many rows went.
 	InsightsPrune(ctx context.Context, cut Cutoffs) (int64, error)

@@ -146,14 +146,14 @@ func BenchmarkInsightsActorReads30Days(b *testing.B) {
 	})
 	b.Run("routes", func(b *testing.B) {
 		for b.Loop() {
-			if _, err := db.InsightsActorRoutes(b.Context(), "acme-web", actor, segs); err != nil {
+			if _, err := insights.AllActorRoutes(b.Context(), db, "acme-web", actor, segs); err != nil {
 				b.Fatal(err)
 			}
 		}
 	})
 	b.Run("subjects", func(b *testing.B) {
 		for b.Loop() {
-			if _, err := db.InsightsSubjects(b.Context(), "acme-web", segs); err != nil {
+			if _, err := insights.AllSubjects(b.Context(), db, "acme-web", segs); err != nil {
 				b.Fatal(err)
 			}
 		}

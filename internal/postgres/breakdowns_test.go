@@ -78,13 +78,13 @@ func TestInsightsConcurrentBreakdowns(t *testing.T) {
 			if err != nil || c.Total != total {
 				t.Errorf("db %d org %s total %d want %d (%v)", i, org, c.Total, total, err)
 			}
-			subjects, err := db.InsightsSubjects(t.Context(), org, segs)
+			subjects, err := insights.AllSubjects(t.Context(), db, org, segs)
 			wantTotals(t, fmt.Sprintf("db %d org %s subjects", i, org), subj,
 				totalsBy(t, subjects, err, func(r insights.SubjectRow) int64 { return r.ID }, func(r insights.SubjectRow) int64 { return r.Total }))
-			routes, err := db.InsightsActorRoutes(t.Context(), org, insights.ActorRef{Type: usage.ActorClassicPAT, ID: 5}, segs)
+			routes, err := insights.AllActorRoutes(t.Context(), db, org, insights.ActorRef{Type: usage.ActorClassicPAT, ID: 5}, segs)
 			wantTotals(t, fmt.Sprintf("db %d org %s routes of actor 5", i, org), route,
 				totalsBy(t, routes, err, func(r insights.RouteRow) string { return r.Route }, func(r insights.RouteRow) int64 { return r.Total }))
-			actors, err := db.InsightsUserActors(t.Context(), org, 3, segs)
+			actors, err := insights.AllUserActors(t.Context(), db, org, 3, segs)
 			wantTotals(t, fmt.Sprintf("db %d org %s actors of user 3", i, org), userActors,
 				totalsBy(t, actors, err, func(r insights.ActorRow) int64 { return r.ID }, func(r insights.ActorRow) int64 { return r.Total }))
 		}

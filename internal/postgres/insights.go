@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"cmp"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"maps"
@@ -383,122 +384,119 @@ func (db *DB) InsightsSeries(ctx context.Context, s insights.Scope, segs []insig
 	return out, wrap(err, "insights series")
 }
 
-// groupEntries reads the entry lists (column list of table) of the rows
-// of segs under prefix and sums them by ref, in Go: a list is read whole
-// once, where indexing a stored (TOASTed) array in SQL would decompress it
-// for every element.
-func (db *DB) groupEntries(ctx context.Context, list, table, prefix string, args []any, segs []insights.Segment) (map[int64]*insights.Counts, error) {
+// InsightsGroups reads the entry lists of the scope's rows in the
+// segments and sums them by ref into g, in Go: a list is read whole once,
+// where indexing a stored (TOASTed) array in SQL would decompress it for
+// every element. One row's list is held at a time; its binary form is read
+// in place (decoding it into a slice would allocate one per row).
+func (db *DB) InsightsGroups(ctx context.Context, s insights.Scope, segs []insights.Segment, g *insights.Groups) error {
+	if len(segs) == 0 {
+		return nil
+	}
+	list, table, prefix, args := "subjects", "insights_p_subjects", "org = $1", []any{s.Org}
+	switch {
+	case s.UserID != 0:
+		list, table, prefix, args = "actors", "insights_p_user", "org = $1 AND user_id = $2", []any{s.Org, s.UserID}
+	case s.Actor.ID != 0:
+		list, table, prefix, args = "routes", "insights_p_actor", actorPrefix, []any{s.Org, string(s.Actor.Type), s.Actor.ID}
+	}
 	inner, args := segmentRows(list, table, prefix, args, segs)
 	rows, err := db.pool.Query(ctx, inner, args...)
 	if err != nil {
-		return nil, err
+		return wrap(err, "insights groups")
 	}
-	out := map[int64]*insights.Counts{}
+	defer rows.Close()
 	var l []int64
-	_, err = pgx.ForEachRow(rows, []any{&l}, func() error {
+	for rows.Next() {
+		if fd := rows.FieldDescriptions(); fd[0].Format == pgx.BinaryFormatCode && fd[0].DataTypeOID == int8ArrayOID {
+			l, err = appendInt8Array(l[:0], rows.RawValues()[0])
+		} else {
+			err = rows.Scan(&l)
+		}
+		if err != nil {
+			return wrap(fmt.Errorf("%s: %w", table, err), "insights groups")
+		}
 		if len(l)%entryWidth != 0 {
 			return fmt.Errorf("%s: entry list of %d values", table, len(l))
 		}
 		for i := 0; i < len(l); i += entryWidth {
-			c := out[l[i]]
-			if c == nil {
-				c = &insights.Counts{}
-				out[l[i]] = c
-			}
-			c.Add(insights.Counts{Total: l[i+1], RateLimited: l[i+2], Last: l[i+3], LastRateLimited: l[i+4]})
+			g.Add(l[i], insights.Counts{Total: l[i+1], RateLimited: l[i+2], Last: l[i+3], LastRateLimited: l[i+4]})
 		}
-		return nil
-	})
-	return out, err
+	}
+	return wrap(rows.Err(), "insights groups")
 }
 
-// refList returns the keys of m.
-func refList(m map[int64]*insights.Counts) []int64 {
-	out := make([]int64, 0, len(m))
-	for ref := range m {
-		out = append(out, ref)
+// int8ArrayOID is PostgreSQL's type oid of bigint[].
+const int8ArrayOID = 1016
+
+// appendInt8Array appends the elements of a one-dimensional bigint[]
+// without NULLs, in PostgreSQL's binary array format, to dst.
+func appendInt8Array(dst []int64, b []byte) ([]int64, error) {
+	if b == nil {
+		return dst, nil
 	}
-	return out
+	if len(b) < 12 {
+		return nil, fmt.Errorf("bigint[] of %d bytes", len(b))
+	}
+	ndim := int32(binary.BigEndian.Uint32(b))
+	if ndim == 0 {
+		return dst, nil
+	}
+	if ndim != 1 || binary.BigEndian.Uint32(b[4:]) != 0 || len(b) < 20 {
+		return nil, fmt.Errorf("bigint[] with %d dimensions or NULLs", ndim)
+	}
+	n := int(int32(binary.BigEndian.Uint32(b[12:])))
+	b = b[20:]
+	if n < 0 || len(b) != 12*n {
+		return nil, fmt.Errorf("bigint[] of %d elements in %d bytes", n, len(b))
+	}
+	dst = slices.Grow(dst, n)
+	for i := 0; i < n; i++ {
+		if binary.BigEndian.Uint32(b) != 8 {
+			return nil, fmt.Errorf("bigint[] element of %d bytes", int32(binary.BigEndian.Uint32(b)))
+		}
+		dst = append(dst, int64(binary.BigEndian.Uint64(b[4:])))
+		b = b[12:]
+	}
+	return dst, nil
 }
 
-// InsightsSubjects groups an organization's requests by subject.
-func (db *DB) InsightsSubjects(ctx context.Context, org string, segs []insights.Segment) ([]insights.SubjectRow, error) {
-	if len(segs) == 0 {
-		return nil, nil
-	}
-	g, err := db.groupEntries(ctx, "subjects", "insights_p_subjects", "org = $1", []any{org}, segs)
-	if err != nil || len(g) == 0 {
-		return nil, wrap(err, "insights subjects")
-	}
-	rows, err := db.pool.Query(ctx, `SELECT ref, subject_type, subject_id, subject_name FROM insights_subjects WHERE ref = ANY($1)`, refList(g))
+func (db *DB) InsightsSubjectInfo(ctx context.Context, refs []int64, fn func(ref int64, r insights.SubjectRow) error) error {
+	rows, err := db.pool.Query(ctx, `SELECT ref, subject_type, subject_id, subject_name FROM insights_subjects WHERE ref = ANY($1)`, refs)
 	if err != nil {
-		return nil, wrap(err, "insights subjects")
+		return wrap(err, "insights subjects")
 	}
-	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (insights.SubjectRow, error) {
-		var r insights.SubjectRow
-		var ref int64
-		err := row.Scan(&ref, &r.Type, &r.ID, &r.Name)
-		if err != nil {
-			return r, err
-		}
-		r.Counts = *g[ref]
-		return r, nil
-	})
-	return out, wrap(err, "insights subjects")
+	var r insights.SubjectRow
+	var ref int64
+	_, err = pgx.ForEachRow(rows, []any{&ref, &r.Type, &r.ID, &r.Name}, func() error { return fn(ref, r) })
+	return wrap(err, "insights subjects")
 }
 
-// InsightsUserActors groups one user's requests by actor.
-func (db *DB) InsightsUserActors(ctx context.Context, org string, userID int64, segs []insights.Segment) ([]insights.ActorRow, error) {
-	if len(segs) == 0 {
-		return nil, nil
-	}
-	g, err := db.groupEntries(ctx, "actors", "insights_p_user", "org = $1 AND user_id = $2", []any{org, userID}, segs)
-	if err != nil || len(g) == 0 {
-		return nil, wrap(err, "insights user actors")
-	}
+func (db *DB) InsightsActorInfo(ctx context.Context, refs []int64, fn func(ref int64, r insights.ActorRow) error) error {
 	rows, err := db.pool.Query(ctx, `SELECT ref, actor_type, actor_id, actor_name, oauth_application_id, integration_id
-		FROM insights_actors WHERE ref = ANY($1)`, refList(g))
+		FROM insights_actors WHERE ref = ANY($1)`, refs)
 	if err != nil {
-		return nil, wrap(err, "insights user actors")
+		return wrap(err, "insights actors")
 	}
-	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (insights.ActorRow, error) {
-		var r insights.ActorRow
-		var ref int64
-		var typ string
-		if err := row.Scan(&ref, &typ, &r.ID, &r.Name, &r.OAuthApplicationID, &r.IntegrationID); err != nil {
-			return r, err
-		}
+	var r insights.ActorRow
+	var ref int64
+	var typ string
+	_, err = pgx.ForEachRow(rows, []any{&ref, &typ, &r.ID, &r.Name, &r.OAuthApplicationID, &r.IntegrationID}, func() error {
 		r.Type = usage.ActorType(typ)
-		r.Counts = *g[ref]
-		return r, nil
+		return fn(ref, r)
 	})
-	return out, wrap(err, "insights user actors")
+	return wrap(err, "insights actors")
 }
 
-// InsightsActorRoutes groups one actor's requests by method and route.
-func (db *DB) InsightsActorRoutes(ctx context.Context, org string, actor insights.ActorRef, segs []insights.Segment) ([]insights.RouteRow, error) {
-	if len(segs) == 0 {
-		return nil, nil
-	}
-	g, err := db.groupEntries(ctx, "routes", "insights_p_actor", actorPrefix, []any{org, string(actor.Type), actor.ID}, segs)
-	if err != nil || len(g) == 0 {
-		return nil, wrap(err, "insights actor routes")
-	}
-	rows, err := db.pool.Query(ctx, `SELECT ref, http_method, api_route FROM insights_routes WHERE ref = ANY($1)`, refList(g))
+func (db *DB) InsightsRouteInfo(ctx context.Context, refs []int64, fn func(ref int64, r insights.RouteRow) error) error {
+	rows, err := db.pool.Query(ctx, `SELECT ref, http_method, api_route FROM insights_routes WHERE ref = ANY($1)`, refs)
 	if err != nil {
-		return nil, wrap(err, "insights actor routes")
+		return wrap(err, "insights routes")
 	}
-	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (insights.RouteRow, error) {
-		var r insights.RouteRow
-		var ref int64
-		err := row.Scan(&ref, &r.Method, &r.Route)
-		if err != nil {
-			return r, err
-		}
-		r.Counts = *g[ref]
-		return r, nil
-	})
-	return out, wrap(err, "insights actor routes")
+	var r insights.RouteRow
+	var ref int64
+	_, err = pgx.ForEachRow(rows, []any{&ref, &r.Method, &r.Route}, func() error { return fn(ref, r) })
+	return wrap(err, "insights routes")
 }
 
 // InsightsPrune deletes the roll-up buckets and remembered ids the cutoffs

@@ -154,7 +154,7 @@ func TestMigrationPacksRollups(t *testing.T) {
 				}, migrated, fresh)
 			}
 			same(t, "subjects", org, func(db *postgres.DB) (any, error) {
-				r, err := db.InsightsSubjects(t.Context(), org, segs)
+				r, err := insights.AllSubjects(t.Context(), db, org, segs)
 				slices.SortFunc(r, func(x, y insights.SubjectRow) int {
 					return cmp.Or(cmp.Compare(x.Type, y.Type), cmp.Compare(x.ID, y.ID))
 				})
@@ -162,14 +162,14 @@ func TestMigrationPacksRollups(t *testing.T) {
 			}, migrated, fresh)
 			for user := int64(1); user <= 4; user++ {
 				same(t, "user actors", user, func(db *postgres.DB) (any, error) {
-					r, err := db.InsightsUserActors(t.Context(), org, user, segs)
+					r, err := insights.AllUserActors(t.Context(), db, org, user, segs)
 					slices.SortFunc(r, func(x, y insights.ActorRow) int { return cmp.Or(cmp.Compare(x.Type, y.Type), cmp.Compare(x.ID, y.ID)) })
 					return r, err
 				}, migrated, fresh)
 			}
 			for _, a := range scopes[2:] {
 				same(t, "actor routes", a.Actor, func(db *postgres.DB) (any, error) {
-					r, err := db.InsightsActorRoutes(t.Context(), org, a.Actor, segs)
+					r, err := insights.AllActorRoutes(t.Context(), db, org, a.Actor, segs)
 					slices.SortFunc(r, func(x, y insights.RouteRow) int {
 						return cmp.Or(cmp.Compare(x.Route, y.Route), cmp.Compare(x.Method, y.Method))
 					})

@@ -153,6 +153,19 @@ func New(cfg Config, store Store, log *slog.Logger) *Limiter {
 	return l
 }
 
+// Ping reports whether the counter store answers, for readiness: a store
+// with a Ping method (Redis) is asked; one without (in process) always
+// answers.
+func (l *Limiter) Ping(ctx context.Context) error {
+	if l == nil || l.store == nil {
+		return nil
+	}
+	if p, ok := l.store.(interface{ Ping(context.Context) error }); ok {
+		return p.Ping(ctx)
+	}
+	return nil
+}
+
 // Enabled reports whether rate limiting is on (off in the GHES mode).
 func (l *Limiter) Enabled() bool { return l != nil && !l.cfg.Disabled }
 

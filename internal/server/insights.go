@@ -20,5 +20,10 @@ func newInsights(cfg Config, st usage.Store, logger *slog.Logger, now func() tim
 	}
 	svc := insights.NewService(is, now)
 	svc.Retention = cfg.InsightsRetention
+	gate := insights.DefaultGate()
+	if cfg.InsightsGate.Slots > 0 {
+		gate.Slots = cfg.InsightsGate.Slots
+	}
+	svc.Gate = insights.NewGate(gate)
 	return svc, insights.NewRecorder(svc, logger)
 }

@@ -38,6 +38,7 @@ func newLimiter(cfg Config, reg *metrics.Registry, logger *slog.Logger, now func
 		if cfg.RedisURL == "" {
 			return nil, nil, fmt.Errorf("--rate-limit-backend redis needs --redis-url (or GHUSAGE_REDIS_URL)")
 		}
+		redis.UseLogger(logger) // go-redis's own lines through log/slog
 		c, err := redis.Connect(cfg.RedisURL, cfg.RedisCluster)
 		if err != nil {
 			return nil, nil, err

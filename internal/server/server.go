@@ -36,6 +36,10 @@ type Config struct {
 	// InsightsRetention says how long each insights roll-up level and
 	// ingested event ids are kept.
 	InsightsRetention insights.Retention
+	InsightsGate      insights.GateConfig // admission of list answers; zero: insights.DefaultGate
+
+	// Billing configures the billing ledger (billing.go).
+	Billing BillingConfig
 
 	// ServerStats configures the server statistics collector.
 	ServerStats ServerStatsConfig
@@ -145,11 +149,17 @@ func New(cfg Config, st usage.Store, logger *slog.Logger, now func() time.Time) 
 		MaxBodyBytes: cfg.MaxBodyBytes, TokenCacheTTL: cfg.TokenCacheTTL, Version: cfg.Version,
 	}
 	api.Insights, api.Meter = newInsights(cfg, st, logger, now)
+	if api.Billing, err = newBilling(cfg, st, now); err != nil {
+		closeLimiter()
+		return nil, err
+	}
+	api.WebhookSecret = cfg.Billing.WebhookSecret
 	if api.Blobs, api.Signer, err = newFiles(cfg, st, now); err != nil {
 		closeLimiter()
 		return nil, err
 	}
 	api.Admin, _ = st.(usage.AdminStore) // site-admin API (httpapi/admin.go)
+	api.ReadyChecks = readyChecks(cfg, limiter)
 	if api.Meter != nil {
 		reg.CounterFunc("ghusage_insights_metering_dropped_total",
 			"Metered request events dropped because the store fell too far behind.", api.Meter.Dropped)

@@ -2,6 +2,7 @@ package serverstats
 
 import (
 	"context"
+	"encoding/json"
 	"strings"
 	"time"
 
@@ -18,9 +19,10 @@ type Store interface {
 	// snapshots replaced a stored one. When it returns nil the snapshots
 	// are durable.
 	ServerStatsPut(ctx context.Context, snaps []Snapshot) (replaced int, err error)
-	// ServerStatsList returns the snapshots of an account (lower-case)
-	// whose day lies within w, ordered by day, then server id.
-	ServerStatsList(ctx context.Context, account string, w Window) ([]Snapshot, error)
+	// ServerStatsList returns the item documents (MarshalItem's bytes, as
+	// stored) of the snapshots of an account (lower-case) whose day lies
+	// within w, ordered by day, then server id.
+	ServerStatsList(ctx context.Context, account string, w Window) ([]json.RawMessage, error)
 	// ServerStatsLatest returns the latest snapshot (by day) of each
 	// server, ordered by server id; of one server only when serverID is
 	// not "" (none when it is unknown).
@@ -96,18 +98,19 @@ func (s *Service) Ingest(ctx context.Context, account string, snaps []Snapshot) 
 	return res, nil
 }
 
-// History answers server-statistics: the account's snapshots within w,
-// ascending by collection day, as GitHub's items (never nil).
-func (s *Service) History(ctx context.Context, account string, w Window) ([]*Snapshot, error) {
-	snaps, err := s.Store.ServerStatsList(ctx, strings.ToLower(account), w)
+// History answers server-statistics: the item documents of the account's
+// snapshots within w, ascending by collection day, as stored (never nil).
+// Written one after another inside [ ], they are exactly the JSON
+// encoding/json gives for the decoded items.
+func (s *Service) History(ctx context.Context, account string, w Window) ([]json.RawMessage, error) {
+	items, err := s.Store.ServerStatsList(ctx, strings.ToLower(account), w)
 	if err != nil {
 		return nil, err
 	}
-	out := make([]*Snapshot, len(snaps))
-	for i := range snaps {
-		out[i] = snaps[i].Item()
+	if items == nil {
+		items = []json.RawMessage{}
 	}
-	return out, nil
+	return items, nil
 }
 
 // Current answers /enterprise/stats/*: the latest snapshot of every server

@@ -199,16 +199,37 @@ func (s *Snapshot) Item() *Snapshot {
 	return &it
 }
 
-// MarshalDoc is the stored form of a snapshot: its whole document
-// (including security products) as JSON. Stores keep it as given and hand
-// it back to UnmarshalDoc.
+// MarshalDoc is the whole document (with security products) as an upload
+// carries it.
 func (s *Snapshot) MarshalDoc() ([]byte, error) { return json.Marshal(s) }
 
-// UnmarshalDoc reads a stored document back, setting the account.
-func UnmarshalDoc(doc []byte, account string) (Snapshot, error) {
+// MarshalItem is the stored item document: the snapshot as GitHub's
+// server-statistics item. Stores keep these bytes as they are and hand
+// them back from ServerStatsList; History writes them unchanged.
+func (s *Snapshot) MarshalItem() ([]byte, error) { return json.Marshal(s.Item()) }
+
+// MarshalSecurity is the stored security-products figures, nil when the
+// snapshot has none.
+func (s *Snapshot) MarshalSecurity() ([]byte, error) {
+	if s.SecurityProducts == nil {
+		return nil, nil
+	}
+	return json.Marshal(s.SecurityProducts)
+}
+
+// UnmarshalStored reads a stored snapshot back from its item document and
+// security-products figures (nil or empty when none), setting the account.
+func UnmarshalStored(item, security []byte, account string) (Snapshot, error) {
 	var s Snapshot
-	if err := json.Unmarshal(doc, &s); err != nil {
+	if err := json.Unmarshal(item, &s); err != nil {
 		return Snapshot{}, err
+	}
+	s.SecurityProducts = nil
+	if len(security) > 0 {
+		s.SecurityProducts = &SecurityProducts{}
+		if err := json.Unmarshal(security, s.SecurityProducts); err != nil {
+			return Snapshot{}, err
+		}
 	}
 	s.Account = account
 	s.CollectionDate = s.CollectionDate.UTC()

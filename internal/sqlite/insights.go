@@ -798,138 +798,126 @@ func seriesCap(segs []insights.Segment) int {
 	return int(n)
 }
 
-// groups merges the packed group lists of table t's rows in the segments.
-func (db *DB) groups(ctx context.Context, t packedTable, prefix string, args []any, segs []insights.Segment) (map[int64]insights.Counts, error) {
+// InsightsGroups adds the packed group lists of the scope's rows in the
+// segments to g, one row at a time (the list bytes are not copied).
+func (db *DB) InsightsGroups(ctx context.Context, s insights.Scope, segs []insights.Segment, g *insights.Groups) error {
+	if len(segs) == 0 {
+		return nil
+	}
+	org, ok, err := db.orgRef(ctx, s.Org)
+	if !ok || err != nil {
+		return err
+	}
+	t, prefix, args := subjectTable, "org = ?", []any{org}
+	switch {
+	case s.UserID != 0:
+		t, prefix, args = userTable, "org = ? AND user_id = ?", []any{org, s.UserID}
+	case s.Actor.ID != 0:
+		actor, ok, err := db.actorRef(ctx, s.Actor)
+		if !ok || err != nil {
+			return err
+		}
+		t, prefix, args = actorTable, "org = ? AND actor = ?", []any{org, actor}
+	}
 	q, args := segmentSQL("bucket, "+t.list, t.name, prefix, args, segs)
 	rows, err := db.reader.QueryContext(ctx, q, args...)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	defer rows.Close()
-	out := map[int64]insights.Counts{}
-	var list []byte
+	var list sql.RawBytes
 	for rows.Next() {
 		var bucket int64
 		if err := rows.Scan(&bucket, &list); err != nil {
-			return nil, err
+			return err
 		}
-		err := decodeEntries(list, bucket, func(ref int64, c insights.Counts) {
-			have := out[ref]
-			have.Add(c)
-			out[ref] = have
-		})
-		if err != nil {
-			return nil, err
+		if err := decodeEntries(list, bucket, g.Add); err != nil {
+			return err
 		}
 	}
-	return out, rows.Err()
+	return rows.Err()
 }
 
-// names runs q (which selects ref first) for the refs of groups, in
-// chunks, calling scan for each row.
-func (db *DB) names(ctx context.Context, q string, groups map[int64]insights.Counts, scan func(rows *sql.Rows) error) error {
-	refs := make([]int64, 0, len(groups))
-	for ref := range groups {
-		refs = append(refs, ref)
+// info runs q (which selects ref first, from a table keyed by ref) for
+// refs, calling scan for each row. Dense refs (the common case: a scope's
+// groups were mostly created together) are read with one range scan,
+// sparse ones with an IN list.
+func (db *DB) info(ctx context.Context, q string, refs []int64, scan func(rows *sql.Rows) error) error {
+	if len(refs) == 0 {
+		return nil
 	}
-	slices.Sort(refs)
-	for len(refs) > 0 {
-		n := min(len(refs), 500)
-		args := make([]any, n)
-		for i, r := range refs[:n] {
+	var rows *sql.Rows
+	var err error
+	lo, hi := refs[0], refs[len(refs)-1]
+	if span := hi - lo + 1; span <= 4*int64(len(refs)) {
+		rows, err = db.reader.QueryContext(ctx, q+" WHERE ref BETWEEN ? AND ?", lo, hi)
+	} else {
+		args := make([]any, len(refs))
+		for i, r := range refs {
 			args[i] = r
 		}
-		rows, err := db.reader.QueryContext(ctx, q+" WHERE ref IN ("+strings.TrimSuffix(strings.Repeat("?,", n), ",")+")", args...)
-		if err != nil {
-			return err
-		}
-		for rows.Next() {
-			if err := scan(rows); err != nil {
-				rows.Close()
-				return err
-			}
-		}
-		if err := rows.Close(); err != nil {
-			return err
-		}
-		refs = refs[n:]
+		rows, err = db.reader.QueryContext(ctx, q+" WHERE ref IN ("+strings.TrimSuffix(strings.Repeat("?,", len(refs)), ",")+")", args...)
 	}
-	return nil
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		if err := scan(rows); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
 }
 
-func (db *DB) InsightsSubjects(ctx context.Context, org string, segs []insights.Segment) ([]insights.SubjectRow, error) {
-	ref, ok, err := db.orgRef(ctx, org)
-	if !ok || err != nil || len(segs) == 0 {
-		return nil, err
-	}
-	g, err := db.groups(ctx, subjectTable, "org = ?", []any{ref}, segs)
-	if err != nil || len(g) == 0 {
-		return nil, err
-	}
-	out := make([]insights.SubjectRow, 0, len(g))
-	err = db.names(ctx, "SELECT ref, subject_type, subject_id, subject_name FROM insights_subjects", g, func(rows *sql.Rows) error {
+// wanted reports whether ref is one of the sorted refs.
+func wanted(refs []int64, ref int64) bool {
+	_, ok := slices.BinarySearch(refs, ref)
+	return ok
+}
+
+func (db *DB) InsightsSubjectInfo(ctx context.Context, refs []int64, fn func(ref int64, r insights.SubjectRow) error) error {
+	return db.info(ctx, "SELECT ref, subject_type, subject_id, subject_name FROM insights_subjects", refs, func(rows *sql.Rows) error {
 		var r insights.SubjectRow
 		var ref int64
 		if err := rows.Scan(&ref, &r.Type, &r.ID, &r.Name); err != nil {
 			return err
 		}
-		r.Counts = g[ref]
-		out = append(out, r)
-		return nil
+		if !wanted(refs, ref) {
+			return nil
+		}
+		return fn(ref, r)
 	})
-	return out, err
 }
 
-func (db *DB) InsightsUserActors(ctx context.Context, org string, userID int64, segs []insights.Segment) ([]insights.ActorRow, error) {
-	ref, ok, err := db.orgRef(ctx, org)
-	if !ok || err != nil || len(segs) == 0 {
-		return nil, err
-	}
-	g, err := db.groups(ctx, userTable, "org = ? AND user_id = ?", []any{ref, userID}, segs)
-	if err != nil || len(g) == 0 {
-		return nil, err
-	}
-	out := make([]insights.ActorRow, 0, len(g))
-	err = db.names(ctx, "SELECT ref, actor_type, actor_id, actor_name, oauth_application_id, integration_id FROM insights_actors", g, func(rows *sql.Rows) error {
+func (db *DB) InsightsActorInfo(ctx context.Context, refs []int64, fn func(ref int64, r insights.ActorRow) error) error {
+	return db.info(ctx, "SELECT ref, actor_type, actor_id, actor_name, oauth_application_id, integration_id FROM insights_actors", refs, func(rows *sql.Rows) error {
 		var r insights.ActorRow
 		var ref int64
 		var typ string
 		if err := rows.Scan(&ref, &typ, &r.ID, &r.Name, &r.OAuthApplicationID, &r.IntegrationID); err != nil {
 			return err
 		}
+		if !wanted(refs, ref) {
+			return nil
+		}
 		r.Type = usage.ActorType(typ)
-		r.Counts = g[ref]
-		out = append(out, r)
-		return nil
+		return fn(ref, r)
 	})
-	return out, err
 }
 
-func (db *DB) InsightsActorRoutes(ctx context.Context, org string, actor insights.ActorRef, segs []insights.Segment) ([]insights.RouteRow, error) {
-	ref, ok, err := db.orgRef(ctx, org)
-	if !ok || err != nil || len(segs) == 0 {
-		return nil, err
-	}
-	aref, ok, err := db.actorRef(ctx, actor)
-	if !ok || err != nil {
-		return nil, err
-	}
-	g, err := db.groups(ctx, actorTable, "org = ? AND actor = ?", []any{ref, aref}, segs)
-	if err != nil || len(g) == 0 {
-		return nil, err
-	}
-	out := make([]insights.RouteRow, 0, len(g))
-	err = db.names(ctx, "SELECT ref, http_method, api_route FROM insights_routes", g, func(rows *sql.Rows) error {
+func (db *DB) InsightsRouteInfo(ctx context.Context, refs []int64, fn func(ref int64, r insights.RouteRow) error) error {
+	return db.info(ctx, "SELECT ref, http_method, api_route FROM insights_routes", refs, func(rows *sql.Rows) error {
 		var r insights.RouteRow
 		var ref int64
 		if err := rows.Scan(&ref, &r.Method, &r.Route); err != nil {
 			return err
 		}
-		r.Counts = g[ref]
-		out = append(out, r)
-		return nil
+		if !wanted(refs, ref) {
+			return nil
+		}
+		return fn(ref, r)
 	})
-	return out, err
 }
 
 // InsightsPrune deletes the roll-up buckets and remembered ids the cutoffs

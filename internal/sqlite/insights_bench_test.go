@@ -3,6 +3,8 @@ package sqlite_test
 import (
 	"context"
 	"fmt"
+	"net/url"
+	"runtime"
 	"testing"
 	"time"
 
@@ -35,4 +37,70 @@ func BenchmarkInsightsIngest(b *testing.B) {
 		n++
 	}
 	b.ReportMetric(float64(b.N*size)/b.Elapsed().Seconds(), "events/s")
+}
+
+// BenchmarkInsightsHighCardinality answers subject-stats over 100,000
+// subjects and route-stats over 300,000 routes of one actor (per_page=1),
+// the shapes of doc/insights.md's high-cardinality figures; allocated
+// bytes per answer are reported per group.
+func BenchmarkInsightsHighCardinality(b *testing.B) {
+	db := openTemp(b)
+	now := time.Now().UTC().Truncate(time.Minute)
+	cut := insights.DefaultRetention.Cutoffs(now)
+	ctx := context.Background()
+	const subjects, routes = 100_000, 300_000
+	batch := make([]insights.Event, 0, 50_000)
+	flush := func() {
+		if _, err := db.InsightsIngest(ctx, batch, cut); err != nil {
+			b.Fatal(err)
+		}
+		batch = batch[:0]
+	}
+	for i := range subjects + routes {
+		e := insights.Event{ID: fmt.Sprint(i), Timestamp: now.Add(-time.Duration(i%50) * time.Minute), Org: "acme-web",
+			ActorType: usage.ActorInstallation, ActorID: 1, ActorName: "app", SubjectType: "installation", SubjectID: int64(1 + i),
+			SubjectName: fmt.Sprint("s", i), HTTPMethod: "GET", APIRoute: "/repos/:owner/:repo"}
+		if i >= subjects {
+			e.ActorType, e.ActorID, e.SubjectType, e.SubjectID = usage.ActorClassicPAT, 2, "user", 1
+			e.APIRoute = fmt.Sprintf("/bench/:id/r%d", i)
+		}
+		batch = append(batch, e)
+		if len(batch) == cap(batch) {
+			flush()
+		}
+	}
+	flush()
+	svc := insights.NewService(db, func() time.Time { return now })
+	q := url.Values{"min_timestamp": {now.Add(-2 * time.Hour).Format(time.RFC3339)}, "per_page": {"1"}}
+	for _, c := range []struct {
+		name string
+		n    int
+		run  func(p *insights.Params) error
+	}{
+		{"subject-stats", subjects, func(p *insights.Params) error { _, err := svc.SubjectStats(ctx, "acme-web", p); return err }},
+		{"route-stats", routes, func(p *insights.Params) error {
+			_, err := svc.RouteStats(ctx, "acme-web", insights.ActorRef{Type: usage.ActorClassicPAT, ID: 2}, p)
+			return err
+		}},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			ep := insights.EndpointSubjects
+			if c.name == "route-stats" {
+				ep = insights.EndpointRoutes
+			}
+			p, err := insights.ParseParams(q, ep, now)
+			if err != nil {
+				b.Fatal(err)
+			}
+			var before, after runtime.MemStats
+			runtime.ReadMemStats(&before)
+			for b.Loop() {
+				if err := c.run(p); err != nil {
+					b.Fatal(err)
+				}
+			}
+			runtime.ReadMemStats(&after)
+			b.ReportMetric(float64(after.TotalAlloc-before.TotalAlloc)/float64(b.N)/float64(c.n), "B/group")
+		})
+	}
 }

@@ -27,6 +27,7 @@ func RunInsights(t *testing.T, open func(t *testing.T) Backend) {
 		{"LateEventsAndNames", testInsightsLateEventsAndNames},
 		{"Retention", testInsightsRetention},
 		{"OrgsAreSeparate", testInsightsOrgsAreSeparate},
+		{"ListOrder", testInsightsListOrder},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -327,7 +328,9 @@ func testInsightsInvariants(t *testing.T, s insights.Store) {
 		}
 		subs, err := allPages(t, func(p *insights.Params) (int, []countsOf, error) {
 			pg, err := svc.SubjectStats(ctx, org, p)
-			return pg.Total, mapItems(pg.Items, func(x insights.SubjectStat) countsOf { return countsOf{x.TotalRequestCount, x.RateLimitedRequestCount} }), err
+			return pg.Total, mapItems(pg.Items, func(x insights.SubjectStat) countsOf {
+				return countsOf{total: x.TotalRequestCount, rl: x.RateLimitedRequestCount}
+			}), err
 		}, insights.EndpointSubjects, q)
 		must(t, "SubjectStats", err)
 		if tot, rl := sumCounts(subs); tot != sum.TotalRequestCount || rl != sum.RateLimitedRequestCount {
@@ -338,7 +341,9 @@ func testInsightsInvariants(t *testing.T, s insights.Store) {
 			must(t, "Summary by user", err)
 			items, err := allPages(t, func(p *insights.Params) (int, []countsOf, error) {
 				pg, err := svc.UserStats(ctx, org, uid, p)
-				return pg.Total, mapItems(pg.Items, func(x insights.UserStat) countsOf { return countsOf{x.TotalRequestCount, x.RateLimitedRequestCount} }), err
+				return pg.Total, mapItems(pg.Items, func(x insights.UserStat) countsOf {
+					return countsOf{total: x.TotalRequestCount, rl: x.RateLimitedRequestCount}
+				}), err
 			}, insights.EndpointUserStats, q)
 			must(t, "UserStats", err)
 			if tot, rl := sumCounts(items); tot != us.TotalRequestCount || rl != us.RateLimitedRequestCount {
@@ -356,7 +361,9 @@ func testInsightsInvariants(t *testing.T, s insights.Store) {
 			must(t, "Summary by actor", err)
 			items, err := allPages(t, func(p *insights.Params) (int, []countsOf, error) {
 				pg, err := svc.RouteStats(ctx, org, actor, p)
-				return pg.Total, mapItems(pg.Items, func(x insights.RouteStat) countsOf { return countsOf{x.TotalRequestCount, x.RateLimitedRequestCount} }), err
+				return pg.Total, mapItems(pg.Items, func(x insights.RouteStat) countsOf {
+					return countsOf{total: x.TotalRequestCount, rl: x.RateLimitedRequestCount}
+				}), err
 			}, insights.EndpointRoutes, q)
 			must(t, "RouteStats", err)
 			if tot, rl := sumCounts(items); tot != as.TotalRequestCount || rl != as.RateLimitedRequestCount {
@@ -371,7 +378,10 @@ func testInsightsInvariants(t *testing.T, s insights.Store) {
 	}
 }
 
-type countsOf struct{ total, rl int64 }
+type countsOf struct {
+	total, rl int64
+	key       string // the item's identity, where a test needs it
+}
 
 func mapItems[T any](items []T, f func(T) countsOf) []countsOf {
 	out := make([]countsOf, len(items))

@@ -30,6 +30,8 @@ func TestAuthorizeOrg(t *testing.T) {
 			Token: &Token{ResourceOwner: "acme-web", Permissions: map[string]string{"organization_api_insights": "read"}}}, insights, -1, false},
 		{"fine-grained for another owner", &Actor{Type: ActorFineGrainedPAT, User: member, Orgs: map[string]string{"acme-web": RoleMember},
 			Token: &Token{ResourceOwner: "acme-data", Permissions: map[string]string{"organization_api_insights": "read"}}}, insights, KindNotFound, false},
+		{"fine-grained of a non-member sees nothing", &Actor{Type: ActorFineGrainedPAT, User: member, Orgs: map[string]string{"acme-data": RoleMember},
+			Token: &Token{ResourceOwner: "acme-web", Permissions: map[string]string{"organization_api_insights": "read"}}}, insights, KindNotFound, false},
 		{"fine-grained without permission", &Actor{Type: ActorFineGrainedPAT, User: member, Orgs: map[string]string{"acme-web": RoleMember},
 			Token: &Token{ResourceOwner: "acme-web", Permissions: map[string]string{"contents": "write"}}}, insights, KindForbidden, false},
 		{"installation on the org", &Actor{Type: ActorInstallation, Installation: &Installation{AccountLogin: "acme-web"},

@@ -1,0 +1,209 @@
+package billing
+
+import (
+	"bufio"
+	"bytes"
+	"compress/gzip"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/ghusage/ghusage/internal/usage"
+)
+
+// Limits of one ingest payload.
+const (
+	MaxLineBytes    = 64 << 10
+	MaxDecodedBytes = 512 << 20
+	MaxBatch        = 100_000
+	MaxLineErrors   = 20
+)
+
+// LineError is an invalid line of an NDJSON payload.
+type LineError struct {
+	Line    int
+	Field   string
+	Message string
+}
+
+func (e *LineError) Error() string {
+	if e.Field == "" {
+		return fmt.Sprintf("line %d: %s", e.Line, e.Message)
+	}
+	return fmt.Sprintf("line %d: %s: %s", e.Line, e.Field, e.Message)
+}
+
+// wireRecord is a record as ingested: the quantity kept as its literal so
+// it is parsed exactly, the timestamp as ISO 8601 text.
+type wireRecord struct {
+	ID           string          `json:"id"`
+	Timestamp    string          `json:"timestamp"`
+	Product      string          `json:"product"`
+	SKU          string          `json:"sku"`
+	Quantity     json.RawMessage `json:"quantity"`
+	Unit         string          `json:"unit"`
+	Enterprise   string          `json:"enterprise"`
+	Organization string          `json:"organization"`
+	Repository   string          `json:"repository"`
+	Username     string          `json:"username"`
+	WorkflowPath string          `json:"workflow_path"`
+	Model        string          `json:"model"`
+	Public       bool            `json:"public"`
+}
+
+// ParseRecordJSON decodes one JSON object into r; unknown fields and
+// values of the wrong type are errors naming the field. It does not
+// validate (see Record.Validate).
+func ParseRecordJSON(b []byte, r *Record) *FieldError {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	dec.UseNumber()
+	var w wireRecord
+	if err := dec.Decode(&w); err != nil {
+		var te *json.UnmarshalTypeError
+		var se *json.SyntaxError
+		switch {
+		case errors.As(err, &te):
+			return &FieldError{Field: te.Field, Message: "must be a JSON " + te.Type.String()}
+		case errors.As(err, &se):
+			return &FieldError{Message: "invalid JSON: " + se.Error()}
+		case strings.HasPrefix(err.Error(), "json: unknown field "):
+			f := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
+			return &FieldError{Field: f, Message: "is not a field of a usage record"}
+		}
+		return &FieldError{Message: "invalid JSON: " + err.Error()}
+	}
+	if dec.More() {
+		return &FieldError{Message: "invalid JSON: more than one value on the line"}
+	}
+	*r = Record{ID: w.ID, Product: w.Product, SKU: w.SKU, Unit: w.Unit, Enterprise: w.Enterprise,
+		Organization: w.Organization, Repository: w.Repository, Username: w.Username,
+		WorkflowPath: w.WorkflowPath, Model: w.Model, Public: w.Public}
+	if w.Timestamp != "" {
+		t, err := ParseTime(w.Timestamp)
+		if err != nil {
+			return &FieldError{Field: "timestamp", Message: err.Error()}
+		}
+		r.Timestamp = t
+	}
+	if len(w.Quantity) == 0 || string(w.Quantity) == "null" {
+		return &FieldError{Field: "quantity", Message: "is required"}
+	}
+	if w.Quantity[0] == '"' {
+		return &FieldError{Field: "quantity", Message: "must be a JSON number"}
+	}
+	q, err := ParseDecimal(string(w.Quantity))
+	if err != nil {
+		return &FieldError{Field: "quantity", Message: err.Error()}
+	}
+	r.Quantity = Quantity(q)
+	return nil
+}
+
+// ParseTime parses an ISO 8601 timestamp (RFC 3339, with or without
+// fractional seconds, or a date alone meaning its midnight UTC).
+func ParseTime(s string) (time.Time, error) {
+	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05", time.DateOnly} {
+		if t, err := time.Parse(layout, s); err == nil {
+			return t.UTC(), nil
+		}
+	}
+	return time.Time{}, fmt.Errorf("must be an ISO 8601 timestamp, e.g. 2026-01-15T10:00:00Z")
+}
+
+// DecodeAll reads every record of an NDJSON payload (gzip-compressed or
+// not), normalizing and validating each against the catalogue. When any
+// line is invalid it returns a 422 *usage.Error naming up to MaxLineErrors
+// lines and fields, and no records: a batch is accepted whole or not at all.
+func DecodeAll(r io.Reader, c *Catalog, now time.Time, max int) ([]Record, error) {
+	br := bufio.NewReaderSize(r, 256<<10)
+	if magic, _ := br.Peek(2); len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
+		zr, err := gzip.NewReader(br)
+		if err != nil {
+			return nil, lineErrors([]*LineError{{Line: 1, Message: "invalid gzip stream: " + err.Error()}}, 1)
+		}
+		br = bufio.NewReaderSize(io.LimitReader(zr, MaxDecodedBytes), 256<<10)
+	}
+	var recs []Record
+	var bad []*LineError
+	nbad, line := 0, 0
+	fail := func(le *LineError) {
+		nbad++
+		if len(bad) < MaxLineErrors {
+			bad = append(bad, le)
+		}
+	}
+	for {
+		raw, err := br.ReadSlice('\n')
+		if errors.Is(err, bufio.ErrBufferFull) {
+			line++
+			for errors.Is(err, bufio.ErrBufferFull) {
+				_, err = br.ReadSlice('\n')
+			}
+			fail(&LineError{Line: line, Message: fmt.Sprintf("line is longer than %d bytes", MaxLineBytes)})
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				return nil, readError(err)
+			}
+			continue
+		}
+		if err != nil && err != io.EOF {
+			return nil, readError(err)
+		}
+		if len(raw) == 0 && err == io.EOF {
+			break
+		}
+		line++
+		if len(raw) > MaxLineBytes {
+			fail(&LineError{Line: line, Message: fmt.Sprintf("line is longer than %d bytes", MaxLineBytes)})
+		} else if b := bytes.TrimSpace(raw); len(b) > 0 {
+			var rec Record
+			if fe := ParseRecordJSON(b, &rec); fe != nil {
+				fail(&LineError{Line: line, Field: fe.Field, Message: fe.Message})
+			} else {
+				rec.Normalize()
+				if fe := rec.Validate(c, now); fe != nil {
+					fail(&LineError{Line: line, Field: fe.Field, Message: fe.Message})
+				} else if nbad == 0 {
+					if len(recs) >= max {
+						return nil, &usage.Error{Kind: usage.KindTooLarge,
+							Message: fmt.Sprintf("A batch may hold at most %d records; split the file into smaller batches", max)}
+					}
+					recs = append(recs, rec)
+				}
+			}
+		}
+		if err == io.EOF {
+			break
+		}
+	}
+	if nbad > 0 {
+		return nil, lineErrors(bad, nbad)
+	}
+	return recs, nil
+}
+
+func readError(err error) error {
+	if errors.Is(err, gzip.ErrChecksum) || errors.Is(err, gzip.ErrHeader) || errors.Is(err, io.ErrUnexpectedEOF) {
+		return &usage.Error{Kind: usage.KindBadRequest, Message: "Problems parsing the request body: " + err.Error(), Err: err}
+	}
+	return err
+}
+
+func lineErrors(bad []*LineError, total int) *usage.Error {
+	e := &usage.Error{Kind: usage.KindInvalid,
+		Message: fmt.Sprintf("Validation Failed: %d invalid line(s); nothing in this batch was recorded", total)}
+	for _, le := range bad {
+		field := fmt.Sprintf("line %d", le.Line)
+		if le.Field != "" {
+			field += ": " + le.Field
+		}
+		e.Fields = append(e.Fields, usage.FieldError{Resource: "BillingUsageRecord", Field: field, Code: "invalid", Message: le.Error()})
+	}
+	return e
+}

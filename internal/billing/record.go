@@ -1,0 +1,189 @@
+package billing
+
+import (
+	"fmt"
+	"strings"
+	"time"
+)
+
+// AccountKind is the kind of a billing account.
+type AccountKind string
+
+// Billing account kinds.
+const (
+	KindEnterprise   AccountKind = "enterprise"
+	KindOrganization AccountKind = "organization"
+	KindUser         AccountKind = "user"
+)
+
+// Account is the account usage is billed to: an enterprise (by slug), an
+// organization that belongs to no enterprise, or a personal account.
+// Login is lower case.
+type Account struct {
+	Kind  AccountKind
+	Login string
+}
+
+// Key is the account's stored key, "enterprise:acme", "organization:acme-web"
+// or "user:mona".
+func (a Account) Key() string { return string(a.Kind) + ":" + a.Login }
+
+// ParseAccountKey parses Key's form.
+func ParseAccountKey(s string) (Account, error) {
+	k, login, ok := strings.Cut(strings.ToLower(s), ":")
+	a := Account{AccountKind(k), login}
+	if !ok || (a.Kind != KindEnterprise && a.Kind != KindOrganization && a.Kind != KindUser) || !validLogin(login) {
+		return Account{}, fmt.Errorf("must be enterprise:SLUG, organization:LOGIN or user:LOGIN")
+	}
+	return a, nil
+}
+
+// Record is one usage fact of the ledger: a quantity of a SKU at a time,
+// attributed to an enterprise, organization, repository and user. Records
+// are never edited; a correction is a new record. ID makes ingestion
+// idempotent: a record whose ID was recorded before is skipped.
+//
+// Quantities are exact (see Quantity); minutes are whole (GitHub rounds
+// each job up to the minute). Storage is reported as gigabyte-hours accrued
+// in the hour holding Timestamp.
+type Record struct {
+	ID           string    `json:"id"`
+	Timestamp    time.Time `json:"timestamp"`
+	Product      string    `json:"product"` // product id (actions, packages, copilot…); must be the SKU's
+	SKU          string    `json:"sku"`     // SKU id (actions_linux, packages_storage…)
+	Quantity     Quantity  `json:"quantity"`
+	Unit         string    `json:"unit"` // must be the SKU's unit
+	Enterprise   string    `json:"enterprise,omitempty"`
+	Organization string    `json:"organization,omitempty"`
+	Repository   string    `json:"repository,omitempty"` // owner/name
+	Username     string    `json:"username,omitempty"`   // who used it (the Copilot user, the actor of a workflow)
+	WorkflowPath string    `json:"workflow_path,omitempty"`
+	Model        string    `json:"model,omitempty"` // AI model of premium requests and credits
+	// Public marks usage in a public repository, free for SKUs so marked.
+	Public bool `json:"public,omitempty"`
+}
+
+// Limits on record fields.
+const (
+	MaxIDLength   = 128
+	MaxNameLength = 255
+	// MaxFutureSkew is how far ahead of the server clock a record may be.
+	MaxFutureSkew = time.Hour
+)
+
+// FieldError names the field of a record that is invalid and why.
+type FieldError struct {
+	Field   string
+	Message string
+}
+
+func (e *FieldError) Error() string { return e.Field + ": " + e.Message }
+
+// Normalize lower-cases the fields compared case-insensitively (logins,
+// repository, product and SKU ids) and moves the time to UTC.
+func (r *Record) Normalize() {
+	r.Product = strings.ToLower(r.Product)
+	r.SKU = strings.ToLower(r.SKU)
+	r.Enterprise = strings.ToLower(r.Enterprise)
+	r.Organization = strings.ToLower(r.Organization)
+	r.Repository = strings.ToLower(r.Repository)
+	r.Username = strings.ToLower(r.Username)
+	r.Timestamp = r.Timestamp.UTC()
+}
+
+// Validate checks r against the catalogue; now bounds future timestamps.
+func (r *Record) Validate(c *Catalog, now time.Time) *FieldError {
+	bad := func(field, format string, args ...any) *FieldError {
+		return &FieldError{Field: field, Message: fmt.Sprintf(format, args...)}
+	}
+	switch {
+	case r.ID == "":
+		return bad("id", "is required: a unique id per record makes re-sending a batch safe")
+	case len(r.ID) > MaxIDLength:
+		return bad("id", "is longer than %d characters", MaxIDLength)
+	case r.Timestamp.IsZero():
+		return bad("timestamp", "is required (ISO 8601, e.g. 2026-01-15T10:00:00Z)")
+	case r.Timestamp.Year() < 2000:
+		return bad("timestamp", "is before 2000")
+	case r.Timestamp.After(now.Add(MaxFutureSkew)):
+		return bad("timestamp", "is more than %s in the future", MaxFutureSkew)
+	}
+	if r.Product == "" {
+		return bad("product", "is required")
+	}
+	if _, ok := productNames[r.Product]; !ok {
+		return bad("product", "is not a known product (actions, packages, git_lfs, codespaces, copilot, ghas, ghec, models, spark)")
+	}
+	sku := c.SKU(r.SKU)
+	switch {
+	case r.SKU == "":
+		return bad("sku", "is required")
+	case sku == nil:
+		return bad("sku", "is not a SKU of the price catalogue")
+	case sku.Product != r.Product:
+		return bad("product", "is %q but SKU %s belongs to %q", r.Product, r.SKU, sku.Product)
+	case r.Unit != sku.Unit:
+		return bad("unit", "must be %q for SKU %s", sku.Unit, r.SKU)
+	case r.Quantity < 0:
+		return bad("quantity", "must not be negative (a correction is a new record of its own)")
+	case sku.Unit == UnitMinutes && !r.Quantity.Whole():
+		return bad("quantity", "must be a whole number of minutes (each job is rounded up to the minute)")
+	case r.Enterprise != "" && !validLogin(r.Enterprise):
+		return bad("enterprise", "must be an enterprise slug")
+	case r.Organization != "" && !validLogin(r.Organization):
+		return bad("organization", "must be an organization login")
+	case r.Username != "" && !validLogin(r.Username):
+		return bad("username", "must be a user login")
+	case r.Repository != "" && !validRepo(r.Repository):
+		return bad("repository", "must be owner/name")
+	case r.Enterprise == "" && r.Organization == "" && r.Repository == "" && r.Username == "":
+		return bad("organization", "one of enterprise, organization, repository or username is required to know who pays")
+	case len(r.WorkflowPath) > 1024:
+		return bad("workflow_path", "is longer than 1024 characters")
+	case len(r.Model) > MaxNameLength:
+		return bad("model", "is longer than %d characters", MaxNameLength)
+	}
+	return nil
+}
+
+// AccountOf returns the account a record is billed to: its enterprise,
+// else its organization, else the owner of its repository, else its user.
+func AccountOf(r *Record) Account {
+	switch {
+	case r.Enterprise != "":
+		return Account{KindEnterprise, r.Enterprise}
+	case r.Organization != "":
+		return Account{KindOrganization, r.Organization}
+	case r.Repository != "":
+		owner, _, _ := strings.Cut(r.Repository, "/")
+		return Account{KindUser, owner}
+	}
+	return Account{KindUser, r.Username}
+}
+
+func validLogin(s string) bool {
+	if s == "" || len(s) > 39 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+func validRepo(s string) bool {
+	owner, name, ok := strings.Cut(s, "/")
+	if !ok || !validLogin(owner) || name == "" || len(name) > 100 {
+		return false
+	}
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_' || c == '.') {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,539 @@
+package billing
+
+import (
+	"cmp"
+	"context"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/ghusage/ghusage/internal/usage"
+)
+
+// Service answers the billing endpoints from a Store, priced by a Catalog.
+type Service struct {
+	Store   Store
+	Catalog *Catalog
+	Now     func() time.Time
+	// Accounts, when set, fills in the enterprise of ingested records of
+	// an organization that belongs to one.
+	Accounts usage.AccountStore
+	// Attribution attributes usage to cost centers; nil means none exist.
+	Attribution Attribution
+}
+
+// NewService returns a service over store with catalogue c.
+func NewService(store Store, c *Catalog, now func() time.Time) *Service {
+	return &Service{Store: store, Catalog: c, Now: now}
+}
+
+// Ingest records validated, normalized records durably, filling in the
+// enterprise of organizations that belong to one.
+func (s *Service) Ingest(ctx context.Context, recs []Record) (IngestResult, error) {
+	if s.Accounts != nil {
+		if err := s.fillEnterprises(ctx, recs); err != nil {
+			return IngestResult{}, err
+		}
+	}
+	return s.Store.BillingIngest(ctx, recs)
+}
+
+func (s *Service) fillEnterprises(ctx context.Context, recs []Record) error {
+	lk := s.enterpriseLookup()
+	for i := range recs {
+		r := &recs[i]
+		if r.Enterprise != "" || r.Organization == "" {
+			continue
+		}
+		ent, err := lk(ctx, r.Organization)
+		if err != nil {
+			return err
+		}
+		r.Enterprise = ent
+	}
+	return nil
+}
+
+// enterpriseLookup returns a function giving the (lower-case) slug of the
+// enterprise an organization belongs to, "" for none or an unknown
+// organization, remembering answers for its own lifetime (one batch).
+func (s *Service) enterpriseLookup() func(ctx context.Context, org string) (string, error) {
+	orgEnt := map[string]string{}
+	var slugs map[int64]string
+	return func(ctx context.Context, org string) (string, error) {
+		if ent, ok := orgEnt[org]; ok || s.Accounts == nil {
+			return ent, nil
+		}
+		ent := ""
+		o, err := s.Accounts.OrganizationByLogin(ctx, org)
+		switch {
+		case usage.IsNotFound(err):
+		case err != nil:
+			return "", err
+		case o.EnterpriseID != 0:
+			if slugs == nil {
+				es, err := s.Accounts.ListEnterprises(ctx)
+				if err != nil {
+					return "", err
+				}
+				slugs = map[int64]string{}
+				for _, e := range es {
+					slugs[e.ID] = strings.ToLower(e.Slug)
+				}
+			}
+			ent = slugs[o.EnterpriseID]
+		}
+		orgEnt[org] = ent
+		return ent, nil
+	}
+}
+
+// RecordPushes remembers Advanced Security committers, moving pushes of
+// an organization that belongs to an enterprise to the enterprise's account.
+func (s *Service) RecordPushes(ctx context.Context, pushes []Push) error {
+	lk := s.enterpriseLookup()
+	for i := range pushes {
+		p := &pushes[i]
+		if p.Account.Kind != KindOrganization {
+			continue
+		}
+		ent, err := lk(ctx, p.Account.Login)
+		if err != nil {
+			return err
+		}
+		if ent != "" {
+			p.Account = Account{KindEnterprise, ent}
+		}
+	}
+	return s.Store.BillingRecordPushes(ctx, pushes)
+}
+
+// Priced is a usage row with its price and discount.
+type Priced struct {
+	Row
+	Product          string
+	Unit             string
+	Price            Price
+	DiscountQuantity Quantity
+	CostCenter       CostCenterRef
+}
+
+// Gross is quantity × price.
+func (p *Priced) Gross() Amount { return Mul(p.Quantity, p.Price) }
+
+// Discount is discount quantity × price.
+func (p *Priced) Discount() Amount { return Mul(p.DiscountQuantity, p.Price) }
+
+// NetQuantity is quantity − discount quantity.
+func (p *Priced) NetQuantity() Quantity { return p.Quantity - p.DiscountQuantity }
+
+// poolDay says how much of a pool's eligible usage of one day is included:
+// all of it, none, or the fraction Remaining/Used (the day the quota runs out).
+type poolDay struct {
+	full            bool
+	remaining, used Quantity
+}
+
+// quotaMonth is the included-usage state of one account-month, by pool and day.
+type quotaMonth map[string][]poolDay
+
+// draws reports whether a row of sku priced p in a public repository or
+// not draws on sku's pool.
+func draws(sku *SKU, p Price, public bool) bool {
+	return sku.Pool != "" && p > 0 && !(public && sku.FreeInPublic)
+}
+
+// quota computes the included-usage state of the month starting at month
+// for account a: each pool's included amount is consumed by the month's
+// eligible usage day by day in time order (weighted by the SKU's weight);
+// on the day it runs out, the rest is shared by that day's usage in
+// proportion to quantity.
+func (s *Service) quota(ctx context.Context, a Account, month Date) (quotaMonth, error) {
+	days := month.DaysInMonth()
+	totals, err := s.Store.BillingDayTotals(ctx, a, month.Time(), month.AddDays(days).Time())
+	if err != nil {
+		return nil, err
+	}
+	used := map[string][]Quantity{}
+	for _, t := range totals {
+		sku := s.Catalog.SKU(t.SKU)
+		if sku == nil {
+			continue
+		}
+		dd := DateOf(t.Day)
+		if !draws(sku, sku.PriceOn(dd), t.Public) {
+			continue
+		}
+		u := used[sku.Pool]
+		if u == nil {
+			u = make([]Quantity, days)
+			used[sku.Pool] = u
+		}
+		u[dd.Time().Day()-1] += t.Quantity * sku.weight()
+	}
+	plan := s.Catalog.PlanOf(a)
+	out := quotaMonth{}
+	for pool, u := range used {
+		left := plan.IncludedFor(pool, month)
+		st := make([]poolDay, days)
+		for i, q := range u {
+			switch {
+			case q <= left:
+				st[i] = poolDay{full: true}
+				left -= q
+			default:
+				st[i] = poolDay{remaining: left, used: q}
+				left = 0
+			}
+		}
+		out[pool] = st
+	}
+	return out, nil
+}
+
+// Price prices rows of account a: the day's price of each SKU and the
+// discount from public-repository usage and included quotas. It returns
+// one Priced per row, in order.
+func (s *Service) Price(ctx context.Context, a Account, rows []Row) ([]Priced, error) {
+	months := map[Date]quotaMonth{}
+	out := make([]Priced, 0, len(rows))
+	for _, r := range rows {
+		sku := s.Catalog.SKU(r.SKU)
+		if sku == nil { // a SKU since removed from the catalogue is not billed
+			out = append(out, Priced{Row: r, DiscountQuantity: r.Quantity})
+			continue
+		}
+		day := DateOf(r.Bucket)
+		p := Priced{Row: r, Product: sku.Product, Unit: sku.Unit, Price: sku.PriceOn(day)}
+		switch {
+		case p.Price == 0 || (r.Public && sku.FreeInPublic):
+			p.DiscountQuantity = r.Quantity
+		case draws(sku, p.Price, r.Public):
+			m := day.MonthStart()
+			qm, ok := months[m]
+			if !ok {
+				var err error
+				if qm, err = s.quota(ctx, a, m); err != nil {
+					return nil, err
+				}
+				months[m] = qm
+			}
+			st := qm[sku.Pool]
+			if st == nil {
+				break
+			}
+			pd := st[day.Time().Day()-1]
+			switch {
+			case pd.full:
+				p.DiscountQuantity = r.Quantity
+			case pd.remaining > 0:
+				dq := MulDiv(r.Quantity, pd.remaining, pd.used)
+				if sku.Unit == UnitMinutes {
+					dq -= dq % nano // included minutes are whole minutes
+				}
+				p.DiscountQuantity = dq
+			}
+		}
+		out = append(out, p)
+	}
+	return out, nil
+}
+
+// Scope is what a usage report is about: the billing account and, for
+// the organization and user variants, the organization or user within it.
+type Scope struct {
+	Account Account
+	// Organization narrows an enterprise's usage to one organization (the
+	// /organizations/{org} variants of an organization in an enterprise).
+	Organization string
+}
+
+// query builds the store query of p for a scope, at the level p needs;
+// ok is false when the filters contradict the scope (nothing can match).
+func (sc Scope) query(p *Params, c *Catalog) (q Query, ok bool) {
+	from, to := p.Period.Range()
+	q = Query{Account: sc.Account, Level: LevelDay, From: from, To: to,
+		Organization: p.Organization, Repository: p.Repository, Username: p.User,
+		Product: p.Product, SKU: p.SKU, Model: p.Model}
+	if p.Product != "" {
+		q.SKUs = c.ProductSKUs(p.Product)
+		if len(q.SKUs) == 0 {
+			return q, false // a product without SKUs
+		}
+	}
+	if p.Period.Hour >= 0 {
+		q.Level = LevelHour
+	}
+	if sc.Organization != "" {
+		if q.Organization != "" && q.Organization != sc.Organization {
+			return q, false // another organization
+		}
+		q.Organization = sc.Organization
+	}
+	return q, true
+}
+
+// rows returns the priced rows of a report, filtered by cost center.
+// defaultNone makes an absent cost_center_id mean "usage of no cost
+// center" (the usage endpoint) rather than all usage.
+func (s *Service) rows(ctx context.Context, sc Scope, p *Params, q Query, ok, defaultNone bool) ([]Priced, *CostCenterRef, error) {
+	cc := p.CostCenter
+	var ref *CostCenterRef
+	if cc.ID != "" {
+		if s.Attribution == nil || sc.Account.Kind != KindEnterprise {
+			return nil, nil, usage.Errorf(usage.KindNotFound, "Cost center %s not found", cc.ID)
+		}
+		r, err := s.Attribution.CostCenter(ctx, sc.Account.Login, cc.ID)
+		if err != nil {
+			return nil, nil, err
+		}
+		ref = &r
+	}
+	var rows []Row
+	if ok {
+		var err error
+		if rows, err = s.Store.BillingRows(ctx, q); err != nil {
+			return nil, nil, err
+		}
+	}
+	var refs []CostCenterRef
+	if s.Attribution != nil && sc.Account.Kind == KindEnterprise {
+		wantNone := cc.None || (!cc.Set && defaultNone)
+		if wantNone || cc.ID != "" {
+			attr, err := s.Attribution.Attribute(ctx, sc.Account.Login, rows)
+			if err != nil {
+				return nil, nil, err
+			}
+			kept := rows[:0]
+			for i, a := range attr {
+				if (wantNone && a.ID == "") || (cc.ID != "" && a.ID == cc.ID) {
+					kept = append(kept, rows[i])
+					refs = append(refs, a)
+				}
+			}
+			rows = kept
+		}
+	}
+	priced, err := s.Price(ctx, sc.Account, rows)
+	if err != nil {
+		return nil, nil, err
+	}
+	if refs != nil {
+		for i := range priced {
+			priced[i].CostCenter = refs[i]
+		}
+	}
+	return priced, ref, nil
+}
+
+// UsageItem is one item of the usage endpoint: a day's usage of a SKU in
+// an organization and repository.
+type UsageItem struct {
+	Date             string   `json:"date"`
+	Product          string   `json:"product"`
+	SKU              string   `json:"sku"`
+	Quantity         Quantity `json:"quantity"`
+	UnitType         string   `json:"unitType"`
+	PricePerUnit     Price    `json:"pricePerUnit"`
+	GrossAmount      Amount   `json:"grossAmount"`
+	DiscountAmount   Amount   `json:"discountAmount"`
+	NetAmount        Amount   `json:"netAmount"`
+	OrganizationName *string  `json:"organizationName,omitempty"`
+	RepositoryName   string   `json:"repositoryName"`
+
+	discountQuantity Quantity
+}
+
+// DiscountQuantity is the item's included or free quantity.
+func (it *UsageItem) DiscountQuantity() Quantity { return it.discountQuantity }
+
+// UsageReport is the body of the usage endpoint.
+type UsageReport struct {
+	UsageItems []UsageItem `json:"usageItems"`
+}
+
+// Usage answers …/settings/billing/usage: one item per UTC day (or the
+// hour asked for), product, SKU, organization and repository, sorted by
+// date, product, SKU, organization, repository.
+func (s *Service) Usage(ctx context.Context, sc Scope, p *Params) (UsageReport, error) {
+	q, ok := sc.query(p, s.Catalog)
+	priced, _, err := s.rows(ctx, sc, p, q, ok, true)
+	if err != nil {
+		return UsageReport{}, err
+	}
+	type key struct {
+		date, sku, org, repo string
+	}
+	idx := map[key]int{}
+	var items []UsageItem
+	for i := range priced {
+		r := &priced[i]
+		date := r.Bucket.Format(time.DateOnly)
+		if q.Level == LevelHour {
+			date = r.Bucket.Format(time.RFC3339)
+		}
+		k := key{date, r.SKU, r.Organization, r.Repository}
+		j, ok := idx[k]
+		if !ok {
+			j = len(items)
+			idx[k] = j
+			it := UsageItem{Date: date, Product: ProductName(r.Product), SKU: r.SKU, UnitType: r.Unit,
+				PricePerUnit: r.Price, RepositoryName: r.Repository}
+			if sc.Account.Kind != KindUser {
+				org := r.Organization
+				it.OrganizationName = &org
+			}
+			items = append(items, it)
+		}
+		it := &items[j]
+		it.Quantity += r.Quantity
+		it.discountQuantity += r.DiscountQuantity
+	}
+	for i := range items {
+		it := &items[i]
+		it.GrossAmount = Mul(it.Quantity, it.PricePerUnit)
+		it.DiscountAmount = Mul(it.discountQuantity, it.PricePerUnit)
+		it.NetAmount = it.GrossAmount.Sub(it.DiscountAmount)
+	}
+	slices.SortFunc(items, func(a, b UsageItem) int {
+		return cmp.Or(strings.Compare(a.Date, b.Date), strings.Compare(a.Product, b.Product), strings.Compare(a.SKU, b.SKU),
+			strings.Compare(deref(a.OrganizationName), deref(b.OrganizationName)), strings.Compare(a.RepositoryName, b.RepositoryName))
+	})
+	if items == nil {
+		items = []UsageItem{}
+	}
+	return UsageReport{items}, nil
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}
+
+// SummaryItem is one item of usage/summary, premium_request/usage and
+// ai_credit/usage: a SKU's usage (and model's, for the latter two) at one
+// price over the period.
+type SummaryItem struct {
+	Product          string   `json:"product"`
+	SKU              string   `json:"sku"`
+	Model            *string  `json:"model,omitempty"`
+	UnitType         string   `json:"unitType"`
+	PricePerUnit     Price    `json:"pricePerUnit"`
+	GrossQuantity    Quantity `json:"grossQuantity"`
+	GrossAmount      Amount   `json:"grossAmount"`
+	DiscountQuantity Quantity `json:"discountQuantity"`
+	DiscountAmount   Amount   `json:"discountAmount"`
+	NetQuantity      Quantity `json:"netQuantity"`
+	NetAmount        Amount   `json:"netAmount"`
+}
+
+// TimePeriod echoes a report's period.
+type TimePeriod struct {
+	Year  int `json:"year"`
+	Month int `json:"month,omitempty"`
+	Day   int `json:"day,omitempty"`
+}
+
+// Summary is the body of usage/summary, premium_request/usage and
+// ai_credit/usage: the period, the account, the filters and the items.
+type Summary struct {
+	TimePeriod   TimePeriod     `json:"timePeriod"`
+	Enterprise   string         `json:"enterprise,omitempty"`
+	Organization string         `json:"organization,omitempty"`
+	User         string         `json:"user,omitempty"`
+	Repository   string         `json:"repository,omitempty"`
+	Product      string         `json:"product,omitempty"`
+	SKU          string         `json:"sku,omitempty"`
+	Model        string         `json:"model,omitempty"`
+	CostCenter   *CostCenterRef `json:"costCenter,omitempty"`
+	UsageItems   []SummaryItem  `json:"usageItems"`
+}
+
+// Summary answers the summary endpoints: ep selects usage/summary (every
+// SKU), premium_request/usage (premium requests, by model) or
+// ai_credit/usage (AI credits, by model).
+func (s *Service) Summary(ctx context.Context, sc Scope, p *Params, ep Endpoint) (Summary, error) {
+	q, ok := sc.query(p, s.Catalog)
+	priced, ref, err := s.rows(ctx, sc, p, q, ok, false)
+	if err != nil {
+		return Summary{}, err
+	}
+	out := Summary{TimePeriod: TimePeriod{p.Period.Year, p.Period.Month, p.Period.Day},
+		Repository: p.Repository, SKU: p.SKU, Model: p.Model, CostCenter: ref}
+	if p.Product != "" {
+		out.Product = ProductName(p.Product)
+	}
+	switch sc.Account.Kind {
+	case KindEnterprise:
+		out.Enterprise = sc.Account.Login
+		out.Organization = p.Organization
+		if sc.Organization != "" {
+			out.Enterprise, out.Organization = "", sc.Organization
+		}
+	case KindOrganization:
+		out.Organization = sc.Account.Login
+	case KindUser:
+		out.User = sc.Account.Login
+	}
+	if ep != EndpointSummary && p.User != "" {
+		out.User = p.User
+	}
+	byModel := ep == EndpointPremiumRequest || ep == EndpointAICredit
+	type key struct {
+		sku, model string
+		price      Price
+	}
+	idx := map[key]int{}
+	var items []SummaryItem
+	for i := range priced {
+		r := &priced[i]
+		if byModel && !modelUnit(ep, r.Unit) {
+			continue
+		}
+		k := key{sku: r.SKU, price: r.Price}
+		if byModel {
+			k.model = r.Model
+		}
+		j, ok := idx[k]
+		if !ok {
+			j = len(items)
+			idx[k] = j
+			it := SummaryItem{Product: ProductName(r.Product), SKU: r.SKU, UnitType: r.Unit, PricePerUnit: r.Price}
+			if byModel {
+				m := r.Model
+				it.Model = &m
+			}
+			items = append(items, it)
+		}
+		it := &items[j]
+		it.GrossQuantity += r.Quantity
+		it.DiscountQuantity += r.DiscountQuantity
+	}
+	for i := range items {
+		it := &items[i]
+		it.NetQuantity = it.GrossQuantity - it.DiscountQuantity
+		it.GrossAmount = Mul(it.GrossQuantity, it.PricePerUnit)
+		it.DiscountAmount = Mul(it.DiscountQuantity, it.PricePerUnit)
+		it.NetAmount = it.GrossAmount.Sub(it.DiscountAmount)
+	}
+	slices.SortFunc(items, func(a, b SummaryItem) int {
+		return cmp.Or(strings.Compare(a.Product, b.Product), strings.Compare(a.SKU, b.SKU),
+			strings.Compare(deref(a.Model), deref(b.Model)), cmp.Compare(a.PricePerUnit, b.PricePerUnit))
+	})
+	if items == nil {
+		items = []SummaryItem{}
+	}
+	out.UsageItems = items
+	return out, nil
+}
+
+// modelUnit reports whether a row of unit belongs in the premium-request
+// (requests) or AI-credit (credits) report.
+func modelUnit(ep Endpoint, unit string) bool {
+	if ep == EndpointPremiumRequest {
+		return unit == UnitRequests
+	}
+	return unit == UnitCredits
+}

@@ -1,0 +1,266 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/ghusage/ghusage/internal/billing"
+)
+
+var _ billing.Store = (*DB)(nil)
+
+// BillingIngest appends the records not seen before and adds them to
+// billing_rows and billing_day_totals in one transaction (retried on a
+// deadlock or serialization failure); it returns once that has committed.
+// A concurrent batch carrying the same id waits for the first and skips it.
+func (db *DB) BillingIngest(ctx context.Context, recs []billing.Record) (billing.IngestResult, error) {
+	res := billing.IngestResult{Received: len(recs)}
+	if len(recs) == 0 {
+		return res, nil
+	}
+	n := len(recs)
+	ids, accts, products, skus, units := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	ents, orgs, repos, users, wfs, models := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	ts, qty := make([]int64, n), make([]int64, n)
+	pub := make([]bool, n)
+	for i := range recs {
+		r := &recs[i]
+		ids[i], accts[i], ts[i], products[i], skus[i], qty[i], units[i] = r.ID, billing.AccountOf(r).Key(), r.Timestamp.UnixNano(), r.Product, r.SKU, int64(r.Quantity), r.Unit
+		ents[i], orgs[i], repos[i], users[i], wfs[i], models[i], pub[i] = r.Enterprise, r.Organization, r.Repository, r.Username, r.WorkflowPath, r.Model, r.Public
+	}
+	err := db.inTx(ctx, "billing ingest", func(tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, `INSERT INTO billing_records (id, account, ts, product, sku, quantity, unit,
+				enterprise, organization, repository, username, workflow_path, model, public)
+			SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::bigint[], $7::text[],
+				$8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::boolean[])
+			ON CONFLICT (id) DO NOTHING RETURNING id`,
+			ids, accts, ts, products, skus, qty, units, ents, orgs, repos, users, wfs, models, pub)
+		if err != nil {
+			return err
+		}
+		isNew := map[string]bool{}
+		var id string
+		if _, err := pgx.ForEachRow(rows, []any{&id}, func() error { isNew[id] = true; return nil }); err != nil {
+			return err
+		}
+		fresh := make([]billing.Record, 0, len(isNew))
+		for i := range recs {
+			if isNew[recs[i].ID] {
+				fresh = append(fresh, recs[i])
+				delete(isNew, recs[i].ID) // a repeat within the batch counts once
+			}
+		}
+		res.Recorded, res.Duplicates = len(fresh), len(recs)-len(fresh)
+		if len(fresh) == 0 {
+			return nil
+		}
+		deltas, days := billing.Aggregate(fresh)
+		m := len(deltas)
+		da, dsku, dorg, drepo, duser, dmodel := make([]string, m), make([]string, m), make([]string, m), make([]string, m), make([]string, m), make([]string, m)
+		dlvl := make([]int16, m)
+		dbucket, dq := make([]int64, m), make([]int64, m)
+		dpub := make([]bool, m)
+		for i, d := range deltas {
+			da[i], dlvl[i], dbucket[i], dsku[i], dorg[i], drepo[i], duser[i], dmodel[i], dpub[i], dq[i] =
+				d.Account, int16(d.Level), d.Bucket.Unix(), d.SKU, d.Organization, d.Repository, d.Username, d.Model, d.Public, int64(d.Quantity)
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO billing_rows (account, lvl, bucket, sku, org, repo, username, model, public, quantity)
+			SELECT * FROM unnest($1::text[], $2::smallint[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::boolean[], $10::bigint[])
+			ON CONFLICT (account, lvl, bucket, sku, org, repo, username, model, public)
+			DO UPDATE SET quantity = billing_rows.quantity + excluded.quantity`,
+			da, dlvl, dbucket, dsku, dorg, drepo, duser, dmodel, dpub, dq); err != nil {
+			return err
+		}
+		k := len(days)
+		ta, tsku := make([]string, k), make([]string, k)
+		tday, tq := make([]int64, k), make([]int64, k)
+		tpub := make([]bool, k)
+		for i, d := range days {
+			ta[i], tday[i], tsku[i], tpub[i], tq[i] = d.Account, d.Day.Unix(), d.SKU, d.Public, int64(d.Quantity)
+		}
+		_, err = tx.Exec(ctx, `INSERT INTO billing_day_totals (account, day, sku, public, quantity)
+			SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::boolean[], $5::bigint[])
+			ON CONFLICT (account, day, sku, public) DO UPDATE SET quantity = billing_day_totals.quantity + excluded.quantity`,
+			ta, tday, tsku, tpub, tq)
+		return err
+	})
+	if err != nil {
+		return billing.IngestResult{}, err
+	}
+	return res, nil
+}
+
+// billingFilters appends q's filters to a WHERE clause whose arguments so
+// far are args; cols names the organization, repository, user, SKU, model
+// and product columns ("" for a filter the table does not have).
+func billingFilters(q *billing.Query, cols [6]string, args []any) (string, []any) {
+	var b strings.Builder
+	add := func(col string, v any, expr string) {
+		if col == "" {
+			return
+		}
+		args = append(args, v)
+		fmt.Fprintf(&b, expr, col, len(args))
+	}
+	if q.Organization != "" {
+		add(cols[0], q.Organization, " AND %s = $%d")
+	}
+	if q.Repository != "" {
+		add(cols[1], q.Repository, " AND %s = $%d")
+	}
+	if q.Username != "" {
+		add(cols[2], q.Username, " AND %s = $%d")
+	}
+	if q.SKU != "" {
+		add(cols[3], q.SKU, " AND %s = $%d")
+	}
+	if q.Model != "" {
+		add(cols[4], strings.ToLower(q.Model), " AND lower(%s) = $%d")
+	}
+	if q.Product != "" && cols[5] != "" {
+		add(cols[5], q.Product, " AND %s = $%d")
+	} else if len(q.SKUs) > 0 && cols[5] == "" {
+		add(cols[3], q.SKUs, " AND %s = ANY($%d::text[])")
+	}
+	return b.String(), args
+}
+
+// BillingRows reads the rows q selects.
+func (db *DB) BillingRows(ctx context.Context, q billing.Query) ([]billing.Row, error) {
+	where, args := billingFilters(&q, [6]string{"org", "repo", "username", "sku", "model", ""},
+		[]any{q.Account.Key(), int16(q.Level), q.From.Unix(), q.To.Unix()})
+	rs, err := db.pool.Query(ctx, `SELECT bucket, sku, org, repo, username, model, public, quantity FROM billing_rows
+		WHERE account = $1 AND lvl = $2 AND bucket >= $3 AND bucket < $4`+where, args...)
+	if err != nil {
+		return nil, wrap(err, "billing rows")
+	}
+	var out []billing.Row
+	var r billing.Row
+	var bucket, qty int64
+	_, err = pgx.ForEachRow(rs, []any{&bucket, &r.SKU, &r.Organization, &r.Repository, &r.Username, &r.Model, &r.Public, &qty}, func() error {
+		r.Bucket, r.Quantity = time.Unix(bucket, 0).UTC(), billing.Quantity(qty)
+		out = append(out, r)
+		return nil
+	})
+	return out, wrap(err, "billing rows")
+}
+
+// BillingDayTotals reads an account's per-day totals in [from, to).
+func (db *DB) BillingDayTotals(ctx context.Context, a billing.Account, from, to time.Time) ([]billing.DayTotal, error) {
+	rs, err := db.pool.Query(ctx, `SELECT day, sku, public, quantity FROM billing_day_totals
+		WHERE account = $1 AND day >= $2 AND day < $3`, a.Key(), from.Unix(), to.Unix())
+	if err != nil {
+		return nil, wrap(err, "billing day totals")
+	}
+	var out []billing.DayTotal
+	var t billing.DayTotal
+	var day, qty int64
+	_, err = pgx.ForEachRow(rs, []any{&day, &t.SKU, &t.Public, &qty}, func() error {
+		t.Day, t.Quantity = time.Unix(day, 0).UTC(), billing.Quantity(qty)
+		out = append(out, t)
+		return nil
+	})
+	return out, wrap(err, "billing day totals")
+}
+
+// BillingRecords streams the records q selects, by time then id.
+func (db *DB) BillingRecords(ctx context.Context, q billing.Query, fn func(*billing.Record) error) error {
+	where, args := billingFilters(&q, [6]string{"organization", "repository", "username", "sku", "model", "product"},
+		[]any{q.Account.Key(), q.From.UnixNano(), q.To.UnixNano()})
+	rs, err := db.pool.Query(ctx, `SELECT id, ts, product, sku, quantity, unit, enterprise, organization, repository,
+		username, workflow_path, model, public FROM billing_records
+		WHERE account = $1 AND ts >= $2 AND ts < $3`+where+` ORDER BY ts, id`, args...)
+	if err != nil {
+		return wrap(err, "billing records")
+	}
+	var r billing.Record
+	var ts, qty int64
+	_, err = pgx.ForEachRow(rs, []any{&r.ID, &ts, &r.Product, &r.SKU, &qty, &r.Unit, &r.Enterprise, &r.Organization,
+		&r.Repository, &r.Username, &r.WorkflowPath, &r.Model, &r.Public}, func() error {
+		r.Timestamp, r.Quantity = time.Unix(0, ts).UTC(), billing.Quantity(qty)
+		return fn(&r)
+	})
+	return wrap(err, "billing records")
+}
+
+// BillingRecordPushes keeps each user's latest push per repository.
+func (db *DB) BillingRecordPushes(ctx context.Context, pushes []billing.Push) error {
+	if len(pushes) == 0 {
+		return nil
+	}
+	// One row per key (the latest), in key order, so the upsert touches
+	// each row once and concurrent writers lock in the same order.
+	latest := map[[3]string]billing.Push{}
+	for _, p := range pushes {
+		k := [3]string{p.Account.Key(), p.Repository, p.Login}
+		if old, ok := latest[k]; ok && !billing.PushNewer(p, billing.Committer{PushedAt: old.PushedAt, AuthorDate: old.AuthorDate}) {
+			continue
+		}
+		latest[k] = p
+	}
+	var a, repo, login, org, email []string
+	var ad, pa []int64
+	for _, k := range sortedKeys(latest) {
+		p := latest[k]
+		a, repo, login, org, email = append(a, k[0]), append(repo, k[1]), append(login, k[2]), append(org, p.Organization), append(email, p.Email)
+		ad, pa = append(ad, p.AuthorDate.UnixNano()), append(pa, p.PushedAt.UnixNano())
+	}
+	return db.inTx(ctx, "billing pushes", func(tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, `INSERT INTO billing_committers AS c (account, repo, login, org, email, author_date, pushed_at)
+			SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[], $7::bigint[])
+			ON CONFLICT (account, repo, login) DO UPDATE SET org = excluded.org, email = excluded.email,
+				author_date = excluded.author_date, pushed_at = excluded.pushed_at
+			WHERE excluded.pushed_at > c.pushed_at OR (excluded.pushed_at = c.pushed_at AND excluded.author_date > c.author_date)`,
+			a, repo, login, org, email, ad, pa)
+		return err
+	})
+}
+
+func sortedKeys(m map[[3]string]billing.Push) [][3]string {
+	keys := make([][3]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	for i := 1; i < len(keys); i++ { // insertion sort: batches are small
+		for j := i; j > 0 && less3(keys[j], keys[j-1]); j-- {
+			keys[j], keys[j-1] = keys[j-1], keys[j]
+		}
+	}
+	return keys
+}
+
+func less3(a, b [3]string) bool {
+	for i := range a {
+		if a[i] != b[i] {
+			return a[i] < b[i]
+		}
+	}
+	return false
+}
+
+// BillingCommitters reads the committers whose latest push is at or after since.
+func (db *DB) BillingCommitters(ctx context.Context, a billing.Account, org string, since time.Time) ([]billing.Committer, error) {
+	q := `SELECT org, repo, login, email, author_date, pushed_at FROM billing_committers WHERE account = $1 AND pushed_at >= $2`
+	args := []any{a.Key(), since.UnixNano()}
+	if org != "" {
+		q += " AND org = $3"
+		args = append(args, org)
+	}
+	rs, err := db.pool.Query(ctx, q, args...)
+	if err != nil {
+		return nil, wrap(err, "billing committers")
+	}
+	var out []billing.Committer
+	var c billing.Committer
+	var ad, pa int64
+	_, err = pgx.ForEachRow(rs, []any{&c.Organization, &c.Repository, &c.Login, &c.Email, &ad, &pa}, func() error {
+		c.AuthorDate, c.PushedAt = time.Unix(0, ad).UTC(), time.Unix(0, pa).UTC()
+		out = append(out, c)
+		return nil
+	})
+	return out, wrap(err, "billing committers")
+}
