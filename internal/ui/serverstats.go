@@ -41,6 +41,24 @@ func (h *Handler) statsAccounts(ctx context.Context, a *usage.Actor) ([]serverst
 	return out, nil
 }
 
+// history reads the account's snapshots in w through the service, decoded
+// from the item documents the API writes.
+func (h *Handler) history(ctx context.Context, account string, w serverstats.Window) ([]serverstats.Snapshot, error) {
+	raws, err := h.cfg.ServerStats.History(ctx, account, w)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]serverstats.Snapshot, 0, len(raws))
+	for _, raw := range raws {
+		s, err := serverstats.UnmarshalStored(raw, nil, account)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, s)
+	}
+	return out, nil
+}
+
 // Stats windows offered, in days.
 var statsWindows = []string{"30", "90", "365"}
 
@@ -81,7 +99,7 @@ func (h *Handler) serverStatsIndex(w http.ResponseWriter, r *http.Request, v *vi
 		if a.Enterprise != nil {
 			kind = "Enterprise"
 		}
-		snaps, err := h.cfg.ServerStats.History(r.Context(), a.Login(), year)
+		snaps, err := h.history(r.Context(), a.Login(), year)
 		if err != nil {
 			return err
 		}
@@ -205,7 +223,7 @@ func (h *Handler) serverStatsAccount(w http.ResponseWriter, r *http.Request, v *
 	if err != nil {
 		return err
 	}
-	snaps, err := h.cfg.ServerStats.History(ctx, acct.Login(), win)
+	snaps, err := h.history(ctx, acct.Login(), win)
 	if err != nil {
 		return err
 	}
@@ -255,7 +273,8 @@ func (h *Handler) serverStatsAccount(w http.ResponseWriter, r *http.Request, v *
 		}},
 	}
 	values := map[string][][]*int64{} // server → metric → day
-	for _, s := range snaps {
+	for i := range snaps {
+		s := &snaps[i]
 		srv := servers[s.ServerID]
 		if srv == nil {
 			srv = &statsServer{ID: s.ServerID}
