@@ -209,6 +209,7 @@ func TestBrowser(t *testing.T) {
 	if err := demo.SeedServerStats(t.Context(), env.Store, "acme", 1, now); err != nil {
 		t.Fatal(err)
 	}
+	seedBilling(t, env, now)
 	admin := env.AdminToken
 	b := newBrowser(t, env.URL)
 
@@ -400,6 +401,29 @@ func TestBrowser(t *testing.T) {
 		t.Errorf("%d trend points, want 4 charts × 2 servers × 90 days", n)
 	}
 	b.screenshot("6-server-stats")
+
+	// Billing: the breakdown by SKU, its CSV link, and the net total equal
+	// to the API's usage items for the month, to the cent.
+	b.open("/ui/billing")
+	b.click("open acme's billing", ".org[href='/ui/billing/enterprise/acme']")
+	b.click("group by SKU", ".seg a[href*='group=sku']")
+	var rep struct {
+		Items []struct {
+			Net json.Number `json:"netAmount"`
+		} `json:"usageItems"`
+	}
+	apiJSON(t, env, eval[string](b, `document.getElementById("api-usage").getAttribute("href")`), admin, &rep)
+	var nets []string
+	for _, it := range rep.Items {
+		nets = append(nets, it.Net.String())
+	}
+	if got, want := b.text("#net"), "$"+decimal(t, nets...).FloatString(2); strings.ReplaceAll(got, ",", "") != want {
+		t.Errorf("net tile %q, the API's items sum to %s", got, want)
+	}
+	if rows := eval[int](b, `document.querySelectorAll("#billing-table tbody tr").length`); rows < 2 {
+		t.Errorf("billing table has %d rows", rows)
+	}
+	b.screenshot("7-billing")
 
 	// Sign out: back to sign-in, and the session no longer opens pages.
 	b.click("sign out", "form[action='/ui/signout'] button")

@@ -23,6 +23,7 @@ var assetVersions = func() map[string]string {
 }()
 
 var funcs = template.FuncMap{
+	"usd": usd,
 	// swatch is the palette index of a color, for the legend's CSS class
 	// (no inline style under the Content-Security-Policy).
 	"swatch": func(color string) int { return max(0, slices.Index(palette, color)) },
