@@ -35,6 +35,7 @@ func benchmarks() map[string]command {
 		"ratelimit":   {"GET /rate_limit through the full pipeline vs a bare net/http handler; limiter decisions/s", runBenchRateLimit},
 		"cardinality": {"list endpoints on 100,000 subjects and 300,000 routes under concurrent load: p99 and peak RSS, side by side with --baseline", runBenchCardinality},
 		"insights":    {"ingest events/s and p50/p99 of the nine insights endpoints; with --postgres-dsn, the raw-table baseline", runBenchInsights},
+		"copilot":     {"building a day's Copilot report files for 100,000 users and the 28-day files: seconds and peak RSS vs reading the records", runBenchCopilot},
 	}
 }
 

@@ -44,6 +44,7 @@ func commands() map[string]command {
 		"restore": {"put a backup back into a data directory (restore FILE)", runRestore},
 		"webhook": {"print the GitHub webhook set-up for billing (webhook help)", runWebhook},
 		"stats":   {"collect server statistics from GitHub Enterprise Server instances now (stats help)", runStats},
+		"copilot": {"the Copilot usage metrics policy and report build (copilot help)", runCopilot},
 	}
 }
 

@@ -21,6 +21,7 @@ import (
 const ingestHelp = `Usage:
   ghusage ingest api-requests [flags] FILE|-
   ghusage ingest server-statistics --account ACCOUNT [flags] FILE|-   (ingest server-statistics help)
+  ghusage ingest copilot-usage [flags] FILE|-   (ingest copilot-usage -h)
 
 Reads API request events, one JSON object per line (NDJSON, gzip accepted),
 from FILE or standard input (-) and records them for API insights:
@@ -57,9 +58,11 @@ func runIngest(ctx context.Context, e *env, args []string) error {
 		return runIngestBilling(ctx, e, args[1:])
 	case "server-statistics":
 		return runIngestServerStats(ctx, e, args[1:])
+	case "copilot-usage":
+		return runIngestCopilot(ctx, e, args[1:])
 	default:
 		fmt.Fprint(e.stderr, ingestHelp)
-		return fmt.Errorf("unknown ingest kind %q: use api-requests, billing-usage or server-statistics", args[0])
+		return fmt.Errorf("unknown ingest kind %q: use api-requests, billing-usage, server-statistics or copilot-usage", args[0])
 	}
 	cfg := server.DefaultConfig()
 	f := newFlagSet("ingest api-requests", e.getenv, e.stderr)

@@ -29,6 +29,8 @@ func serveFlags(f *flagSet, cfg *server.Config, o *serveOptions) {
 	filesFlags(f, cfg)
 	serverStatsFlags(f, cfg)
 	dashboardFlags(f, cfg)
+	costCenterFlags(f, cfg)
+	copilotFlags(f, cfg)
 	f.boolVar(&o.demo, "demo", false, "fill an empty data directory with the demo dataset and print a token and examples")
 	f.uint64Var(&o.demoSeed, "demo-seed", 1, "seed of the demo dataset")
 	f.float64Var(&o.demoScale, "demo-scale", 1, "size multiplier of the demo dataset")

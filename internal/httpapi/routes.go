@@ -28,6 +28,26 @@ func (s *Server) routes(mux *http.ServeMux) {
 	s.handle(mux, "GET /orgs/{org}/insights/api/user-stats/{user_id}", s.handleUserStats)
 	s.handle(mux, "GET /orgs/{org}/insights/api/route-stats/{actor_type}/{actor_id}", s.handleRouteStats)
 
+	// Cost centers and budgets (seed 004 and their contract siblings; doc/cost-centers.md).
+	s.handle(mux, "GET /enterprises/{enterprise}/settings/billing/cost-centers", s.handleListCostCenters)
+	s.handle(mux, "POST /enterprises/{enterprise}/settings/billing/cost-centers", s.handleCreateCostCenter)
+	s.handle(mux, "GET /enterprises/{enterprise}/settings/billing/cost-centers/{cost_center_id}", s.handleGetCostCenter)
+	s.handle(mux, "PATCH /enterprises/{enterprise}/settings/billing/cost-centers/{cost_center_id}", s.handleUpdateCostCenter)
+	s.handle(mux, "DELETE /enterprises/{enterprise}/settings/billing/cost-centers/{cost_center_id}", s.handleDeleteCostCenter)
+	s.handle(mux, "POST /enterprises/{enterprise}/settings/billing/cost-centers/{cost_center_id}/resource", s.handleAddCostCenterResources)
+	s.handle(mux, "DELETE /enterprises/{enterprise}/settings/billing/cost-centers/{cost_center_id}/resource", s.handleRemoveCostCenterResources)
+	s.handle(mux, "GET /enterprises/{enterprise}/settings/billing/budgets", s.handleListBudgets)
+	s.handle(mux, "POST /enterprises/{enterprise}/settings/billing/budgets", s.handleCreateBudget)
+	s.handle(mux, "GET /enterprises/{enterprise}/settings/billing/budgets/{budget_id}", s.handleGetBudget)
+	s.handle(mux, "PATCH /enterprises/{enterprise}/settings/billing/budgets/{budget_id}", s.handleUpdateBudget)
+	s.handle(mux, "DELETE /enterprises/{enterprise}/settings/billing/budgets/{budget_id}", s.handleDeleteBudget)
+	s.handle(mux, "GET /enterprises/{enterprise}/settings/billing/budgets/{budget_id}/user-states", s.handleBudgetUserStates)
+	s.handle(mux, "GET /organizations/{org}/settings/billing/budgets", s.handleListBudgets)
+	s.handle(mux, "POST /organizations/{org}/settings/billing/budgets", s.handleCreateBudget)
+	s.handle(mux, "GET /organizations/{org}/settings/billing/budgets/{budget_id}", s.handleGetBudget)
+	s.handle(mux, "PATCH /organizations/{org}/settings/billing/budgets/{budget_id}", s.handleUpdateBudget)
+	s.handle(mux, "DELETE /organizations/{org}/settings/billing/budgets/{budget_id}", s.handleDeleteBudget)
+
 	// Ingestion of request events from gateways, proxies and logs (doc/insights.md).
 	s.handleRoute(mux, &Route{Method: http.MethodPost, Pattern: IngestPath, MaxBodyBytes: IngestMaxBodyBytes}, s.handleIngestAPIRequests)
 
@@ -48,6 +68,10 @@ func (s *Server) routes(mux *http.ServeMux) {
 	}
 	s.handleRoute(mux, &Route{Method: http.MethodPost, Pattern: ServerStatsIngestPath, MaxBodyBytes: serverstats.MaxUploadBytes},
 		s.handleIngestServerStatistics)
+
+	// Copilot usage metrics reports, their ingestion, and Copilot seats
+	// and team reads (seed 003; copilot.go, copilot_seats.go).
+	s.copilotRoutes(mux)
 
 	// Accounts and tokens.
 	s.handle(mux, "GET /user", s.handleGetAuthenticatedUser)

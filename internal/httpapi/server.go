@@ -13,6 +13,7 @@ import (
 
 	"github.com/ghusage/ghusage/internal/billing"
 	"github.com/ghusage/ghusage/internal/blob"
+	"github.com/ghusage/ghusage/internal/copilot"
 	"github.com/ghusage/ghusage/internal/insights"
 	"github.com/ghusage/ghusage/internal/metrics"
 	"github.com/ghusage/ghusage/internal/ratelimit"
@@ -46,6 +47,10 @@ type Server struct {
 	WebhookSecret string
 	// ServerStats answers server statistics and their uploads; nil disables them.
 	ServerStats *serverstats.Service
+	// CostCenters and Budgets answer the cost-center and budget
+	// endpoints; nil disables them.
+	CostCenters *billing.CostCenters
+	Budgets     *billing.Budgets
 	// Limiter enforces rate limits; nil disables them (GHES mode).
 	Limiter *ratelimit.Limiter
 	// Blobs keeps downloadable files and Signer makes and checks their
@@ -56,6 +61,9 @@ type Server struct {
 	Admin usage.AdminStore
 	// ReadyChecks are the backends /readyz asks besides the store (health.go).
 	ReadyChecks []ReadyCheck
+	// Copilot answers the Copilot usage metrics reports, seats and
+	// ingestion (copilot.go); nil disables them.
+	Copilot *copilot.Service
 
 	tokens tokenCache
 	once   sync.Once

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/ghusage/ghusage/internal/copilot"
 	"github.com/ghusage/ghusage/internal/demo"
 	"github.com/ghusage/ghusage/internal/insights"
 	"github.com/ghusage/ghusage/internal/serverstats"
@@ -34,6 +35,11 @@ func SeedDemo(ctx context.Context, st usage.Store, opt demo.Options, accountsRea
 	}
 	if ss, ok := st.(serverstats.Store); ok {
 		if err := demo.SeedServerStats(ctx, ss, d.Enterprise.Slug, opt.Seed, opt.Now); err != nil {
+			return nil, err
+		}
+	}
+	if cs, ok := st.(copilot.Store); ok {
+		if err := demo.SeedCopilot(ctx, st, cs, d, opt.Seed, opt.Now); err != nil {
 			return nil, err
 		}
 	}

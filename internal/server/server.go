@@ -61,9 +61,13 @@ type Config struct {
 	LinkSecret string
 	// LinkTTL is how long a download link stays valid.
 	LinkTTL time.Duration
+	// Copilot configures the Copilot report builder (copilot.go).
+	Copilot CopilotConfig
 
 	// UISessionTTL is how long a dashboard sign-in lasts (ui.DefaultSessionTTL when 0).
 	UISessionTTL time.Duration
+	// BudgetAlerts configures the budget alert job (costcenters.go).
+	BudgetAlerts BudgetAlertConfig
 
 	TokenCacheTTL     time.Duration
 	MaxBodyBytes      int64
@@ -89,6 +93,7 @@ func DefaultConfig() Config {
 		SQLiteSynchronous: "FULL",
 		TokenCacheTTL:     2 * time.Second,
 		LinkTTL:           time.Hour,
+		Copilot:           DefaultCopilotConfig(),
 		MaxBodyBytes:      1 << 20,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       5 * time.Minute,
@@ -174,6 +179,8 @@ func New(cfg Config, st usage.Store, logger *slog.Logger, now func() time.Time) 
 		closeLimiter()
 		return nil, err
 	}
+	wireCostCenters(cfg, s, now) // cost centers and budgets (costcenters.go)
+	api.Copilot = newCopilot(cfg, st, api.Blobs, s.Jobs, logger, now)
 	s.http = &http.Server{
 		Handler:           s.dashboard(api, logger, now), // the API, and the web UI under /ui/
 		ReadHeaderTimeout: cfg.ReadHeaderTimeout,
