@@ -6,6 +6,7 @@ import (
 	"net/url"
 
 	"github.com/ghusage/ghusage/internal/billing"
+	"github.com/ghusage/ghusage/internal/copilot"
 	"github.com/ghusage/ghusage/internal/usage"
 )
 
@@ -27,4 +28,28 @@ func (s *Server) BillingScope(ctx context.Context, actor *usage.Actor, kind, nam
 		return s.orgUsage(r)
 	}
 	return billing.Scope{}, usage.ErrNotFound
+}
+
+// CopilotAccount resolves the account of the dashboard's Copilot view for
+// actor, with exactly the rules (and the policy check) of the Copilot
+// usage metrics report routes: kind "enterprise" as
+// /enterprises/{name}/copilot/metrics/reports/*, "org" as
+// /orgs/{name}/copilot/metrics/reports/*. Exactly one of ent and org is set.
+func (s *Server) CopilotAccount(ctx context.Context, actor *usage.Actor, kind, name string) (sc copilot.Scope, ent *usage.Enterprise, org *usage.Organization, err error) {
+	r := (&http.Request{Method: http.MethodGet, URL: &url.URL{}, Header: http.Header{}}).WithContext(usage.WithActor(ctx, actor))
+	switch kind {
+	case "enterprise":
+		r.SetPathValue("enterprise", name)
+		if ent, err = s.copilotEnterprise(r); err != nil {
+			return sc, nil, nil, err
+		}
+		return copilot.Scope{Enterprise: true, ID: ent.ID}, ent, nil, nil
+	case "org":
+		r.SetPathValue("org", name)
+		if org, err = s.copilotOrg(r); err != nil {
+			return sc, nil, nil, err
+		}
+		return copilot.Scope{ID: org.ID}, nil, org, nil
+	}
+	return sc, nil, nil, usage.ErrNotFound
 }

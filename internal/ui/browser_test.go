@@ -210,6 +210,7 @@ func TestBrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 	seedBilling(t, env, now)
+	seedCopilot(t, env, now)
 	admin := env.AdminToken
 	b := newBrowser(t, env.URL)
 
@@ -424,6 +425,17 @@ func TestBrowser(t *testing.T) {
 		t.Errorf("billing table has %d rows", rows)
 	}
 	b.screenshot("7-billing")
+
+	// Copilot: the active-users trend has a point per reported day.
+	b.open("/ui/copilot")
+	b.click("open acme's Copilot", ".org[href='/ui/copilot/enterprise/acme']")
+	if n := eval[int](b, `document.querySelectorAll("svg.chart.line .pt[data-series='Daily active']").length`); n < 20 {
+		t.Errorf("%d daily-active points over 28 days", n)
+	}
+	if b.number("#mau") == 0 {
+		t.Error("no monthly active users shown")
+	}
+	b.screenshot("8-copilot")
 
 	// Sign out: back to sign-in, and the session no longer opens pages.
 	b.click("sign out", "form[action='/ui/signout'] button")

@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"github.com/ghusage/ghusage/internal/billing"
+	"github.com/ghusage/ghusage/internal/copilot"
 	"github.com/ghusage/ghusage/internal/insights"
 	"github.com/ghusage/ghusage/internal/ratelimit"
 	"github.com/ghusage/ghusage/internal/serverstats"
@@ -55,6 +56,11 @@ type Config struct {
 	// a billing account with the API's access rules (httpapi.Server.BillingScope).
 	Billing      *billing.Service
 	BillingScope func(ctx context.Context, a *usage.Actor, kind, name string) (billing.Scope, error)
+	// Copilot answers the Copilot view; nil hides it. CopilotAccount
+	// resolves an account with the report routes' rules
+	// (httpapi.Server.CopilotAccount).
+	Copilot        *copilot.Service
+	CopilotAccount func(ctx context.Context, a *usage.Actor, kind, name string) (copilot.Scope, *usage.Enterprise, *usage.Organization, error)
 	// ServerStats answers the server statistics view; nil hides it.
 	ServerStats *serverstats.Service
 	// Resolve loads the actor of a token hash, as the API's authentication
@@ -118,6 +124,8 @@ func New(cfg Config) *Handler {
 	h.mux.Handle("GET /ui/billing", h.auth(h.billingIndex))
 	h.mux.Handle("GET /ui/billing/{kind}/{name}", h.auth(h.billingAccountPage))
 	h.mux.Handle("GET /ui/billing/{kind}/{name}/usage.csv", h.auth(h.billingCSV))
+	h.mux.Handle("GET /ui/copilot", h.auth(h.copilotIndex))
+	h.mux.Handle("GET /ui/copilot/{kind}/{name}", h.auth(h.copilotAccountPage))
 	h.mux.Handle("GET /ui/server-stats", h.auth(h.serverStatsIndex))
 	h.mux.Handle("GET /ui/server-stats/{account}", h.auth(h.serverStatsAccount))
 	h.mux.Handle("/ui/", h.auth(func(w http.ResponseWriter, r *http.Request, v *viewer) error { return errNotFound }))
