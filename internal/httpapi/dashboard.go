@@ -53,3 +53,20 @@ func (s *Server) CopilotAccount(ctx context.Context, actor *usage.Actor, kind, n
 	}
 	return sc, nil, nil, usage.ErrNotFound
 }
+
+// CostCenterList lists an enterprise's cost centers (every state, with
+// their current resources) for actor, with exactly the rules of
+// GET /enterprises/{name}/settings/billing/cost-centers; nil when the
+// server keeps no cost centers.
+func (s *Server) CostCenterList(ctx context.Context, actor *usage.Actor, name string) ([]*billing.CostCenter, error) {
+	if s.CostCenters == nil {
+		return nil, nil
+	}
+	r := (&http.Request{Method: http.MethodGet, URL: &url.URL{}, Header: http.Header{}}).WithContext(usage.WithActor(ctx, actor))
+	r.SetPathValue("enterprise", name)
+	ent, err := s.costCenterEnterprise(r, costCenterRead)
+	if err != nil {
+		return nil, err
+	}
+	return s.CostCenters.List(ctx, ent.ID, "")
+}

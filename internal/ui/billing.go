@@ -98,7 +98,7 @@ func (h *Handler) billingIndex(w http.ResponseWriter, r *http.Request, v *viewer
 }
 
 // Groups of the breakdown, as GitHub's metered usage page offers them.
-var billingGroups = []string{"product", "sku", "organization", "repository"}
+var billingGroups = []string{"product", "sku", "organization", "repository", "costcenter"}
 
 const billingTopN = 10
 
@@ -116,6 +116,15 @@ type billingPage struct {
 	APIURL, CSVURL, FromTo string
 	Items                  int
 	QuantityShown          bool
+	// CostCenters are the enterprise's cost centers and their resources
+	// (empty without any, or for an organization).
+	CostCenters []costCenterView
+}
+
+type costCenterView struct {
+	ID, Name, State string
+	Resources       []string
+	Net             string
 }
 
 type billingFilters struct {
@@ -174,9 +183,44 @@ func (h *Handler) billingData(r *http.Request, v *viewer) (*billingPage, error) 
 	if err != nil {
 		return nil, err
 	}
-	rep, err := h.cfg.Billing.Usage(r.Context(), sc, params)
-	if err != nil {
-		return nil, err
+	// The usage endpoint answers, without cost_center_id, only usage that
+	// has no cost center; the whole account is that plus each cost
+	// center's usage (which the attribution guarantees add up exactly).
+	// Each item is tagged with its cost center for the grouping.
+	var ccs []*billing.CostCenter
+	if kind == "enterprise" && h.cfg.CostCenters != nil && h.cfg.Billing.Attribution != nil {
+		if ccs, err = h.cfg.CostCenters(r.Context(), v.actor, name); err != nil {
+			return nil, err
+		}
+	}
+	var rep billing.UsageReport
+	var itemCC []string
+	ccParts := []struct{ id, name string }{{"", "(no cost center)"}}
+	for _, cc := range ccs {
+		ccParts = append(ccParts, struct{ id, name string }{cc.ID, cc.Name})
+	}
+	ccNet := map[string]billing.Amount{}
+	for _, part := range ccParts {
+		pp := *params
+		if len(ccs) > 0 {
+			pp.CostCenter = billing.CostCenterFilter{Set: true, None: part.id == "", ID: part.id}
+		}
+		one, err := h.cfg.Billing.Usage(r.Context(), sc, &pp)
+		if err != nil {
+			return nil, err
+		}
+		for _, it := range one.UsageItems {
+			ccNet[part.name] = ccNet[part.name].Add(it.NetAmount)
+			itemCC = append(itemCC, part.name)
+		}
+		rep.UsageItems = append(rep.UsageItems, one.UsageItems...)
+	}
+	for _, cc := range ccs {
+		view := costCenterView{ID: cc.ID, Name: cc.Name, State: cc.State, Net: usd(ccNet[cc.Name])}
+		for _, res := range cc.Resources {
+			view.Resources = append(view.Resources, string(res.Type)+" "+res.Name)
+		}
+		p.CostCenters = append(p.CostCenters, view)
 	}
 	from, to := params.Period.Range()
 	p.FromTo = from.Format("2006-01-02") + " to " + to.AddDate(0, 0, -1).Format("2006-01-02")
@@ -185,6 +229,11 @@ func (h *Handler) billingData(r *http.Request, v *viewer) (*billingPage, error) 
 		path = "/organizations/" + url.PathEscape(name)
 	}
 	p.APIURL = path + "/settings/billing/usage?" + api.Encode()
+	if len(ccs) > 0 {
+		// usage without cost_center_id is the unassigned part only; the
+		// summary's default is all usage, with the same totals.
+		p.APIURL = path + "/settings/billing/usage/summary?" + api.Encode()
+	}
 	p.Items = len(rep.UsageItems)
 	p.QuantityShown = p.Group == "sku"
 
@@ -211,6 +260,8 @@ func (h *Handler) billingData(r *http.Request, v *viewer) (*billingPage, error) 
 			}
 		case "repository":
 			key = it.RepositoryName
+		case "costcenter":
+			key = itemCC[i]
 		}
 		if key == "" {
 			key = "(none)"
@@ -279,7 +330,7 @@ func (h *Handler) billingData(r *http.Request, v *viewer) (*billingPage, error) 
 	p.Frames = options(r.URL, "frame", p.Frame, []string{"this-month", "last-month", "this-year"},
 		map[string]string{"this-month": "This month", "last-month": "Last month", "this-year": "This year"})
 	p.Groups = options(r.URL, "group", p.Group, billingGroups,
-		map[string]string{"product": "Product", "sku": "SKU", "organization": "Organization", "repository": "Repository"})
+		map[string]string{"product": "Product", "sku": "SKU", "organization": "Organization", "repository": "Repository", "costcenter": "Cost center"})
 	p.Hidden = hiddenInputs(r.URL, "product", "sku", "organization", "repository")
 	csvURL := *r.URL
 	csvURL.Path = strings.TrimSuffix(r.URL.Path, "/") + "/usage.csv"

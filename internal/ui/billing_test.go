@@ -51,6 +51,17 @@ func TestBillingView(t *testing.T) {
 	env := testenv.New(t)
 	now := time.Now().UTC()
 	seedBilling(t, env, now)
+	// A cost center holding acme-data since before the usage: the view adds
+	// its usage to the unassigned usage, and can group by it.
+	cc := &billing.CostCenter{ID: billing.NewUUID(), EnterpriseID: env.Data.Enterprise.ID, Name: "Data platform"}
+	if err := env.Store.CreateCostCenter(t.Context(), cc, billing.MaxActiveCostCenters); err != nil {
+		t.Fatal(err)
+	}
+	since := billing.DateOf(now).MonthStart().Time().AddDate(0, -2, 0)
+	if _, err := env.Store.AddCostCenterResources(t.Context(), env.Data.Enterprise.ID, cc.ID,
+		[]billing.Resource{{Type: billing.ResourceOrg, Name: "acme-data"}}, since); err != nil {
+		t.Fatal(err)
+	}
 	c := newClient(t, env)
 	c.signIn(env.AdminToken)
 
@@ -63,6 +74,7 @@ func TestBillingView(t *testing.T) {
 		{"group=sku&frame=last-month", ""},
 		{"group=organization&product=actions", "product=actions"},
 		{"group=product&organization=acme-data", "organization=acme-data"},
+		{"group=costcenter", ""},
 	} {
 		resp, page := c.get("/ui/billing/enterprise/acme?" + tc.query)
 		if resp.StatusCode != http.StatusOK {
@@ -98,7 +110,8 @@ func TestBillingView(t *testing.T) {
 		if decimal(t, total[n-3]).Cmp(new(big.Rat).Add(decimal(t, total[n-2]), decimal(t, total[n-1]))) != 0 {
 			t.Errorf("%s: gross %s ≠ discount %s + net %s", tc.query, total[n-3], total[n-2], total[n-1])
 		}
-		// The API's usage for the same period and filters sums to the same total.
+		// The API's usage summary (all usage; usage alone is the part without
+		// a cost center) for the same period and filters sums to the same total.
 		api := url.Values{"year": {now.Format("2006")}, "month": {now.Format("1")}}
 		if strings.Contains(tc.query, "last-month") {
 			last := time.Date(now.Year(), now.Month(), 1, 0, 0, 0, 0, time.UTC).AddDate(0, -1, 0)
@@ -108,7 +121,7 @@ func TestBillingView(t *testing.T) {
 		for k, v := range extra {
 			api[k] = v
 		}
-		_, body = env.Get(t, "/enterprises/acme/settings/billing/usage?"+api.Encode(), env.AdminToken)
+		_, body = env.Get(t, "/enterprises/acme/settings/billing/usage/summary?"+api.Encode(), env.AdminToken)
 		var rep struct {
 			Items []struct {
 				Gross json.Number `json:"grossAmount"`
@@ -127,6 +140,37 @@ func TestBillingView(t *testing.T) {
 		if len(rep.Items) == 0 || decimal(t, nets...).Cmp(decimal(t, total[n-1])) != 0 || decimal(t, grosses...).Cmp(decimal(t, total[n-3])) != 0 {
 			t.Errorf("%s: the API's %d items sum to gross %s, net %s; the page's total is %s, %s", tc.query, len(rep.Items),
 				decimal(t, grosses...).FloatString(6), decimal(t, nets...).FloatString(6), total[n-3], total[n-1])
+		}
+		if tc.query == "group=costcenter" {
+			// The cost center's row equals the API's usage for that cost center.
+			var ccRep struct {
+				Items []struct {
+					Net json.Number `json:"netAmount"`
+				} `json:"usageItems"`
+			}
+			api.Set("cost_center_id", cc.ID)
+			_, body := env.Get(t, "/enterprises/acme/settings/billing/usage?"+api.Encode(), env.AdminToken)
+			d := json.NewDecoder(strings.NewReader(body))
+			d.UseNumber()
+			if err := d.Decode(&ccRep); err != nil {
+				t.Fatal(err)
+			}
+			var ccNets []string
+			for _, it := range ccRep.Items {
+				ccNets = append(ccNets, it.Net.String())
+			}
+			found := false
+			for _, rec := range recs {
+				if rec[0] == "Data platform" {
+					found = true
+					if decimal(t, rec[n-1]).Cmp(decimal(t, ccNets...)) != 0 || len(ccRep.Items) == 0 {
+						t.Errorf("cost center row net %s; usage?cost_center_id answers %s over %d items", rec[n-1], decimal(t, ccNets...).FloatString(6), len(ccRep.Items))
+					}
+				}
+			}
+			if !found || !strings.Contains(page, "(no cost center)") || !strings.Contains(page, "<code>Org acme-data</code>") {
+				t.Errorf("group=costcenter: rows %v; the page should list the cost center, its resource and the unassigned usage", rows)
+			}
 		}
 		if !strings.Contains(page, `id="net">`) || strings.Count(page, `<g class="pt" data-label=`) < 1 {
 			t.Errorf("%s: the page lacks its net tile or chart points", tc.query)

@@ -56,6 +56,9 @@ type Config struct {
 	// a billing account with the API's access rules (httpapi.Server.BillingScope).
 	Billing      *billing.Service
 	BillingScope func(ctx context.Context, a *usage.Actor, kind, name string) (billing.Scope, error)
+	// CostCenters lists an enterprise's cost centers with the cost-center
+	// endpoint's rules (httpapi.Server.CostCenterList); nil when none are kept.
+	CostCenters func(ctx context.Context, a *usage.Actor, enterprise string) ([]*billing.CostCenter, error)
 	// Copilot answers the Copilot view; nil hides it. CopilotAccount
 	// resolves an account with the report routes' rules
 	// (httpapi.Server.CopilotAccount).
