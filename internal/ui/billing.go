@@ -416,7 +416,11 @@ func moneyChart(label string, labels []string, gross, net []int64) template.HTML
 		v := top * int64(i) / 4
 		y := padT + plotH - float64(plotH)*float64(i)/4
 		fmt.Fprintf(&sb, `<line class="grid" x1="%d" x2="%d" y1="%.1f" y2="%.1f"/>`, padL, chartW-padR, y, y)
-		fmt.Fprintf(&sb, `<text class="ylab" x="%d" y="%.1f" text-anchor="end">$%s</text>`, padL-6, y+4, compact(v/100))
+		lab := compact(v / 100)
+		if top < 10000 { // under $100: cents matter
+			lab = centsText(v)
+		}
+		fmt.Fprintf(&sb, `<text class="ylab" x="%d" y="%.1f" text-anchor="end">$%s</text>`, padL-6, y+4, lab)
 	}
 	n := len(labels)
 	if n > 0 {
