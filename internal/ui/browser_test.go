@@ -206,6 +206,11 @@ func TestBrowser(t *testing.T) {
 	if err := demo.SeedTraffic(t.Context(), env.Store, env.Data, 1, now); err != nil {
 		t.Fatal(err)
 	}
+	if err := demo.SeedServerStats(t.Context(), env.Store, "acme", 1, now); err != nil {
+		t.Fatal(err)
+	}
+	seedBilling(t, env, now)
+	seedCopilot(t, env, now)
 	admin := env.AdminToken
 	b := newBrowser(t, env.URL)
 
@@ -368,6 +373,69 @@ func TestBrowser(t *testing.T) {
 		t.Error("the test's API calls should have used some of the core limit")
 	}
 	b.screenshot("5-rate-limits")
+
+	// Server statistics: a tile per group for each server, equal to the
+	// server's latest snapshot in the API's history, and trend points.
+	b.open("/ui/server-stats")
+	b.click("open acme", ".org[href='/ui/server-stats/acme']")
+	host := b.text("section.server h2")
+	users := b.number("section.server [data-group=users] dd")
+	var items []struct {
+		Host  string `json:"host_name"`
+		Stats struct {
+			Users struct {
+				Total int64 `json:"total_users"`
+			} `json:"users"`
+		} `json:"ghe_stats"`
+	}
+	apiJSON(t, env, "/enterprise-installation/acme/server-statistics", admin, &items)
+	var want int64 = -1
+	for _, it := range items {
+		if strings.HasPrefix(host, it.Host+" ") {
+			want = it.Stats.Users.Total
+		}
+	}
+	if users != want {
+		t.Errorf("server %q shows %d users; its latest snapshot says %d", host, users, want)
+	}
+	if n := eval[int](b, `document.querySelectorAll("svg.chart.line .pt").length`); n != 4*2*90 {
+		t.Errorf("%d trend points, want 4 charts × 2 servers × 90 days", n)
+	}
+	b.screenshot("6-server-stats")
+
+	// Billing: the breakdown by SKU, its CSV link, and the net total equal
+	// to the API's usage items for the month, to the cent.
+	b.open("/ui/billing")
+	b.click("open acme's billing", ".org[href='/ui/billing/enterprise/acme']")
+	b.click("group by SKU", ".seg a[href*='group=sku']")
+	var rep struct {
+		Items []struct {
+			Net json.Number `json:"netAmount"`
+		} `json:"usageItems"`
+	}
+	apiJSON(t, env, eval[string](b, `document.getElementById("api-usage").getAttribute("href")`), admin, &rep)
+	var nets []string
+	for _, it := range rep.Items {
+		nets = append(nets, it.Net.String())
+	}
+	if got, want := b.text("#net"), "$"+decimal(t, nets...).FloatString(2); strings.ReplaceAll(got, ",", "") != want {
+		t.Errorf("net tile %q, the API's items sum to %s", got, want)
+	}
+	if rows := eval[int](b, `document.querySelectorAll("#billing-table tbody tr").length`); rows < 2 {
+		t.Errorf("billing table has %d rows", rows)
+	}
+	b.screenshot("7-billing")
+
+	// Copilot: the active-users trend has a point per reported day.
+	b.open("/ui/copilot")
+	b.click("open acme's Copilot", ".org[href='/ui/copilot/enterprise/acme']")
+	if n := eval[int](b, `document.querySelectorAll("svg.chart.line .pt[data-series='Daily active']").length`); n < 20 {
+		t.Errorf("%d daily-active points over 28 days", n)
+	}
+	if b.number("#mau") == 0 {
+		t.Error("no monthly active users shown")
+	}
+	b.screenshot("8-copilot")
 
 	// Sign out: back to sign-in, and the session no longer opens pages.
 	b.click("sign out", "form[action='/ui/signout'] button")

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"html/template"
 	"net/url"
+	"slices"
 	"time"
 )
 
@@ -22,9 +23,13 @@ var assetVersions = func() map[string]string {
 }()
 
 var funcs = template.FuncMap{
-	"asset": func(name string) string { return "/ui/static/" + name + "?v=" + assetVersions[name] },
-	"num":   grouped,
-	"int64": func(n int) int64 { return int64(n) },
+	"usd": usd,
+	// swatch is the palette index of a color, for the legend's CSS class
+	// (no inline style under the Content-Security-Policy).
+	"swatch": func(color string) int { return max(0, slices.Index(palette, color)) },
+	"asset":  func(name string) string { return "/ui/static/" + name + "?v=" + assetVersions[name] },
+	"num":    grouped,
+	"int64":  func(n int) int64 { return int64(n) },
 	// readable shows a URL with its query unescaped (the link keeps it escaped).
 	"readable": func(u string) string {
 		if s, err := url.QueryUnescape(u); err == nil {

@@ -23,6 +23,9 @@ type Base struct {
 	CSRF      string
 	Insights  bool // the insights view exists on this server
 	RateLimit bool // the rate-limit view exists on this server
+	Stats     bool // the server statistics view exists on this server
+	Billing   bool // the billing view exists on this server
+	Copilot   bool // the Copilot view exists on this server
 	// Time zone toggle: Local is set when times are shown in the browser's
 	// zone (tz=local); UTCURL and LocalURL are this page in each zone.
 	Local            bool
@@ -38,7 +41,7 @@ var tokenKinds = map[string]string{
 }
 
 func (h *Handler) base(r *http.Request, v *viewer, title, section string) Base {
-	b := Base{Title: title, Section: section, Insights: h.cfg.Insights != nil, RateLimit: h.cfg.Limiter.Enabled()}
+	b := Base{Title: title, Section: section, Insights: h.cfg.Insights != nil, RateLimit: h.cfg.Limiter.Enabled(), Stats: h.cfg.ServerStats != nil, Billing: h.cfg.Billing != nil, Copilot: h.cfg.Copilot != nil}
 	b.Local = r.URL.Query().Get("tz") == "local"
 	b.UTCURL = withQuery(r.URL, "tz", "")
 	b.LocalURL = withQuery(r.URL, "tz", "local")

@@ -23,8 +23,11 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ghusage/ghusage/internal/billing"
+	"github.com/ghusage/ghusage/internal/copilot"
 	"github.com/ghusage/ghusage/internal/insights"
 	"github.com/ghusage/ghusage/internal/ratelimit"
+	"github.com/ghusage/ghusage/internal/serverstats"
 	"github.com/ghusage/ghusage/internal/session"
 	"github.com/ghusage/ghusage/internal/usage"
 )
@@ -49,6 +52,20 @@ type Config struct {
 	Sessions session.Store
 	Insights *insights.Service
 	Limiter  *ratelimit.Limiter
+	// Billing answers the billing view; nil hides it. BillingScope resolves
+	// a billing account with the API's access rules (httpapi.Server.BillingScope).
+	Billing      *billing.Service
+	BillingScope func(ctx context.Context, a *usage.Actor, kind, name string) (billing.Scope, error)
+	// CostCenters lists an enterprise's cost centers with the cost-center
+	// endpoint's rules (httpapi.Server.CostCenterList); nil when none are kept.
+	CostCenters func(ctx context.Context, a *usage.Actor, enterprise string) ([]*billing.CostCenter, error)
+	// Copilot answers the Copilot view; nil hides it. CopilotAccount
+	// resolves an account with the report routes' rules
+	// (httpapi.Server.CopilotAccount).
+	Copilot        *copilot.Service
+	CopilotAccount func(ctx context.Context, a *usage.Actor, kind, name string) (copilot.Scope, *usage.Enterprise, *usage.Organization, error)
+	// ServerStats answers the server statistics view; nil hides it.
+	ServerStats *serverstats.Service
 	// Resolve loads the actor of a token hash, as the API's authentication
 	// does (httpapi.ResolveActor).
 	Resolve func(ctx context.Context, st usage.Store, hash []byte) (*usage.Actor, error)
@@ -107,6 +124,13 @@ func New(cfg Config) *Handler {
 	h.mux.Handle("GET /ui/insights/{org}/users/{user_id}", h.auth(h.insightsUser))
 	h.mux.Handle("GET /ui/insights/{org}/actors/{actor_type}/{actor_id}", h.auth(h.insightsActor))
 	h.mux.Handle("GET /ui/rate-limits", h.auth(h.rateLimits))
+	h.mux.Handle("GET /ui/billing", h.auth(h.billingIndex))
+	h.mux.Handle("GET /ui/billing/{kind}/{name}", h.auth(h.billingAccountPage))
+	h.mux.Handle("GET /ui/billing/{kind}/{name}/usage.csv", h.auth(h.billingCSV))
+	h.mux.Handle("GET /ui/copilot", h.auth(h.copilotIndex))
+	h.mux.Handle("GET /ui/copilot/{kind}/{name}", h.auth(h.copilotAccountPage))
+	h.mux.Handle("GET /ui/server-stats", h.auth(h.serverStatsIndex))
+	h.mux.Handle("GET /ui/server-stats/{account}", h.auth(h.serverStatsAccount))
 	h.mux.Handle("/ui/", h.auth(func(w http.ResponseWriter, r *http.Request, v *viewer) error { return errNotFound }))
 	return h
 }

@@ -1,0 +1,257 @@
+package ui
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"html/template"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/ghusage/ghusage/internal/copilot"
+	"github.com/ghusage/ghusage/internal/usage"
+)
+
+type copilotAccount struct {
+	Kind, Name, URL string
+}
+
+// copilotAccounts are the enterprises and organizations whose Copilot
+// usage metrics the actor may read, by the report routes' own rules
+// (cfg.CopilotAccount: access and the usage-metrics policy).
+func (h *Handler) copilotAccounts(ctx context.Context, a *usage.Actor) ([]copilotAccount, error) {
+	ents, err := h.cfg.Store.ListEnterprises(ctx)
+	if err != nil {
+		return nil, err
+	}
+	orgs, err := h.cfg.Store.ListOrganizations(ctx, 0)
+	if err != nil {
+		return nil, err
+	}
+	var out []copilotAccount
+	try := func(kind, name string) error {
+		if _, _, _, err := h.cfg.CopilotAccount(ctx, a, kind, name); err != nil {
+			if k := usage.ErrorKind(err); k == usage.KindNotFound || k == usage.KindForbidden {
+				return nil
+			}
+			return err
+		}
+		out = append(out, copilotAccount{kind, name, Prefix + "copilot/" + kind + "/" + url.PathEscape(name)})
+		return nil
+	}
+	for _, e := range ents {
+		if err := try("enterprise", e.Slug); err != nil {
+			return nil, err
+		}
+	}
+	for _, o := range orgs {
+		if err := try("org", o.Login); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+type copilotIndexPage struct {
+	Base
+	Accounts []copilotAccount
+}
+
+func (h *Handler) copilotIndex(w http.ResponseWriter, r *http.Request, v *viewer) error {
+	if h.cfg.Copilot == nil {
+		return errNotFound
+	}
+	accts, err := h.copilotAccounts(r.Context(), v.actor)
+	if err != nil {
+		return err
+	}
+	h.render(w, r, http.StatusOK, "copilot-index", &copilotIndexPage{Base: h.base(r, v, "Copilot", "copilot"), Accounts: accts})
+	return nil
+}
+
+var copilotWindows = []string{"28", "60", "90"}
+
+type copilotPage struct {
+	Base
+	Kind, Name       string
+	Windows          []Option
+	From, To         string
+	Days             int // days with a report
+	Latest           *copilot.Aggregate
+	AcceptanceRate   string
+	Generations      int64
+	Acceptances      int64
+	Interactions     int64
+	CLISessions      int64
+	CLIRequests      int64
+	ActiveChart      template.HTML
+	CodeChart        template.HTML
+	ActiveLegend     []lineSeries
+	CodeLegend       []lineSeries
+	Languages, IDEs  []copilotRow
+	Models           []copilotRow
+	Seats, NeverUsed int
+	Inactive         int
+	Idle             []idleSeat
+	APIURL           string
+	SeatsAPI         string
+}
+
+type copilotRow struct {
+	Name                                   string
+	Interactions, Generations, Acceptances int64
+	Rate                                   string
+}
+
+type idleSeat struct {
+	Login, Org, Last, Editor string
+	Never                    bool
+}
+
+func acceptance(acc, gen int64) string {
+	if gen == 0 {
+		return "—"
+	}
+	return strconv.FormatFloat(float64(acc)*100/float64(gen), 'f', 1, 64) + "%"
+}
+
+func (h *Handler) copilotAccountPage(w http.ResponseWriter, r *http.Request, v *viewer) error {
+	if h.cfg.Copilot == nil {
+		return errNotFound
+	}
+	kind, name := r.PathValue("kind"), r.PathValue("name")
+	sc, ent, org, err := h.cfg.CopilotAccount(r.Context(), v.actor, kind, name)
+	if err != nil {
+		return err
+	}
+	svc := h.cfg.Copilot
+	days := r.URL.Query().Get("days")
+	if !slices.Contains(copilotWindows, days) {
+		days = "28"
+	}
+	n, _ := strconv.Atoi(days)
+	last := svc.Today() - 1
+	first := last - copilot.Day(n-1)
+	p := &copilotPage{Base: h.base(r, v, name+" · Copilot", "copilot"), Kind: kind, Name: name,
+		Windows: options(r.URL, "days", days, copilotWindows, map[string]string{"28": "28 days", "60": "60 days", "90": "90 days"}),
+		From:    first.String(), To: last.String()}
+	kindName := "organization-1-day"
+	p.APIURL = "/orgs/" + url.PathEscape(name) + "/copilot/metrics/reports/organization-1-day?day=" + last.String()
+	p.SeatsAPI = "/orgs/" + url.PathEscape(name) + "/copilot/billing/seats"
+	if ent != nil {
+		kindName = "enterprise-1-day"
+		p.APIURL = "/enterprises/" + url.PathEscape(name) + "/copilot/metrics/reports/enterprise-1-day?day=" + last.String()
+		p.SeatsAPI = "/enterprises/" + url.PathEscape(name) + "/copilot/billing/seats"
+	}
+	_ = kindName
+
+	// One 1-day aggregate per day, as the report routes serve them.
+	var labels []string
+	dau, wau, mau, gens, accs := make([]*int64, n), make([]*int64, n), make([]*int64, n), make([]*int64, n), make([]*int64, n)
+	langs, ides, models := map[string]*copilotRow{}, map[string]*copilotRow{}, map[string]*copilotRow{}
+	row := func(m map[string]*copilotRow, k string) *copilotRow {
+		if m[k] == nil {
+			m[k] = &copilotRow{Name: k}
+		}
+		return m[k]
+	}
+	for i := 0; i < n; i++ {
+		d := first + copilot.Day(i)
+		labels = append(labels, d.String())
+		rep, err := svc.Report(r.Context(), sc, copilot.KindAggregate1, d)
+		if usage.IsNotFound(err) || err == nil && len(rep.Body) == 0 {
+			continue // no report that day: unknown, not zero
+		}
+		if err != nil {
+			return err
+		}
+		var a copilot.Aggregate
+		if err := json.Unmarshal(rep.Body, &a); err != nil {
+			return err
+		}
+		p.Days++
+		p.Latest = &a
+		dau[i], wau[i], mau[i] = ptr(a.DailyActiveUsers), ptr(a.WeeklyActiveUsers), ptr(a.MonthlyActiveUsers)
+		gens[i], accs[i] = ptr(a.CodeGenerationActivityCount), ptr(a.CodeAcceptanceActivityCount)
+		p.Generations += a.CodeGenerationActivityCount
+		p.Acceptances += a.CodeAcceptanceActivityCount
+		p.Interactions += a.UserInitiatedInteractionCount
+		if a.TotalsByCLI != nil {
+			p.CLISessions += a.TotalsByCLI.SessionCount
+			p.CLIRequests += a.TotalsByCLI.RequestCount
+		}
+		for _, t := range a.TotalsByLanguageFeature {
+			l := row(langs, t.Language)
+			l.Generations += t.CodeGenerationActivityCount
+			l.Acceptances += t.CodeAcceptanceActivityCount
+		}
+		for _, t := range a.TotalsByIDE {
+			l := row(ides, t.IDE)
+			l.Interactions += t.UserInitiatedInteractionCount
+			l.Generations += t.CodeGenerationActivityCount
+			l.Acceptances += t.CodeAcceptanceActivityCount
+		}
+		for _, t := range a.TotalsByLanguageModel {
+			l := row(models, t.Model)
+			l.Generations += t.CodeGenerationActivityCount
+			l.Acceptances += t.CodeAcceptanceActivityCount
+		}
+	}
+	p.AcceptanceRate = acceptance(p.Acceptances, p.Generations)
+	p.ActiveLegend = []lineSeries{{Name: "Daily active", Color: palette[0], Values: dau}, {Name: "Weekly active", Color: palette[1], Values: wau},
+		{Name: "Monthly active (28 days)", Color: palette[2], Values: mau}}
+	p.ActiveChart = lineChart("Active Copilot users per day", labels, p.ActiveLegend)
+	p.CodeLegend = []lineSeries{{Name: "Code generations", Color: palette[0], Values: gens}, {Name: "Acceptances", Color: palette[2], Values: accs}}
+	p.CodeChart = lineChart("Code generations and acceptances per day", labels, p.CodeLegend)
+	sorted := func(m map[string]*copilotRow) []copilotRow {
+		out := make([]copilotRow, 0, len(m))
+		for _, r := range m {
+			r.Rate = acceptance(r.Acceptances, r.Generations)
+			out = append(out, *r)
+		}
+		slices.SortFunc(out, func(a, b copilotRow) int {
+			return cmp.Or(cmp.Compare(b.Generations+b.Interactions, a.Generations+a.Interactions), cmp.Compare(a.Name, b.Name))
+		})
+		return out
+	}
+	p.Languages, p.IDEs, p.Models = sorted(langs), sorted(ides), sorted(models)
+
+	// Licence holders who never used Copilot or not in the last 7 days,
+	// from the seats the seat API lists.
+	seats, err := svc.Seats(r.Context(), ent, org)
+	if err != nil {
+		return err
+	}
+	now := h.cfg.Now()
+	p.Seats = len(seats)
+	for _, s := range seats {
+		is := idleSeat{}
+		if s.User != nil {
+			is.Login = s.User.Login
+		}
+		if s.Org != nil {
+			is.Org = s.Org.Login
+		}
+		switch {
+		case s.Last == nil:
+			p.NeverUsed++
+			is.Never = true
+		case now.Sub(s.Last.At) > 7*24*time.Hour:
+			p.Inactive++
+			is.Last, is.Editor = s.Last.At.UTC().Format(time.RFC3339), s.Last.Editor
+		default:
+			continue
+		}
+		p.Idle = append(p.Idle, is)
+	}
+	slices.SortFunc(p.Idle, func(a, b idleSeat) int {
+		return cmp.Or(cmp.Compare(a.Last, b.Last), cmp.Compare(a.Login, b.Login))
+	})
+	h.render(w, r, http.StatusOK, "copilot", p)
+	return nil
+}
+
+func ptr(v int64) *int64 { return &v }
