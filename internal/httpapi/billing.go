@@ -293,37 +293,7 @@ func (s *Server) handleIngestBillingUsage(w http.ResponseWriter, r *http.Request
 	return nil
 }
 
-// billingRoutes registers the billing family (seed 004).
-func (s *Server) billingRoutes(mux *http.ServeMux) {
-	for _, v := range []struct {
-		prefix        string
-		usage, legacy billingScopeFunc
-	}{
-		{"/enterprises/{enterprise}", s.entUsage, s.entLegacy},
-		{"/organizations/{org}", s.orgUsage, nil},
-		{"/users/{username}", s.userUsage, s.userLegacy},
-	} {
-		base := v.prefix + "/settings/billing"
-		s.handle(mux, "GET "+base+"/usage", s.billingUsage(v.usage))
-		s.handle(mux, "GET "+base+"/usage/summary", s.billingSummary(v.usage, billing.EndpointSummary))
-		s.handle(mux, "GET "+base+"/premium_request/usage", s.billingSummary(v.usage, billing.EndpointPremiumRequest))
-		s.handle(mux, "GET "+base+"/ai_credit/usage", s.billingSummary(v.usage, billing.EndpointAICredit))
-		if v.legacy != nil {
-			s.handle(mux, "GET "+base+"/actions", s.billingActions(v.legacy))
-			s.handle(mux, "GET "+base+"/packages", s.billingPackages(v.legacy))
-			s.handle(mux, "GET "+base+"/shared-storage", s.billingSharedStorage(v.legacy))
-		}
-	}
-	s.handle(mux, "GET /orgs/{org}/settings/billing/actions", s.billingActions(s.orgLegacy))
-	s.handle(mux, "GET /orgs/{org}/settings/billing/packages", s.billingPackages(s.orgLegacy))
-	s.handle(mux, "GET /orgs/{org}/settings/billing/shared-storage", s.billingSharedStorage(s.orgLegacy))
-	s.handle(mux, "GET /enterprises/{enterprise}/settings/billing/advanced-security", s.billingAdvancedSecurity(func(r *http.Request) (billing.Scope, error) {
-		return s.billingEnterprise(r, billingEnterpriseLegacy, false, true)
-	}))
-	s.handle(mux, "GET /orgs/{org}/settings/billing/advanced-security", s.billingAdvancedSecurity(s.orgUsage))
-	s.handleRoute(mux, &Route{Method: http.MethodPost, Pattern: BillingIngestPath, MaxBodyBytes: IngestMaxBodyBytes}, s.handleIngestBillingUsage)
-	s.operation(mux, "POST "+WebhookPath, http.HandlerFunc(s.handleGitHubWebhook))
-	s.handle(mux, "POST /enterprises/{enterprise}/settings/billing/reports", s.handleCreateReport)
-	s.handle(mux, "GET /enterprises/{enterprise}/settings/billing/reports", s.handleListReports)
-	s.handle(mux, "GET /enterprises/{enterprise}/settings/billing/reports/{report_id}", s.handleGetReport)
+// entAdvancedSecurity scopes the enterprise Advanced Security route.
+func (s *Server) entAdvancedSecurity(r *http.Request) (billing.Scope, error) {
+	return s.billingEnterprise(r, billingEnterpriseLegacy, false, true)
 }

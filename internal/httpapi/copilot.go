@@ -180,23 +180,3 @@ func (s *Server) orgReport(kind string, latest bool) handlerFunc {
 		return s.copilotOneDay(w, r, sc, kind, true)
 	}
 }
-
-// copilotRoutes registers the Copilot usage metrics routes (seed 003),
-// ingestion, and GitHub's Copilot seat and team reads.
-func (s *Server) copilotRoutes(mux *http.ServeMux) {
-	s.handleRoute(mux, &Route{Method: http.MethodPost, Pattern: CopilotIngestPath, MaxBodyBytes: IngestMaxBodyBytes}, s.handleIngestCopilotUsage)
-	const e, o = "GET /enterprises/{enterprise}/copilot/metrics/reports/", "GET /orgs/{org}/copilot/metrics/reports/"
-	s.handle(mux, e+"enterprise-1-day", s.enterpriseReport(copilot.KindAggregate1, false))
-	s.handle(mux, e+"enterprise-28-day/latest", s.enterpriseReport(copilot.KindAggregate28, true))
-	s.handle(mux, e+"users-1-day", s.enterpriseReport(copilot.KindUsers1, false))
-	s.handle(mux, e+"users-28-day/latest", s.enterpriseReport(copilot.KindUsers28, true))
-	s.handle(mux, e+"user-teams-1-day", s.enterpriseReport(copilot.KindUserTeams1, false))
-	s.handle(mux, e+"repos-1-day", s.enterpriseReport(copilot.KindRepos1, false))
-	s.handle(mux, o+"organization-1-day", s.orgReport(copilot.KindAggregate1, false))
-	s.handle(mux, o+"organization-28-day/latest", s.orgReport(copilot.KindAggregate28, true))
-	s.handle(mux, o+"users-1-day", s.orgReport(copilot.KindUsers1, false))
-	s.handle(mux, o+"users-28-day/latest", s.orgReport(copilot.KindUsers28, true))
-	s.handle(mux, o+"user-teams-1-day", s.orgReport(copilot.KindUserTeams1, false))
-	s.handle(mux, o+"repos-1-day", s.orgReport(copilot.KindRepos1, false))
-	s.copilotSeatRoutes(mux)
-}

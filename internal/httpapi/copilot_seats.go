@@ -403,25 +403,3 @@ func (s *Server) handleTeamMembership(w http.ResponseWriter, r *http.Request) er
 		"role": "member", "state": "active"})
 	return nil
 }
-
-// copilotSeatRoutes registers GitHub's Copilot seat management routes and
-// the team reads dashboards call beside the reports.
-func (s *Server) copilotSeatRoutes(mux *http.ServeMux) {
-	s.handle(mux, "GET /orgs/{org}/copilot/billing", s.handleOrgCopilotBilling)
-	s.handle(mux, "GET /orgs/{org}/copilot/billing/seats", s.handleOrgCopilotSeats)
-	s.handle(mux, "POST /orgs/{org}/copilot/billing/selected_users", s.orgSeatChange(true, false))
-	s.handle(mux, "DELETE /orgs/{org}/copilot/billing/selected_users", s.orgSeatChange(false, false))
-	s.handle(mux, "POST /orgs/{org}/copilot/billing/selected_teams", s.orgSeatChange(true, true))
-	s.handle(mux, "DELETE /orgs/{org}/copilot/billing/selected_teams", s.orgSeatChange(false, true))
-	s.handle(mux, "GET /orgs/{org}/members/{username}/copilot", s.handleOrgMemberSeat)
-	s.handle(mux, "GET /enterprises/{enterprise}/copilot/billing/seats", s.handleEnterpriseCopilotSeats)
-	s.handle(mux, "POST /enterprises/{enterprise}/copilot/billing/selected_users", s.enterpriseSeatChange(true, false))
-	s.handle(mux, "DELETE /enterprises/{enterprise}/copilot/billing/selected_users", s.enterpriseSeatChange(false, false))
-	s.handle(mux, "POST /enterprises/{enterprise}/copilot/billing/selected_enterprise_teams", s.enterpriseSeatChange(true, true))
-	s.handle(mux, "DELETE /enterprises/{enterprise}/copilot/billing/selected_enterprise_teams", s.enterpriseSeatChange(false, true))
-	s.handle(mux, "GET /enterprises/{enterprise}/members/{username}/copilot", s.handleEnterpriseMemberSeat)
-	s.handle(mux, "GET /orgs/{org}/teams", s.handleListTeams)
-	s.handle(mux, "GET /orgs/{org}/teams/{team_slug}", s.handleGetTeam)
-	s.handle(mux, "GET /orgs/{org}/teams/{team_slug}/members", s.handleTeamMembers)
-	s.handle(mux, "GET /orgs/{org}/teams/{team_slug}/memberships/{username}", s.handleTeamMembership)
-}

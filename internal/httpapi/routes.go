@@ -3,6 +3,8 @@ package httpapi
 import (
 	"net/http"
 
+	"github.com/ghusage/ghusage/internal/billing"
+	"github.com/ghusage/ghusage/internal/copilot"
 	"github.com/ghusage/ghusage/internal/serverstats"
 )
 
@@ -51,9 +53,38 @@ func (s *Server) routes(mux *http.ServeMux) {
 	// Ingestion of request events from gateways, proxies and logs (doc/insights.md).
 	s.handleRoute(mux, &Route{Method: http.MethodPost, Pattern: IngestPath, MaxBodyBytes: IngestMaxBodyBytes}, s.handleIngestAPIRequests)
 
-	// Enterprise billing (seed 004): usage reports, legacy per-product
-	// endpoints, Advanced Security committers, usage ingestion (billing.go).
-	s.billingRoutes(mux)
+	// Enterprise billing (seed 004; billing.go, doc/billing.md): usage
+	// reports per account level, the legacy per-product endpoints,
+	// Advanced Security committers, report exports, usage ingestion and
+	// GitHub's webhooks.
+	s.handle(mux, "GET /enterprises/{enterprise}/settings/billing/usage", s.billingUsage(s.entUsage))
+	s.handle(mux, "GET /enterprises/{enterprise}/settings/billing/usage/summary", s.billingSummary(s.entUsage, billing.EndpointSummary))
+	s.handle(mux, "GET /enterprises/{enterprise}/settings/billing/premium_request/usage", s.billingSummary(s.entUsage, billing.EndpointPremiumRequest))
+	s.handle(mux, "GET /enterprises/{enterprise}/settings/billing/ai_credit/usage", s.billingSummary(s.entUsage, billing.EndpointAICredit))
+	s.handle(mux, "GET /enterprises/{enterprise}/settings/billing/actions", s.billingActions(s.entLegacy))
+	s.handle(mux, "GET /enterprises/{enterprise}/settings/billing/packages", s.billingPackages(s.entLegacy))
+	s.handle(mux, "GET /enterprises/{enterprise}/settings/billing/shared-storage", s.billingSharedStorage(s.entLegacy))
+	s.handle(mux, "GET /enterprises/{enterprise}/settings/billing/advanced-security", s.billingAdvancedSecurity(s.entAdvancedSecurity))
+	s.handle(mux, "GET /organizations/{org}/settings/billing/usage", s.billingUsage(s.orgUsage))
+	s.handle(mux, "GET /organizations/{org}/settings/billing/usage/summary", s.billingSummary(s.orgUsage, billing.EndpointSummary))
+	s.handle(mux, "GET /organizations/{org}/settings/billing/premium_request/usage", s.billingSummary(s.orgUsage, billing.EndpointPremiumRequest))
+	s.handle(mux, "GET /organizations/{org}/settings/billing/ai_credit/usage", s.billingSummary(s.orgUsage, billing.EndpointAICredit))
+	s.handle(mux, "GET /orgs/{org}/settings/billing/actions", s.billingActions(s.orgLegacy))
+	s.handle(mux, "GET /orgs/{org}/settings/billing/packages", s.billingPackages(s.orgLegacy))
+	s.handle(mux, "GET /orgs/{org}/settings/billing/shared-storage", s.billingSharedStorage(s.orgLegacy))
+	s.handle(mux, "GET /orgs/{org}/settings/billing/advanced-security", s.billingAdvancedSecurity(s.orgUsage))
+	s.handle(mux, "GET /users/{username}/settings/billing/usage", s.billingUsage(s.userUsage))
+	s.handle(mux, "GET /users/{username}/settings/billing/usage/summary", s.billingSummary(s.userUsage, billing.EndpointSummary))
+	s.handle(mux, "GET /users/{username}/settings/billing/premium_request/usage", s.billingSummary(s.userUsage, billing.EndpointPremiumRequest))
+	s.handle(mux, "GET /users/{username}/settings/billing/ai_credit/usage", s.billingSummary(s.userUsage, billing.EndpointAICredit))
+	s.handle(mux, "GET /users/{username}/settings/billing/actions", s.billingActions(s.userLegacy))
+	s.handle(mux, "GET /users/{username}/settings/billing/packages", s.billingPackages(s.userLegacy))
+	s.handle(mux, "GET /users/{username}/settings/billing/shared-storage", s.billingSharedStorage(s.userLegacy))
+	s.handle(mux, "POST /enterprises/{enterprise}/settings/billing/reports", s.handleCreateReport)
+	s.handle(mux, "GET /enterprises/{enterprise}/settings/billing/reports", s.handleListReports)
+	s.handle(mux, "GET /enterprises/{enterprise}/settings/billing/reports/{report_id}", s.handleGetReport)
+	s.handleRoute(mux, &Route{Method: http.MethodPost, Pattern: BillingIngestPath, MaxBodyBytes: IngestMaxBodyBytes}, s.handleIngestBillingUsage)
+	s.operation(mux, "POST "+WebhookPath, http.HandlerFunc(s.handleGitHubWebhook))
 
 	// Files behind signed, expiring links (Copilot reports, billing
 	// exports): the link is the credential, so outside the API pipeline.
@@ -69,9 +100,41 @@ func (s *Server) routes(mux *http.ServeMux) {
 	s.handleRoute(mux, &Route{Method: http.MethodPost, Pattern: ServerStatsIngestPath, MaxBodyBytes: serverstats.MaxUploadBytes},
 		s.handleIngestServerStatistics)
 
-	// Copilot usage metrics reports, their ingestion, and Copilot seats
-	// and team reads (seed 003; copilot.go, copilot_seats.go).
-	s.copilotRoutes(mux)
+	// Copilot usage metrics reports and their ingestion (seed 003;
+	// copilot.go, doc/copilot.md).
+	s.handle(mux, "GET /enterprises/{enterprise}/copilot/metrics/reports/enterprise-1-day", s.enterpriseReport(copilot.KindAggregate1, false))
+	s.handle(mux, "GET /enterprises/{enterprise}/copilot/metrics/reports/enterprise-28-day/latest", s.enterpriseReport(copilot.KindAggregate28, true))
+	s.handle(mux, "GET /enterprises/{enterprise}/copilot/metrics/reports/users-1-day", s.enterpriseReport(copilot.KindUsers1, false))
+	s.handle(mux, "GET /enterprises/{enterprise}/copilot/metrics/reports/users-28-day/latest", s.enterpriseReport(copilot.KindUsers28, true))
+	s.handle(mux, "GET /enterprises/{enterprise}/copilot/metrics/reports/user-teams-1-day", s.enterpriseReport(copilot.KindUserTeams1, false))
+	s.handle(mux, "GET /enterprises/{enterprise}/copilot/metrics/reports/repos-1-day", s.enterpriseReport(copilot.KindRepos1, false))
+	s.handle(mux, "GET /orgs/{org}/copilot/metrics/reports/organization-1-day", s.orgReport(copilot.KindAggregate1, false))
+	s.handle(mux, "GET /orgs/{org}/copilot/metrics/reports/organization-28-day/latest", s.orgReport(copilot.KindAggregate28, true))
+	s.handle(mux, "GET /orgs/{org}/copilot/metrics/reports/users-1-day", s.orgReport(copilot.KindUsers1, false))
+	s.handle(mux, "GET /orgs/{org}/copilot/metrics/reports/users-28-day/latest", s.orgReport(copilot.KindUsers28, true))
+	s.handle(mux, "GET /orgs/{org}/copilot/metrics/reports/user-teams-1-day", s.orgReport(copilot.KindUserTeams1, false))
+	s.handle(mux, "GET /orgs/{org}/copilot/metrics/reports/repos-1-day", s.orgReport(copilot.KindRepos1, false))
+	s.handleRoute(mux, &Route{Method: http.MethodPost, Pattern: CopilotIngestPath, MaxBodyBytes: IngestMaxBodyBytes}, s.handleIngestCopilotUsage)
+
+	// Copilot seats and the team reads dashboards call beside the reports
+	// (GitHub's seat API; copilot_seats.go).
+	s.handle(mux, "GET /orgs/{org}/copilot/billing", s.handleOrgCopilotBilling)
+	s.handle(mux, "GET /orgs/{org}/copilot/billing/seats", s.handleOrgCopilotSeats)
+	s.handle(mux, "POST /orgs/{org}/copilot/billing/selected_users", s.orgSeatChange(true, false))
+	s.handle(mux, "DELETE /orgs/{org}/copilot/billing/selected_users", s.orgSeatChange(false, false))
+	s.handle(mux, "POST /orgs/{org}/copilot/billing/selected_teams", s.orgSeatChange(true, true))
+	s.handle(mux, "DELETE /orgs/{org}/copilot/billing/selected_teams", s.orgSeatChange(false, true))
+	s.handle(mux, "GET /orgs/{org}/members/{username}/copilot", s.handleOrgMemberSeat)
+	s.handle(mux, "GET /enterprises/{enterprise}/copilot/billing/seats", s.handleEnterpriseCopilotSeats)
+	s.handle(mux, "POST /enterprises/{enterprise}/copilot/billing/selected_users", s.enterpriseSeatChange(true, false))
+	s.handle(mux, "DELETE /enterprises/{enterprise}/copilot/billing/selected_users", s.enterpriseSeatChange(false, false))
+	s.handle(mux, "POST /enterprises/{enterprise}/copilot/billing/selected_enterprise_teams", s.enterpriseSeatChange(true, true))
+	s.handle(mux, "DELETE /enterprises/{enterprise}/copilot/billing/selected_enterprise_teams", s.enterpriseSeatChange(false, true))
+	s.handle(mux, "GET /enterprises/{enterprise}/members/{username}/copilot", s.handleEnterpriseMemberSeat)
+	s.handle(mux, "GET /orgs/{org}/teams", s.handleListTeams)
+	s.handle(mux, "GET /orgs/{org}/teams/{team_slug}", s.handleGetTeam)
+	s.handle(mux, "GET /orgs/{org}/teams/{team_slug}/members", s.handleTeamMembers)
+	s.handle(mux, "GET /orgs/{org}/teams/{team_slug}/memberships/{username}", s.handleTeamMembership)
 
 	// Accounts and tokens.
 	s.handle(mux, "GET /user", s.handleGetAuthenticatedUser)
