@@ -186,7 +186,9 @@ func (s *Service) rows(ctx context.Context, sc Scope, p *Params, q Query, ok, de
 	}
 	var refs []CostCenterRef
 	if s.Attribution != nil && sc.Account.Kind == KindEnterprise {
-		wantNone := cc.None || (!cc.Set && defaultNone)
+		// Only the enterprise's own endpoints take cost_center_id; the
+		// organization variants report all of the organization's usage.
+		wantNone := cc.None || (!cc.Set && defaultNone && sc.Organization == "")
 		if wantNone || cc.ID != "" {
 			attr, err := s.Attribution.Attribute(ctx, sc.Account.Login, rows)
 			if err != nil {
