@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"net/url"
@@ -275,6 +276,31 @@ func (s *Server) handleDeleteBudget(w http.ResponseWriter, r *http.Request) erro
 	return nil
 }
 
+// budgetUsers returns, for a multi-user budget, each user's consumption
+// this month (by lower-cased login) and the users' own budgets for the
+// same product, which override the per-user target; a user with an
+// overriding budget is listed even before using anything.
+func (s *Server) budgetUsers(ctx context.Context, owner billing.BudgetOwner, b *billing.Budget) (map[string]billing.Amount, map[string]*billing.Budget, error) {
+	by, err := s.Budgets.Spend.ConsumedByUser(ctx, b, s.Now())
+	if err != nil {
+		return nil, nil, err
+	}
+	overrides := map[string]*billing.Budget{}
+	users, _, err := s.Budgets.List(ctx, owner, billing.ScopeUser, usage.Page{Number: 1, PerPage: billing.MaxBudgetsPerAccount})
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, u := range users {
+		if u.ProductSKU == b.ProductSKU {
+			overrides[strings.ToLower(u.User)] = u
+			if _, ok := by[strings.ToLower(u.User)]; !ok {
+				by[strings.ToLower(u.User)] = billing.Amount{}
+			}
+		}
+	}
+	return by, overrides, nil
+}
+
 type userStateJSON struct {
 	User             string          `json:"user,omitempty"`
 	ConsumedAmount   json.RawMessage `json:"consumed_amount"`
@@ -322,23 +348,9 @@ func (s *Server) handleBudgetUserStates(w http.ResponseWriter, r *http.Request) 
 	default:
 		return usage.Invalid("Budget", "sort_order", "sort_order must be 0 (descending) or 1 (ascending)")
 	}
-	by, err := s.Budgets.Spend.ConsumedByUser(r.Context(), b, s.Now())
+	by, overrides, err := s.budgetUsers(r.Context(), owner, b)
 	if err != nil {
 		return err
-	}
-	// Users' own budgets for the same product override the per-user target.
-	overrides := map[string]*billing.Budget{}
-	users, _, err := s.Budgets.List(r.Context(), owner, billing.ScopeUser, usage.Page{Number: 1, PerPage: billing.MaxBudgetsPerAccount})
-	if err != nil {
-		return err
-	}
-	for _, u := range users {
-		if u.ProductSKU == b.ProductSKU {
-			overrides[strings.ToLower(u.User)] = u
-			if _, ok := by[strings.ToLower(u.User)]; !ok {
-				by[strings.ToLower(u.User)] = billing.Amount{}
-			}
-		}
 	}
 	type state struct {
 		login    string

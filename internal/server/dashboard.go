@@ -32,7 +32,7 @@ func (s *Server) dashboard(api *httpapi.Server, logger *slog.Logger, now func() 
 	}
 	dash := ui.New(ui.Config{
 		Store: s.Store, Sessions: sessions, Insights: api.Insights, Limiter: api.Limiter, ServerStats: api.ServerStats,
-		Billing: api.Billing, BillingScope: api.BillingScope, CostCenters: api.CostCenterList,
+		Billing: api.Billing, BillingScope: api.BillingScope, CostCenters: api.CostCenterList, Budgets: api.BudgetStates,
 		Copilot: api.Copilot, CopilotAccount: api.CopilotAccount,
 		Resolve: httpapi.ResolveActor, RateSubject: httpapi.RateSubject,
 		Now: now, Logger: logger.With("component", "ui"), SessionTTL: s.cfg.UISessionTTL,

@@ -119,6 +119,12 @@ type billingPage struct {
 	// CostCenters are the enterprise's cost centers and their resources
 	// (empty without any, or for an organization).
 	CostCenters []costCenterView
+	// Budgets are the account's budgets this month; BudgetsReadable is
+	// false when the token may not read them.
+	Budgets         []budgetView
+	BudgetsReadable bool
+	BudgetMonth     string
+	ccNames         map[string]string
 }
 
 type costCenterView struct {
@@ -215,7 +221,9 @@ func (h *Handler) billingData(r *http.Request, v *viewer) (*billingPage, error) 
 		}
 		rep.UsageItems = append(rep.UsageItems, one.UsageItems...)
 	}
+	p.ccNames = map[string]string{}
 	for _, cc := range ccs {
+		p.ccNames[cc.ID] = cc.Name
 		view := costCenterView{ID: cc.ID, Name: cc.Name, State: cc.State, Net: usd(ccNet[cc.Name])}
 		for _, res := range cc.Resources {
 			view.Resources = append(view.Resources, string(res.Type)+" "+res.Name)
@@ -344,6 +352,10 @@ func (h *Handler) billingAccountPage(w http.ResponseWriter, r *http.Request, v *
 		return err
 	}
 	p.Base = h.base(r, v, p.Name+" · Billing", "billing")
+	if p.Budgets, p.BudgetsReadable, err = h.budgetViews(r.Context(), v.actor, p.Kind, p.Name, p.ccNames); err != nil {
+		return err
+	}
+	p.BudgetMonth = h.cfg.Now().UTC().Format("January 2006")
 	h.render(w, r, http.StatusOK, "billing", p)
 	return nil
 }

@@ -59,6 +59,10 @@ type Config struct {
 	// CostCenters lists an enterprise's cost centers with the cost-center
 	// endpoint's rules (httpapi.Server.CostCenterList); nil when none are kept.
 	CostCenters func(ctx context.Context, a *usage.Actor, enterprise string) ([]*billing.CostCenter, error)
+	// Budgets lists an account's budgets with their consumption this
+	// month, with the budget endpoints' rules (httpapi.Server.BudgetStates);
+	// nil when none are kept.
+	Budgets budgetStates
 	// Copilot answers the Copilot view; nil hides it. CopilotAccount
 	// resolves an account with the report routes' rules
 	// (httpapi.Server.CopilotAccount).
