@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
+	"fmt"
 	"html/template"
 	"net/http"
 	"net/url"
@@ -72,13 +73,20 @@ func (h *Handler) copilotIndex(w http.ResponseWriter, r *http.Request, v *viewer
 	return nil
 }
 
-var copilotWindows = []string{"28", "60", "90"}
+// copilotPresets are the window presets, in days ending yesterday (the
+// newest closed day); a custom range is from/to in the URL.
+var copilotPresets = []string{"28", "90", "180", "365"}
+
+// MaxCopilotRangeDays is the widest range a Copilot page shows.
+const MaxCopilotRangeDays = 366
 
 type copilotPage struct {
 	Base
 	Kind, Name       string
 	Windows          []Option
+	Custom           bool
 	From, To         string
+	Span             int // days in the range
 	Days             int // days with a report
 	Latest           *copilot.Aggregate
 	AcceptanceRate   string
@@ -87,17 +95,69 @@ type copilotPage struct {
 	Interactions     int64
 	CLISessions      int64
 	CLIRequests      int64
+	CLIPrompts       int64
+	AppSessions      int64
+	AppRequests      int64
+	AgentSessions    int64 // VS Code agent sessions
+	AgentMessages    int64
 	ActiveChart      template.HTML
 	CodeChart        template.HTML
+	AgentChart       template.HTML
 	ActiveLegend     []lineSeries
 	CodeLegend       []lineSeries
+	AgentLegend      []lineSeries
 	Languages, IDEs  []copilotRow
-	Models           []copilotRow
+	Models, Features []copilotRow
+	Agents           []agentRow
+	Hidden           []Option
 	Seats, NeverUsed int
 	Inactive         int
 	Idle             []idleSeat
 	APIURL           string
 	SeatsAPI         string
+}
+
+// agentRow is a third-party agent's use over the range.
+type agentRow struct {
+	Name                   string
+	Interactions, Sessions int64
+}
+
+// copilotRange reads the page's range: from and to (YYYY-MM-DD, UTC,
+// inclusive), or days (a preset ending yesterday), 28 days by default. A
+// malformed day, a day not closed yet, a reversed range or one over
+// MaxCopilotRangeDays is a 422 naming the parameter.
+func copilotRange(q url.Values, today copilot.Day) (first, last copilot.Day, preset string, err error) {
+	last = today - 1
+	if q.Get("from") == "" && q.Get("to") == "" {
+		preset = q.Get("days")
+		if !slices.Contains(copilotPresets, preset) {
+			preset = "28"
+		}
+		n, _ := strconv.Atoi(preset)
+		return last - copilot.Day(n-1), last, preset, nil
+	}
+	if v := q.Get("to"); v != "" {
+		if last, err = copilot.ParseDay(v); err != nil {
+			return 0, 0, "", invalidParam("to", err.Error())
+		}
+		if last >= today {
+			return 0, 0, "", invalidParam("to", fmt.Sprintf("%s is not a closed day yet; the newest daily report is for %s (UTC)", last, today-1))
+		}
+	}
+	first = last - (copilot.WindowDays - 1)
+	if v := q.Get("from"); v != "" {
+		if first, err = copilot.ParseDay(v); err != nil {
+			return 0, 0, "", invalidParam("from", err.Error())
+		}
+	}
+	if first > last {
+		return 0, 0, "", invalidParam("from", fmt.Sprintf("%s is after to (%s)", first, last))
+	}
+	if n := int(last-first) + 1; n > MaxCopilotRangeDays {
+		return 0, 0, "", invalidParam("from", fmt.Sprintf("the range from %s to %s covers %d days; at most %d are shown at once", first, last, n, MaxCopilotRangeDays))
+	}
+	return first, last, "", nil
 }
 
 type copilotRow struct {
@@ -128,30 +188,30 @@ func (h *Handler) copilotAccountPage(w http.ResponseWriter, r *http.Request, v *
 		return err
 	}
 	svc := h.cfg.Copilot
-	days := r.URL.Query().Get("days")
-	if !slices.Contains(copilotWindows, days) {
-		days = "28"
+	first, last, preset, err := copilotRange(r.URL.Query(), svc.Today())
+	if err != nil {
+		return err
 	}
-	n, _ := strconv.Atoi(days)
-	last := svc.Today() - 1
-	first := last - copilot.Day(n-1)
+	n := int(last-first) + 1
 	p := &copilotPage{Base: h.base(r, v, name+" · Copilot", "copilot"), Kind: kind, Name: name,
-		Windows: options(r.URL, "days", days, copilotWindows, map[string]string{"28": "28 days", "60": "60 days", "90": "90 days"}),
-		From:    first.String(), To: last.String()}
-	kindName := "organization-1-day"
+		From: first.String(), To: last.String(), Span: n, Custom: preset == ""}
+	for _, d := range copilotPresets {
+		p.Windows = append(p.Windows, Option{Value: d, Label: d + " days", URL: withQuery(r.URL, "days", d, "from", "", "to", ""), Selected: d == preset})
+	}
+	p.Hidden = hiddenInputs(r.URL, "days", "from", "to")
 	p.APIURL = "/orgs/" + url.PathEscape(name) + "/copilot/metrics/reports/organization-1-day?day=" + last.String()
 	p.SeatsAPI = "/orgs/" + url.PathEscape(name) + "/copilot/billing/seats"
 	if ent != nil {
-		kindName = "enterprise-1-day"
 		p.APIURL = "/enterprises/" + url.PathEscape(name) + "/copilot/metrics/reports/enterprise-1-day?day=" + last.String()
 		p.SeatsAPI = "/enterprises/" + url.PathEscape(name) + "/copilot/billing/seats"
 	}
-	_ = kindName
 
 	// One 1-day aggregate per day, as the report routes serve them.
 	var labels []string
 	dau, wau, mau, gens, accs := make([]*int64, n), make([]*int64, n), make([]*int64, n), make([]*int64, n), make([]*int64, n)
-	langs, ides, models := map[string]*copilotRow{}, map[string]*copilotRow{}, map[string]*copilotRow{}
+	cli, cloud, agentMAU := make([]*int64, n), make([]*int64, n), make([]*int64, n)
+	langs, ides, models, features := map[string]*copilotRow{}, map[string]*copilotRow{}, map[string]*copilotRow{}, map[string]*copilotRow{}
+	agents := map[string]*agentRow{}
 	row := func(m map[string]*copilotRow, k string) *copilotRow {
 		if m[k] == nil {
 			m[k] = &copilotRow{Name: k}
@@ -162,8 +222,10 @@ func (h *Handler) copilotAccountPage(w http.ResponseWriter, r *http.Request, v *
 		d := first + copilot.Day(i)
 		labels = append(labels, d.String())
 		rep, err := svc.Report(r.Context(), sc, copilot.KindAggregate1, d)
-		if usage.IsNotFound(err) || err == nil && len(rep.Body) == 0 {
-			continue // no report that day: unknown, not zero
+		if usage.IsNotFound(err) || err == nil && (len(rep.Body) == 0 || rep.Rows == 0 || len(rep.Files) == 0) {
+			// No report that day, as the 1-day route answers 404 (a day
+			// without an active user has none): unknown, not zero.
+			continue
 		}
 		if err != nil {
 			return err
@@ -176,12 +238,42 @@ func (h *Handler) copilotAccountPage(w http.ResponseWriter, r *http.Request, v *
 		p.Latest = &a
 		dau[i], wau[i], mau[i] = ptr(a.DailyActiveUsers), ptr(a.WeeklyActiveUsers), ptr(a.MonthlyActiveUsers)
 		gens[i], accs[i] = ptr(a.CodeGenerationActivityCount), ptr(a.CodeAcceptanceActivityCount)
+		cli[i] = ptr(0)
+		if a.DailyActiveCLIUsers != nil {
+			cli[i] = ptr(*a.DailyActiveCLIUsers)
+		}
+		cloud[i], agentMAU[i] = ptr(a.DailyActiveCopilotCloudAgentUsers), ptr(a.MonthlyActiveAgentUsers)
 		p.Generations += a.CodeGenerationActivityCount
 		p.Acceptances += a.CodeAcceptanceActivityCount
 		p.Interactions += a.UserInitiatedInteractionCount
 		if a.TotalsByCLI != nil {
 			p.CLISessions += a.TotalsByCLI.SessionCount
 			p.CLIRequests += a.TotalsByCLI.RequestCount
+			p.CLIPrompts += a.TotalsByCLI.PromptCount
+		}
+		if a.TotalsByCopilotApp != nil {
+			p.AppSessions += a.TotalsByCopilotApp.SessionCount
+			p.AppRequests += a.TotalsByCopilotApp.RequestCount
+		}
+		if a.TotalsByVSCodeAgent != nil {
+			p.AgentSessions += a.TotalsByVSCodeAgent.SessionCount
+			p.AgentMessages += a.TotalsByVSCodeAgent.TotalUserMessages
+		}
+		for _, t := range a.TotalsBy3rdPartyAgent {
+			k := cmpOr(t.AgentName, t.AgentID)
+			if agents[k] == nil {
+				agents[k] = &agentRow{Name: k}
+			}
+			agents[k].Interactions += t.UserInitiatedInteractionCount
+			if t.SessionCount != nil {
+				agents[k].Sessions += *t.SessionCount
+			}
+		}
+		for _, t := range a.TotalsByFeature {
+			l := row(features, t.Feature)
+			l.Interactions += t.UserInitiatedInteractionCount
+			l.Generations += t.CodeGenerationActivityCount
+			l.Acceptances += t.CodeAcceptanceActivityCount
 		}
 		for _, t := range a.TotalsByLanguageFeature {
 			l := row(langs, t.Language)
@@ -217,7 +309,16 @@ func (h *Handler) copilotAccountPage(w http.ResponseWriter, r *http.Request, v *
 		})
 		return out
 	}
-	p.Languages, p.IDEs, p.Models = sorted(langs), sorted(ides), sorted(models)
+	p.Languages, p.IDEs, p.Models, p.Features = sorted(langs), sorted(ides), sorted(models), sorted(features)
+	for _, a := range agents {
+		p.Agents = append(p.Agents, *a)
+	}
+	slices.SortFunc(p.Agents, func(a, b agentRow) int {
+		return cmp.Or(cmp.Compare(b.Interactions, a.Interactions), cmp.Compare(a.Name, b.Name))
+	})
+	p.AgentLegend = []lineSeries{{Name: "Daily CLI users", Color: palette[0], Values: cli}, {Name: "Daily cloud agent users", Color: palette[1], Values: cloud},
+		{Name: "Monthly agent users", Color: palette[2], Values: agentMAU}}
+	p.AgentChart = lineChart("Agent and CLI users per day", labels, p.AgentLegend)
 
 	// Licence holders who never used Copilot or not in the last 7 days,
 	// from the seats the seat API lists.
