@@ -15,7 +15,7 @@ import (
 
 // seedCopilot writes the demo's Copilot activity and seats and builds the
 // reports, as the report job would.
-func seedCopilot(t *testing.T, env *testenv.Env, now time.Time) {
+func seedCopilot(t testing.TB, env *testenv.Env, now time.Time) {
 	t.Helper()
 	if err := demo.SeedCopilot(t.Context(), env.Store, env.Store, env.Data, 1, now); err != nil {
 		t.Fatal(err)
