@@ -2,12 +2,16 @@ package ui_test
 
 import (
 	"context"
+	"encoding/csv"
 	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
 	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -15,6 +19,7 @@ import (
 	"time"
 
 	"github.com/chromedp/cdproto/emulation"
+	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 
 	"github.com/ghusage/ghusage/internal/demo"
@@ -51,6 +56,9 @@ type browser struct {
 
 	mu   sync.Mutex
 	errs []string
+	// expected are console errors a test provokes on purpose (an error
+	// page's status), matched by suffix.
+	expected []string
 }
 
 func newBrowser(t *testing.T, base string) *browser {
@@ -66,9 +74,11 @@ func newBrowser(t *testing.T, base string) *browser {
 	ctx, cancel := chromedp.NewContext(actx)
 	ctx, cancelTimeout := context.WithTimeout(ctx, 2*time.Minute)
 	t.Cleanup(func() { cancelTimeout(); cancel(); cancelAlloc() })
-	b := &browser{t: t, ctx: ctx, base: base, shot: os.Getenv("GHUSAGE_UI_SCREENSHOTS")}
+	b := &browser{t: t, ctx: ctx, base: base, shot: os.Getenv("GHUSAGE_TEST_SCREENSHOTS")}
 	if b.shot == "" {
 		b.shot = t.TempDir()
+	} else if err := os.MkdirAll(b.shot, 0o755); err != nil {
+		t.Fatal(err)
 	}
 	if err := chromedp.Do(ctx); err != nil {
 		t.Fatalf("start chromium: %v", err)
@@ -158,10 +168,59 @@ func (b *browser) screenshot(name string) {
 	}
 }
 
+// checkView checks the page the browser is on and screenshots it: every
+// chart has data points (at least one with a value that is not zero), the
+// first Tab reaches the skip link, and every control the keyboard reaches
+// after it has an accessible name (a label, aria-label, or text).
+func (b *browser) checkView(name string) {
+	b.t.Helper()
+	charts := eval[[]int](b, `[...document.querySelectorAll("svg.chart")].map(s => [...s.querySelectorAll(".pt")].filter(p =>
+		["total", "grossCents", "value"].some(k => Number(p.dataset[k]) > 0)).length)`)
+	for i, n := range charts {
+		if n == 0 {
+			b.t.Errorf("%s: chart %d of %d has no data point with a value", name, i+1, len(charts))
+		}
+	}
+	// Start from the top of the document, as a page loaded without autofocus.
+	b.do("focus the document", chromedp.Evaluate[chromedp.Void](`document.body.tabIndex = -1; document.body.focus(); document.body.removeAttribute("tabindex"); window.scrollTo(0, 0); void 0`))
+	b.do("Tab", chromedp.KeyEvent("\t"))
+	if got := eval[string](b, `document.activeElement.className + "|" + document.activeElement.getAttribute("href")`); got != "skip|#main" {
+		b.t.Errorf("%s: the first Tab focuses %q, want the skip link to #main", name, got)
+	}
+	var unnamed []string
+	for i := 0; i < 40; i++ {
+		b.do("Tab", chromedp.KeyEvent("\t"))
+		desc := eval[string](b, `(() => {
+			const e = document.activeElement;
+			if (!e || e === document.body) return "";
+			const tag = e.tagName.toLowerCase();
+			const name = (e.getAttribute("aria-label") || "").trim() || (e.labels && [...e.labels].map(l => l.textContent).join(" ").trim()) ||
+				(tag === "a" || tag === "button" || tag === "summary" ? e.textContent.trim() : "") || (e.getAttribute("title") || "").trim();
+			return tag + (e.id ? "#" + e.id : "") + "=" + name;
+		})()`)
+		if desc == "" {
+			break // past the last control
+		}
+		if strings.HasSuffix(desc, "=") {
+			unnamed = append(unnamed, desc)
+		}
+	}
+	if len(unnamed) > 0 {
+		b.t.Errorf("%s: controls without an accessible name: %v", name, unnamed)
+	}
+	b.screenshot(name)
+}
+
 func (b *browser) consoleErrors() []string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	return append([]string(nil), b.errs...)
+	var out []string
+	for _, e := range b.errs {
+		if !slices.ContainsFunc(b.expected, func(x string) bool { return strings.HasSuffix(e, x) }) {
+			out = append(out, e)
+		}
+	}
+	return out
 }
 
 func (b *browser) signIn(token string) {
@@ -203,14 +262,7 @@ func TestBrowser(t *testing.T) {
 	chromiumPath(t)
 	env := testenv.New(t)
 	now := time.Now()
-	if err := demo.SeedTraffic(t.Context(), env.Store, env.Data, 1, now); err != nil {
-		t.Fatal(err)
-	}
-	if err := demo.SeedServerStats(t.Context(), env.Store, "acme", 1, now); err != nil {
-		t.Fatal(err)
-	}
-	seedBilling(t, env, now)
-	seedCopilot(t, env, now)
+	seedDemo(t, env, now)
 	admin := env.AdminToken
 	b := newBrowser(t, env.URL)
 
@@ -220,7 +272,7 @@ func TestBrowser(t *testing.T) {
 	if strings.Join(orgs, ",") != "acme-data,acme-infra,acme-web" {
 		t.Errorf("organizations listed: %v", orgs)
 	}
-	b.screenshot("1-organizations")
+	b.checkView("1-organizations")
 
 	// A custom period that ended a few minutes ago, so the test's own API
 	// calls (metered into acme-web) cannot change it.
@@ -262,7 +314,7 @@ func TestBrowser(t *testing.T) {
 	if len(subjects) == 0 || first != subjects[0].Name || b.number("#actors-table tbody tr:first-child td.total") != subjects[0].Total {
 		t.Errorf("first actor row %q, want %+v", first, subjects[0])
 	}
-	b.screenshot("2-org-insights")
+	b.checkView("2-org-insights")
 
 	// Filters: users only, rate-limited only.
 	b.do("filter", chromedp.SetValue(chromedp.ID("type"), "user"), chromedp.SetValue(chromedp.ID("rl"), "limited"))
@@ -313,7 +365,7 @@ func TestBrowser(t *testing.T) {
 	if got := b.number("#total-requests"); got != linked.Total || got == 0 {
 		t.Errorf("user page shows %d requests, %s says %d", got, href, linked.Total)
 	}
-	b.screenshot("3-user")
+	b.checkView("3-user")
 	b.click("open a token", "#actors-table tbody tr:first-child a")
 	if !strings.Contains(b.location(), "/actors/") {
 		t.Fatalf("token page at %s", b.location())
@@ -339,7 +391,7 @@ func TestBrowser(t *testing.T) {
 			t.Errorf("route row %d: %q, API %q", i, shown[i], want)
 		}
 	}
-	b.screenshot("4-actor-routes")
+	b.checkView("4-actor-routes")
 
 	// Local time: the browser's zone replaces UTC in every time shown.
 	if _, err := chromedp.Call(b.ctx, emulation.SetTimezoneOverride, emulation.SetTimezoneOverrideParams{TimezoneID: "Asia/Tokyo"}); err != nil {
@@ -372,7 +424,7 @@ func TestBrowser(t *testing.T) {
 	if rl.Resources["core"].Used == 0 {
 		t.Error("the test's API calls should have used some of the core limit")
 	}
-	b.screenshot("5-rate-limits")
+	b.checkView("5-rate-limits")
 
 	// Server statistics: a tile per group for each server, equal to the
 	// server's latest snapshot in the API's history, and trend points.
@@ -401,7 +453,7 @@ func TestBrowser(t *testing.T) {
 	if n := eval[int](b, `document.querySelectorAll("svg.chart.line .pt").length`); n != 4*2*90 {
 		t.Errorf("%d trend points, want 4 charts × 2 servers × 90 days", n)
 	}
-	b.screenshot("6-server-stats")
+	b.checkView("6-server-stats")
 
 	// Billing: the breakdown by SKU, its CSV link, and the net total equal
 	// to the API's usage items for the month, to the cent.
@@ -421,28 +473,114 @@ func TestBrowser(t *testing.T) {
 	if got, want := b.text("#net"), "$"+decimal(t, nets...).FloatString(2); strings.ReplaceAll(got, ",", "") != want {
 		t.Errorf("net tile %q, the API's items sum to %s", got, want)
 	}
-	if rows := eval[int](b, `document.querySelectorAll("#billing-table tbody tr").length`); rows < 2 {
-		t.Errorf("billing table has %d rows", rows)
+	// The CSV export, by the page's own link with the browser's session
+	// cookie (read over the DevTools protocol: it is HttpOnly, and the
+	// Content-Security-Policy lets no script fetch): the table's rows, in
+	// order, and its totals, exactly (the table's amount cells carry the
+	// exact amounts in their titles).
+	type csvCheck struct {
+		Table [][]string `json:"table"`
+		Href  string     `json:"href"`
 	}
-	b.screenshot("7-billing")
+	got := eval[csvCheck](b, `({
+		table: [...document.querySelectorAll("#billing-table tbody tr")].map(r => [...r.cells].map(c => c.title || c.textContent.trim())),
+		href: document.getElementById("csv").getAttribute("href"),
+	})`)
+	cookies, err := chromedp.Call(b.ctx, network.GetCookies, network.GetCookiesParams{URLs: []string{env.URL + "/ui/"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, _ := http.NewRequest(http.MethodGet, env.URL+got.Href, nil)
+	for _, ck := range cookies.Cookies {
+		if ck.Name == "ghusage_session" {
+			req.AddCookie(&http.Cookie{Name: ck.Name, Value: ck.Value})
+		}
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/csv") {
+		t.Fatalf("CSV %s: %d %s", got.Href, resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
+	recs, err := csv.NewReader(strings.NewReader(string(body))).ReadAll()
+	if err != nil || len(recs) < 3 {
+		t.Fatalf("CSV: %v, %d records", err, len(recs))
+	}
+	if len(recs)-1 != len(got.Table) {
+		t.Errorf("the CSV has %d rows, the table %d", len(recs)-1, len(got.Table))
+	}
+	for i, row := range got.Table {
+		if i+1 < len(recs) && strings.Join(row, "|") != strings.Join(recs[i+1], "|") {
+			t.Errorf("table row %d %v, CSV %v", i, row, recs[i+1])
+		}
+	}
+	last := recs[len(recs)-1]
+	var groupNets []string
+	for _, rec := range recs[1 : len(recs)-1] {
+		groupNets = append(groupNets, rec[len(rec)-1])
+	}
+	if last[0] != "Total" || decimal(t, groupNets...).Cmp(decimal(t, last[len(last)-1])) != 0 || decimal(t, last[len(last)-1]).Cmp(decimal(t, nets...)) != 0 {
+		t.Errorf("CSV total %v: its groups sum to %s, the API's items to %s", last, decimal(t, groupNets...).FloatString(6), decimal(t, nets...).FloatString(6))
+	}
+	// Budgets: a row per budget the API lists, each with its meter.
+	var budgets struct {
+		Total int `json:"total_count"`
+	}
+	apiJSON(t, env, "/enterprises/acme/settings/billing/budgets", admin, &budgets)
+	if n := eval[int](b, `document.querySelectorAll("#budgets-table tbody tr[data-budget] progress, #budgets-table tbody tr[data-budget] .pct").length`); budgets.Total == 0 || n < budgets.Total {
+		t.Errorf("budgets table: %d meters for %d budgets", n, budgets.Total)
+	}
+	b.checkView("7-billing")
 
-	// Copilot: the active-users trend has a point per reported day.
+	// Copilot: the newest day's active users equal that day's aggregate
+	// as the API serves it; a point per reported day on each trend.
 	b.open("/ui/copilot")
 	b.click("open acme's Copilot", ".org[href='/ui/copilot/enterprise/acme']")
 	if n := eval[int](b, `document.querySelectorAll("svg.chart.line .pt[data-series='Daily active']").length`); n < 20 {
 		t.Errorf("%d daily-active points over 28 days", n)
 	}
-	if b.number("#mau") == 0 {
-		t.Error("no monthly active users shown")
+	day := eval[string](b, `document.getElementById("dau").closest(".tile").dataset.day`)
+	var agg struct {
+		DAU int64 `json:"daily_active_users"`
+		MAU int64 `json:"monthly_active_users"`
 	}
-	b.screenshot("8-copilot")
+	if !dayAggregate(t, env, day, &agg) {
+		t.Fatalf("the API has no aggregate for %s, the page's newest day", day)
+	}
+	if got := b.number("#dau"); got != agg.DAU || got == 0 {
+		t.Errorf("daily active users on %s: page %d, API %d", day, got, agg.DAU)
+	}
+	if got := b.number("#mau"); got != agg.MAU {
+		t.Errorf("monthly active users on %s: page %d, API %d", day, got, agg.MAU)
+	}
+	b.checkView("8-copilot")
+	// Beyond 28 days: a custom range typed into the form.
+	from90 := now.UTC().AddDate(0, 0, -90).Format("2006-01-02")
+	b.do("custom range", chromedp.SetValue(chromedp.ID("c-from"), from90))
+	b.click("show the range", "form[aria-label='Custom range'] button")
+	if loc := b.location(); !strings.Contains(loc, "from="+from90) {
+		t.Errorf("the custom range is not in the URL: %s", loc)
+	}
+	if n, days := eval[int](b, `document.querySelectorAll("svg.chart.line .pt[data-series='Daily active']").length`), b.number("#report-days"); n != int(days) || n < 50 {
+		t.Errorf("90 days: %d daily-active points, %d reported days", n, days)
+	}
+	b.checkView("9-copilot-90-days")
+	twoYears := "/ui/copilot/enterprise/acme?from=" + now.UTC().AddDate(-2, 0, 0).Format("2006-01-02")
+	b.expected = append(b.expected, "422 (Unprocessable Entity) at "+env.URL+twoYears) // the browser logs the error page's status
+	b.open(twoYears)
+	if s := b.text("main"); !strings.Contains(s, "from:") || !strings.Contains(s, "366") {
+		t.Errorf("a 2-year range: the page says %.200q, want the error naming from and the 366-day limit", s)
+	}
 
 	// Sign out: back to sign-in, and the session no longer opens pages.
 	b.click("sign out", "form[action='/ui/signout'] button")
 	if loc := b.location(); loc != "/ui/signin?reason=signedout" {
 		t.Errorf("after signing out: %s", loc)
 	}
-	b.screenshot("0-sign-in")
+	b.checkView("0-sign-in")
 	b.open("/ui/rate-limits")
 	if loc := b.location(); !strings.HasPrefix(loc, "/ui/signin?") {
 		t.Errorf("after signing out, /ui/rate-limits went to %s", loc)
