@@ -88,7 +88,7 @@ type copilotPage struct {
 	From, To         string
 	Span             int // days in the range
 	Days             int // days with a report
-	Latest           *copilot.Aggregate
+	Latest           *copilotDay
 	AcceptanceRate   string
 	Generations      int64
 	Acceptances      int64
@@ -115,6 +115,24 @@ type copilotPage struct {
 	Idle             []idleSeat
 	APIURL           string
 	SeatsAPI         string
+}
+
+// copilotDay is the part of a day's aggregate (copilot.Aggregate, the
+// object of the 1-day report file) the page shows: decoding only these
+// fields skips the per-model-feature, adoption-phase, customisation and
+// pull-request arrays, the bulk of a document.
+type copilotDay struct {
+	Day string `json:"day"`
+	copilot.ActiveCounts
+	copilot.Counters
+	TotalsByIDE             []copilot.IDETotals             `json:"totals_by_ide"`
+	TotalsByFeature         []copilot.FeatureTotals         `json:"totals_by_feature"`
+	TotalsByLanguageFeature []copilot.LanguageFeatureTotals `json:"totals_by_language_feature"`
+	TotalsByLanguageModel   []copilot.LanguageModelTotals   `json:"totals_by_language_model"`
+	TotalsByCLI             *copilot.CLITotals              `json:"totals_by_cli"`
+	TotalsByCopilotApp      *copilot.AppTotals              `json:"totals_by_copilot_app"`
+	TotalsByVSCodeAgent     *copilot.VSCodeAgentTotals      `json:"totals_by_vscode_agent"`
+	TotalsBy3rdPartyAgent   []copilot.ThirdPartyAgent       `json:"totals_by_3rd_party_agent"`
 }
 
 // agentRow is a third-party agent's use over the range.
@@ -230,7 +248,7 @@ func (h *Handler) copilotAccountPage(w http.ResponseWriter, r *http.Request, v *
 		if err != nil {
 			return err
 		}
-		var a copilot.Aggregate
+		var a copilotDay
 		if err := json.Unmarshal(rep.Body, &a); err != nil {
 			return err
 		}
