@@ -104,7 +104,13 @@ func runBenchInsights(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	srv, err := server.New(server.DefaultConfig(), st, slog.New(slog.DiscardHandler), time.Now)
+	cfg := server.DefaultConfig()
+	// The events span --days: ids are remembered (and minute roll-ups kept)
+	// at least that long, so none is refused as older than the window.
+	span := time.Duration(o.days+1) * 24 * time.Hour
+	cfg.InsightsRetention.Dedup = max(cfg.InsightsRetention.Dedup, span)
+	cfg.InsightsRetention.Minute = max(cfg.InsightsRetention.Minute, span)
+	srv, err := server.New(cfg, st, slog.New(slog.DiscardHandler), time.Now)
 	if err != nil {
 		return err
 	}
