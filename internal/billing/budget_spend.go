@@ -108,23 +108,23 @@ func (s *BudgetSpend) covered(ctx context.Context, b *Budget, now time.Time) ([]
 		}
 		rows = kept
 	}
-	if b.Scope == ScopeCostCenter || b.Scope == ScopeMultiUserCostCenter {
-		if s.Attribution == nil || acct.Kind != KindEnterprise {
-			return nil, nil
-		}
-		refs, err := s.Attribution.Attribute(ctx, acct.Login, rows)
-		if err != nil {
-			return nil, err
-		}
-		kept := rows[:0]
-		for i, r := range rows {
-			if refs[i].ID == b.EntityName {
-				kept = append(kept, r)
-			}
-		}
-		rows = kept
+	priced, err := s.Ledger.PriceLevel(ctx, acct, rows, q.Level)
+	if err != nil || (b.Scope != ScopeCostCenter && b.Scope != ScopeMultiUserCostCenter) {
+		return priced, err
 	}
-	return s.Ledger.Price(ctx, acct, rows)
+	if s.Attribution == nil || acct.Kind != KindEnterprise {
+		return nil, nil
+	}
+	if priced, _, err = s.Ledger.attribute(ctx, s.Attribution, acct.Login, q.Level, priced); err != nil {
+		return nil, err
+	}
+	kept := priced[:0]
+	for _, r := range priced {
+		if r.CostCenter.ID == b.EntityName {
+			kept = append(kept, r)
+		}
+	}
+	return kept, nil
 }
 
 // Consumed returns the net amount a budget has consumed this month.

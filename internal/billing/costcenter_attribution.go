@@ -19,14 +19,14 @@ import (
 //   - usage-based products (Actions, Packages, storage, Git LFS,
 //     Codespaces): the repository's cost center, else the organization's.
 //
-// A row is attributed at its bucket's start (the hour or UTC day it sums),
-// so moves and removals change only later buckets.
+// Usage is attributed at the time it happened: the Service splits a row
+// whose hour or day straddles a change of membership by its records'
+// times, so moves and removals change only later usage.
 type CostCenterAttribution struct {
 	Store    CostCenterStore
 	Accounts interface {
 		EnterpriseBySlug(ctx context.Context, slug string) (*usage.Enterprise, error)
 	}
-	Catalog *Catalog
 }
 
 var _ Attribution = (*CostCenterAttribution)(nil)
@@ -50,39 +50,14 @@ func (a *CostCenterAttribution) CostCenter(ctx context.Context, enterprise, id s
 	return CostCenterRef{ID: cc.ID, Name: cc.Name}, nil
 }
 
-// Attribute returns the cost center of each row.
-func (a *CostCenterAttribution) Attribute(ctx context.Context, enterprise string, rows []Row) ([]CostCenterRef, error) {
-	out := make([]CostCenterRef, len(rows))
-	if len(rows) == 0 {
-		return out, nil
-	}
+// Memberships loads what attributing the enterprise's usage in [from, to)
+// needs: the memberships overlapping it, cost-center names and teams.
+func (a *CostCenterAttribution) Memberships(ctx context.Context, enterprise string, from, to time.Time) (*AttributionIndex, error) {
 	ent, err := a.Accounts.EnterpriseBySlug(ctx, enterprise)
 	if err != nil {
 		return nil, err
 	}
-	from, to := rows[0].Bucket, rows[0].Bucket
-	for _, r := range rows {
-		from, to = minTime(from, r.Bucket), maxTime(to, r.Bucket)
-	}
-	ix, err := a.Index(ctx, ent.ID, from, to.Add(24*time.Hour)) // past the last bucket, whatever its width
-	if err != nil {
-		return nil, err
-	}
-	for i, r := range rows {
-		out[i] = ix.Of(a.productOf(r.SKU), r.Organization, r.Repository, r.Username, r.Bucket)
-	}
-	return out, nil
-}
-
-func (a *CostCenterAttribution) productOf(sku string) string {
-	c := a.Catalog
-	if c == nil {
-		c = DefaultCatalog()
-	}
-	if s := c.SKU(sku); s != nil {
-		return s.Product
-	}
-	return ""
+	return a.Index(ctx, ent.ID, from, to)
 }
 
 // Index loads what attributing usage in [from, to) needs.
@@ -170,16 +145,34 @@ func (ix *AttributionIndex) Of(product, org, repo, user string, at time.Time) Co
 	return CostCenterRef{ID: id, Name: ix.names[id]}
 }
 
-func minTime(a, b time.Time) time.Time {
-	if b.Before(a) {
-		return b
+// FirstChange returns the earliest time strictly inside (from, to) at
+// which a membership that decides the attribution of product's usage by
+// org, repo and user starts or ends; ok is false when none does, and the
+// cost center at from then holds for the whole of [from, to).
+func (ix *AttributionIndex) FirstChange(product, org, repo, user string, from, to time.Time) (first time.Time, ok bool) {
+	consider := func(t ResourceType, name string) {
+		if name == "" {
+			return
+		}
+		for _, m := range ix.byKey[Resource{Type: t, Name: name}.Key()] {
+			for _, c := range [2]time.Time{m.Start, m.End} {
+				if c.After(from) && c.Before(to) && (!ok || c.Before(first)) {
+					first, ok = c, true
+				}
+			}
+		}
 	}
-	return a
-}
-
-func maxTime(a, b time.Time) time.Time {
-	if b.After(a) {
-		return b
+	if userAttributed[product] {
+		consider(ResourceUser, user)
+		for _, team := range ix.teams[strings.ToLower(user)] {
+			consider(ResourceTeam, team)
+		}
+	} else {
+		consider(ResourceRepo, repo)
 	}
-	return a
+	if org == "" && repo != "" {
+		org, _, _ = strings.Cut(repo, "/")
+	}
+	consider(ResourceOrg, org)
+	return first, ok
 }

@@ -14,6 +14,8 @@
 // report is asked for, so a price catalogue change applies to every past
 // and future answer alike.
 //
-// Cost centers attribute rows through the Attribution seam (see
-// store.go); this package only parses and applies cost_center_id.
+// Cost centers give their membership intervals through the Attribution
+// seam (see store.go); the Service attributes each row, splitting by the
+// records' times the few rows whose bucket straddles a membership change
+// (attribute.go).
 package billing

@@ -183,15 +183,15 @@ func (s *Service) WriteReportCSV(ctx context.Context, r *ReportExport, w io.Writ
 	if err != nil {
 		return err
 	}
-	var ccs []CostCenterRef
-	if s.Attribution != nil {
-		if ccs, err = s.Attribution.Attribute(ctx, r.Enterprise, rows); err != nil {
-			return err
-		}
-	}
 	priced, err := s.PriceLevel(ctx, acct, rows, LevelDay)
 	if err != nil {
 		return err
+	}
+	var ix *AttributionIndex // nil: no cost centers
+	if s.Attribution != nil {
+		if priced, ix, err = s.attribute(ctx, s.Attribution, r.Enterprise, LevelDay, priced); err != nil {
+			return err
+		}
 	}
 	sums := map[csvKey]*csvSums{}
 	add := func(k csvKey, qty, disc Quantity) {
@@ -203,18 +203,12 @@ func (s *Service) WriteReportCSV(ctx context.Context, r *ReportExport, w io.Writ
 		v.qty += qty
 		v.disc += disc
 	}
-	ccName := func(i int) string {
-		if ccs == nil {
-			return ""
-		}
-		return ccs[i].Name
-	}
 	var header []string
 	switch r.Type {
 	case ReportSummarized:
 		header = []string{"date", "product", "sku", "quantity", "unit_type", "applied_cost_per_quantity", "gross_amount", "discount_amount", "net_amount", "organization", "repository", "cost_center_name"}
-		for i, p := range priced {
-			add(csvKey{date: p.Bucket.Format(time.DateOnly), sku: p.SKU, org: p.Organization, repo: p.Repository, cc: ccName(i), price: p.Price}, p.Quantity, p.DiscountQuantity)
+		for _, p := range priced {
+			add(csvKey{date: p.Bucket.Format(time.DateOnly), sku: p.SKU, org: p.Organization, repo: p.Repository, cc: p.CostCenter.Name, price: p.Price}, p.Quantity, p.DiscountQuantity)
 		}
 	case ReportPremiumRequest, ReportAICredit:
 		header = []string{"date", "username", "product", "sku", "model", "quantity", "unit_type", "applied_cost_per_quantity", "gross_amount", "discount_amount", "net_amount", "exceeds_quota", "total_monthly_quota", "organization", "cost_center_name"}
@@ -222,35 +216,40 @@ func (s *Service) WriteReportCSV(ctx context.Context, r *ReportExport, w io.Writ
 		if r.Type == ReportAICredit {
 			ep = EndpointAICredit
 		}
-		for i, p := range priced {
+		for _, p := range priced {
 			if modelUnit(ep, p.Unit) {
-				add(csvKey{date: p.Bucket.Format(time.DateOnly), sku: p.SKU, org: p.Organization, user: p.Username, model: p.Model, cc: ccName(i), price: p.Price}, p.Quantity, p.DiscountQuantity)
+				add(csvKey{date: p.Bucket.Format(time.DateOnly), sku: p.SKU, org: p.Organization, user: p.Username, model: p.Model, cc: p.CostCenter.Name, price: p.Price}, p.Quantity, p.DiscountQuantity)
 			}
 		}
 	case ReportDetailed:
 		header = []string{"date", "product", "sku", "quantity", "unit_type", "applied_cost_per_quantity", "gross_amount", "discount_amount", "net_amount", "username", "organization", "repository", "workflow_path", "cost_center_name"}
-		type left struct {
-			disc Quantity
-			cc   string
-		}
-		byRow := make(map[Row]*left, len(priced))
-		for i, p := range priced {
+		// A row's discount goes to its records in time order; each record
+		// to the cost center its resource was in at the record's time.
+		left := make(map[Row]Quantity, len(priced))
+		for _, p := range priced {
 			k := p.Row
 			k.Quantity = 0
-			byRow[k] = &left{p.DiscountQuantity, ccName(i)}
+			left[k] += p.DiscountQuantity
 		}
 		err := s.Store.BillingRecords(ctx, q, func(rec *Record) error {
 			k := RowOf(rec, LevelDay)
 			k.Quantity = 0
-			l := byRow[k]
-			if l == nil {
+			disc, ok := left[k]
+			if !ok {
 				return nil // a SKU unknown to the catalogue, or a row that changed since: not billed
 			}
-			d := min(rec.Quantity, l.disc)
-			l.disc -= d
+			d := min(rec.Quantity, disc)
+			left[k] = disc - d
 			sku := s.Catalog.SKU(rec.SKU)
+			if sku == nil {
+				return nil // priced as not billed
+			}
+			var cc string
+			if ix != nil {
+				cc = ix.Of(sku.Product, k.Organization, k.Repository, k.Username, rec.Timestamp).Name
+			}
 			add(csvKey{date: k.Bucket.Format(time.DateOnly), sku: rec.SKU, org: rec.Organization, repo: rec.Repository,
-				user: rec.Username, workflow: rec.WorkflowPath, cc: l.cc, price: sku.PriceOn(DateOf(rec.Timestamp))}, rec.Quantity, d)
+				user: rec.Username, workflow: rec.WorkflowPath, cc: cc, price: sku.PriceOn(DateOf(rec.Timestamp))}, rec.Quantity, d)
 			return nil
 		})
 		if err != nil {

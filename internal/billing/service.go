@@ -161,11 +161,23 @@ func (sc Scope) query(p *Params, c *Catalog) (q Query, ok bool) {
 	return q, true
 }
 
-// rows returns the priced rows of a report, filtered by cost center.
-// defaultNone makes an absent cost_center_id mean "usage of no cost
-// center" (the usage endpoint) rather than all usage.
-func (s *Service) rows(ctx context.Context, sc Scope, p *Params, q Query, ok, defaultNone bool) ([]Priced, *CostCenterRef, error) {
+// costCenterMode says what rows does with cost centers.
+type costCenterMode int
+
+const (
+	ccDefaultAll  costCenterMode = iota // no cost_center_id: all usage (usage/summary)
+	ccDefaultNone                       // no cost_center_id: usage of no cost center (usage)
+	ccTagAll                            // all usage, each row tagged with its cost center
+)
+
+// rows returns the priced rows of a report, filtered by the cost_center_id
+// of p (its absence meaning what mode says); rows attributed to cost
+// centers carry them in Priced.CostCenter.
+func (s *Service) rows(ctx context.Context, sc Scope, p *Params, q Query, ok bool, mode costCenterMode) ([]Priced, *CostCenterRef, error) {
 	cc := p.CostCenter
+	if mode == ccTagAll {
+		cc = CostCenterFilter{}
+	}
 	var ref *CostCenterRef
 	if cc.ID != "" {
 		if s.Attribution == nil || sc.Account.Kind != KindEnterprise {
@@ -184,34 +196,30 @@ func (s *Service) rows(ctx context.Context, sc Scope, p *Params, q Query, ok, de
 			return nil, nil, err
 		}
 	}
-	var refs []CostCenterRef
-	if s.Attribution != nil && sc.Account.Kind == KindEnterprise {
-		// Only the enterprise's own endpoints take cost_center_id; the
-		// organization variants report all of the organization's usage.
-		wantNone := cc.None || (!cc.Set && defaultNone && sc.Organization == "")
-		if wantNone || cc.ID != "" {
-			attr, err := s.Attribution.Attribute(ctx, sc.Account.Login, rows)
-			if err != nil {
-				return nil, nil, err
-			}
-			kept := rows[:0]
-			for i, a := range attr {
-				if (wantNone && a.ID == "") || (cc.ID != "" && a.ID == cc.ID) {
-					kept = append(kept, rows[i])
-					refs = append(refs, a)
-				}
-			}
-			rows = kept
-		}
-	}
 	priced, err := s.PriceLevel(ctx, sc.Account, rows, q.Level)
 	if err != nil {
 		return nil, nil, err
 	}
-	if refs != nil {
-		for i := range priced {
-			priced[i].CostCenter = refs[i]
+	if s.Attribution == nil || sc.Account.Kind != KindEnterprise {
+		return priced, ref, nil
+	}
+	// Only the enterprise's own endpoints take cost_center_id; the
+	// organization variants report all of the organization's usage.
+	wantNone := cc.None || (!cc.Set && mode == ccDefaultNone && sc.Organization == "")
+	if !wantNone && cc.ID == "" && mode != ccTagAll {
+		return priced, ref, nil
+	}
+	if priced, _, err = s.attribute(ctx, s.Attribution, sc.Account.Login, q.Level, priced); err != nil {
+		return nil, nil, err
+	}
+	if wantNone || cc.ID != "" {
+		kept := priced[:0]
+		for _, r := range priced {
+			if (wantNone && r.CostCenter.ID == "") || (cc.ID != "" && r.CostCenter.ID == cc.ID) {
+				kept = append(kept, r)
+			}
 		}
+		priced = kept
 	}
 	return priced, ref, nil
 }
@@ -247,22 +255,50 @@ type UsageReport struct {
 // date, product, SKU, organization, repository.
 func (s *Service) Usage(ctx context.Context, sc Scope, p *Params) (UsageReport, error) {
 	q, ok := sc.query(p, s.Catalog)
-	priced, _, err := s.rows(ctx, sc, p, q, ok, true)
+	priced, _, err := s.rows(ctx, sc, p, q, ok, ccDefaultNone)
 	if err != nil {
 		return UsageReport{}, err
 	}
+	items, _ := usageItems(sc, q.Level, priced, false)
+	return UsageReport{items}, nil
+}
+
+// UsageByCostCenter answers what the usage endpoint would for every cost
+// center and for usage of none, in one pass: all of the scope's usage
+// (p's cost_center_id is ignored), its items split by cost center, each
+// item's cost center at the same index of the second result (the zero
+// CostCenterRef for none). Items sort as Usage's, then by cost-center name.
+func (s *Service) UsageByCostCenter(ctx context.Context, sc Scope, p *Params) (*UsageReport, []CostCenterRef, error) {
+	q, ok := sc.query(p, s.Catalog)
+	priced, _, err := s.rows(ctx, sc, p, q, ok, ccTagAll)
+	if err != nil {
+		return nil, nil, err
+	}
+	items, refs := usageItems(sc, q.Level, priced, true)
+	return &UsageReport{items}, refs, nil
+}
+
+// usageItems sums priced rows into the usage endpoint's items, and by cost
+// center too when byCostCenter is set (the items' cost centers are then
+// the second result, index for index).
+func usageItems(sc Scope, level Level, priced []Priced, byCostCenter bool) ([]UsageItem, []CostCenterRef) {
 	type key struct {
 		date, sku, org, repo string
+		cc                   CostCenterRef
 	}
 	idx := map[key]int{}
 	var items []UsageItem
+	var refs []CostCenterRef
 	for i := range priced {
 		r := &priced[i]
 		date := r.Bucket.Format(time.DateOnly)
-		if q.Level == LevelHour {
+		if level == LevelHour {
 			date = r.Bucket.Format(time.RFC3339)
 		}
-		k := key{date, r.SKU, r.Organization, r.Repository}
+		k := key{date: date, sku: r.SKU, org: r.Organization, repo: r.Repository}
+		if byCostCenter {
+			k.cc = r.CostCenter
+		}
 		j, ok := idx[k]
 		if !ok {
 			j = len(items)
@@ -274,6 +310,7 @@ func (s *Service) Usage(ctx context.Context, sc Scope, p *Params) (UsageReport, 
 				it.OrganizationName = &org
 			}
 			items = append(items, it)
+			refs = append(refs, k.cc)
 		}
 		it := &items[j]
 		it.Quantity += r.Quantity
@@ -285,14 +322,25 @@ func (s *Service) Usage(ctx context.Context, sc Scope, p *Params) (UsageReport, 
 		it.DiscountAmount = Mul(it.discountQuantity, it.PricePerUnit)
 		it.NetAmount = it.GrossAmount.Sub(it.DiscountAmount)
 	}
-	slices.SortFunc(items, func(a, b UsageItem) int {
-		return cmp.Or(strings.Compare(a.Date, b.Date), strings.Compare(a.Product, b.Product), strings.Compare(a.SKU, b.SKU),
-			strings.Compare(deref(a.OrganizationName), deref(b.OrganizationName)), strings.Compare(a.RepositoryName, b.RepositoryName))
-	})
-	if items == nil {
-		items = []UsageItem{}
+	order := make([]int, len(items))
+	for i := range order {
+		order[i] = i
 	}
-	return UsageReport{items}, nil
+	slices.SortFunc(order, func(x, y int) int {
+		a, b := &items[x], &items[y]
+		return cmp.Or(strings.Compare(a.Date, b.Date), strings.Compare(a.Product, b.Product), strings.Compare(a.SKU, b.SKU),
+			strings.Compare(deref(a.OrganizationName), deref(b.OrganizationName)), strings.Compare(a.RepositoryName, b.RepositoryName),
+			strings.Compare(refs[x].Name, refs[y].Name), strings.Compare(refs[x].ID, refs[y].ID))
+	})
+	sorted := make([]UsageItem, len(items))
+	sortedRefs := make([]CostCenterRef, len(items))
+	for i, j := range order {
+		sorted[i], sortedRefs[i] = items[j], refs[j]
+	}
+	if !byCostCenter {
+		sortedRefs = nil
+	}
+	return sorted, sortedRefs
 }
 
 func deref(s *string) string {
@@ -359,7 +407,7 @@ func (s *Service) Summary(ctx context.Context, sc Scope, p *Params, ep Endpoint)
 		})
 	} else {
 		q, ok := sc.query(p, s.Catalog)
-		priced, ref, err = s.rows(ctx, sc, p, q, ok, false)
+		priced, ref, err = s.rows(ctx, sc, p, q, ok, ccDefaultAll)
 	}
 	if err != nil {
 		return Summary{}, err

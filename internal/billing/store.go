@@ -125,9 +125,10 @@ type CostCenterFilter struct {
 }
 
 // Attribution is the seam for cost centers (their own package files,
-// costcenter*.go): it says which cost center each usage row belongs to,
-// from membership intervals (an organization, repository or user is in a
-// cost center from one time to another), at the row's bucket time.
+// costcenter*.go): it gives the membership intervals (an organization,
+// repository, user or enterprise team is in a cost center from one time
+// to another) from which the Service attributes each record to the cost
+// center its resource was in when the usage happened.
 //
 // The usage endpoint's default (no cost_center_id) is usage that has no
 // cost center; usage/summary's default is all usage; "none" is usage of
@@ -138,8 +139,7 @@ type Attribution interface {
 	// CostCenter returns the enterprise's cost center with id, or an error
 	// of usage.KindNotFound.
 	CostCenter(ctx context.Context, enterprise, id string) (CostCenterRef, error)
-	// Attribute returns, for each row of the enterprise, the cost center
-	// its usage is attributed to (the zero CostCenterRef for none),
-	// in the rows' order.
-	Attribute(ctx context.Context, enterprise string, rows []Row) ([]CostCenterRef, error)
+	// Memberships returns the enterprise's memberships overlapping
+	// [from, to), indexed, with the names of its cost centers.
+	Memberships(ctx context.Context, enterprise string, from, to time.Time) (*AttributionIndex, error)
 }

@@ -171,7 +171,7 @@ func SeedCostCenters(ctx context.Context, st usage.Store, d *Dataset, seed uint6
 	budgets := &billing.Budgets{Store: bs, Accounts: st, CostCenters: cs, Catalog: catalog, Now: at, NewID: newID}
 	if ls, ok := st.(billing.Store); ok {
 		ledger := billing.NewService(ls, catalog, func() time.Time { return now })
-		attr := &billing.CostCenterAttribution{Store: cs, Accounts: st, Catalog: catalog}
+		attr := &billing.CostCenterAttribution{Store: cs, Accounts: st}
 		ledger.Attribution = attr
 		budgets.Spend = &billing.BudgetSpend{Ledger: ledger, Accounts: st, Attribution: attr}
 	}

@@ -60,7 +60,7 @@ func TestSeedCostCenters(t *testing.T) {
 	// Budgets stand at each alert state.
 	catalog := billing.DefaultCatalog()
 	ledger := billing.NewService(st, catalog, func() time.Time { return now })
-	attr := &billing.CostCenterAttribution{Store: st, Accounts: st, Catalog: catalog}
+	attr := &billing.CostCenterAttribution{Store: st, Accounts: st}
 	ledger.Attribution = attr
 	spend := &billing.BudgetSpend{Ledger: ledger, Accounts: st, Attribution: attr}
 	bs, err := st.AllBudgets(ctx)

@@ -26,8 +26,77 @@ var (
 // installation on an enterprise read (or write) its cost centers and budgets.
 const EnterpriseBillingPermission = "enterprise_billing"
 
-// costCenterEnterprise resolves {enterprise} and checks the caller's access.
+// costCenterEnterprise resolves {enterprise} and checks that the caller
+// is one of its owners or billing managers (or an installation on it).
 func (s *Server) costCenterEnterprise(r *http.Request, need usage.Access) (*usage.Enterprise, error) {
+	ent, err := s.costCenterResolve(r)
+	if err != nil {
+		return nil, err
+	}
+	if err := usage.AuthorizeEnterprise(usage.ActorFrom(r.Context()), ent, need); err != nil {
+		return nil, err
+	}
+	return ent, nil
+}
+
+// costCenterCaller is costCenterEnterprise for the routes organization
+// owners may use too: an owner of some of the enterprise's organizations
+// (whose classic or OAuth token has the route's scope) gets
+// a non-nil OrgOwner limiting them to cost centers holding resources they
+// administer; anyone else gets costCenterEnterprise's answer.
+func (s *Server) costCenterCaller(r *http.Request, need usage.Access) (*usage.Enterprise, *billing.OrgOwner, error) {
+	ent, err := s.costCenterResolve(r)
+	if err != nil {
+		return nil, nil, err
+	}
+	a := usage.ActorFrom(r.Context())
+	authErr := usage.AuthorizeEnterprise(a, ent, need)
+	if authErr == nil || !a.Authenticated() || (a.Type != usage.ActorClassicPAT && a.Type != usage.ActorOAuthApp) {
+		return ent, nil, authErr
+	}
+	scoped := false
+	for _, sc := range need.Scopes {
+		scoped = scoped || usage.HasScope(a.Token.Scopes, sc)
+	}
+	if !scoped {
+		return nil, nil, authErr
+	}
+	owner := &billing.OrgOwner{Orgs: map[string]bool{}}
+	for login, role := range a.Orgs {
+		if role != usage.RoleAdmin {
+			continue
+		}
+		org, err := s.Store.OrganizationByLogin(r.Context(), login)
+		switch {
+		case usage.IsNotFound(err):
+		case err != nil:
+			return nil, nil, err
+		case org.EnterpriseID == ent.ID:
+			owner.Orgs[strings.ToLower(login)] = true
+		}
+	}
+	if len(owner.Orgs) == 0 {
+		return nil, nil, authErr
+	}
+	return ent, owner, nil
+}
+
+// costCenterOwned is costCenterCaller for the routes of one cost center:
+// an organization owner gets 404 for a cost center holding nothing of theirs.
+func (s *Server) costCenterOwned(r *http.Request, need usage.Access) (*usage.Enterprise, *billing.OrgOwner, error) {
+	ent, owner, err := s.costCenterCaller(r, need)
+	if err == nil && owner != nil {
+		err = s.CostCenters.CheckOwner(r.Context(), ent.ID, r.PathValue("cost_center_id"), owner)
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	return ent, owner, nil
+}
+
+// costCenterResolve resolves {enterprise}: 404 when unknown (401 to an
+// anonymous caller), 403 for fine-grained personal access tokens.
+func (s *Server) costCenterResolve(r *http.Request) (*usage.Enterprise, error) {
 	if s.CostCenters == nil {
 		return nil, usage.ErrNotFound
 	}
@@ -43,9 +112,6 @@ func (s *Server) costCenterEnterprise(r *http.Request, need usage.Access) (*usag
 			}
 			return nil, usage.ErrNotFound
 		}
-		return nil, err
-	}
-	if err := usage.AuthorizeEnterprise(a, ent, need); err != nil {
 		return nil, err
 	}
 	return ent, nil
@@ -133,7 +199,7 @@ func costCenterOut(cc *billing.CostCenter) costCenterJSON {
 }
 
 func (s *Server) handleListCostCenters(w http.ResponseWriter, r *http.Request) error {
-	ent, err := s.costCenterEnterprise(r, costCenterRead)
+	ent, owner, err := s.costCenterCaller(r, costCenterRead)
 	if err != nil {
 		return err
 	}
@@ -143,6 +209,9 @@ func (s *Server) handleListCostCenters(w http.ResponseWriter, r *http.Request) e
 	}
 	out := make([]costCenterJSON, 0, len(ccs))
 	for _, cc := range ccs {
+		if owner != nil && !owner.Sees(cc) {
+			continue
+		}
 		out = append(out, costCenterOut(cc))
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"costCenters": out})
@@ -167,7 +236,7 @@ func (s *Server) handleCreateCostCenter(w http.ResponseWriter, r *http.Request) 
 }
 
 func (s *Server) handleGetCostCenter(w http.ResponseWriter, r *http.Request) error {
-	ent, err := s.costCenterEnterprise(r, costCenterRead)
+	ent, _, err := s.costCenterOwned(r, costCenterRead)
 	if err != nil {
 		return err
 	}
@@ -197,7 +266,7 @@ func (s *Server) handleGetCostCenter(w http.ResponseWriter, r *http.Request) err
 }
 
 func (s *Server) handleUpdateCostCenter(w http.ResponseWriter, r *http.Request) error {
-	ent, err := s.costCenterEnterprise(r, costCenterWrite)
+	ent, _, err := s.costCenterOwned(r, costCenterWrite)
 	if err != nil {
 		return err
 	}
@@ -214,7 +283,7 @@ func (s *Server) handleUpdateCostCenter(w http.ResponseWriter, r *http.Request) 
 }
 
 func (s *Server) handleDeleteCostCenter(w http.ResponseWriter, r *http.Request) error {
-	ent, err := s.costCenterEnterprise(r, costCenterWrite)
+	ent, _, err := s.costCenterOwned(r, costCenterWrite)
 	if err != nil {
 		return err
 	}
@@ -234,13 +303,18 @@ type reassignedJSON struct {
 }
 
 func (s *Server) handleAddCostCenterResources(w http.ResponseWriter, r *http.Request) error {
-	ent, err := s.costCenterEnterprise(r, costCenterWrite)
+	ent, owner, err := s.costCenterOwned(r, costCenterWrite)
 	if err != nil {
 		return err
 	}
 	var req billing.ResourceRequest
 	if err := ccDecode(r, &req, usage.KindBadRequest, "CostCenter"); err != nil {
 		return err
+	}
+	if owner != nil {
+		if err := owner.MayChange(req); err != nil {
+			return err
+		}
 	}
 	moved, err := s.CostCenters.AddResources(r.Context(), ent.ID, r.PathValue("cost_center_id"), req)
 	if err != nil {
@@ -255,13 +329,18 @@ func (s *Server) handleAddCostCenterResources(w http.ResponseWriter, r *http.Req
 }
 
 func (s *Server) handleRemoveCostCenterResources(w http.ResponseWriter, r *http.Request) error {
-	ent, err := s.costCenterEnterprise(r, costCenterWrite)
+	ent, owner, err := s.costCenterOwned(r, costCenterWrite)
 	if err != nil {
 		return err
 	}
 	var req billing.ResourceRequest
 	if err := ccDecode(r, &req, usage.KindBadRequest, "CostCenter"); err != nil {
 		return err
+	}
+	if owner != nil {
+		if err := owner.MayChange(req); err != nil {
+			return err
+		}
 	}
 	if err := s.CostCenters.RemoveResources(r.Context(), ent.ID, r.PathValue("cost_center_id"), req); err != nil {
 		return err

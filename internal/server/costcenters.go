@@ -41,7 +41,7 @@ func wireCostCenters(cfg Config, s *Server, now func() time.Time) {
 	if s.API.Billing != nil {
 		catalog = s.API.Billing.Catalog
 	}
-	attr := &billing.CostCenterAttribution{Store: cs, Accounts: s.Store, Catalog: catalog}
+	attr := &billing.CostCenterAttribution{Store: cs, Accounts: s.Store}
 	budgets := &billing.Budgets{Store: bs, Accounts: s.Store, CostCenters: cs, Catalog: catalog, Now: now}
 	if svc := s.API.Billing; svc != nil {
 		// Every billing answer attributes usage to cost centers from now on.

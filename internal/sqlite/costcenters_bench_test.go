@@ -90,7 +90,7 @@ func BenchmarkCostCenterSummary(b *testing.B) {
 	}
 	catalog := billing.DefaultCatalog()
 	svc := billing.NewService(db, catalog, func() time.Time { return start.AddDate(0, 1, 0) })
-	svc.Attribution = &billing.CostCenterAttribution{Store: db, Accounts: db, Catalog: catalog}
+	svc.Attribution = &billing.CostCenterAttribution{Store: db, Accounts: db}
 	acme := billing.Scope{Account: billing.Account{Kind: billing.KindEnterprise, Login: "acme"}}
 	for _, c := range []struct{ name, cc string }{{"all", ""}, {"cost_center", ids[210]}, {"none", "none"}} {
 		q := url.Values{"year": {"2026"}, "month": {"1"}}

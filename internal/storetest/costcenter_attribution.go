@@ -2,7 +2,9 @@ package storetest
 
 import (
 	"fmt"
+	"maps"
 	"net/url"
+	"strings"
 	"testing"
 	"time"
 
@@ -66,7 +68,7 @@ func newAttrFixture(t *testing.T, st usage.Store) *attrFixture {
 	f.cc = &billing.CostCenters{Store: cs, Now: now}
 	f.ledger = billing.NewService(ls, catalog, func() time.Time { return attrMonth.AddDate(0, 1, 0) })
 	f.ledger.Accounts = st
-	f.ledger.Attribution = &billing.CostCenterAttribution{Store: cs, Accounts: st, Catalog: catalog}
+	f.ledger.Attribution = &billing.CostCenterAttribution{Store: cs, Accounts: st}
 	return f
 }
 
@@ -217,49 +219,92 @@ func withCC(q url.Values, id string) url.Values {
 }
 
 // testAttributionMoveAtNoon moves a repository from A to B at 12:00: its
-// 11:59 job is A's and its 12:01 job B's, in the hourly report; the
-// day's report attributes the day to where the repository was when the
-// day began (rows are attributed at their bucket's start).
+// 11:59 job is A's and its 12:01 job B's, in the hourly, daily and
+// monthly reports, on both usage endpoints, and in the CSV exports.
 func testAttributionMoveAtNoon(t *testing.T, f *attrFixture) {
 	ctx := t.Context()
 	a, b := f.create(t, "A"), f.create(t, "B")
 	f.add(t, a, billing.ResourceRequest{Repositories: []string{"acme-web/repo0"}})
 	f.at(10, 12, 0)
 	f.add(t, b, billing.ResourceRequest{Repositories: []string{"acme-web/repo0"}})
-	job := func(id string, h, m int, minutes int64) billing.Record {
+	job := func(id, sku string, h, m int, minutes int64) billing.Record {
 		return billing.Record{ID: id, Timestamp: attrMonth.Add(9*24*time.Hour + time.Duration(h)*time.Hour + time.Duration(m)*time.Minute),
-			Product: "actions", SKU: "actions_linux_4_core", Unit: billing.UnitMinutes, Quantity: billing.Units(minutes),
+			Product: "actions", SKU: sku, Unit: billing.UnitMinutes, Quantity: billing.Units(minutes),
 			Enterprise: "acme", Organization: "acme-web", Repository: "acme-web/repo0"}
 	}
-	_, err := f.ledger.Ingest(ctx, []billing.Record{job("j1159", 11, 59, 3), job("j1201", 12, 1, 5)})
+	// A larger runner (never included) and a standard one, whose included
+	// minutes must go to the 11:59 job, the earlier one.
+	_, err := f.ledger.Ingest(ctx, []billing.Record{
+		job("j1159", "actions_linux_4_core", 11, 59, 3), job("j1201", "actions_linux_4_core", 12, 1, 5),
+		job("s1159", "actions_linux", 11, 59, 7), job("s1201", "actions_linux", 12, 1, 11),
+	})
 	must(t, "ingest", err)
-	minutes := func(q url.Values) billing.Quantity {
+	scope := billing.Scope{Account: billing.Account{Kind: billing.KindEnterprise, Login: "acme"}}
+	minutes := func(ep billing.Endpoint, q url.Values, sku string) (gross, disc billing.Quantity) {
 		q.Set("year", "2026")
 		q.Set("month", "3")
-		q.Set("day", "10")
-		p, err := billing.ParseParams(q, billing.EndpointSummary, f.ledger.Catalog, attrMonth)
+		q.Set("sku", sku)
+		p, err := billing.ParseParams(q, ep, f.ledger.Catalog, attrMonth)
 		must(t, "params", err)
-		s, err := f.ledger.Summary(ctx, billing.Scope{Account: billing.Account{Kind: billing.KindEnterprise, Login: "acme"}}, p, billing.EndpointSummary)
+		if ep == billing.EndpointUsage {
+			r, err := f.ledger.Usage(ctx, scope, p)
+			must(t, "usage", err)
+			for _, it := range r.UsageItems {
+				gross, disc = gross+it.Quantity, disc+it.DiscountQuantity()
+			}
+			return gross, disc
+		}
+		s, err := f.ledger.Summary(ctx, scope, p, billing.EndpointSummary)
 		must(t, "summary", err)
-		var n billing.Quantity
 		for _, it := range s.UsageItems {
-			n += it.GrossQuantity
+			gross, disc = gross+it.GrossQuantity, disc+it.DiscountQuantity
 		}
-		return n
+		return gross, disc
 	}
-	for _, c := range []struct {
-		hour, cc string
-		want     int64
-	}{{"11", a, 3}, {"11", b, 0}, {"12", a, 0}, {"12", b, 5}} {
-		if got := minutes(vals("hour", c.hour, "cost_center_id", c.cc)); got != billing.Units(c.want) {
-			t.Errorf("hour %s, cost center %s: %v minutes, want %d", c.hour, c.cc, got, c.want)
+	for _, ep := range []billing.Endpoint{billing.EndpointSummary, billing.EndpointUsage} {
+		for _, c := range []struct {
+			period   []string
+			cc       string
+			larger   int64
+			standard int64
+		}{
+			{[]string{"day", "10", "hour", "11"}, a, 3, 7}, {[]string{"day", "10", "hour", "11"}, b, 0, 0},
+			{[]string{"day", "10", "hour", "12"}, a, 0, 0}, {[]string{"day", "10", "hour", "12"}, b, 5, 11},
+			{[]string{"day", "10"}, a, 3, 7}, {[]string{"day", "10"}, b, 5, 11},
+			{nil, a, 3, 7}, {nil, b, 5, 11},
+		} {
+			q := vals(append(c.period, "cost_center_id", c.cc)...)
+			if got, _ := minutes(ep, q, "actions_linux_4_core"); got != billing.Units(c.larger) {
+				t.Errorf("endpoint %v, %v: %v larger-runner minutes, want %d", ep, q, got, c.larger)
+			}
+			got, disc := minutes(ep, q, "actions_linux")
+			if got != billing.Units(c.standard) || disc != got {
+				t.Errorf("endpoint %v, %v: %v standard minutes with %v included, want %d all included", ep, q, got, disc, c.standard)
+			}
 		}
 	}
-	if got := minutes(vals("cost_center_id", a)); got != billing.Units(8) {
-		t.Errorf("day 10 for A: %v minutes, want 8 (the day's row is attributed at its start)", got)
+	// Nothing is left unassigned and nothing is counted twice.
+	if got, _ := minutes(billing.EndpointSummary, vals("cost_center_id", "none"), "actions_linux_4_core"); got != 0 {
+		t.Errorf("unassigned: %v minutes, want 0", got)
 	}
-	if got := minutes(vals("cost_center_id", b)); got != 0 {
-		t.Errorf("day 10 for B: %v minutes, want 0", got)
+	if got, _ := minutes(billing.EndpointSummary, vals(), "actions_linux_4_core"); got != billing.Units(8) {
+		t.Errorf("all: %v minutes, want 8", got)
+	}
+	// The exports name each job's cost center.
+	for _, typ := range []string{billing.ReportSummarized, billing.ReportDetailed} {
+		var csv strings.Builder
+		rep := &billing.ReportExport{Enterprise: "acme", Type: typ, Start: billing.DateOf(attrMonth), End: billing.DateOf(attrMonth.AddDate(0, 1, -1))}
+		must(t, "csv "+typ, f.ledger.WriteReportCSV(ctx, rep, &csv))
+		got := map[string]string{}
+		for _, line := range strings.Split(strings.TrimSpace(csv.String()), "\n")[1:] {
+			fields := strings.Split(line, ",")
+			if fields[2] == "actions_linux_4_core" {
+				got[fields[3]] = fields[len(fields)-1]
+			}
+		}
+		if want := map[string]string{"3": "A", "5": "B"}; !maps.Equal(got, want) {
+			t.Errorf("%s export: larger-runner quantity → cost center %v, want %v\n%s", typ, got, want, csv.String())
+		}
 	}
 }
 
@@ -296,17 +341,18 @@ func testAttributionPrecedence(t *testing.T, f *attrFixture) {
 	rows, err := f.ledger.Store.BillingRows(ctx, billing.Query{Account: billing.Account{Kind: billing.KindEnterprise, Login: "acme"}, Level: billing.LevelDay,
 		From: attrMonth, To: attrMonth.AddDate(0, 1, 0)})
 	must(t, "rows", err)
-	refs, err := f.ledger.Attribution.Attribute(ctx, "acme", rows)
-	must(t, "attribute", err)
+	ix, err := f.ledger.Attribution.Memberships(ctx, "acme", attrMonth, attrMonth.AddDate(0, 1, 0))
+	must(t, "memberships", err)
 	want := map[string]string{"copilot_premium_request|acme-web-user0": user, "copilot_premium_request|acme-web-user1": team,
 		"copilot_premium_request|acme-web-user2": org, "actions_linux_4_core|acme-web/repo3": repo, "actions_linux_4_core|acme-web/repo0": org}
-	for i, r := range rows {
+	for _, r := range rows {
 		k := r.SKU + "|" + r.Username
 		if r.Repository != "" {
 			k = r.SKU + "|" + r.Repository
 		}
-		if w, ok := want[k]; !ok || refs[i].ID != w {
-			t.Errorf("row %s attributed to %q (%s), want %q", k, refs[i].ID, refs[i].Name, w)
+		got := ix.Of(f.ledger.Catalog.SKU(r.SKU).Product, r.Organization, r.Repository, r.Username, r.Bucket)
+		if w, ok := want[k]; !ok || got.ID != w {
+			t.Errorf("row %s attributed to %q (%s), want %q", k, got.ID, got.Name, w)
 		}
 		delete(want, k)
 	}
