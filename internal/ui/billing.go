@@ -190,41 +190,44 @@ func (h *Handler) billingData(r *http.Request, v *viewer) (*billingPage, error) 
 		return nil, err
 	}
 	// The usage endpoint answers, without cost_center_id, only usage that
-	// has no cost center; the whole account is that plus each cost
-	// center's usage (which the attribution guarantees add up exactly).
-	// Each item is tagged with its cost center for the grouping.
+	// has no cost center; an enterprise's whole usage is that plus each
+	// cost center's, which UsageByCostCenter reads in one pass, each item
+	// tagged with its cost center (what usage?cost_center_id=ID answers
+	// for it), for the grouping and the cost centers' net amounts.
 	var ccs []*billing.CostCenter
 	if kind == "enterprise" && h.cfg.CostCenters != nil && h.cfg.Billing.Attribution != nil {
 		if ccs, err = h.cfg.CostCenters(r.Context(), v.actor, name); err != nil {
 			return nil, err
 		}
 	}
-	var rep billing.UsageReport
+	var rep *billing.UsageReport
 	var itemCC []string
-	ccParts := []struct{ id, name string }{{"", "(no cost center)"}}
-	for _, cc := range ccs {
-		ccParts = append(ccParts, struct{ id, name string }{cc.ID, cc.Name})
-	}
-	ccNet := map[string]billing.Amount{}
-	for _, part := range ccParts {
-		pp := *params
-		if len(ccs) > 0 {
-			pp.CostCenter = billing.CostCenterFilter{Set: true, None: part.id == "", ID: part.id}
+	ccNet := map[string]billing.Amount{} // by cost-center id; "" for none
+	if len(ccs) > 0 {
+		var refs []billing.CostCenterRef
+		if rep, refs, err = h.cfg.Billing.UsageByCostCenter(r.Context(), sc, params); err != nil {
+			return nil, err
 		}
-		one, err := h.cfg.Billing.Usage(r.Context(), sc, &pp)
+		itemCC = make([]string, len(refs))
+		for i, ref := range refs {
+			itemCC[i] = cmpOr(ref.Name, "(no cost center)")
+			ccNet[ref.ID] = ccNet[ref.ID].Add(rep.UsageItems[i].NetAmount)
+		}
+	} else {
+		one, err := h.cfg.Billing.Usage(r.Context(), sc, params)
 		if err != nil {
 			return nil, err
 		}
-		for _, it := range one.UsageItems {
-			ccNet[part.name] = ccNet[part.name].Add(it.NetAmount)
-			itemCC = append(itemCC, part.name)
+		rep = &one
+		itemCC = make([]string, len(rep.UsageItems))
+		for i := range itemCC {
+			itemCC[i] = "(no cost center)"
 		}
-		rep.UsageItems = append(rep.UsageItems, one.UsageItems...)
 	}
 	p.ccNames = map[string]string{}
 	for _, cc := range ccs {
 		p.ccNames[cc.ID] = cc.Name
-		view := costCenterView{ID: cc.ID, Name: cc.Name, State: cc.State, Net: usd(ccNet[cc.Name])}
+		view := costCenterView{ID: cc.ID, Name: cc.Name, State: cc.State, Net: usd(ccNet[cc.ID])}
 		for _, res := range cc.Resources {
 			view.Resources = append(view.Resources, string(res.Type)+" "+res.Name)
 		}
