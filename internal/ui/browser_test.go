@@ -429,6 +429,7 @@ func TestBrowser(t *testing.T) {
 	// Server statistics: a tile per group for each server, equal to the
 	// server's latest snapshot in the API's history, and trend points.
 	b.open("/ui/server-stats")
+	b.checkView("6a-server-stats-accounts")
 	b.click("open acme", ".org[href='/ui/server-stats/acme']")
 	host := b.text("section.server h2")
 	users := b.number("section.server [data-group=users] dd")
@@ -458,6 +459,7 @@ func TestBrowser(t *testing.T) {
 	// Billing: the breakdown by SKU, its CSV link, and the net total equal
 	// to the API's usage items for the month, to the cent.
 	b.open("/ui/billing")
+	b.checkView("7a-billing-accounts")
 	b.click("open acme's billing", ".org[href='/ui/billing/enterprise/acme']")
 	b.click("group by SKU", ".seg a[href*='group=sku']")
 	var rep struct {
@@ -538,6 +540,7 @@ func TestBrowser(t *testing.T) {
 	// Copilot: the newest day's active users equal that day's aggregate
 	// as the API serves it; a point per reported day on each trend.
 	b.open("/ui/copilot")
+	b.checkView("8a-copilot-accounts")
 	b.click("open acme's Copilot", ".org[href='/ui/copilot/enterprise/acme']")
 	if n := eval[int](b, `document.querySelectorAll("svg.chart.line .pt[data-series='Daily active']").length`); n < 20 {
 		t.Errorf("%d daily-active points over 28 days", n)
