@@ -85,9 +85,9 @@ func (a *BudgetAlerter) log() *slog.Logger {
 	return a.Logger
 }
 
-// alerting reports whether a budget raises alerts: alerting on, and not a
-// per-user budget (GitHub never alerts on those).
-func alerting(b *Budget) bool {
+// Alerting reports whether the budget raises alerts: alerting on, and not
+// a per-user budget (GitHub never alerts on those).
+func (b *Budget) Alerting() bool {
 	return b.WillAlert && b.Scope != ScopeUser && b.Scope != ScopeMultiUserCustomer && b.Scope != ScopeMultiUserCostCenter
 }
 
@@ -101,7 +101,7 @@ func (a *BudgetAlerter) Run(ctx context.Context) error {
 	}
 	var errs []error
 	for _, b := range budgets {
-		if !alerting(b) {
+		if !b.Alerting() {
 			continue
 		}
 		if err := a.check(ctx, b, month, now); err != nil {

@@ -133,8 +133,7 @@ func (s *Server) BudgetStates(ctx context.Context, actor *usage.Actor, kind, nam
 	month := now.UTC().Format("2006-01")
 	out := make([]BudgetState, 0, len(bs))
 	for _, b := range bs {
-		st := BudgetState{Budget: b, Alerting: b.WillAlert && b.Scope != billing.ScopeUser &&
-			b.Scope != billing.ScopeMultiUserCustomer && b.Scope != billing.ScopeMultiUserCostCenter}
+		st := BudgetState{Budget: b, Alerting: b.Alerting()}
 		switch b.Scope {
 		case billing.ScopeMultiUserCustomer, billing.ScopeMultiUserCostCenter:
 			by, overrides, err := s.budgetUsers(ctx, owner, b)
