@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ghusage/ghusage/internal/billing"
 	"github.com/ghusage/ghusage/internal/server"
 	"github.com/ghusage/ghusage/internal/usage"
 )
@@ -17,6 +18,7 @@ const accountHelp = `Usage:
   ghusage account set-role --user LOGIN (--org LOGIN --role member|admin | --enterprise SLUG --role member|owner)
   ghusage account create-team --org LOGIN SLUG
   ghusage account add-team-member --org LOGIN --team SLUG --user LOGIN
+  ghusage account create-enterprise-team --enterprise SLUG SLUG [--name NAME] [--members LOGIN,...]
   ghusage account create-repo OWNER/NAME [--private]
   ghusage account create-app SLUG [--name NAME] [--owner LOGIN] [--permissions name=level,...]
   ghusage account create-installation --app ID --account LOGIN [--account-type Organization] [--repositories N]
@@ -32,7 +34,7 @@ func runAccount(ctx context.Context, e *env, args []string) error {
 	cfg := server.DefaultConfig()
 	f := newFlagSet("account "+verb, e.getenv, e.stderr)
 	storeFlags(f, &cfg)
-	var name, ent, org, user, role, team, owner, perms, account, accountType string
+	var name, ent, org, user, role, team, owner, perms, account, accountType, members string
 	var siteAdmin, private bool
 	var app int64
 	var repos int
@@ -42,6 +44,7 @@ func runAccount(ctx context.Context, e *env, args []string) error {
 	f.StringVar(&user, "user", "", "user login")
 	f.StringVar(&role, "role", "member", "role: member, admin (organization owner) or owner (enterprise owner)")
 	f.StringVar(&team, "team", "", "team slug")
+	f.StringVar(&members, "members", "", "comma-separated user logins of an enterprise team")
 	f.StringVar(&owner, "owner", "", "owner login")
 	f.StringVar(&perms, "permissions", "", "comma-separated name=level permissions")
 	f.StringVar(&account, "account", "", "account login an app is installed on")
@@ -154,6 +157,32 @@ func runAccount(ctx context.Context, e *env, args []string) error {
 			}
 		}
 		return fmt.Errorf("--team %q: no such team in %s", team, org)
+	case "create-enterprise-team":
+		// An enterprise team (members across organizations) that cost
+		// centers can hold; its members' licences and premium requests go
+		// to its cost center unless they are assigned one themselves.
+		slug, err := arg()
+		if err != nil {
+			return err
+		}
+		cs, ok := st.(billing.CostCenterStore)
+		if !ok {
+			return fmt.Errorf("account create-enterprise-team: this store keeps no cost centers")
+		}
+		en, err := st.EnterpriseBySlug(ctx, ent)
+		if err != nil {
+			return fmt.Errorf("--enterprise %q: %w", ent, err)
+		}
+		if name == "" {
+			name = slug
+		}
+		x := &billing.EnterpriseTeam{EnterpriseID: en.ID, Slug: slug, Name: name, CreatedAt: now}
+		for _, m := range strings.Split(members, ",") {
+			if m = strings.TrimSpace(m); m != "" {
+				x.Members = append(x.Members, m)
+			}
+		}
+		return report(e, cs.CreateEnterpriseTeam(ctx, x), "enterprise team", x.ID, slug)
 	case "create-repo":
 		full, err := arg()
 		if err != nil {
@@ -251,6 +280,17 @@ func listAccounts(ctx context.Context, e *env, st usage.Store) error {
 	}
 	for _, x := range insts {
 		fmt.Fprintf(e.stdout, "installation %d app=%d account=%s\n", x.ID, x.AppID, x.AccountLogin)
+	}
+	if cs, ok := st.(billing.CostCenterStore); ok {
+		for _, x := range ents {
+			teams, err := cs.EnterpriseTeams(ctx, x.ID)
+			if err != nil {
+				return err
+			}
+			for _, t := range teams {
+				fmt.Fprintf(e.stdout, "enterprise team %d %s/%s members=%s\n", t.ID, x.Slug, t.Slug, strings.Join(t.Members, ","))
+			}
+		}
 	}
 	oas, err := st.ListOAuthApps(ctx)
 	if err != nil {

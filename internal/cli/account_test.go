@@ -23,9 +23,10 @@ func TestAccountCommands(t *testing.T) {
 	run(t, "account", "create-app", d, "globex-ci", "--permissions", "organization_api_insights=read")
 	run(t, "account", "create-installation", d, "--app", "1", "--account", "globex-eng", "--repositories", "12")
 	run(t, "account", "create-oauth-app", d, "Globex Dash")
+	run(t, "account", "create-enterprise-team", d, "--enterprise", "globex", "--members", "hank", "platform")
 	out := run(t, "account", "list", d)
 	for _, want := range []string{"enterprise 1 globex", "organization 1 globex-eng", "users: 1", "app 1 globex-ci",
-		"installation 1 app=1 account=globex-eng", "oauth app 1 Globex Dash"} {
+		"installation 1 app=1 account=globex-eng", "oauth app 1 Globex Dash", "enterprise team 1 globex/platform members=hank"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("account list lacks %q:\n%s", want, out)
 		}
@@ -49,6 +50,8 @@ func TestAccountCommands(t *testing.T) {
 		{"account", "create-org", d, "x", "--enterprise", "nope"},
 		{"account", "set-role", d, "--user", "hank", "--org", "globex-eng", "--role", "owner"},
 		{"account", "create-repo", d, "no-slash"},
+		{"account", "create-enterprise-team", d, "--enterprise", "globex", "--members", "nobody", "ghosts"},
+		{"account", "create-enterprise-team", d, "--enterprise", "nope", "x"},
 		{"token", "create", d, "--user", "hank", "--type", "fine-grained"},
 		{"token", "create", d, "--user", "hank", "--permissions", "contents=maybe"},
 		{"token", "create", d, "--user", "hank", "--scopes", "read:orgs"},
