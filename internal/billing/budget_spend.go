@@ -12,8 +12,8 @@ import (
 
 // BudgetSpend computes how much of a budget is consumed: the net amount
 // (gross less included usage and other discounts) of the usage the budget
-// covers in the current UTC month, from the hour the budget was created
-// on (GitHub counts only usage after creation).
+// covers in the current UTC month from the instant the budget was created
+// (GitHub counts only usage after creation).
 type BudgetSpend struct {
 	Ledger      *Service // the priced ledger
 	Accounts    usage.AccountStore
@@ -99,6 +99,13 @@ func (s *BudgetSpend) covered(ctx context.Context, b *Budget, now time.Time) ([]
 	if err != nil {
 		return nil, err
 	}
+	if c := b.CreatedAt.UTC(); c.After(from) {
+		// Created within its first hour: that hour's usage before the
+		// budget existed does not count.
+		if rows, err = s.Ledger.withoutUsageBefore(ctx, q, rows, c); err != nil {
+			return nil, err
+		}
+	}
 	if b.Type == BudgetBundlePricing {
 		kept := rows[:0]
 		for _, r := range rows {
@@ -121,6 +128,47 @@ func (s *BudgetSpend) covered(ctx context.Context, b *Budget, now time.Time) ([]
 	kept := priced[:0]
 	for _, r := range priced {
 		if r.CostCenter.ID == b.EntityName {
+			kept = append(kept, r)
+		}
+	}
+	return kept, nil
+}
+
+// withoutUsageBefore takes from the hour rows of q the records of the hour
+// holding t that happened before t, reading only that hour's records;
+// rows left empty are dropped.
+func (s *Service) withoutUsageBefore(ctx context.Context, q Query, rows []Row, t time.Time) ([]Row, error) {
+	h := t.Truncate(time.Hour)
+	idx := map[Row]int{}
+	for i := range rows {
+		if rows[i].Bucket.Equal(h) {
+			k := rows[i]
+			k.Quantity = 0
+			idx[k] = i
+		}
+	}
+	if len(idx) == 0 {
+		return rows, nil
+	}
+	hq := q
+	hq.Level, hq.From, hq.To = LevelHour, h, h.Add(time.Hour)
+	err := s.Store.BillingRecords(ctx, hq, func(rec *Record) error {
+		if !rec.Timestamp.Before(t) {
+			return nil
+		}
+		k := RowOf(rec, LevelHour)
+		k.Quantity = 0
+		if i, ok := idx[k]; ok {
+			rows[i].Quantity -= rec.Quantity
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	kept := rows[:0]
+	for _, r := range rows {
+		if r.Quantity != 0 {
 			kept = append(kept, r)
 		}
 	}

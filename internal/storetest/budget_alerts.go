@@ -23,6 +23,10 @@ func RunBudgetAlerts(t *testing.T, open Replicas) {
 		t.Parallel()
 		testBudgetAlerts(t, open(t, 2))
 	})
+	t.Run("CountsFromTheInstantOfCreation", func(t *testing.T) {
+		t.Parallel()
+		testBudgetCountsFromCreation(t, open(t, 1)[0])
+	})
 }
 
 type hookReceiver struct {
@@ -62,6 +66,45 @@ func (h *hookReceiver) thresholds() []int {
 		out = append(out, e.Threshold)
 	}
 	return out
+}
+
+// testBudgetCountsFromCreation creates a budget at 01:30: the jobs of
+// 01:10 do not count, those of 01:50 and 02:20 do.
+func testBudgetCountsFromCreation(t *testing.T, st usage.Store) {
+	ctx := t.Context()
+	if _, ok := st.(billing.Store); !ok {
+		t.Skip("backend has no billing ledger")
+	}
+	asBudgetStore(t, st)
+	ent := &usage.Enterprise{Slug: "acme", Name: "Acme", CreatedAt: testTime}
+	must(t, "enterprise", st.CreateEnterprise(ctx, ent))
+	must(t, "org", st.CreateOrganization(ctx, &usage.Organization{Login: "acme-web", EnterpriseID: ent.ID, CreatedAt: testTime}))
+	month := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
+	clock := month.Add(90 * time.Minute)
+	now := func() time.Time { return clock }
+	catalog := billing.DefaultCatalog()
+	ledger := billing.NewService(st.(billing.Store), catalog, now)
+	ledger.Accounts = st
+	budgets := &billing.Budgets{Store: st.(billing.BudgetStore), Accounts: st, Catalog: catalog, Now: now,
+		Spend: &billing.BudgetSpend{Ledger: ledger, Accounts: st}}
+	f := false
+	amount, scope, typ, sku := int64(10), billing.ScopeEnterprise, billing.BudgetProductPricing, "actions"
+	b, err := budgets.Create(ctx, billing.BudgetOwner{EnterpriseID: ent.ID}, billing.BudgetInput{BudgetAmount: &amount, PreventFurtherUsage: &f,
+		BudgetScope: &scope, BudgetType: &typ, BudgetProductSKU: &sku, BudgetAlerting: &billing.BudgetAlerting{WillAlert: &f, AlertRecipients: []string{}}})
+	must(t, "create budget", err)
+	job := func(id string, at time.Duration, n int64) billing.Record {
+		return billing.Record{ID: id, Timestamp: month.Add(at), Product: "actions", SKU: "actions_linux_4_core",
+			Unit: billing.UnitMinutes, Quantity: billing.Units(n), Enterprise: "acme", Organization: "acme-web", Repository: "acme-web/app"}
+	}
+	_, err = ledger.Ingest(ctx, []billing.Record{job("before", 70*time.Minute, 100), job("after", 110*time.Minute, 50), job("next-hour", 140*time.Minute, 25)})
+	must(t, "ingest", err)
+	clock = month.Add(10 * 24 * time.Hour)
+	// 75 minutes of a larger runner at $0.012 (never included): $0.90.
+	c, err := budgets.Spend.Consumed(ctx, b, now())
+	must(t, "consumed", err)
+	if c.String() != "0.9" {
+		t.Fatalf("consumed %s, want 0.9 (the 01:50 and 02:20 jobs, not the 01:10 one)", c)
+	}
 }
 
 func testBudgetAlerts(t *testing.T, stores []usage.Store) {
