@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptrace"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -206,9 +207,7 @@ func TestCertificateReload(t *testing.T) {
 
 	// SIGHUP.
 	install(t, certC, keyC, cert, key)
-	if err := syscall.Kill(os.Getpid(), syscall.SIGHUP); err != nil {
-		t.Fatal(err)
-	}
+	sighup(t)
 	waitServed(t, newClient, url, serialOf(certC), "SIGHUP")
 	if _, reused := served(t, kept, url); !reused {
 		t.Error("the connection opened before the reloads was dropped")
@@ -232,6 +231,24 @@ func TestCertificateReloadOnFileChange(t *testing.T) {
 	}
 	install(t, certB, keyB, cert, key)
 	waitServed(t, newClient, srv.URL()+"/healthz", mustLeaf(t, certB).SerialNumber.String(), "file change")
+}
+
+// sighup sends the test process SIGHUP and returns once the runtime has
+// delivered it (to a channel of the test's own): a signal still pending
+// when the server stops listening for it would end the test binary.
+func sighup(t *testing.T) {
+	t.Helper()
+	got := make(chan os.Signal, 1)
+	signal.Notify(got, syscall.SIGHUP)
+	defer signal.Stop(got)
+	if err := syscall.Kill(os.Getpid(), syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-got:
+	case <-time.After(10 * time.Second):
+		t.Fatal("SIGHUP not delivered within 10 s")
+	}
 }
 
 // waitServed polls new connections until they are served serial (the
@@ -286,9 +303,7 @@ func TestSIGHUPWithoutTLSKeepsServing(t *testing.T) {
 		}
 		resp.Body.Close()
 	}
-	if err := syscall.Kill(os.Getpid(), syscall.SIGHUP); err != nil {
-		t.Fatal(err)
-	}
+	sighup(t)
 	resp, err := http.Get(srv.URL() + "/healthz")
 	if err != nil {
 		t.Fatal(err)
