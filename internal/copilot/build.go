@@ -44,6 +44,20 @@ type Builder struct {
 	// RetentionDays is how many days of activity and reports are kept (0: forever).
 	RetentionDays int
 	Logger        *slog.Logger
+	// Ledger, when set, is told after each run's reports are built which
+	// closed days' activity changed, and the last closed day, before the
+	// days' dirty marks are cleared: a failure leaves them marked, so the
+	// next run repeats it. The billing ledger derives Copilot licences and
+	// premium requests through it (--copilot-billing).
+	Ledger Ledger
+}
+
+// Ledger is what the report job feeds with the activity it builds.
+type Ledger interface {
+	// CopilotClosed is called once per run with the closed days (at or
+	// after the retention floor, in order) whose activity changed since
+	// the previous run, and the newest closed day.
+	CopilotClosed(ctx context.Context, changed []Day, closed Day) error
 }
 
 func (b *Builder) defaults() {
@@ -132,6 +146,11 @@ func (b *Builder) Run(ctx context.Context) (RunStats, error) {
 			return st, fmt.Errorf("copilot 28-day reports ending %s: %w", d, err)
 		}
 		st.Windows++
+	}
+	if b.Ledger != nil {
+		if err := b.Ledger.CopilotClosed(ctx, slices.Sorted(maps.Keys(full)), closed); err != nil {
+			return st, fmt.Errorf("copilot usage into the billing ledger: %w", err)
+		}
 	}
 	if err := b.Store.CopilotClearDirty(ctx, done); err != nil {
 		return st, err
