@@ -301,3 +301,90 @@ func TestSeatDayShareSumsToOneMonth(t *testing.T) {
 		}
 	}
 }
+
+// With --copilot-billing the demo ledger holds no Copilot licences or
+// premium requests of its own: the first report job derives them from the
+// demo's seats (with their history) and activity, exactly.
+func TestDemoCopilotBillingIsDerived(t *testing.T) {
+	ctx := context.Background()
+	now := time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC)
+	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "ghusage.db"), sqlite.Options{Synchronous: "OFF"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	d, err := server.SeedDemo(ctx, st, demo.Options{Seed: 1, Scale: 0.2, Now: now, CopilotBilling: true}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ent := billing.Account{Kind: billing.KindEnterprise, Login: strings.ToLower(d.Enterprise.Slug)}
+	total := func(sku string, from, to time.Time) billing.Quantity {
+		rows, err := st.BillingRows(ctx, billing.Query{Account: ent, Level: billing.LevelDay, From: from, To: to, SKU: sku})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var q billing.Quantity
+		for _, r := range rows {
+			q += r.Quantity
+		}
+		return q
+	}
+	far := now.AddDate(-1, 0, 0)
+	if q := total(billing.SKUCopilotBusiness, far, now) + total(billing.SKUCopilotPremium, far, now); q != 0 {
+		t.Fatalf("the demo ledger holds %v Copilot licences and premium requests before they are derived", q)
+	}
+	if q := total("copilot_ai_credits", far, now); q == 0 {
+		t.Fatal("the demo ledger lost its AI credits (not derived)")
+	}
+	cfg := server.DefaultConfig()
+	cfg.DataDir = t.TempDir()
+	cfg.Copilot.Billing = true
+	srv, err := server.New(cfg, st, slog.New(slog.DiscardHandler), func() time.Time { return now })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ran := srv.Jobs.RunDue(ctx); !slices.Contains(ran, server.CopilotJob) {
+		t.Fatalf("ran %v", ran)
+	}
+	// Expected, from the store: seat-days up to the last closed day, and
+	// the ingested premium requests.
+	today := copilot.DayOf(now)
+	closed := copilot.LastClosedDay(now, cfg.Copilot.Settle)
+	seats, err := st.CopilotSeats(ctx, d.Enterprise.ID, 0, today)
+	if err != nil || len(seats) < 20 {
+		t.Fatalf("%d seats (%v)", len(seats), err)
+	}
+	var wantSeats billing.Quantity
+	for _, s := range seats {
+		for day := copilot.DayOf(s.CreatedAt); day <= closed; day++ {
+			wantSeats += server.SeatDayShare(day)
+		}
+	}
+	var wantPremium billing.Quantity
+	err = st.CopilotScan(ctx, today-100, closed, true, func(r *copilot.ScanRow) error {
+		var x copilot.Extra
+		if err := json.Unmarshal(r.Extra, &x); err != nil {
+			return err
+		}
+		for _, p := range x.PremiumRequestsByModel {
+			q, err := billing.ParseDecimal(string(p.Requests))
+			if err != nil {
+				return err
+			}
+			wantPremium += billing.Quantity(q)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if wantPremium == 0 {
+		t.Fatal("the demo activity has no premium requests")
+	}
+	if got := total(billing.SKUCopilotBusiness, far, now); got != wantSeats {
+		t.Errorf("licences: %v user-months, want %v", got, wantSeats)
+	}
+	if got := total(billing.SKUCopilotPremium, far, now); got != wantPremium {
+		t.Errorf("premium requests: %v, want %v", got, wantPremium)
+	}
+}
