@@ -363,9 +363,13 @@ func (b *Builder) BuildDay(ctx context.Context, d Day, files bool) (err error) {
 		if len(scopes) == 0 {
 			return nil
 		}
-		a, x = Activity{}, Extra{}
-		if err := json.Unmarshal(r.Line, &a); err != nil {
-			return fmt.Errorf("stored activity of user %d on %s: %w", r.UserID, d, err)
+		a.resetForAggregate()
+		x = Extra{}
+		if decodeForAggregate(r.Line, &a) != nil {
+			a = Activity{}
+			if err := json.Unmarshal(r.Line, &a); err != nil {
+				return fmt.Errorf("stored activity of user %d on %s: %w", r.UserID, d, err)
+			}
 		}
 		if len(r.Extra) > 2 {
 			if err := json.Unmarshal(r.Extra, &x); err != nil {
