@@ -357,6 +357,7 @@ func (b *Builder) BuildDay(ctx context.Context, d Day, files bool) (err error) {
 		a      Activity
 		x      Extra
 		line   []byte
+		ds     dayString
 	)
 	err = b.Store.CopilotScan(ctx, d, d, true, func(r *ScanRow) error {
 		scopes = dir.scopesOf(scopes, r.Orgs, r.Enterprises)
@@ -380,7 +381,7 @@ func (b *Builder) BuildDay(ctx context.Context, d Day, files bool) (err error) {
 			st := state(s)
 			st.agg.add(&a, &x)
 			if files {
-				line = appendUserLine(line[:0], dir.scopes[s], d, nil, r)
+				line = appendUserLine(line[:0], dir.scopes[s], d, nil, r, &ds)
 				if err := st.users.write(line); err != nil {
 					return err
 				}
@@ -631,13 +632,14 @@ func (b *Builder) BuildWindow(ctx context.Context, end Day) (err error) {
 	var (
 		scopes []Scope
 		line   []byte
-		window = [2]Day{start, end}
+		window = [2]string{start.String(), end.String()}
+		ds     dayString
 	)
 	err = b.Store.CopilotScan(ctx, start, end, true, func(r *ScanRow) error {
 		scopes = dir.scopesOf(scopes, r.Orgs, r.Enterprises)
 		for _, s := range scopes {
 			if w := writers[s]; w != nil {
-				line = appendUserLine(line[:0], dir.scopes[s], r.Day, &window, r)
+				line = appendUserLine(line[:0], dir.scopes[s], r.Day, &window, r, &ds)
 				if err := w.write(line); err != nil {
 					return err
 				}
@@ -661,24 +663,47 @@ func (b *Builder) BuildWindow(ctx context.Context, end Day) (err error) {
 	return nil
 }
 
+// appendJSONString appends s as a JSON string: as it is when it needs no
+// escaping (logins and slugs do not), else as encoding/json writes it.
 func appendJSONString(b []byte, s string) []byte {
-	q, _ := json.Marshal(s)
-	return append(b, q...)
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			q, _ := json.Marshal(s)
+			return append(b, q...)
+		}
+	}
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"')
+}
+
+// dayString caches the YYYY-MM-DD form of the last day asked for.
+type dayString struct {
+	d Day
+	s string
+}
+
+func (c *dayString) of(d Day) string {
+	if c.s == "" || c.d != d {
+		c.d, c.s = d, d.String()
+	}
+	return c.s
 }
 
 // appendUserLine appends a users-1-day line (or, with window, a
 // users-28-day line) of a stored record in scope s.
-func appendUserLine(b []byte, s *scopeInfo, d Day, window *[2]Day, r *ScanRow) []byte {
+func appendUserLine(b []byte, s *scopeInfo, d Day, window *[2]string, r *ScanRow, ds *dayString) []byte {
 	b = append(b, '{')
 	if window != nil {
 		b = append(b, `"report_start_day":"`...)
-		b = append(b, window[0].String()...)
+		b = append(b, window[0]...)
 		b = append(b, `","report_end_day":"`...)
-		b = append(b, window[1].String()...)
+		b = append(b, window[1]...)
 		b = append(b, `",`...)
 	}
+	day := ds.of(d)
 	b = append(b, `"day":"`...)
-	b = append(b, d.String()...)
+	b = append(b, day...)
 	b = append(b, `","enterprise_id":"`...)
 	b = append(b, s.ent...)
 	b = append(b, '"')
@@ -696,7 +721,7 @@ func appendUserLine(b []byte, s *scopeInfo, d Day, window *[2]Day, r *ScanRow) [
 		b = append(b, body[1:len(body)-1]...)
 	}
 	b = append(b, `,"etl_id":"`+EtlID+`","day_partition":"`...)
-	b = append(b, d.String()...)
+	b = append(b, day...)
 	b = append(b, `","entity_id_partition":`...)
 	b = strconv.AppendInt(b, s.partition, 10)
 	return append(b, '}', '\n')
