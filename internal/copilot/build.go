@@ -584,8 +584,9 @@ func (b *Builder) BuildWindow(ctx context.Context, end Day) (err error) {
 			}
 		}
 	}()
+	// Scopes with a 1-day aggregate in the window get the 28-day reports.
+	reports := map[Scope][]*Report{}
 	for _, s := range slices.SortedFunc(maps.Keys(dir.scopes), cmpScope) {
-		info := dir.scopes[s]
 		reps, err := b.Store.CopilotReports(ctx, s, KindAggregate1, start, end)
 		if err != nil {
 			return err
@@ -593,6 +594,59 @@ func (b *Builder) BuildWindow(ctx context.Context, end Day) (err error) {
 		if len(reps) == 0 {
 			continue
 		}
+		reports[s] = reps
+		writers[s] = b.newShardWriter(ctx, fileStem(dir.scopes[s], end, gen, KindUsers28))
+	}
+	if len(writers) == 0 {
+		return nil
+	}
+	// users-28-day streams as the window is read; feature engagement
+	// keeps, per user active in the window, a count of active days per
+	// feature (saturating at 2) and the user's scopes.
+	var (
+		scopes  []Scope
+		line    []byte
+		window  = [2]string{start.String(), end.String()}
+		ds      dayString
+		engaged = map[int64]*userEngagement{}
+	)
+	err = b.Store.CopilotScan(ctx, start, end, true, func(r *ScanRow) error {
+		scopes = dir.scopesOf(scopes, r.Orgs, r.Enterprises)
+		if len(scopes) == 0 {
+			return nil
+		}
+		ue := engaged[r.UserID]
+		if ue == nil {
+			ue = &userEngagement{scopes: slices.Clone(scopes)}
+			engaged[r.UserID] = ue
+		}
+		ue.addDay(r.Line)
+		for _, s := range scopes {
+			if w := writers[s]; w != nil {
+				line = appendUserLine(line[:0], dir.scopes[s], r.Day, &window, r, &ds)
+				if err := w.write(line); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	engagement := map[Scope]*FeatureEngagement{}
+	for _, ue := range engaged {
+		for _, s := range ue.scopes {
+			fe := engagement[s]
+			if fe == nil {
+				fe = newFeatureEngagement()
+				engagement[s] = fe
+			}
+			fe.add(ue)
+		}
+	}
+	for _, s := range slices.SortedFunc(maps.Keys(reports), cmpScope) {
+		info, reps := dir.scopes[s], reports[s]
 		byDay := map[Day][]byte{}
 		for _, r := range reps {
 			byDay[r.Day] = r.Body
@@ -616,7 +670,17 @@ func (b *Builder) BuildWindow(ctx context.Context, end Day) (err error) {
 			}
 			w.Write(body)
 		}
-		w.WriteString(`],"etl_id":"` + EtlID + `","day_partition":"` + end.String() + `","entity_id_partition":` + strconv.FormatInt(info.partition, 10) + "}\n")
+		fe := engagement[s]
+		if fe == nil {
+			fe = newFeatureEngagement()
+		}
+		eb, err := json.Marshal(fe)
+		if err != nil {
+			return err
+		}
+		w.WriteString(`],"copilot_feature_engagement":`)
+		w.Write(eb)
+		w.WriteString(`,"etl_id":"` + EtlID + `","day_partition":"` + end.String() + `","entity_id_partition":` + strconv.FormatInt(info.partition, 10) + "}\n")
 		name := fileStem(info, end, gen, KindAggregate28) + "-000.ndjson"
 		if _, err := b.Files.Put(ctx, name, ContentTypeNDJSON, &w); err != nil {
 			return err
@@ -624,31 +688,6 @@ func (b *Builder) BuildWindow(ctx context.Context, end Day) (err error) {
 		if err := b.Store.CopilotPutReport(ctx, &Report{Scope: s, Kind: KindAggregate28, Day: end, Files: []string{name}, Rows: int64(len(reps)), BuiltAt: now}, keep); err != nil {
 			return err
 		}
-		writers[s] = b.newShardWriter(ctx, fileStem(info, end, gen, KindUsers28))
-	}
-	if len(writers) == 0 {
-		return nil
-	}
-	var (
-		scopes []Scope
-		line   []byte
-		window = [2]string{start.String(), end.String()}
-		ds     dayString
-	)
-	err = b.Store.CopilotScan(ctx, start, end, true, func(r *ScanRow) error {
-		scopes = dir.scopesOf(scopes, r.Orgs, r.Enterprises)
-		for _, s := range scopes {
-			if w := writers[s]; w != nil {
-				line = appendUserLine(line[:0], dir.scopes[s], r.Day, &window, r, &ds)
-				if err := w.write(line); err != nil {
-					return err
-				}
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		return err
 	}
 	for _, s := range slices.SortedFunc(maps.Keys(writers), cmpScope) {
 		names, rows, err := writers[s].close()
