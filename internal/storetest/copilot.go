@@ -689,6 +689,24 @@ func testCopilotReportsConsistent(t *testing.T, s usage.Store, cs copilot.Store)
 	if len(fe["totals_by_feature"].([]any)) != len(copilot.EngagementFeatures) || seenFeatures < 4 {
 		t.Errorf("copilot_feature_engagement lists %v", fe["totals_by_feature"])
 	}
+	// Weekly and monthly CLI users are the distinct users with used_cli in
+	// the trailing 7 and 28 days; no app use means no app counts at all.
+	lastAgg := reportLines(t, cs, files, entScope, copilot.KindAggregate1, last)[0]
+	week, month := map[int64]bool{}, map[int64]bool{}
+	for _, u := range users28 {
+		if u["used_cli"] == true {
+			month[num(u["user_id"])] = true
+			if d, _ := copilot.ParseDay(u["day"].(string)); d > last-7 {
+				week[num(u["user_id"])] = true
+			}
+		}
+	}
+	if num(lastAgg["monthly_active_cli_users"]) != int64(len(month)) || num(lastAgg["weekly_active_cli_users"]) != int64(len(week)) || len(week) == 0 {
+		t.Errorf("CLI users: weekly %v monthly %v, want %d and %d", lastAgg["weekly_active_cli_users"], lastAgg["monthly_active_cli_users"], len(week), len(month))
+	}
+	if _, ok := lastAgg["monthly_active_copilot_app_users"]; ok {
+		t.Errorf("monthly_active_copilot_app_users without app use: %v", lastAgg["monthly_active_copilot_app_users"])
+	}
 
 	// A corrected day: the next build shows it, in the day and the windows.
 	before, _ := cs.CopilotReport(ctx, entScope, copilot.KindUsers1, last-2)
