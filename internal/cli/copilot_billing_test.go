@@ -1,11 +1,17 @@
 package cli_test
 
 import (
+	"context"
+	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/ghusage/ghusage/internal/billing"
+	"github.com/ghusage/ghusage/internal/sqlite"
 )
 
 // GHUSAGE_COPILOT_BILLING turns --copilot-billing on: the server refuses
@@ -51,6 +57,41 @@ func TestCopilotBillingFlag(t *testing.T) {
 	stop(s)
 	if _, err := runCLI(t, "", "ingest", "billing-usage", "--data-dir", dir, file); err == nil || !strings.Contains(err.Error(), "line 1: sku: copilot_premium_request records are derived") {
 		t.Fatalf("local ingest into a --copilot-billing store: %v", err)
+	}
+	// `ghusage copilot build` on that store derives too: premium requests
+	// of a user without a seat bill the user's own account.
+	st, err := sqlite.Open(context.Background(), filepath.Join(dir, "ghusage.db"), sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	users, err := st.ListUsers(context.Background())
+	st.Close()
+	if err != nil || len(users) == 0 {
+		t.Fatal(users, err)
+	}
+	u := users[len(users)-1] // the demo's last users have no seat
+	yesterday := time.Now().UTC().AddDate(0, 0, -1)
+	act := filepath.Join(t.TempDir(), "copilot.ndjson")
+	if err := os.WriteFile(act, []byte(fmt.Sprintf(`{"day":"%s","user_id":%d,"user_login":"%s","premium_requests_by_model":[{"model":"gpt-5","requests":4.5}]}`+"\n",
+		yesterday.Format(time.DateOnly), u.ID, u.Login)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := runCLI(t, "", "ingest", "copilot-usage", "--data-dir", dir, act); err != nil {
+		t.Fatalf("ingest copilot-usage: %v %s", err, out)
+	}
+	if out, err := runCLI(t, "", "copilot", "build", "--data-dir", dir, "--settle", "0s"); err != nil {
+		t.Fatalf("copilot build: %v %s", err, out)
+	}
+	st, err = sqlite.Open(context.Background(), filepath.Join(dir, "ghusage.db"), sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	day := time.Date(yesterday.Year(), yesterday.Month(), yesterday.Day(), 0, 0, 0, 0, time.UTC)
+	rows, err := st.BillingRows(context.Background(), billing.Query{Account: billing.Account{Kind: billing.KindUser, Login: strings.ToLower(u.Login)},
+		Level: billing.LevelDay, From: day, To: day.AddDate(0, 0, 1), SKU: billing.SKUCopilotPremium})
+	st.Close()
+	if err != nil || len(rows) != 1 || rows[0].Quantity != billing.Quantity(4_500_000_000) || rows[0].Model != "gpt-5" {
+		t.Fatalf("premium requests derived by copilot build: %+v %v", rows, err)
 	}
 	s = startServe(t, map[string]string{"GHUSAGE_ADMIN_TOKEN": fixed}, "--data-dir", dir, "--token-cache-ttl", "0")
 	s.token = fixed
