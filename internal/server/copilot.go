@@ -88,6 +88,17 @@ func newCopilot(cfg Config, st usage.Store, files blob.Store, bs *billing.Servic
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
+	was, _, err := cs.CopilotState(ctx, StateCopilotBilling)
+	if err != nil {
+		return nil, fmt.Errorf("reading the --copilot-billing state: %w", err)
+	}
+	if on == 1 && was != 1 {
+		// Switched on: corrections ingested while off were not derived;
+		// the next run re-derives the premium requests of every kept day.
+		if err := cs.CopilotSetState(ctx, stateBillingRescan, 1); err != nil {
+			return nil, fmt.Errorf("recording --copilot-billing: %w", err)
+		}
+	}
 	if err := cs.CopilotSetState(ctx, StateCopilotBilling, on); err != nil {
 		return nil, fmt.Errorf("recording --copilot-billing: %w", err)
 	}

@@ -27,6 +27,9 @@ import (
 const (
 	StateCopilotBilling = "billing-ledger"
 	stateBillingThrough = "billing-through"
+	// stateBillingRescan is 1 after the flag was switched on: the next run
+	// re-derives the premium requests of every kept day.
+	stateBillingRescan = "billing-rescan"
 )
 
 // copilotLedger derives the billing ledger's Copilot licences and premium
@@ -110,6 +113,19 @@ func (l *copilotLedger) CopilotClosed(ctx context.Context, changed []copilot.Day
 			days[d] = true
 		}
 	}
+	rescan, _, err := l.cs.CopilotState(ctx, stateBillingRescan)
+	if err != nil {
+		return err
+	}
+	if rescan == 1 && ok {
+		first, err := l.firstDay(ctx, dir, closed)
+		if err != nil {
+			return err
+		}
+		for d := first; d <= through; d++ {
+			days[d] = true // premium requests only: their derivation is idempotent
+		}
+	}
 	for d := through + 1; d <= closed; d++ {
 		days[d] = true
 	}
@@ -135,6 +151,11 @@ func (l *copilotLedger) CopilotClosed(ctx context.Context, changed []copilot.Day
 	}
 	if closed > through || !ok {
 		if err := l.cs.CopilotSetState(ctx, stateBillingThrough, int64(max(closed, through))); err != nil {
+			return err
+		}
+	}
+	if rescan == 1 {
+		if err := l.cs.CopilotSetState(ctx, stateBillingRescan, 0); err != nil {
 			return err
 		}
 	}

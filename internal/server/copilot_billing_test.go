@@ -285,6 +285,36 @@ func copilotBillingEndToEnd(t *testing.T, st usage.Store) {
 	if q, _ := sum(t, e.items(month), "copilot_for_business", ""); q != seatDay+server.SeatDayShare(day+1) {
 		t.Fatalf("November's licence usage after two closed days: %v, want %v", q, seatDay+server.SeatDayShare(day+1))
 	}
+
+	// Switched off, a correction is not derived (and the report job clears
+	// its dirty mark); switched on again, the next run derives it.
+	restart := func(on bool) *billingEnv {
+		t.Helper()
+		c := cfg
+		c.Copilot.Billing = on
+		srv, err := server.New(c, st, slog.New(slog.DiscardHandler), clk.now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		hs := httptest.NewServer(srv.Handler())
+		t.Cleanup(hs.Close)
+		return &billingEnv{t: t, url: hs.URL, token: d.AdminToken, srv: srv, clk: clk}
+	}
+	at = at.Add(24 * time.Hour)
+	off := restart(false)
+	if code, resp := off.do("POST", "/ghusage/v1/ingest/copilot-usage", line(day, "26", "3")); code != 200 || !strings.Contains(resp, `"replaced":1`) {
+		t.Fatalf("correction while off: %d %s", code, resp)
+	}
+	at = at.Add(5 * time.Minute)
+	off.runJob(at)
+	check("a correction while the flag is off", "20", "3")
+	on := restart(true)
+	at = at.Add(5 * time.Minute)
+	on.runJob(at)
+	check("switched on again", "26", "3")
+	at = at.Add(5 * time.Minute)
+	on.runJob(at)
+	check("switched on again, re-run", "26", "3")
 }
 
 // The seat-day shares of every month sum to exactly one user-month.
