@@ -195,7 +195,14 @@ func copilotBillingEndToEnd(t *testing.T, st usage.Store) {
 		}
 		return resp
 	}
-	ingest(line(day, "12.5", "3"))
+	// A bad premium request count is a 422 naming line and field; nothing is recorded.
+	if code, body := e.do("POST", "/ghusage/v1/ingest/copilot-usage", line(day, "12.5", "3")+line(day, "-2", "3")); code != 422 ||
+		!strings.Contains(body, `"field":"line 2: premium_requests_by_model[0].requests"`) {
+		t.Fatalf("negative premium requests: %d %s", code, body)
+	}
+	if resp := ingest(line(day, "12.5", "3")); !strings.Contains(resp, `"recorded":1`) {
+		t.Fatalf("first ingest after a refused batch: %s", resp)
+	}
 
 	// The billing-usage ingestion refuses the derived SKUs, naming line and field.
 	refused := `{"id":"a","timestamp":"2026-11-09T10:00:00Z","product":"actions","sku":"actions_linux","quantity":3,"unit":"minutes","organization":"` + org + `"}` + "\n\n" +
