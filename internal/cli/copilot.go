@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/ghusage/ghusage/internal/copilot"
@@ -88,6 +89,9 @@ func runCopilot(ctx context.Context, e *env, args []string) error {
 		}
 		b := &copilot.Builder{Store: cs, Accounts: st, Files: files, Now: time.Now, Settle: settle,
 			ShardRows: cfg.Copilot.ShardRows, KeepReplaced: 2 * cfg.LinkTTL, RetentionDays: cfg.Copilot.RetentionDays}
+		if b.Ledger, err = server.CopilotLedger(ctx, cfg, st, slog.New(slog.NewTextHandler(e.stderr, nil))); err != nil {
+			return err
+		}
 		start := time.Now()
 		res, err := b.Run(ctx)
 		if err != nil {

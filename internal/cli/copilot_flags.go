@@ -10,4 +10,5 @@ func copilotFlags(f *flagSet, cfg *server.Config) {
 	f.durationVar(&c.Every, "copilot-build-every", c.Every, "how often the copilot-reports job looks for days to build")
 	f.intVar(&c.ShardRows, "copilot-shard-rows", c.ShardRows, "most records in one per-user, user-teams or repos report file")
 	f.intVar(&c.RetentionDays, "copilot-retention-days", c.RetentionDays, "days of Copilot activity and reports kept (0 keeps them forever)")
+	f.boolVar(&c.Billing, "copilot-billing", c.Billing, "derive the billing ledger's Copilot licences and premium requests from the Copilot seats and activity (billing-usage ingestion then refuses those SKUs)")
 }

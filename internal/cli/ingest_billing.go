@@ -72,6 +72,7 @@ func runIngestBilling(ctx context.Context, e *env, args []string) error {
 		in = file
 	}
 	var send func(ctx context.Context, body []byte, recs []billing.Record) (billing.IngestResult, error)
+	var refuse func(*billing.Record) string // the SKUs the ledger derives (--copilot-billing); a server refuses them itself
 	if o.url != "" {
 		if o.token == "" {
 			return errors.New("--url needs --token (or GHUSAGE_TOKEN): a token with the ghusage:ingest scope")
@@ -93,6 +94,9 @@ func runIngestBilling(ctx context.Context, e *env, args []string) error {
 		}
 		svc := billing.NewService(bs, cat, time.Now)
 		svc.Accounts = st
+		if refuse, err = copilotBillingRefusal(ctx, st); err != nil { // ingest_copilot.go
+			return err
+		}
 		send = func(ctx context.Context, _ []byte, recs []billing.Record) (billing.IngestResult, error) {
 			return svc.Ingest(ctx, recs)
 		}
@@ -101,7 +105,7 @@ func runIngestBilling(ctx context.Context, e *env, args []string) error {
 	if o.progress {
 		prog = e.stderr
 	}
-	total, err := ingestBillingNDJSON(ctx, in, cat, o.batchSize, send, prog)
+	total, err := ingestBillingNDJSON(ctx, in, cat, o.batchSize, send, refuse, prog)
 	if err != nil {
 		return err
 	}
@@ -114,7 +118,7 @@ func runIngestBilling(ctx context.Context, e *env, args []string) error {
 // bad line of it; batches sent before stay recorded (sending the file
 // again is safe).
 func ingestBillingNDJSON(ctx context.Context, r io.Reader, cat *billing.Catalog, size int,
-	send func(context.Context, []byte, []billing.Record) (billing.IngestResult, error), prog io.Writer) (billing.IngestResult, error) {
+	send func(context.Context, []byte, []billing.Record) (billing.IngestResult, error), refuse func(*billing.Record) string, prog io.Writer) (billing.IngestResult, error) {
 	br := bufio.NewReaderSize(r, 1<<20)
 	if magic, _ := br.Peek(2); len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
 		zr, err := gzip.NewReader(br)
@@ -167,6 +171,11 @@ func ingestBillingNDJSON(ctx context.Context, r io.Reader, cat *billing.Catalog,
 				if fe == nil {
 					rec.Normalize()
 					fe = rec.Validate(cat, now)
+				}
+				if fe == nil && refuse != nil {
+					if why := refuse(&rec); why != "" {
+						fe = &billing.FieldError{Field: "sku", Message: why}
+					}
 				}
 				switch {
 				case fe != nil && fe.Field == "":

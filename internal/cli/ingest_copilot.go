@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ghusage/ghusage/internal/billing"
 	"github.com/ghusage/ghusage/internal/copilot"
 	"github.com/ghusage/ghusage/internal/server"
 )
@@ -238,4 +239,20 @@ func readCopilotBatches(r io.Reader, size int, today copilot.Day) ([]copilotBatc
 		out = append(out, cur)
 	}
 	return out, total, nil
+}
+
+// copilotBillingRefusal is, for `ingest billing-usage` into the local
+// store, the refusal of the Copilot SKUs the ledger derives while the
+// store's server runs with --copilot-billing (it records that in the
+// store); nil when it does not.
+func copilotBillingRefusal(ctx context.Context, st any) (func(*billing.Record) string, error) {
+	cs, ok := st.(copilot.Store)
+	if !ok {
+		return nil, nil
+	}
+	on, _, err := cs.CopilotState(ctx, server.StateCopilotBilling)
+	if err != nil || on != 1 {
+		return nil, err
+	}
+	return billing.CopilotDerived, nil
 }

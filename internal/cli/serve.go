@@ -53,6 +53,8 @@ type serveOptions struct {
 	adminToken string
 	logFormat  string
 	logLevel   string
+	// copilotBilling is --copilot-billing, for the demo dataset (one source).
+	copilotBilling bool
 }
 
 func newLogger(w io.Writer, format, level string) (*slog.Logger, error) {
@@ -79,6 +81,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	if err := f.parse(args); err != nil {
 		return err
 	}
+	o.copilotBilling = cfg.Copilot.Billing
 	logger, err := newLogger(e.stderr, o.logFormat, o.logLevel)
 	if err != nil {
 		return err
@@ -143,7 +146,7 @@ func seedDemoFile(ctx context.Context, cfg server.Config, o serveOptions, now ti
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("data directory: %w", err)
 	}
-	d, err := server.SeedDemoFile(ctx, path, demo.Options{Seed: o.demoSeed, Scale: o.demoScale, Now: now, AdminToken: o.adminToken},
+	d, err := server.SeedDemoFile(ctx, path, demo.Options{Seed: o.demoSeed, Scale: o.demoScale, Now: now, AdminToken: o.adminToken, CopilotBilling: o.copilotBilling},
 		cfg.SQLiteSynchronous, func(d *demo.Dataset) { fmt.Fprintf(stdout, "Admin token: %s\n", d.AdminToken) })
 	if err != nil {
 		return nil, fmt.Errorf("writing the demo dataset: %w (nothing was kept; start again)", err)
@@ -160,7 +163,7 @@ func prepareData(ctx context.Context, st usage.Store, o serveOptions, now time.T
 		return "", false, err
 	}
 	if o.demo && len(users) == 0 {
-		d, err := server.SeedDemo(ctx, st, demo.Options{Seed: o.demoSeed, Scale: o.demoScale, Now: now, AdminToken: o.adminToken},
+		d, err := server.SeedDemo(ctx, st, demo.Options{Seed: o.demoSeed, Scale: o.demoScale, Now: now, AdminToken: o.adminToken, CopilotBilling: o.copilotBilling},
 			func(d *demo.Dataset) { fmt.Fprintf(stdout, "Admin token: %s\n", d.AdminToken) })
 		if err != nil {
 			return "", false, fmt.Errorf("writing the demo dataset: %w (the store now holds part of it: empty it before starting again)", err)
@@ -212,6 +215,7 @@ func runDemo(ctx context.Context, e *env, args []string) error {
 	f.uint64Var(&o.demoSeed, "demo-seed", 1, "seed of the demo dataset")
 	f.float64Var(&o.demoScale, "demo-scale", 1, "size multiplier of the demo dataset")
 	f.stringVar(&o.adminToken, "admin-token", "", "value of the site administrator's token (a well-formed ghp_ token)")
+	f.boolVar(&o.copilotBilling, "copilot-billing", false, "leave the Copilot licences and premium requests out of the demo ledger: a serve --copilot-billing derives them")
 	if err := f.parse(args); err != nil {
 		return err
 	}
@@ -234,7 +238,7 @@ func runDemo(ctx context.Context, e *env, args []string) error {
 	if len(users) > 0 {
 		return fmt.Errorf("the store in %s already holds data; the demo dataset goes into an empty one", cfg.DataDir)
 	}
-	d, err := server.SeedDemo(ctx, st, demo.Options{Seed: o.demoSeed, Scale: o.demoScale, Now: time.Now(), AdminToken: o.adminToken}, nil)
+	d, err := server.SeedDemo(ctx, st, demo.Options{Seed: o.demoSeed, Scale: o.demoScale, Now: time.Now(), AdminToken: o.adminToken, CopilotBilling: o.copilotBilling}, nil)
 	if err != nil {
 		return err
 	}

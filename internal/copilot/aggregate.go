@@ -9,13 +9,22 @@ import (
 
 // ActiveCounts are an aggregate's active-user counts: distinct users.
 type ActiveCounts struct {
-	DailyActiveUsers                     int64  `json:"daily_active_users"`
-	WeeklyActiveUsers                    int64  `json:"weekly_active_users"`
-	MonthlyActiveUsers                   int64  `json:"monthly_active_users"`
-	MonthlyActiveChatUsers               int64  `json:"monthly_active_chat_users"`
-	MonthlyActiveAgentUsers              int64  `json:"monthly_active_agent_users"`
-	DailyActiveCLIUsers                  *int64 `json:"daily_active_cli_users,omitempty"`
-	DailyActiveVSCodeAgentUsers          *int64 `json:"daily_active_vscode_agent_users,omitempty"`
+	DailyActiveUsers            int64  `json:"daily_active_users"`
+	WeeklyActiveUsers           int64  `json:"weekly_active_users"`
+	MonthlyActiveUsers          int64  `json:"monthly_active_users"`
+	MonthlyActiveChatUsers      int64  `json:"monthly_active_chat_users"`
+	MonthlyActiveAgentUsers     int64  `json:"monthly_active_agent_users"`
+	DailyActiveCLIUsers         *int64 `json:"daily_active_cli_users,omitempty"`
+	DailyActiveVSCodeAgentUsers *int64 `json:"daily_active_vscode_agent_users,omitempty"`
+	// Seen only in third-party lists of GitHub's fields (research §4.3,
+	// weakly confirmed); computed like the daily ones, omitted when zero.
+	WeeklyActiveCLIUsers                 *int64 `json:"weekly_active_cli_users,omitempty"`
+	MonthlyActiveCLIUsers                *int64 `json:"monthly_active_cli_users,omitempty"`
+	DailyActiveCopilotAppUsers           *int64 `json:"daily_active_copilot_app_users,omitempty"`
+	WeeklyActiveCopilotAppUsers          *int64 `json:"weekly_active_copilot_app_users,omitempty"`
+	MonthlyActiveCopilotAppUsers         *int64 `json:"monthly_active_copilot_app_users,omitempty"`
+	WeeklyActiveVSCodeAgentUsers         *int64 `json:"weekly_active_vscode_agent_users,omitempty"`
+	MonthlyActiveVSCodeAgentUsers        *int64 `json:"monthly_active_vscode_agent_users,omitempty"`
 	DailyActiveCopilotCloudAgentUsers    int64  `json:"daily_active_copilot_cloud_agent_users"`
 	WeeklyActiveCopilotCloudAgentUsers   int64  `json:"weekly_active_copilot_cloud_agent_users"`
 	MonthlyActiveCopilotCloudAgentUsers  int64  `json:"monthly_active_copilot_cloud_agent_users"`
@@ -49,18 +58,24 @@ func (c *ActiveCounts) countActive(u *ActiveUser, d Day) {
 	inc(&c.MonthlyActiveUsers, in(FlagActive, 28))
 	inc(&c.MonthlyActiveChatUsers, in(FlagChat, 28))
 	inc(&c.MonthlyActiveAgentUsers, in(FlagAgent, 28))
-	if in(FlagCLI, 1) {
-		if c.DailyActiveCLIUsers == nil {
-			c.DailyActiveCLIUsers = new(int64)
+	// Optional counts: omitted (nil) until a user counts.
+	opt := func(p **int64, ok bool) {
+		if ok {
+			if *p == nil {
+				*p = new(int64)
+			}
+			**p++
 		}
-		*c.DailyActiveCLIUsers++
 	}
-	if in(FlagVSCodeAgent, 1) {
-		if c.DailyActiveVSCodeAgentUsers == nil {
-			c.DailyActiveVSCodeAgentUsers = new(int64)
-		}
-		*c.DailyActiveVSCodeAgentUsers++
-	}
+	opt(&c.DailyActiveCLIUsers, in(FlagCLI, 1))
+	opt(&c.WeeklyActiveCLIUsers, in(FlagCLI, 7))
+	opt(&c.MonthlyActiveCLIUsers, in(FlagCLI, 28))
+	opt(&c.DailyActiveVSCodeAgentUsers, in(FlagVSCodeAgent, 1))
+	opt(&c.WeeklyActiveVSCodeAgentUsers, in(FlagVSCodeAgent, 7))
+	opt(&c.MonthlyActiveVSCodeAgentUsers, in(FlagVSCodeAgent, 28))
+	opt(&c.DailyActiveCopilotAppUsers, in(FlagApp, 1))
+	opt(&c.WeeklyActiveCopilotAppUsers, in(FlagApp, 7))
+	opt(&c.MonthlyActiveCopilotAppUsers, in(FlagApp, 28))
 	inc(&c.DailyActiveCopilotCloudAgentUsers, in(FlagCloudAgent, 1))
 	inc(&c.WeeklyActiveCopilotCloudAgentUsers, in(FlagCloudAgent, 7))
 	inc(&c.MonthlyActiveCopilotCloudAgentUsers, in(FlagCloudAgent, 28))

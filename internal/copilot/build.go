@@ -44,6 +44,20 @@ type Builder struct {
 	// RetentionDays is how many days of activity and reports are kept (0: forever).
 	RetentionDays int
 	Logger        *slog.Logger
+	// Ledger, when set, is told after each run's reports are built which
+	// closed days' activity changed, and the last closed day, before the
+	// days' dirty marks are cleared: a failure leaves them marked, so the
+	// next run repeats it. The billing ledger derives Copilot licences and
+	// premium requests through it (--copilot-billing).
+	Ledger Ledger
+}
+
+// Ledger is what the report job feeds with the activity it builds.
+type Ledger interface {
+	// CopilotClosed is called once per run with the closed days (at or
+	// after the retention floor, in order) whose activity changed since
+	// the previous run, and the newest closed day.
+	CopilotClosed(ctx context.Context, changed []Day, closed Day) error
 }
 
 func (b *Builder) defaults() {
@@ -132,6 +146,11 @@ func (b *Builder) Run(ctx context.Context) (RunStats, error) {
 			return st, fmt.Errorf("copilot 28-day reports ending %s: %w", d, err)
 		}
 		st.Windows++
+	}
+	if b.Ledger != nil {
+		if err := b.Ledger.CopilotClosed(ctx, slices.Sorted(maps.Keys(full)), closed); err != nil {
+			return st, fmt.Errorf("copilot usage into the billing ledger: %w", err)
+		}
 	}
 	if err := b.Store.CopilotClearDirty(ctx, done); err != nil {
 		return st, err
@@ -338,15 +357,20 @@ func (b *Builder) BuildDay(ctx context.Context, d Day, files bool) (err error) {
 		a      Activity
 		x      Extra
 		line   []byte
+		ds     dayString
 	)
 	err = b.Store.CopilotScan(ctx, d, d, true, func(r *ScanRow) error {
 		scopes = dir.scopesOf(scopes, r.Orgs, r.Enterprises)
 		if len(scopes) == 0 {
 			return nil
 		}
-		a, x = Activity{}, Extra{}
-		if err := json.Unmarshal(r.Line, &a); err != nil {
-			return fmt.Errorf("stored activity of user %d on %s: %w", r.UserID, d, err)
+		a.resetForAggregate()
+		x = Extra{}
+		if decodeForAggregate(r.Line, &a) != nil {
+			a = Activity{}
+			if err := json.Unmarshal(r.Line, &a); err != nil {
+				return fmt.Errorf("stored activity of user %d on %s: %w", r.UserID, d, err)
+			}
 		}
 		if len(r.Extra) > 2 {
 			if err := json.Unmarshal(r.Extra, &x); err != nil {
@@ -357,7 +381,7 @@ func (b *Builder) BuildDay(ctx context.Context, d Day, files bool) (err error) {
 			st := state(s)
 			st.agg.add(&a, &x)
 			if files {
-				line = appendUserLine(line[:0], dir.scopes[s], d, nil, r)
+				line = appendUserLine(line[:0], dir.scopes[s], d, nil, r, &ds)
 				if err := st.users.write(line); err != nil {
 					return err
 				}
@@ -560,8 +584,9 @@ func (b *Builder) BuildWindow(ctx context.Context, end Day) (err error) {
 			}
 		}
 	}()
+	// Scopes with a 1-day aggregate in the window get the 28-day reports.
+	reports := map[Scope][]*Report{}
 	for _, s := range slices.SortedFunc(maps.Keys(dir.scopes), cmpScope) {
-		info := dir.scopes[s]
 		reps, err := b.Store.CopilotReports(ctx, s, KindAggregate1, start, end)
 		if err != nil {
 			return err
@@ -569,6 +594,59 @@ func (b *Builder) BuildWindow(ctx context.Context, end Day) (err error) {
 		if len(reps) == 0 {
 			continue
 		}
+		reports[s] = reps
+		writers[s] = b.newShardWriter(ctx, fileStem(dir.scopes[s], end, gen, KindUsers28))
+	}
+	if len(writers) == 0 {
+		return nil
+	}
+	// users-28-day streams as the window is read; feature engagement
+	// keeps, per user active in the window, a count of active days per
+	// feature (saturating at 2) and the user's scopes.
+	var (
+		scopes  []Scope
+		line    []byte
+		window  = [2]string{start.String(), end.String()}
+		ds      dayString
+		engaged = map[int64]*userEngagement{}
+	)
+	err = b.Store.CopilotScan(ctx, start, end, true, func(r *ScanRow) error {
+		scopes = dir.scopesOf(scopes, r.Orgs, r.Enterprises)
+		if len(scopes) == 0 {
+			return nil
+		}
+		ue := engaged[r.UserID]
+		if ue == nil {
+			ue = &userEngagement{scopes: slices.Clone(scopes)}
+			engaged[r.UserID] = ue
+		}
+		ue.addDay(r.Line)
+		for _, s := range scopes {
+			if w := writers[s]; w != nil {
+				line = appendUserLine(line[:0], dir.scopes[s], r.Day, &window, r, &ds)
+				if err := w.write(line); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	engagement := map[Scope]*FeatureEngagement{}
+	for _, ue := range engaged {
+		for _, s := range ue.scopes {
+			fe := engagement[s]
+			if fe == nil {
+				fe = newFeatureEngagement()
+				engagement[s] = fe
+			}
+			fe.add(ue)
+		}
+	}
+	for _, s := range slices.SortedFunc(maps.Keys(reports), cmpScope) {
+		info, reps := dir.scopes[s], reports[s]
 		byDay := map[Day][]byte{}
 		for _, r := range reps {
 			byDay[r.Day] = r.Body
@@ -592,7 +670,17 @@ func (b *Builder) BuildWindow(ctx context.Context, end Day) (err error) {
 			}
 			w.Write(body)
 		}
-		w.WriteString(`],"etl_id":"` + EtlID + `","day_partition":"` + end.String() + `","entity_id_partition":` + strconv.FormatInt(info.partition, 10) + "}\n")
+		fe := engagement[s]
+		if fe == nil {
+			fe = newFeatureEngagement()
+		}
+		eb, err := json.Marshal(fe)
+		if err != nil {
+			return err
+		}
+		w.WriteString(`],"copilot_feature_engagement":`)
+		w.Write(eb)
+		w.WriteString(`,"etl_id":"` + EtlID + `","day_partition":"` + end.String() + `","entity_id_partition":` + strconv.FormatInt(info.partition, 10) + "}\n")
 		name := fileStem(info, end, gen, KindAggregate28) + "-000.ndjson"
 		if _, err := b.Files.Put(ctx, name, ContentTypeNDJSON, &w); err != nil {
 			return err
@@ -600,30 +688,6 @@ func (b *Builder) BuildWindow(ctx context.Context, end Day) (err error) {
 		if err := b.Store.CopilotPutReport(ctx, &Report{Scope: s, Kind: KindAggregate28, Day: end, Files: []string{name}, Rows: int64(len(reps)), BuiltAt: now}, keep); err != nil {
 			return err
 		}
-		writers[s] = b.newShardWriter(ctx, fileStem(info, end, gen, KindUsers28))
-	}
-	if len(writers) == 0 {
-		return nil
-	}
-	var (
-		scopes []Scope
-		line   []byte
-		window = [2]Day{start, end}
-	)
-	err = b.Store.CopilotScan(ctx, start, end, true, func(r *ScanRow) error {
-		scopes = dir.scopesOf(scopes, r.Orgs, r.Enterprises)
-		for _, s := range scopes {
-			if w := writers[s]; w != nil {
-				line = appendUserLine(line[:0], dir.scopes[s], r.Day, &window, r)
-				if err := w.write(line); err != nil {
-					return err
-				}
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		return err
 	}
 	for _, s := range slices.SortedFunc(maps.Keys(writers), cmpScope) {
 		names, rows, err := writers[s].close()
@@ -638,24 +702,47 @@ func (b *Builder) BuildWindow(ctx context.Context, end Day) (err error) {
 	return nil
 }
 
+// appendJSONString appends s as a JSON string: as it is when it needs no
+// escaping (logins and slugs do not), else as encoding/json writes it.
 func appendJSONString(b []byte, s string) []byte {
-	q, _ := json.Marshal(s)
-	return append(b, q...)
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			q, _ := json.Marshal(s)
+			return append(b, q...)
+		}
+	}
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"')
+}
+
+// dayString caches the YYYY-MM-DD form of the last day asked for.
+type dayString struct {
+	d Day
+	s string
+}
+
+func (c *dayString) of(d Day) string {
+	if c.s == "" || c.d != d {
+		c.d, c.s = d, d.String()
+	}
+	return c.s
 }
 
 // appendUserLine appends a users-1-day line (or, with window, a
 // users-28-day line) of a stored record in scope s.
-func appendUserLine(b []byte, s *scopeInfo, d Day, window *[2]Day, r *ScanRow) []byte {
+func appendUserLine(b []byte, s *scopeInfo, d Day, window *[2]string, r *ScanRow, ds *dayString) []byte {
 	b = append(b, '{')
 	if window != nil {
 		b = append(b, `"report_start_day":"`...)
-		b = append(b, window[0].String()...)
+		b = append(b, window[0]...)
 		b = append(b, `","report_end_day":"`...)
-		b = append(b, window[1].String()...)
+		b = append(b, window[1]...)
 		b = append(b, `",`...)
 	}
+	day := ds.of(d)
 	b = append(b, `"day":"`...)
-	b = append(b, d.String()...)
+	b = append(b, day...)
 	b = append(b, `","enterprise_id":"`...)
 	b = append(b, s.ent...)
 	b = append(b, '"')
@@ -673,7 +760,7 @@ func appendUserLine(b []byte, s *scopeInfo, d Day, window *[2]Day, r *ScanRow) [
 		b = append(b, body[1:len(body)-1]...)
 	}
 	b = append(b, `,"etl_id":"`+EtlID+`","day_partition":"`...)
-	b = append(b, d.String()...)
+	b = append(b, day...)
 	b = append(b, `","entity_id_partition":`...)
 	b = strconv.AppendInt(b, s.partition, 10)
 	return append(b, '}', '\n')

@@ -55,7 +55,16 @@ type ingestLine struct {
 	ReportEndDay      json.RawMessage `json:"report_end_day,omitempty"`
 
 	Activity
-	PullRequestsByRepo []RepoPullRequests `json:"pull_requests_by_repo,omitempty"`
+	PullRequestsByRepo     []RepoPullRequests `json:"pull_requests_by_repo,omitempty"`
+	PremiumRequestsByModel []wirePremium      `json:"premium_requests_by_model,omitempty"`
+}
+
+// wirePremium is an ingested premium_requests_by_model element; requests
+// is kept as its literal so a JSON string is refused and the decimal is
+// checked exactly.
+type wirePremium struct {
+	Model    *string         `json:"model"`
+	Requests json.RawMessage `json:"requests"`
 }
 
 // ParseLine decodes and validates one line. today is the newest day a
@@ -121,7 +130,60 @@ func ParseLine(b []byte, today Day) (Record, *LineError) {
 		p.RepoID, p.RepoOwnerName, p.RepoName, p.RepoVisibility = 0, "", "", ""
 	}
 	r.Extra.PullRequestsByRepo = in.PullRequestsByRepo
+	for i, p := range in.PremiumRequestsByModel {
+		field := fmt.Sprintf("premium_requests_by_model[%d]", i)
+		if p.Model == nil {
+			return r, &LineError{Field: field + ".model", Message: "missing"}
+		}
+		if len(p.Requests) == 0 || string(p.Requests) == "null" {
+			return r, &LineError{Field: field + ".requests", Message: "missing"}
+		}
+		r.Extra.PremiumRequestsByModel = append(r.Extra.PremiumRequestsByModel, ModelPremiumRequests{Model: *p.Model, Requests: json.Number(p.Requests)})
+	}
+	if fe := checkPremium(r.Extra.PremiumRequestsByModel); fe != nil {
+		return r, fe
+	}
 	return r, nil
+}
+
+// checkPremium validates premium_requests_by_model: a model named once,
+// at most MaxModelLength bytes, and requests a non-negative decimal with
+// at most 9 decimal places (no exponent), exactly what the billing ledger
+// can record.
+func checkPremium(ps []ModelPremiumRequests) *LineError {
+	seen := map[string]bool{}
+	for i, p := range ps {
+		field := fmt.Sprintf("premium_requests_by_model[%d]", i)
+		switch {
+		case strings.TrimSpace(p.Model) == "":
+			return &LineError{Field: field + ".model", Message: "missing"}
+		case len(p.Model) > MaxModelLength:
+			return &LineError{Field: field + ".model", Message: fmt.Sprintf("is longer than %d bytes", MaxModelLength)}
+		case seen[p.Model]:
+			return &LineError{Field: field + ".model", Message: fmt.Sprintf("%q is listed twice; give each model once", p.Model)}
+		case !plainDecimal(string(p.Requests)):
+			return &LineError{Field: field + ".requests", Message: "must be a non-negative decimal number with at most 9 decimal places (e.g. 12 or 0.33), not " + string(p.Requests)}
+		}
+		seen[p.Model] = true
+	}
+	return nil
+}
+
+// plainDecimal reports whether s is digits with an optional fraction of
+// 1 to 9 digits, at most 10 integer digits.
+func plainDecimal(s string) bool {
+	whole, frac, dot := strings.Cut(s, ".")
+	if whole == "" || len(whole) > 10 || (dot && (frac == "" || len(frac) > 9)) {
+		return false
+	}
+	for _, part := range []string{whole, frac} {
+		for i := 0; i < len(part); i++ {
+			if part[i] < '0' || part[i] > '9' {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 func (c PRCounts) negative() string {
@@ -415,6 +477,9 @@ func lineErrors(bad []*LineError, total int) *usage.Error {
 func (r *Record) MarshalLine() ([]byte, error) {
 	day, id, login := r.Day.String(), r.UserID, r.UserLogin
 	in := ingestLine{Day: &day, UserID: &id, UserLogin: &login, Activity: r.Activity, PullRequestsByRepo: r.Extra.PullRequestsByRepo}
+	for _, p := range r.Extra.PremiumRequestsByModel {
+		in.PremiumRequestsByModel = append(in.PremiumRequestsByModel, wirePremium{Model: &p.Model, Requests: json.RawMessage(p.Requests)})
+	}
 	if len(r.Extra.AgentSessions) > 0 {
 		in.TotalsBy3rdPartyAgent = make([]ThirdPartyAgent, len(r.Activity.TotalsBy3rdPartyAgent))
 		for i, e := range r.Activity.TotalsBy3rdPartyAgent {

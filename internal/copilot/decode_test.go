@@ -26,6 +26,15 @@ func TestParseLine(t *testing.T) {
 		{`[1]`, ""},
 		{`{"day":"2026-03-13","user_id":1,"user_login":"a","pull_requests_by_repo":[{"repo":"x","total_merged":1}]}`, "pull_requests_by_repo[0].repo"},
 		{`{"day":"2026-03-13","user_id":1,"user_login":"a","pull_requests_by_repo":[{"repo":"o/x","total_merged":1,"merge_minutes":[1,2]}]}`, "pull_requests_by_repo[0].merge_minutes"},
+		{`{"day":"2026-03-13","user_id":1,"user_login":"a","premium_requests_by_model":[{"model":"gpt-5","requests":12},{"model":"o3","requests":0.333333333}]}`, "ok"},
+		{`{"day":"2026-03-13","user_id":1,"user_login":"a","premium_requests_by_model":[{"model":"gpt-5","requests":-1}]}`, "premium_requests_by_model[0].requests"},
+		{`{"day":"2026-03-13","user_id":1,"user_login":"a","premium_requests_by_model":[{"model":"gpt-5","requests":"12"}]}`, "premium_requests_by_model[0].requests"},
+		{`{"day":"2026-03-13","user_id":1,"user_login":"a","premium_requests_by_model":[{"model":"gpt-5","requests":1e3}]}`, "premium_requests_by_model[0].requests"},
+		{`{"day":"2026-03-13","user_id":1,"user_login":"a","premium_requests_by_model":[{"model":"gpt-5","requests":0.1234567891}]}`, "premium_requests_by_model[0].requests"},
+		{`{"day":"2026-03-13","user_id":1,"user_login":"a","premium_requests_by_model":[{"model":"gpt-5"}]}`, "premium_requests_by_model[0].requests"},
+		{`{"day":"2026-03-13","user_id":1,"user_login":"a","premium_requests_by_model":[{"requests":1}]}`, "premium_requests_by_model[0].model"},
+		{`{"day":"2026-03-13","user_id":1,"user_login":"a","premium_requests_by_model":[{"model":"gpt-5","requests":1},{"model":"gpt-5","requests":2}]}`, "premium_requests_by_model[1].model"},
+		{`{"day":"2026-03-13","user_id":1,"user_login":"a","premium_requests_by_model":[{"model":"gpt-5","requests":1,"cost":2}]}`, "cost"},
 	} {
 		r, le := ParseLine([]byte(c.line), today)
 		switch {
@@ -46,10 +55,13 @@ func TestParseLine(t *testing.T) {
 // A line MarshalLine writes parses back to the same stored form.
 func TestMarshalLineRoundTrip(t *testing.T) {
 	today, _ := ParseDay("2026-03-14")
-	in := `{"day":"2026-03-13","user_id":7,"user_login":"mona","user_initiated_interaction_count":3,"totals_by_3rd_party_agent":[{"agent_id":"9","agent_name":"A","user_initiated_interaction_count":1,"session_count":2}],"pull_requests_by_repo":[{"repo":"o/r","total_merged":1,"merge_minutes":[30]}]}`
+	in := `{"day":"2026-03-13","user_id":7,"user_login":"mona","user_initiated_interaction_count":3,"totals_by_3rd_party_agent":[{"agent_id":"9","agent_name":"A","user_initiated_interaction_count":1,"session_count":2}],"pull_requests_by_repo":[{"repo":"o/r","total_merged":1,"merge_minutes":[30]}],"premium_requests_by_model":[{"model":"gpt-5","requests":2.5}]}`
 	r, le := ParseLine([]byte(in), today)
 	if le != nil {
 		t.Fatal(le)
+	}
+	if p := r.Extra.PremiumRequestsByModel; len(p) != 1 || p[0].Model != "gpt-5" || p[0].Requests != "2.5" {
+		t.Fatalf("premium requests not kept in the extra data: %+v", r.Extra)
 	}
 	if r.Extra.AgentSessions["9"] != 2 || r.Activity.TotalsBy3rdPartyAgent[0].SessionCount != nil {
 		t.Fatalf("session counts not moved to the extra data: %+v", r.Extra)

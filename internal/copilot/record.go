@@ -292,7 +292,26 @@ type Extra struct {
 	// AgentSessions are the session counts of the line's 3rd-party agents,
 	// by agent_id (GitHub shows session_count on aggregates only).
 	AgentSessions map[string]int64 `json:"agent_sessions,omitempty"`
+	// PremiumRequestsByModel is the user's premium requests that day per
+	// model (ingested as premium_requests_by_model): what the billing
+	// ledger's copilot_premium_request usage is derived from when
+	// --copilot-billing is on.
+	PremiumRequestsByModel []ModelPremiumRequests `json:"premium_requests_by_model,omitempty"`
 }
+
+// ModelPremiumRequests is an element of premium_requests_by_model,
+// ghusage's ingestion extension (GitHub's report lines carry no premium
+// requests): the premium requests one user made with one model on the
+// line's day. Requests is an exact decimal with at most 9 decimal places
+// (a model's multiplier makes one request count 0.33 or 10).
+type ModelPremiumRequests struct {
+	Model    string      `json:"model"`
+	Requests json.Number `json:"requests"`
+}
+
+// MaxModelLength is the longest model name premium_requests_by_model takes
+// (the billing ledger's limit on a record's model).
+const MaxModelLength = 255
 
 // Record is one stored user-day: the identity fields, the report line's
 // activity (Line: the JSON object of Activity) and the extra data.

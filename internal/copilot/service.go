@@ -18,6 +18,11 @@ type Service struct {
 	Builder  *Builder
 	// RetentionDays bounds how far back a 1-day report may be asked for (0: no bound).
 	RetentionDays int
+	// BillingLedger is set when the billing ledger derives its Copilot
+	// licences and premium requests from this service's seats and
+	// activity (--copilot-billing): billing-usage ingestion then refuses
+	// those SKUs.
+	BillingLedger bool
 }
 
 // NewService returns a service; b may be nil when no reports are built.
@@ -47,7 +52,11 @@ func (s *Service) Ingest(ctx context.Context, recs []Record) (IngestResult, erro
 		if r.UserID <= 0 || r.UserID > MaxUserID {
 			return IngestResult{}, lineInvalid(r.Line, "user_id", fmt.Sprintf("must be an integer from 1 to %d", int64(MaxUserID)))
 		}
-		if le := normalize(&r.Activity, &r.Extra); le != nil {
+		le := normalize(&r.Activity, &r.Extra)
+		if le == nil {
+			le = checkPremium(r.Extra.PremiumRequestsByModel)
+		}
+		if le != nil {
 			le.Line = r.Line
 			return IngestResult{}, lineErrors([]*LineError{le}, 1)
 		}

@@ -33,7 +33,9 @@ var demoRunners = []struct {
 // and a burst that exhausts the included minutes mid-month), hourly
 // Actions and Packages storage, packages data transfer, Copilot seats,
 // premium requests and AI credits, and Advanced Security pushes. It is
-// deterministic for seed and now.
+// deterministic for seed and now. With d.CopilotBilling it leaves out the
+// Copilot licences and premium requests (the ledger derives them from
+// SeedCopilot's seats and activity), drawing the same random numbers.
 func SeedBilling(ctx context.Context, st usage.AccountStore, bs billing.Store, d *Dataset, seed uint64, now time.Time) error {
 	r := rand.New(rand.NewPCG(seed, 0xb111))
 	now = now.UTC()
@@ -42,6 +44,9 @@ func SeedBilling(ctx context.Context, st usage.AccountStore, bs billing.Store, d
 	var recs []billing.Record
 	add := func(rec billing.Record) {
 		rec.Enterprise = ent
+		if d.CopilotBilling && (rec.SKU == billing.SKUCopilotBusiness || rec.SKU == billing.SKUCopilotPremium) {
+			return // derived from the Copilot seats and activity (--copilot-billing)
+		}
 		recs = append(recs, rec)
 	}
 	type repo struct {

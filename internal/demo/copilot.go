@@ -57,7 +57,7 @@ func SeedCopilot(ctx context.Context, st usage.Store, cs copilot.Store, d *Datas
 			}
 			// Adoption grows with the days since the user started.
 			adoption := min(1, float64(day-start)/float64(CopilotDays)*1.4+float64(i%7)/20)
-			recs = append(recs, copilotgen.Day(rng, u.ID, u.Login, day, copilotgen.Options{Adoption: adoption, Repos: repos}))
+			recs = append(recs, copilotgen.Day(rng, u.ID, u.Login, day, copilotgen.Options{Adoption: adoption, Repos: repos, PremiumRequests: d.CopilotBilling}))
 		}
 	}
 	for len(recs) > 0 {
@@ -66,6 +66,20 @@ func SeedCopilot(ctx context.Context, st usage.Store, cs copilot.Store, d *Datas
 			return fmt.Errorf("demo copilot activity: %w", err)
 		}
 		recs = recs[k:]
+	}
+	if d.CopilotBilling {
+		// Seats since each user started, so the ledger has their history:
+		// a user's home organization is Orgs[i mod 3], as in Seed.
+		var seats []copilot.Seat
+		for i, u := range users {
+			home := d.Orgs[i%len(d.Orgs)]
+			at := (first + copilot.Day(i*CopilotDays*2/3/len(users))).Time().Add(9 * time.Hour)
+			seats = append(seats, copilot.Seat{EnterpriseID: home.EnterpriseID, OrgID: home.ID, UserID: u.ID, CreatedAt: at, UpdatedAt: at, PlanType: copilot.PlanBusiness})
+		}
+		if _, err := cs.CopilotAddSeats(ctx, seats); err != nil {
+			return fmt.Errorf("demo copilot seats: %w", err)
+		}
+		return nil
 	}
 	byOrg := map[int64][]string{}
 	for i, u := range users {

@@ -24,6 +24,11 @@ type Options struct {
 	// AdminToken, when set, is the value of the site administrator's
 	// token; it must be a well-formed ghp_ token. Otherwise one is generated.
 	AdminToken string
+	// CopilotBilling is --copilot-billing: the ledger derives Copilot
+	// licences and premium requests from the Copilot data, so SeedBilling
+	// leaves them out and SeedCopilot gives the activity premium requests
+	// and the seats their history (one source, no double entry).
+	CopilotBilling bool
 }
 
 // Dataset is what Seed created, for the API families that add their own
@@ -37,6 +42,8 @@ type Dataset struct {
 	Apps          []*usage.App
 	Installations []*usage.Installation
 	OAuthApps     []*usage.OAuthApp
+	// CopilotBilling is Options.CopilotBilling, for the later families.
+	CopilotBilling bool
 	// Tokens are the demo users' tokens (hashes stored, secrets not kept).
 	Tokens []*usage.Token
 	Rand   *rand.Rand // continues the seeded sequence for later families
@@ -58,7 +65,7 @@ func Seed(ctx context.Context, st usage.Store, opt Options) (*Dataset, error) {
 	}
 	rng := rand.New(rand.NewPCG(opt.Seed, opt.Seed^0x9e3779b97f4a7c15))
 	created := opt.Now.Add(-400 * 24 * time.Hour).UTC().Truncate(time.Second)
-	d := &Dataset{Rand: rng}
+	d := &Dataset{Rand: rng, CopilotBilling: opt.CopilotBilling}
 
 	d.Enterprise = &usage.Enterprise{Slug: "acme", Name: "Acme Corporation", CreatedAt: created}
 	if err := st.CreateEnterprise(ctx, d.Enterprise); err != nil {

@@ -281,7 +281,7 @@ func (s *Server) handleIngestBillingUsage(w http.ResponseWriter, r *http.Request
 	if s.Billing == nil {
 		return usage.Errorf(usage.KindNotFound, "Billing is not enabled on this server")
 	}
-	recs, err := billing.DecodeAll(r.Body, s.Billing.Catalog, s.Now(), billing.MaxBatch)
+	recs, err := s.decodeBillingUsage(r.Body) // copilot_billing.go
 	if err != nil {
 		return err
 	}

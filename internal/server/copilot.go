@@ -2,9 +2,12 @@ package server
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"log/slog"
 	"time"
 
+	"github.com/ghusage/ghusage/internal/billing"
 	"github.com/ghusage/ghusage/internal/blob"
 	"github.com/ghusage/ghusage/internal/copilot"
 	"github.com/ghusage/ghusage/internal/jobs"
@@ -22,6 +25,11 @@ type CopilotConfig struct {
 	ShardRows int
 	// RetentionDays is how long activity and reports are kept (0: forever).
 	RetentionDays int
+	// Billing makes the seats and premium requests recorded here the
+	// billing ledger's Copilot licences and premium requests: the report
+	// job derives them (copilot_billing.go) and billing-usage ingestion
+	// refuses those SKUs (--copilot-billing).
+	Billing bool
 }
 
 // DefaultCopilotConfig is GitHub's one-year history, files of 10,000 users.
@@ -44,10 +52,13 @@ const CopilotJob = "copilot-reports"
 
 // newCopilot builds the Copilot service when the store implements
 // copilot.Store, and registers the report job on sched; nil otherwise.
-func newCopilot(cfg Config, st usage.Store, files blob.Store, sched *jobs.Scheduler, logger *slog.Logger, now func() time.Time) *copilot.Service {
+func newCopilot(cfg Config, st usage.Store, files blob.Store, bs *billing.Service, sched *jobs.Scheduler, logger *slog.Logger, now func() time.Time) (*copilot.Service, error) {
 	cs, ok := st.(copilot.Store)
 	if !ok || files == nil {
-		return nil
+		if cfg.Copilot.Billing {
+			return nil, errors.New("--copilot-billing: this store keeps no Copilot data")
+		}
+		return nil, nil
 	}
 	if now == nil {
 		now = time.Now
@@ -61,6 +72,36 @@ func newCopilot(cfg Config, st usage.Store, files blob.Store, sched *jobs.Schedu
 		KeepReplaced: keep, RetentionDays: c.RetentionDays, Logger: logger.With("component", "copilot")}
 	svc := copilot.NewService(cs, st, now, b)
 	svc.RetentionDays = c.RetentionDays
+	if c.Billing {
+		if bs == nil {
+			return nil, errors.New("--copilot-billing: this store keeps no billing ledger")
+		}
+		b.Ledger = &copilotLedger{cs: cs, accounts: st, billing: bs, retentionDays: c.RetentionDays, now: now,
+			logger: logger.With("component", "copilot-billing")}
+		svc.BillingLedger = true
+	}
+	// Recorded for `ghusage ingest billing-usage` into the local store,
+	// which refuses the derived SKUs while it is 1.
+	on := int64(0)
+	if c.Billing {
+		on = 1
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	was, _, err := cs.CopilotState(ctx, StateCopilotBilling)
+	if err != nil {
+		return nil, fmt.Errorf("reading the --copilot-billing state: %w", err)
+	}
+	if on == 1 && was != 1 {
+		// Switched on: corrections ingested while off were not derived;
+		// the next run re-derives the premium requests of every kept day.
+		if err := cs.CopilotSetState(ctx, stateBillingRescan, 1); err != nil {
+			return nil, fmt.Errorf("recording --copilot-billing: %w", err)
+		}
+	}
+	if err := cs.CopilotSetState(ctx, StateCopilotBilling, on); err != nil {
+		return nil, fmt.Errorf("recording --copilot-billing: %w", err)
+	}
 	every := c.Every
 	if every <= 0 {
 		every = 5 * time.Minute
@@ -72,5 +113,5 @@ func newCopilot(cfg Config, st usage.Store, files blob.Store, sched *jobs.Schedu
 		}
 		return err
 	}})
-	return svc
+	return svc, nil
 }

@@ -182,7 +182,10 @@ func New(cfg Config, st usage.Store, logger *slog.Logger, now func() time.Time) 
 		return nil, err
 	}
 	wireCostCenters(cfg, s, now) // cost centers and budgets (costcenters.go)
-	api.Copilot = newCopilot(cfg, st, api.Blobs, s.Jobs, logger, now)
+	if api.Copilot, err = newCopilot(cfg, st, api.Blobs, api.Billing, s.Jobs, logger, now); err != nil {
+		closeLimiter()
+		return nil, err
+	}
 	s.http = &http.Server{
 		Handler:           s.dashboard(api, logger, now), // the API, and the web UI under /ui/
 		ReadHeaderTimeout: cfg.ReadHeaderTimeout,

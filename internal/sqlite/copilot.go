@@ -138,8 +138,9 @@ func flagLastColumns() string {
 func (db *DB) CopilotActiveUsers(ctx context.Context, from, to copilot.Day, fn func(*copilot.ActiveUser) error) error {
 	rows, err := db.reader.QueryContext(ctx, `SELECT u.*, (SELECT group_concat(org_id) FROM org_roles WHERE user_id = u.uid),
 		(SELECT group_concat(enterprise_id) FROM enterprise_roles WHERE user_id = u.uid)
-		FROM (SELECT a.user_id AS uid, `+flagLastColumns()+` FROM copilot_activity a
-			WHERE a.id >= ? AND a.id < ? GROUP BY a.user_id) u ORDER BY u.uid`, activityID(from, 0), activityID(to+1, 0))
+		FROM (SELECT a.id & `+strconv.FormatInt(copilot.MaxUserID, 10)+` AS uid, `+flagLastColumns()+`
+			FROM copilot_activity a INDEXED BY copilot_activity_day_flags
+			WHERE a.day >= ? AND a.day <= ? GROUP BY uid) u ORDER BY u.uid`, from, to)
 	if err != nil {
 		return err
 	}

@@ -636,6 +636,77 @@ func testCopilotReportsConsistent(t *testing.T, s usage.Store, cs copilot.Store)
 		t.Fatalf("users-28-day has %d lines, the 28 users-1-day files %d", len(users28), want28)
 	}
 	checkTypes(t, "users-28-day", users28[0], append(userKeys, "report_start_day", "report_end_day")...)
+	// copilot_feature_engagement: users active on at least 2 of the 28
+	// days, overall and per feature, counted here from the users-28-day lines.
+	days, featDays := map[int64]int{}, map[string]map[int64]int{}
+	for _, u := range users28 {
+		id := num(u["user_id"])
+		days[id]++
+		used := map[string]bool{}
+		for _, e := range u["totals_by_feature"].([]any) {
+			used[e.(map[string]any)["feature"].(string)] = true
+		}
+		for k, f := range map[string]string{"used_copilot_code_review_passive": "copilot_code_review_passive", "used_copilot_code_review_active": "copilot_code_review_active",
+			"used_copilot_cloud_agent": "copilot_cloud_agent", "used_cli": "copilot_cli", "used_copilot_app": "copilot_app"} {
+			if u[k] == true {
+				used[f] = true
+			}
+		}
+		for f := range used {
+			if featDays[f] == nil {
+				featDays[f] = map[int64]int{}
+			}
+			featDays[f][id]++
+		}
+	}
+	atLeast2 := func(m map[int64]int) int64 {
+		var n int64
+		for _, c := range m {
+			if c >= 2 {
+				n++
+			}
+		}
+		return n
+	}
+	fe, ok := win[0]["copilot_feature_engagement"].(map[string]any)
+	if !ok {
+		t.Fatalf("28-day aggregate without copilot_feature_engagement: %v", win[0]["copilot_feature_engagement"])
+	}
+	if got, want := num(fe["active_user_count"]), atLeast2(days); got != want || want == 0 {
+		t.Errorf("copilot_feature_engagement.active_user_count %d, want %d", got, want)
+	}
+	seenFeatures := 0
+	for _, e := range fe["totals_by_feature"].([]any) {
+		m := e.(map[string]any)
+		f := m["feature"].(string)
+		if got, want := num(m["engaged_user_count"]), atLeast2(featDays[f]); got != want {
+			t.Errorf("copilot_feature_engagement %s: %d engaged users, want %d", f, got, want)
+		}
+		if num(m["engaged_user_count"]) > 0 {
+			seenFeatures++
+		}
+	}
+	if len(fe["totals_by_feature"].([]any)) != len(copilot.EngagementFeatures) || seenFeatures < 4 {
+		t.Errorf("copilot_feature_engagement lists %v", fe["totals_by_feature"])
+	}
+	// Weekly and monthly CLI users are the distinct users with used_cli in
+	// the trailing 7 and 28 days; no app use means no app counts at all.
+	lastAgg := reportLines(t, cs, files, entScope, copilot.KindAggregate1, last)[0]
+	week, month := map[int64]bool{}, map[int64]bool{}
+	for _, u := range users28 {
+		if u["used_cli"] == true {
+			month[num(u["user_id"])] = true
+			if d, _ := copilot.ParseDay(u["day"].(string)); d > last-7 {
+				week[num(u["user_id"])] = true
+			}
+		}
+	}
+	if num(lastAgg["monthly_active_cli_users"]) != int64(len(month)) || num(lastAgg["weekly_active_cli_users"]) != int64(len(week)) || len(week) == 0 {
+		t.Errorf("CLI users: weekly %v monthly %v, want %d and %d", lastAgg["weekly_active_cli_users"], lastAgg["monthly_active_cli_users"], len(week), len(month))
+	}
+	if _, ok := lastAgg["monthly_active_copilot_app_users"]; ok {
+		t.Errorf("monthly_active_copilot_app_users without app use: %v", lastAgg["monthly_active_copilot_app_users"])
+	}
 
 	// A corrected day: the next build shows it, in the day and the windows.
 	before, _ := cs.CopilotReport(ctx, entScope, copilot.KindUsers1, last-2)

@@ -33,7 +33,15 @@ type Options struct {
 	// Repos are owner/name repositories pull-request activity may be in;
 	// none means no pull-request activity.
 	Repos []string
+	// PremiumRequests adds premium_requests_by_model: each chat prompt is
+	// a premium request of its model (auto model selection at a 10 %
+	// discount, 0.9), each CLI prompt one of claude-sonnet-4.6. It draws
+	// nothing from r, so the rest of the day is the same either way.
+	PremiumRequests bool
 }
+
+// multipliers are the premium-request multipliers of the models, in tenths.
+var multipliers = map[string]int64{"gpt-5.4": 10, "claude-sonnet-4.6": 10, "auto": 9, "gemini-2.5-pro": 10}
 
 // Day returns user's activity on day d, drawn from r.
 func Day(r *rand.Rand, userID int64, login string, d copilot.Day, o Options) copilot.Record {
@@ -189,6 +197,29 @@ func Day(r *rand.Rand, userID int64, login string, d copilot.Day, o Options) cop
 		p.TotalSuggestions = p.TotalCopilotSuggestions + int64(r.IntN(3))
 		p.TotalAppliedSuggestions = p.TotalCopilotAppliedSuggestions
 		rec.Extra.PullRequestsByRepo = []copilot.RepoPullRequests{p}
+	}
+	if o.PremiumRequests {
+		tenths := map[string]int64{}
+		var order []string
+		use := func(model string, prompts int64) {
+			if prompts == 0 {
+				return
+			}
+			if _, ok := tenths[model]; !ok {
+				order = append(order, model)
+			}
+			tenths[model] += prompts * multipliers[model]
+		}
+		for _, m := range a.TotalsByModelFeature {
+			use(m.Model, m.UserInitiatedInteractionCount)
+		}
+		if a.TotalsByCLI != nil {
+			use("claude-sonnet-4.6", a.TotalsByCLI.PromptCount)
+		}
+		for _, m := range order {
+			rec.Extra.PremiumRequestsByModel = append(rec.Extra.PremiumRequestsByModel,
+				copilot.ModelPremiumRequests{Model: m, Requests: json.Number(fmt.Sprintf("%d.%d", tenths[m]/10, tenths[m]%10))})
+		}
 	}
 	return rec
 }
