@@ -318,10 +318,12 @@ type packedKey struct {
 // packedTable aggregates one packed table: rows by key, and each row's
 // entries by (row, ref) in one flat list, grouped into rows at the end.
 type packedTable struct {
-	idx  map[packedKey]int32
-	rows []PackedRow
-	ents map[uint64]int32 // row<<32 | ref → index in list
-	list []packedEnt
+	idx     map[packedKey]int32
+	lastKey packedKey // the key of the last row looked up
+	lastRow int32     // its index + 1; 0: none
+	rows    []PackedRow
+	ents    map[uint64]int32 // row<<32 | ref → index in list
+	list    []packedEnt
 }
 
 type packedEnt struct {
@@ -335,12 +337,16 @@ func newPackedTable(n int) *packedTable {
 
 func (t *packedTable) row(org int32, key int64, l Level, bucket int64) int32 {
 	k := packedKey{key, bucket, int64(org)<<8 | int64(l)}
-	if i, ok := t.idx[k]; ok {
-		return i
+	if t.lastRow > 0 && k == t.lastKey { // consecutive events of one minute and key (the organization's)
+		return t.lastRow - 1
 	}
-	i := int32(len(t.rows))
-	t.idx[k] = i
-	t.rows = append(t.rows, PackedRow{Org: org, Key: key, Level: l, Bucket: bucket})
+	i, ok := t.idx[k]
+	if !ok {
+		i = int32(len(t.rows))
+		t.idx[k] = i
+		t.rows = append(t.rows, PackedRow{Org: org, Key: key, Level: l, Bucket: bucket})
+	}
+	t.lastKey, t.lastRow = k, i+1
 	return i
 }
 
@@ -359,42 +365,45 @@ func (t *packedTable) add(row, ref int32, c Counts) {
 }
 
 // finish adds every minute row to its coarser buckets that cut keeps,
-// drops the minute rows cut does not keep, sets each row's totals to the
-// sum of its entries and returns the rows. With fold, no minute row is
-// returned: each minute entry moves, as it is, into its five-minute row
-// (see PackOptions), and only the hour and day rows sum entries.
+// drops the rows cut does not keep, sets each row's totals to the sum of
+// its entries and returns the rows. With fold, no minute row is returned:
+// each minute entry moves, as it is, into its five-minute row (see
+// PackOptions).
+//
+// Each level is derived from the one below it: its rows are found once
+// per row below, not once per entry, and its entries are added from the
+// (already merged, so fewer) entries below. Rows are made whatever the
+// cutoffs, since a coarser level may be kept longer than the one it is
+// derived from; those cut does not keep are dropped at the end.
 func (t *packedTable) finish(cut Cutoffs, fold bool) []PackedRow {
-	minutes := len(t.list) // entries added so far are all at the minute level
-	// up[i] are the coarser rows of minute row i (-1: not kept), found
-	// once per row rather than once per entry
-	up := make([][len(Levels) - 1]int32, len(t.rows))
-	for i := range up {
-		r := t.rows[i]
-		for j, l := range Levels[1:] {
-			up[i][j] = -1
-			if lb := l.Floor(r.Bucket); lb >= cut.Level[l] {
-				up[i][j] = t.row(r.Org, r.Key, l, lb)
+	rows0, rows1 := 0, len(t.rows) // the rows of the level below
+	ents0, ents1 := 0, len(t.list) // and its entries
+	var up []int32                 // up[i-rows0]: the row of level l holding row i
+	for _, l := range Levels[1:] {
+		up = append(up[:0], make([]int32, rows1-rows0)...)
+		for i := rows0; i < rows1; i++ {
+			r := t.rows[i] // a copy: row appends to t.rows
+			up[i-rows0] = t.row(r.Org, r.Key, l, l.Floor(r.Bucket))
+		}
+		next := len(t.list)
+		for i := ents0; i < ents1; i++ {
+			e := t.list[i] // a copy: add and append grow t.list
+			p := up[int(e.row)-rows0]
+			if fold && l == FiveMinutes {
+				t.list = append(t.list, packedEnt{p, e.PackedEntry}) // not merged: one entry per minute
+			} else {
+				t.add(p, e.Ref, e.Counts)
 			}
 		}
-	}
-	for i := 0; i < minutes; i++ {
-		e := t.list[i]
-		for j, r := range up[e.row] {
-			switch {
-			case r < 0:
-			case fold && j == 0:
-				t.list = append(t.list, packedEnt{r, e.PackedEntry}) // not merged: one entry per minute
-			default:
-				t.add(r, e.Ref, e.Counts)
-			}
-		}
+		rows0, rows1 = rows1, len(t.rows)
+		ents0, ents1 = next, len(t.list)
 	}
 	// group the entries by row (a counting sort), dropping old minutes
 	keep := make([]int32, len(t.rows)) // new index+1 of each row, 0 when dropped
 	n := int32(0)
 	for i := range t.rows {
 		r := &t.rows[i]
-		if r.Level == Minute && (fold || r.Bucket < cut.Level[Minute]) {
+		if r.Bucket < cut.Level[r.Level] || (fold && r.Level == Minute) {
 			continue
 		}
 		n++

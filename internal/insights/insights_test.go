@@ -5,6 +5,7 @@ import (
 	"compress/gzip"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"maps"
 	"net/url"
 	"strconv"
@@ -599,9 +600,13 @@ func BenchmarkAggregatePacked(b *testing.B) {
 		events[i] = e
 	}
 	cut := DefaultRetention.Cutoffs(now)
-	b.ReportAllocs()
-	for b.Loop() {
-		AggregatePacked(events, cut)
+	for _, o := range []PackOptions{{}, {FoldMinutes: true}} {
+		b.Run(fmt.Sprintf("fold=%v", o.FoldMinutes), func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				AggregatePackedWith(events, cut, o)
+			}
+			b.ReportMetric(float64(b.N*len(events))/b.Elapsed().Seconds(), "events/s")
+		})
 	}
-	b.ReportMetric(float64(b.N*len(events))/b.Elapsed().Seconds(), "events/s")
 }
