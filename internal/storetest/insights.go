@@ -32,6 +32,7 @@ func RunInsights(t *testing.T, open func(t *testing.T) Backend) {
 		{"MinEqualsMax", testInsightsMinEqualsMax},
 		{"RetentionCutoffMinute", testInsightsRetentionCutoffMinute},
 		{"WeightedRateLimited", testInsightsWeightedRateLimited},
+		{"MinutesOfActorsAndUsers", testInsightsMinutesOfActorsAndUsers},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
