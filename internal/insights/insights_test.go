@@ -130,6 +130,61 @@ func validEvent() Event {
 		HTTPMethod: "get", APIRoute: "/user"}
 }
 
+// TestDecodeAllManyEvents decodes batches around the decoder's chunk size
+// (4,096 events), with blank and bad lines among them: every event comes
+// back once, in order.
+func TestDecodeAllManyEvents(t *testing.T) {
+	for _, n := range []int{0, 1, 4095, 4096, 4097, 10_000} {
+		var buf bytes.Buffer
+		enc := json.NewEncoder(&buf)
+		for i := 0; i < n; i++ {
+			e := validEvent()
+			e.ID = "id-" + strconv.Itoa(i)
+			enc.Encode(e)
+			if i%1000 == 0 {
+				buf.WriteString("\n")
+			}
+		}
+		events, err := DecodeAll(bytes.NewReader(buf.Bytes()), now, n)
+		if err != nil || len(events) != n {
+			t.Fatalf("%d events: got %d, %v", n, len(events), err)
+		}
+		for i := range events {
+			if events[i].ID != "id-"+strconv.Itoa(i) {
+				t.Fatalf("%d events: event %d has id %q", n, i, events[i].ID)
+			}
+		}
+		if n > 0 {
+			if _, err := DecodeAll(bytes.NewReader(buf.Bytes()), now, n-1); usage.ErrorKind(err) != usage.KindTooLarge {
+				t.Errorf("%d events, at most %d: %v", n, n-1, err)
+			}
+			buf.WriteString("not json\n")
+			if _, err := DecodeAll(bytes.NewReader(buf.Bytes()), now, n+1); usage.ErrorKind(err) != usage.KindInvalid {
+				t.Errorf("%d events and a bad line: %v", n, err)
+			}
+		}
+	}
+}
+
+// BenchmarkDecodeAll decodes batches of 100,000 events.
+func BenchmarkDecodeAll(b *testing.B) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	for i := 0; i < 100_000; i++ {
+		e := validEvent()
+		e.ID = "id-" + strconv.Itoa(i)
+		e.ActorID = int64(1 + i%400)
+		enc.Encode(e)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := DecodeAll(bytes.NewReader(buf.Bytes()), now, 100_000); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.N*100_000)/b.Elapsed().Seconds(), "events/s")
+}
+
 func TestDecodeAll(t *testing.T) {
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
