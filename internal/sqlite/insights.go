@@ -521,12 +521,19 @@ type packedRow struct {
 func toRows(src []insights.PackedRow, key func(r *insights.PackedRow) [4]int64, ref []int64, n int) []*packedRow {
 	out := make([]*packedRow, len(src))
 	all := make([]packedRow, len(src))
+	total := 0
+	for i := range src {
+		total += len(src[i].Entries)
+	}
+	ents := make([]entry, total) // every row's entries, in one allocation
 	var lists []byte
 	ends := make([]int, len(src))
 	for i := range src {
 		r := &src[i]
 		pr := &all[i]
-		*pr = packedRow{key: key(r), total: r.Total, rl: r.RateLimited, entries: make([]entry, len(r.Entries))}
+		es := ents[:len(r.Entries):len(r.Entries)]
+		ents = ents[len(r.Entries):]
+		*pr = packedRow{key: key(r), total: r.Total, rl: r.RateLimited, entries: es}
 		for j, e := range r.Entries {
 			pr.entries[j] = entry{ref[e.Ref], e.Counts}
 		}
