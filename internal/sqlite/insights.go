@@ -125,6 +125,18 @@ func (b *refBatch) has(roll *insights.Packed) bool {
 // seenShards is the number of insights_seen rows per minute.
 const seenShards = 16
 
+// seenWholeMinute is the shard of an insights_seen row holding keys of
+// every shard: a sparse minute (up to seenWholeMinuteKeys keys) is one
+// row rather than up to sixteen of a key or two each (on 2M events over
+// 30 days, 46 a minute, the shard rows were a quarter of the rows a batch
+// wrote). A key is stored in one row: the whole-minute row while the
+// minute has only that row and it has room, its shard's row after. Both
+// are looked up.
+const (
+	seenWholeMinute     = seenShards
+	seenWholeMinuteKeys = 128
+)
+
 // seenGroup is one insights_seen row: a minute and a shard.
 type seenGroup struct {
 	bucket int64
@@ -189,48 +201,81 @@ func dedup(ctx context.Context, tx *sql.Tx, events []insights.Event, dk *dedupKe
 		k      [16]byte
 	}
 	newKeys := make([]seenKey, 0, dk.unique)
-	var existing map[int][]byte
-	lastBucket := int64(-1 << 62)
 	w := newSeenWriter(tx)
 	defer w.close()
-	for _, g := range order {
-		if g.bucket != lastBucket {
-			lastBucket = g.bucket
-			existing = map[int][]byte{}
-			rows, err := sel.QueryContext(ctx, g.bucket)
-			if err != nil {
+	type shardKeys struct {
+		shard       int
+		have, added []byte // stored keys; added: new ones, sorted
+	}
+	var shards []shardKeys
+	for rest := order; len(rest) > 0; {
+		bucket := rest[0].bucket
+		n := 1
+		for n < len(rest) && rest[n].bucket == bucket {
+			n++
+		}
+		gs := rest[:n]
+		rest = rest[n:]
+		existing := map[int][]byte{}
+		rows, err := sel.QueryContext(ctx, bucket)
+		if err != nil {
+			return nil, err
+		}
+		for rows.Next() {
+			var shard int
+			var keys []byte
+			if err := rows.Scan(&shard, &keys); err != nil {
+				rows.Close()
 				return nil, err
 			}
-			for rows.Next() {
-				var shard int
-				var keys []byte
-				if err := rows.Scan(&shard, &keys); err != nil {
-					rows.Close()
-					return nil, err
+			if len(keys)%16 != 0 {
+				rows.Close()
+				return nil, errCorrupt
+			}
+			existing[shard] = keys
+		}
+		if err := rows.Close(); err != nil {
+			return nil, err
+		}
+		whole, hasWhole := existing[seenWholeMinute]
+		shards = shards[:0]
+		nAdded := 0
+		for _, g := range gs {
+			have := existing[g.shard]
+			var added []byte
+			for _, k := range groups[g] {
+				if !containsKey(have, k) && !containsKey(whole, k) {
+					newKeys = append(newKeys, seenKey{g.bucket, k})
+					added = append(added, k[:]...)
 				}
-				existing[shard] = keys
 			}
-			if err := rows.Close(); err != nil {
-				return nil, err
-			}
-		}
-		have := existing[g.shard]
-		if len(have)%16 != 0 {
-			return nil, errCorrupt
-		}
-		keys := groups[g]
-		added := keys[:0:0]
-		for _, k := range keys {
-			if !containsKey(have, k) {
-				newKeys = append(newKeys, seenKey{g.bucket, k})
-				added = append(added, k)
+			if len(added) > 0 {
+				shards = append(shards, shardKeys{g.shard, have, added})
+				nAdded += len(added) / 16
 			}
 		}
-		if len(added) == 0 {
+		if nAdded == 0 {
 			continue
 		}
-		if err := w.add(ctx, g.bucket, g.shard, mergeKeys(have, added)); err != nil {
-			return nil, err
+		// A minute stored in its whole-minute row only (or not at all)
+		// stays in it while it holds few keys: the groups are in shard
+		// order and a shard is the first four bits of its keys, so their
+		// keys, one group after the other, are sorted.
+		onlyWhole := len(existing) == 0 || (len(existing) == 1 && hasWhole)
+		if onlyWhole && len(whole)/16+nAdded <= seenWholeMinuteKeys {
+			var all []byte
+			for _, sk := range shards {
+				all = append(all, sk.added...)
+			}
+			if err := w.add(ctx, bucket, seenWholeMinute, mergeKeyBytes(whole, all)); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		for _, sk := range shards {
+			if err := w.add(ctx, bucket, sk.shard, mergeKeyBytes(sk.have, sk.added)); err != nil {
+				return nil, err
+			}
 		}
 	}
 	if err := w.flush(ctx); err != nil {
@@ -275,16 +320,18 @@ func containsKey(have []byte, k [16]byte) bool {
 	return false
 }
 
-// mergeKeys merges sorted keys into the sorted key list have.
-func mergeKeys(have []byte, add [][16]byte) []byte {
-	out := make([]byte, 0, len(have)+16*len(add))
+// mergeKeyBytes merges the sorted 16-byte keys add into the sorted key
+// list have.
+func mergeKeyBytes(have, add []byte) []byte {
+	out := make([]byte, 0, len(have)+len(add))
 	i := 0
-	for _, k := range add {
-		for i < len(have) && bytes.Compare(have[i:i+16], k[:]) < 0 {
+	for j := 0; j < len(add); j += 16 {
+		k := add[j : j+16]
+		for i < len(have) && bytes.Compare(have[i:i+16], k) < 0 {
 			out = append(out, have[i:i+16]...)
 			i += 16
 		}
-		out = append(out, k[:]...)
+		out = append(out, k...)
 	}
 	return append(out, have[i:]...)
 }

@@ -33,6 +33,7 @@ func RunInsights(t *testing.T, open func(t *testing.T) Backend) {
 		{"RetentionCutoffMinute", testInsightsRetentionCutoffMinute},
 		{"WeightedRateLimited", testInsightsWeightedRateLimited},
 		{"MinutesOfActorsAndUsers", testInsightsMinutesOfActorsAndUsers},
+		{"DedupBusyMinute", testInsightsDedupBusyMinute},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -122,3 +122,38 @@ func testInsightsMinutesOfActorsAndUsers(t *testing.T, s insights.Store) {
 		}
 	}
 }
+
+// testInsightsDedupBusyMinute: ids are remembered exactly however a
+// minute's ids are stored (the embedded store keeps a minute's first few
+// ids in one row, then per shard): batches of one minute, first few ids,
+// then many, then all of them again with new ones and repeats inside the
+// batch, each count once.
+func testInsightsDedupBusyMinute(t *testing.T, s insights.Store) {
+	minute := insightsNow.Add(-2 * time.Hour).Truncate(time.Minute)
+	mk := func(from, to int) []insights.Event {
+		var out []insights.Event
+		for i := from; i < to; i++ {
+			out = append(out, edgeEvent(fmt.Sprintf("busy-%d", i), minute.Add(time.Duration(i%60)*time.Second)))
+		}
+		return out
+	}
+	check := func(what string, res insights.IngestResult, recorded, duplicates int) {
+		t.Helper()
+		if res.Recorded != recorded || res.Duplicates != duplicates {
+			t.Errorf("%s: recorded %d, duplicates %d; want %d, %d", what, res.Recorded, res.Duplicates, recorded, duplicates)
+		}
+	}
+	check("first 100", ingest(t, s, mk(0, 100)), 100, 0)
+	check("100 again", ingest(t, s, mk(0, 100)), 0, 100)
+	check("next 100", ingest(t, s, mk(100, 200)), 100, 0)
+	again := append(mk(0, 250), mk(190, 260)...) // all so far, 60 new, and repeats within the batch
+	check("all again and 60 new", ingest(t, s, again), 60, len(again)-60)
+	check("one more", ingest(t, s, mk(260, 261)), 1, 0)
+	check("all again", ingest(t, s, mk(0, 261)), 0, 261)
+	got, err := service(s).Summary(t.Context(), insights.Scope{Org: "acme-web"},
+		params(t, insights.EndpointSummary, rangeQuery(minute, minute)))
+	must(t, "Summary", err)
+	if got.TotalRequestCount != 261 {
+		t.Errorf("the minute holds %d requests, want 261", got.TotalRequestCount)
+	}
+}
