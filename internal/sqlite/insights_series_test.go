@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"path/filepath"
 	"slices"
@@ -112,5 +113,113 @@ func TestInsightsSeriesMatchesReference(t *testing.T) {
 	}
 	if checked == 0 {
 		t.Fatal("no rows compared; the test data should give some")
+	}
+}
+
+// TestInsightsRowsBeforeFold reads a database holding actor and user rows
+// of the layout before lvlMinuteDetail (minute rows at lvl 0, five-minute
+// rows at lvl 1), to which newer batches added lvl 4 rows for the same
+// buckets: series, totals and groups of every scope count both, each
+// event once.
+func TestInsightsRowsBeforeFold(t *testing.T) {
+	ctx := context.Background()
+	db, err := Open(ctx, filepath.Join(t.TempDir(), "ghusage.db"), Options{Synchronous: "NORMAL"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	now := time.Now().UTC().Truncate(time.Minute)
+	cut := insights.DefaultRetention.Cutoffs(now)
+	gen := func(prefix string, n, step int) []insights.Event {
+		var out []insights.Event
+		for i := 0; i < n; i++ {
+			user := int64(100 + i%3)
+			out = append(out, insights.Event{
+				ID: fmt.Sprintf("%s-%d", prefix, i), Timestamp: now.Add(-time.Duration(i*step) * time.Second),
+				Org: "acme-web", ActorType: usage.ActorClassicPAT, ActorID: int64(1 + i%2), ActorName: "tok",
+				UserID: user, UserLogin: "u", SubjectType: insights.SubjectUser, SubjectID: user, SubjectName: "u",
+				HTTPMethod: "GET", APIRoute: fmt.Sprintf("/r/%d", i%5), RateLimited: i%11 == 0,
+			})
+		}
+		return out
+	}
+	old, late := gen("old", 3000, 53), gen("new", 2000, 79)
+	// the old batch, written as the store did before the fold
+	roll := insights.AggregatePacked(old, cut)
+	var refs *refBatch
+	err = db.write(ctx, func(tx *sql.Tx) error {
+		var err error
+		if refs, err = db.intern(ctx, tx, roll); err != nil {
+			return err
+		}
+		rows := buildRows(roll, refs)
+		for _, rs := range [][]*packedRow{rows.actors, rows.users} {
+			for _, r := range rs {
+				if r.key[2] == lvlMinuteDetail {
+					r.key[2] = int64(insights.FiveMinutes)
+				}
+			}
+		}
+		return writeRollup(ctx, tx, rows)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.publishRefs(refs)
+	var legacy int
+	if err := db.reader.QueryRow("SELECT count(*) FROM insights_r_actor WHERE lvl IN (0, 1)").Scan(&legacy); err != nil || legacy == 0 {
+		t.Fatalf("%d rows of the old layout, %v", legacy, err)
+	}
+	if _, err := db.InsightsIngest(ctx, late, cut); err != nil {
+		t.Fatal(err)
+	}
+	events := append(old, late...)
+	scopes := []insights.Scope{
+		{Org: "acme-web"},
+		{Org: "acme-web", UserID: 101},
+		{Org: "acme-web", Actor: insights.ActorRef{Type: usage.ActorClassicPAT, ID: 2}},
+	}
+	end := now.Unix() + 60
+	for _, sc := range scopes {
+		for _, r := range [][2]int64{{end - 3*86400 - 17*60, end}, {end - 7*60, end}, {end - 2*3600 - 13*60, end - 3*60}} {
+			for _, max := range []insights.Level{insights.Minute, insights.FiveMinutes, insights.Hour, insights.Day} {
+				segs := insights.Segments(insights.Minute.Floor(r[0]), r[1], max)
+				got, err := db.InsightsSeries(ctx, sc, segs)
+				if err != nil {
+					t.Fatal(err)
+				}
+				want := referenceSeries(events, sc, segs)
+				cmpRows := func(x, y insights.BucketCounts) int { return int(x.Bucket - y.Bucket) }
+				slices.SortFunc(got, cmpRows)
+				slices.SortFunc(want, cmpRows)
+				if !slices.Equal(got, want) {
+					t.Fatalf("series %+v %v: %d rows, want %d\ngot  %v\nwant %v", sc, segs, len(got), len(want), got, want)
+				}
+				var wantTotal insights.Counts
+				for _, b := range want {
+					wantTotal.Total += b.Total
+					wantTotal.RateLimited += b.RateLimited
+				}
+				tot, err := db.InsightsTotals(ctx, sc, segs)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if tot.Total != wantTotal.Total || tot.RateLimited != wantTotal.RateLimited {
+					t.Errorf("totals %+v %v = %d/%d, want %d/%d", sc, segs, tot.Total, tot.RateLimited, wantTotal.Total, wantTotal.RateLimited)
+				}
+				var g insights.Groups
+				if err := db.InsightsGroups(ctx, sc, segs, &g); err != nil {
+					t.Fatal(err)
+				}
+				var sum insights.Counts
+				for _, c := range g.Counts {
+					sum.Total += c.Total
+					sum.RateLimited += c.RateLimited
+				}
+				if sum.Total != wantTotal.Total || sum.RateLimited != wantTotal.RateLimited {
+					t.Errorf("groups %+v %v sum to %d/%d, want %d/%d", sc, segs, sum.Total, sum.RateLimited, wantTotal.Total, wantTotal.RateLimited)
+				}
+			}
+		}
 	}
 }
