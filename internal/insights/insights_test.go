@@ -5,6 +5,7 @@ import (
 	"compress/gzip"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"maps"
 	"net/url"
 	"strconv"
@@ -127,6 +128,61 @@ func validEvent() Event {
 	return Event{ID: "e1", Timestamp: now.Add(-time.Minute), Org: "Acme-Web", ActorType: usage.ActorClassicPAT, ActorID: 1,
 		ActorName: "tok", UserID: 2, UserLogin: "octocat", SubjectType: SubjectUser, SubjectID: 2, SubjectName: "octocat",
 		HTTPMethod: "get", APIRoute: "/user"}
+}
+
+// TestDecodeAllManyEvents decodes batches around the decoder's chunk size
+// (4,096 events), with blank and bad lines among them: every event comes
+// back once, in order.
+func TestDecodeAllManyEvents(t *testing.T) {
+	for _, n := range []int{0, 1, 4095, 4096, 4097, 10_000} {
+		var buf bytes.Buffer
+		enc := json.NewEncoder(&buf)
+		for i := 0; i < n; i++ {
+			e := validEvent()
+			e.ID = "id-" + strconv.Itoa(i)
+			enc.Encode(e)
+			if i%1000 == 0 {
+				buf.WriteString("\n")
+			}
+		}
+		events, err := DecodeAll(bytes.NewReader(buf.Bytes()), now, n)
+		if err != nil || len(events) != n {
+			t.Fatalf("%d events: got %d, %v", n, len(events), err)
+		}
+		for i := range events {
+			if events[i].ID != "id-"+strconv.Itoa(i) {
+				t.Fatalf("%d events: event %d has id %q", n, i, events[i].ID)
+			}
+		}
+		if n > 0 {
+			if _, err := DecodeAll(bytes.NewReader(buf.Bytes()), now, n-1); usage.ErrorKind(err) != usage.KindTooLarge {
+				t.Errorf("%d events, at most %d: %v", n, n-1, err)
+			}
+			buf.WriteString("not json\n")
+			if _, err := DecodeAll(bytes.NewReader(buf.Bytes()), now, n+1); usage.ErrorKind(err) != usage.KindInvalid {
+				t.Errorf("%d events and a bad line: %v", n, err)
+			}
+		}
+	}
+}
+
+// BenchmarkDecodeAll decodes batches of 100,000 events.
+func BenchmarkDecodeAll(b *testing.B) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	for i := 0; i < 100_000; i++ {
+		e := validEvent()
+		e.ID = "id-" + strconv.Itoa(i)
+		e.ActorID = int64(1 + i%400)
+		enc.Encode(e)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := DecodeAll(bytes.NewReader(buf.Bytes()), now, 100_000); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.N*100_000)/b.Elapsed().Seconds(), "events/s")
 }
 
 func TestDecodeAll(t *testing.T) {
@@ -464,6 +520,127 @@ func TestAggregatePackedExact(t *testing.T) {
 	}
 }
 
+// TestAggregatePackedFolded checks the folded form (PackOptions.FoldMinutes)
+// against the plain one: no actor or user minute row; each five-minute
+// row's entries are the minute entries of its five minutes, one per group
+// and minute (also the minutes before the minute cutoff, when its five
+// minutes are kept), summing to its totals; every other row is the same.
+func TestAggregatePackedFolded(t *testing.T) {
+	var events []Event
+	for i := 0; i < 3000; i++ {
+		e := validEvent()
+		x := uint64(i)*0x9e3779b97f4a7c15 ^ uint64(i)>>3
+		e.Timestamp = now.Add(-time.Duration(x%(2*86400)) * time.Second)
+		e.Org = []string{"acme-web", "Acme-Data"}[i%2]
+		e.ActorID = int64(1 + x%11)
+		e.UserID = int64(x % 4)
+		e.SubjectID = int64(1 + x%5)
+		e.APIRoute = "/r/" + string(rune('a'+x%6))
+		e.RateLimited = x%9 == 0
+		e.Weight = int64(x % 3)
+		e.Normalize()
+		events = append(events, e)
+	}
+	cut := Cutoffs{}
+	cut.Level[Minute] = Minute.Floor(now.Add(-20*time.Hour).Unix()) + 120 // inside a five-minute bucket
+	cut.Level[FiveMinutes] = FiveMinutes.Floor(cut.Level[Minute])
+	cut.Level[Hour] = Hour.Floor(now.Add(-30 * time.Hour).Unix())
+	all := cut
+	all.Level[Minute] = 0
+	plain := AggregatePacked(events, all)
+	fold := AggregatePackedWith(events, cut, PackOptions{FoldMinutes: true})
+	type k struct {
+		table    string
+		org      string
+		key      any
+		level    Level
+		bucket   int64
+		ref      any
+		minute   int64
+		rowTotal bool
+	}
+	collect := func(p *Packed, folded bool) map[k]Counts {
+		out := map[k]Counts{}
+		add := func(key k, c Counts) {
+			have := out[key]
+			if folded && !key.rowTotal && have != (Counts{}) {
+				t.Errorf("%+v: two entries", key)
+			}
+			have.Add(c)
+			out[key] = have
+		}
+		for _, tb := range []struct {
+			name string
+			rows []PackedRow
+			key  func(r *PackedRow) any
+			ref  func(e *PackedEntry) any
+		}{
+			{"actor", p.ActorRows, func(r *PackedRow) any { return p.Actors[r.Key] }, func(e *PackedEntry) any { return p.Routes[e.Ref] }},
+			{"user", p.UserRows, func(r *PackedRow) any { return r.Key }, func(e *PackedEntry) any { return p.Actors[e.Ref] }},
+			{"org", p.OrgRows, func(r *PackedRow) any { return nil }, func(e *PackedEntry) any { return p.Subjects[e.Ref] }},
+		} {
+			for i := range tb.rows {
+				r := &tb.rows[i]
+				lvl, b := r.Level, r.Bucket
+				fine := tb.name != "org" && lvl <= FiveMinutes
+				if fine && folded && lvl == Minute {
+					t.Errorf("%s: a minute row in the folded form", tb.name)
+				}
+				if fine && !folded {
+					if lvl == FiveMinutes {
+						continue // the folded form's five minutes are the minutes
+					}
+					if b = FiveMinutes.Floor(b); b < cut.Level[FiveMinutes] {
+						continue
+					}
+					lvl = FiveMinutes
+				}
+				var sum Counts
+				for j := range r.Entries {
+					e := &r.Entries[j]
+					m := int64(0)
+					if fine {
+						m = Minute.Floor(e.Last)
+					}
+					add(k{tb.name, p.Orgs[r.Org], tb.key(r), lvl, b, tb.ref(e), m, false}, e.Counts)
+					sum.Total += e.Total
+					sum.RateLimited += e.RateLimited
+				}
+				if sum.Total != r.Total || sum.RateLimited != r.RateLimited {
+					t.Errorf("%s row %d/%d: totals %d/%d, entries sum to %d/%d", tb.name, lvl, r.Bucket, r.Total, r.RateLimited, sum.Total, sum.RateLimited)
+				}
+				add(k{tb.name, p.Orgs[r.Org], tb.key(r), lvl, b, nil, 0, true}, Counts{Total: r.Total, RateLimited: r.RateLimited})
+			}
+		}
+		return out
+	}
+	want, got := collect(plain, false), collect(fold, true)
+	for key := range want { // the plain form with all minutes has the organization's old minutes too
+		if key.table == "org" && key.level == Minute && key.bucket < cut.Level[Minute] {
+			delete(want, key)
+		}
+	}
+	if len(want) < 1000 {
+		t.Fatalf("only %d cells: the test data is too narrow", len(want))
+	}
+	if !maps.Equal(want, got) {
+		n := 0
+		for key, c := range want {
+			if got[key] != c && n < 10 {
+				t.Errorf("%+v: folded %+v, plain %+v", key, got[key], c)
+				n++
+			}
+		}
+		for key := range got {
+			if _, ok := want[key]; !ok && n < 20 {
+				t.Errorf("%+v: folded only", key)
+				n++
+			}
+		}
+		t.Fatalf("folded form differs: %d cells, want %d", len(got), len(want))
+	}
+}
+
 func BenchmarkAggregatePacked(b *testing.B) {
 	events := make([]Event, 100_000)
 	for i := range events {
@@ -478,9 +655,13 @@ func BenchmarkAggregatePacked(b *testing.B) {
 		events[i] = e
 	}
 	cut := DefaultRetention.Cutoffs(now)
-	b.ReportAllocs()
-	for b.Loop() {
-		AggregatePacked(events, cut)
+	for _, o := range []PackOptions{{}, {FoldMinutes: true}} {
+		b.Run(fmt.Sprintf("fold=%v", o.FoldMinutes), func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				AggregatePackedWith(events, cut, o)
+			}
+			b.ReportMetric(float64(b.N*len(events))/b.Elapsed().Seconds(), "events/s")
+		})
 	}
-	b.ReportMetric(float64(b.N*len(events))/b.Elapsed().Seconds(), "events/s")
 }

@@ -61,7 +61,7 @@ func (db *DB) InsightsIngest(ctx context.Context, events []insights.Event, cut i
 		if len(fresh) == 0 {
 			return nil
 		}
-		return writeRollup(ctx, tx, insights.AggregatePacked(fresh, cut), refs)
+		return writeRollup(ctx, tx, insights.AggregatePackedWith(fresh, cut, insights.PackOptions{FoldMinutes: true}), refs)
 	})
 	if err != nil {
 		return insights.IngestResult{}, err
@@ -175,6 +175,17 @@ func writeNames(ctx context.Context, tx pgx.Tx, p *insights.Packed) error {
 	return err
 }
 
+// lvlMinuteDetail is the lvl of the five-minute rows of insights_p_actor
+// and insights_p_user, whose entry lists hold one entry per ref and minute
+// (the minute of its last request time): minutes are read by filtering
+// them, five minutes by summing them, and no minute row is written for
+// actors and users (migration 0018). Rows of lvl 0 and 1 written before
+// are read too: each event is in those or in lvl 4, never both.
+const lvlMinuteDetail = 4
+
+// foldedTable reports whether table keeps its minutes in lvlMinuteDetail rows.
+func foldedTable(table string) bool { return table == "insights_p_actor" || table == "insights_p_user" }
+
 // entryWidth is the number of bigints an entry of a packed list takes:
 // ref, total, rate limited, last, last rate limited.
 const entryWidth = 5
@@ -197,12 +208,12 @@ type packedRows struct {
 // level, bucket), the order every writer locks them in. keyRef maps a
 // row's Key to the table's key column and entRef an entry's Ref to its
 // stored ref.
-func pack(p *insights.Packed, rows []insights.PackedRow, coarse bool, keyRef func(int64) int64, entRef []int64) *packedRows {
+func pack(p *insights.Packed, rows []insights.PackedRow, coarse, folded bool, keyRef func(int64) int64, entRef []int64) *packedRows {
 	type sorted struct {
 		org    string
 		key    int64
 		bucket int64
-		lvl    insights.Level
+		lvl    int16 // as stored
 		i      int
 	}
 	ord := make([]sorted, 0, len(rows))
@@ -212,7 +223,11 @@ func pack(p *insights.Packed, rows []insights.PackedRow, coarse bool, keyRef fun
 		if (r.Level >= insights.Hour) != coarse {
 			continue
 		}
-		ord = append(ord, sorted{p.Orgs[r.Org], keyRef(r.Key), r.Bucket, r.Level, i})
+		lvl := int16(r.Level)
+		if folded && r.Level == insights.FiveMinutes {
+			lvl = lvlMinuteDetail
+		}
+		ord = append(ord, sorted{p.Orgs[r.Org], keyRef(r.Key), r.Bucket, lvl, i})
 		entries += len(r.Entries)
 	}
 	slices.SortFunc(ord, func(a, b sorted) int {
@@ -229,7 +244,7 @@ func pack(p *insights.Packed, rows []insights.PackedRow, coarse bool, keyRef fun
 	var es []ent
 	for j, o := range ord {
 		r := &rows[o.i]
-		out.org[j], out.key[j], out.lvl[j], out.bucket[j] = o.org, o.key, int16(o.lvl), o.bucket
+		out.org[j], out.key[j], out.lvl[j], out.bucket[j] = o.org, o.key, o.lvl, o.bucket
 		out.total[j], out.rl[j] = r.Total, r.RateLimited
 		es = es[:0]
 		for _, e := range r.Entries {
@@ -256,13 +271,17 @@ func upsertPacked(ctx context.Context, tx pgx.Tx, table, keyCol, listCol string,
 	if keyCol != "" {
 		key, val = keyCol+", ", "u.k, "
 	}
+	merge := fmt.Sprintf("insights_merge(t.%[1]s, excluded.%[1]s)", listCol)
+	if foldedTable(table) {
+		merge = fmt.Sprintf("CASE WHEN excluded.lvl = %d THEN insights_merge_minutes(t.%[2]s, excluded.%[2]s) ELSE %[3]s END", lvlMinuteDetail, listCol, merge)
+	}
 	q := fmt.Sprintf(`INSERT INTO %[1]s AS t (org, %[2]slvl, bucket, total, rl, %[4]s)
 		SELECT u.org, %[3]su.lvl, u.bucket, u.total, u.rl, ($9::bigint[])[u.s:u.e]
 		FROM unnest($1::text[], $2::bigint[], $3::smallint[], $4::bigint[], $5::bigint[], $6::bigint[], $7::int[], $8::int[])
 			AS u(org, k, lvl, bucket, total, rl, s, e)
 		ON CONFLICT (org, %[2]slvl, bucket) DO UPDATE SET
 			total = t.total + excluded.total, rl = t.rl + excluded.rl,
-			%[4]s = insights_merge(t.%[4]s, excluded.%[4]s)`, table, key, val, listCol)
+			%[4]s = %[5]s`, table, key, val, listCol, merge)
 	_, err := tx.Exec(ctx, q, r.org, r.key, r.lvl, r.bucket, r.total, r.rl, r.start, r.end, r.flat)
 	return err
 }
@@ -294,7 +313,7 @@ func writeRollup(ctx context.Context, tx pgx.Tx, p *insights.Packed, refs *batch
 	same := func(k int64) int64 { return k }
 	actorRef := func(k int64) int64 { return actors[k] }
 	for _, coarse := range []bool{false, true} {
-		orgs := pack(p, p.OrgRows, coarse, same, subjects)
+		orgs := pack(p, p.OrgRows, coarse, false, same, subjects)
 		// the organization's totals: the subjects' rows without their lists
 		if _, err := tx.Exec(ctx, `INSERT INTO insights_r_org AS t (org, lvl, bucket, total, rl)
 			SELECT * FROM unnest($1::text[], $2::smallint[], $3::bigint[], $4::bigint[], $5::bigint[])
@@ -305,10 +324,10 @@ func writeRollup(ctx context.Context, tx pgx.Tx, p *insights.Packed, refs *batch
 		if err := upsertPacked(ctx, tx, "insights_p_subjects", "", "subjects", orgs); err != nil {
 			return err
 		}
-		if err := upsertPacked(ctx, tx, "insights_p_actor", "actor", "routes", pack(p, p.ActorRows, coarse, actorRef, routes)); err != nil {
+		if err := upsertPacked(ctx, tx, "insights_p_actor", "actor", "routes", pack(p, p.ActorRows, coarse, true, actorRef, routes)); err != nil {
 			return err
 		}
-		if err := upsertPacked(ctx, tx, "insights_p_user", "user_id", "actors", pack(p, p.UserRows, coarse, same, actors)); err != nil {
+		if err := upsertPacked(ctx, tx, "insights_p_user", "user_id", "actors", pack(p, p.UserRows, coarse, true, same, actors)); err != nil {
 			return err
 		}
 	}
@@ -321,7 +340,7 @@ func writeRollup(ctx context.Context, tx pgx.Tx, p *insights.Packed, refs *batch
 // segments' appended. Each arm is one range scan of the primary key, so a
 // query reads only the buckets it sums, however much else the key prefix
 // holds (an OR of the ranges would scan the whole prefix).
-func segmentRows(cols, table, prefix string, args []any, segs []insights.Segment) (string, []any) {
+func segmentRows(cols, table, prefix string, args []any, segs []storedSeg) (string, []any) {
 	var b strings.Builder
 	for i, s := range segs {
 		if i > 0 {
@@ -329,9 +348,85 @@ func segmentRows(cols, table, prefix string, args []any, segs []insights.Segment
 		}
 		n := len(args)
 		fmt.Fprintf(&b, "SELECT %s FROM %s WHERE %s AND lvl = $%d AND bucket >= $%d AND bucket < $%d", cols, table, prefix, n+1, n+2, n+3)
-		args = append(args, int16(s.Level), s.Start, s.End)
+		args = append(args, s.lvl, s.start, s.end)
 	}
 	return b.String(), args
+}
+
+// storedSeg is a range of stored rows: those of lvl whose bucket is in
+// [start, end).
+type storedSeg struct {
+	lvl        int16
+	start, end int64
+}
+
+// storedSegs maps segments to the rows of table that hold them whole. In
+// a folded table a five-minute segment is its lvl 1 and lvlMinuteDetail
+// rows, and a minute segment its lvl 0 rows and the minutes it returns in
+// detail: those read by entry from the lvlMinuteDetail rows (minuteDetail).
+func storedSegs(table string, segs []insights.Segment) (whole []storedSeg, detail []insights.Segment) {
+	folded := foldedTable(table)
+	whole = make([]storedSeg, 0, len(segs)+2)
+	for _, s := range segs {
+		whole = append(whole, storedSeg{int16(s.Level), s.Start, s.End})
+		if !folded {
+			continue
+		}
+		switch s.Level {
+		case insights.FiveMinutes:
+			whole = append(whole, storedSeg{lvlMinuteDetail, s.Start, s.End})
+		case insights.Minute:
+			detail = append(detail, s)
+		}
+	}
+	return whole, detail
+}
+
+// minuteDetail calls fn with each entry of the scope's lvlMinuteDetail
+// rows whose minute lies in one of the minute segments (and the start of
+// its row, in row order). Each segment reads the five-minute rows
+// overlapping it and keeps its own minutes, so no entry is given twice.
+func (db *DB) minuteDetail(ctx context.Context, list, table, prefix string, args []any, segs []insights.Segment,
+	fn func(row, ref int64, c insights.Counts)) error {
+	for _, s := range segs {
+		q, qargs := segmentRows("bucket, "+list, table, prefix, args,
+			[]storedSeg{{lvlMinuteDetail, insights.FiveMinutes.Floor(s.Start), s.End}})
+		rows, err := db.pool.Query(ctx, q+" ORDER BY bucket", qargs...)
+		if err != nil {
+			return err
+		}
+		var l []int64
+		var bucket int64
+		for rows.Next() {
+			if err := rows.Scan(&bucket, &l); err != nil {
+				rows.Close()
+				return err
+			}
+			if len(l)%entryWidth != 0 {
+				rows.Close()
+				return fmt.Errorf("%s: entry list of %d values", table, len(l))
+			}
+			for i := 0; i < len(l); i += entryWidth {
+				c := insights.Counts{Total: l[i+1], RateLimited: l[i+2], Last: l[i+3], LastRateLimited: l[i+4]}
+				if m := insights.Minute.Floor(c.Last); m >= s.Start && m < s.End {
+					fn(bucket, l[i], c)
+				}
+			}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// listColumn is the entry list column of a folded table.
+func listColumn(table string) string {
+	if table == "insights_p_user" {
+		return "actors"
+	}
+	return "routes"
 }
 
 // actorPrefix selects an actor's rows of insights_p_actor by its type and
@@ -356,9 +451,16 @@ func (db *DB) InsightsTotals(ctx context.Context, s insights.Scope, segs []insig
 		return c, nil
 	}
 	table, prefix, args := scopeSQL(s)
-	inner, args := segmentRows("total, rl", table, prefix, args, segs)
+	whole, detail := storedSegs(table, segs)
+	inner, qargs := segmentRows("total, rl", table, prefix, args, whole)
 	err := db.pool.QueryRow(ctx, `SELECT COALESCE(SUM(total), 0)::bigint, COALESCE(SUM(rl), 0)::bigint FROM (`+inner+`) s`,
-		args...).Scan(&c.Total, &c.RateLimited)
+		qargs...).Scan(&c.Total, &c.RateLimited)
+	if err == nil && len(detail) > 0 {
+		err = db.minuteDetail(ctx, listColumn(table), table, prefix, args, detail, func(_, _ int64, e insights.Counts) {
+			c.Total += e.Total
+			c.RateLimited += e.RateLimited
+		})
+	}
 	return c, wrap(err, "insights totals")
 }
 
@@ -369,8 +471,9 @@ func (db *DB) InsightsSeries(ctx context.Context, s insights.Scope, segs []insig
 		return nil, nil
 	}
 	table, prefix, args := scopeSQL(s)
-	inner, args := segmentRows("lvl, bucket, total, rl", table, prefix, args, segs)
-	rows, err := db.pool.Query(ctx, inner, args...)
+	whole, detail := storedSegs(table, segs)
+	inner, qargs := segmentRows("lvl, bucket, total, rl", table, prefix, args, whole)
+	rows, err := db.pool.Query(ctx, inner, qargs...)
 	if err != nil {
 		return nil, wrap(err, "insights series")
 	}
@@ -379,9 +482,53 @@ func (db *DB) InsightsSeries(ctx context.Context, s insights.Scope, segs []insig
 		var lvl int16
 		err := row.Scan(&lvl, &b.Bucket, &b.Total, &b.RateLimited)
 		b.Level = insights.Level(lvl)
+		if lvl == lvlMinuteDetail {
+			b.Level = insights.FiveMinutes
+		}
 		return b, err
 	})
-	return out, wrap(err, "insights series")
+	if err != nil || (len(detail) == 0 && len(whole) == len(segs)) {
+		return out, wrap(err, "insights series")
+	}
+	// minutes from their five-minute rows, one row's minutes at a time
+	row := int64(-1 << 62)
+	var mins [5]insights.BucketCounts
+	flush := func() {
+		for i := range mins {
+			if mins[i].Total != 0 || mins[i].RateLimited != 0 {
+				out = append(out, mins[i])
+			}
+			mins[i] = insights.BucketCounts{}
+		}
+	}
+	err = db.minuteDetail(ctx, listColumn(table), table, prefix, args, detail, func(bucket, _ int64, c insights.Counts) {
+		if bucket != row {
+			flush()
+			row = bucket
+		}
+		m := insights.Minute.Floor(c.Last)
+		b := &mins[(m-bucket)/60%5]
+		b.Level, b.Bucket = insights.Minute, m
+		b.Total += c.Total
+		b.RateLimited += c.RateLimited
+	})
+	if err != nil {
+		return nil, wrap(err, "insights series")
+	}
+	flush()
+	// one row per bucket: a bucket may be stored at two lvls (before and
+	// after the fold); segments are disjoint, so equal buckets are one level
+	slices.SortFunc(out, func(a, b insights.BucketCounts) int { return cmp.Compare(a.Bucket, b.Bucket) })
+	sum := out[:0]
+	for _, r := range out {
+		if k := len(sum) - 1; k >= 0 && sum[k].Bucket == r.Bucket {
+			sum[k].Total += r.Total
+			sum[k].RateLimited += r.RateLimited
+			continue
+		}
+		sum = append(sum, r)
+	}
+	return sum, nil
 }
 
 // InsightsGroups reads the entry lists of the scope's rows in the
@@ -400,8 +547,9 @@ func (db *DB) InsightsGroups(ctx context.Context, s insights.Scope, segs []insig
 	case s.Actor.ID != 0:
 		list, table, prefix, args = "routes", "insights_p_actor", actorPrefix, []any{s.Org, string(s.Actor.Type), s.Actor.ID}
 	}
-	inner, args := segmentRows(list, table, prefix, args, segs)
-	rows, err := db.pool.Query(ctx, inner, args...)
+	whole, detail := storedSegs(table, segs)
+	inner, qargs := segmentRows(list, table, prefix, args, whole)
+	rows, err := db.pool.Query(ctx, inner, qargs...)
 	if err != nil {
 		return wrap(err, "insights groups")
 	}
@@ -423,7 +571,12 @@ func (db *DB) InsightsGroups(ctx context.Context, s insights.Scope, segs []insig
 			g.Add(l[i], insights.Counts{Total: l[i+1], RateLimited: l[i+2], Last: l[i+3], LastRateLimited: l[i+4]})
 		}
 	}
-	return wrap(rows.Err(), "insights groups")
+	if err := rows.Err(); err != nil {
+		return wrap(err, "insights groups")
+	}
+	rows.Close()
+	err = db.minuteDetail(ctx, list, table, prefix, args, detail, func(_, ref int64, c insights.Counts) { g.Add(ref, c) })
+	return wrap(err, "insights groups")
 }
 
 // int8ArrayOID is PostgreSQL's type oid of bigint[].
@@ -509,11 +662,17 @@ func (db *DB) InsightsPrune(ctx context.Context, cut insights.Cutoffs) (int64, e
 			if cut.Level[l] == 0 {
 				continue
 			}
-			tag, err := db.pool.Exec(ctx, "DELETE FROM "+table+" WHERE lvl = $1 AND bucket < $2", int16(l), cut.Level[l])
-			if err != nil {
-				return total, wrap(err, "insights prune")
+			lvls := []int16{int16(l)}
+			if foldedTable(table) && l == insights.FiveMinutes {
+				lvls = append(lvls, lvlMinuteDetail)
 			}
-			total += tag.RowsAffected()
+			for _, lvl := range lvls {
+				tag, err := db.pool.Exec(ctx, "DELETE FROM "+table+" WHERE lvl = $1 AND bucket < $2", lvl, cut.Level[l])
+				if err != nil {
+					return total, wrap(err, "insights prune")
+				}
+				total += tag.RowsAffected()
+			}
 		}
 	}
 	if cut.Seen > 0 {

@@ -60,7 +60,7 @@ func (db *DB) InsightsIngest(ctx context.Context, events []insights.Event, cut i
 	if len(events) == 0 {
 		return res, nil
 	}
-	roll := insights.AggregatePacked(events, cut)
+	roll := insights.AggregatePackedWith(events, cut, packOptions)
 	keys := newDedupKeys(events)
 	var rows *rollupRows
 	if cached := db.snapshotRefs(); cached.has(roll) {
@@ -78,7 +78,7 @@ func (db *DB) InsightsIngest(ctx context.Context, events []insights.Event, cut i
 		}
 		roll, rows := roll, rows
 		if len(fresh) != len(events) {
-			roll, rows = insights.AggregatePacked(fresh, cut), nil
+			roll, rows = insights.AggregatePackedWith(fresh, cut, packOptions), nil
 		}
 		if refs, err = db.intern(ctx, tx, roll); err != nil {
 			return err
@@ -124,6 +124,18 @@ func (b *refBatch) has(roll *insights.Packed) bool {
 
 // seenShards is the number of insights_seen rows per minute.
 const seenShards = 16
+
+// seenWholeMinute is the shard of an insights_seen row holding keys of
+// every shard: a sparse minute (up to seenWholeMinuteKeys keys) is one
+// row rather than up to sixteen of a key or two each (on 2M events over
+// 30 days, 46 a minute, the shard rows were a quarter of the rows a batch
+// wrote). A key is stored in one row: the whole-minute row while the
+// minute has only that row and it has room, its shard's row after. Both
+// are looked up.
+const (
+	seenWholeMinute     = seenShards
+	seenWholeMinuteKeys = 128
+)
 
 // seenGroup is one insights_seen row: a minute and a shard.
 type seenGroup struct {
@@ -189,48 +201,81 @@ func dedup(ctx context.Context, tx *sql.Tx, events []insights.Event, dk *dedupKe
 		k      [16]byte
 	}
 	newKeys := make([]seenKey, 0, dk.unique)
-	var existing map[int][]byte
-	lastBucket := int64(-1 << 62)
 	w := newSeenWriter(tx)
 	defer w.close()
-	for _, g := range order {
-		if g.bucket != lastBucket {
-			lastBucket = g.bucket
-			existing = map[int][]byte{}
-			rows, err := sel.QueryContext(ctx, g.bucket)
-			if err != nil {
+	type shardKeys struct {
+		shard       int
+		have, added []byte // stored keys; added: new ones, sorted
+	}
+	var shards []shardKeys
+	for rest := order; len(rest) > 0; {
+		bucket := rest[0].bucket
+		n := 1
+		for n < len(rest) && rest[n].bucket == bucket {
+			n++
+		}
+		gs := rest[:n]
+		rest = rest[n:]
+		existing := map[int][]byte{}
+		rows, err := sel.QueryContext(ctx, bucket)
+		if err != nil {
+			return nil, err
+		}
+		for rows.Next() {
+			var shard int
+			var keys []byte
+			if err := rows.Scan(&shard, &keys); err != nil {
+				rows.Close()
 				return nil, err
 			}
-			for rows.Next() {
-				var shard int
-				var keys []byte
-				if err := rows.Scan(&shard, &keys); err != nil {
-					rows.Close()
-					return nil, err
+			if len(keys)%16 != 0 {
+				rows.Close()
+				return nil, errCorrupt
+			}
+			existing[shard] = keys
+		}
+		if err := rows.Close(); err != nil {
+			return nil, err
+		}
+		whole, hasWhole := existing[seenWholeMinute]
+		shards = shards[:0]
+		nAdded := 0
+		for _, g := range gs {
+			have := existing[g.shard]
+			var added []byte
+			for _, k := range groups[g] {
+				if !containsKey(have, k) && !containsKey(whole, k) {
+					newKeys = append(newKeys, seenKey{g.bucket, k})
+					added = append(added, k[:]...)
 				}
-				existing[shard] = keys
 			}
-			if err := rows.Close(); err != nil {
-				return nil, err
-			}
-		}
-		have := existing[g.shard]
-		if len(have)%16 != 0 {
-			return nil, errCorrupt
-		}
-		keys := groups[g]
-		added := keys[:0:0]
-		for _, k := range keys {
-			if !containsKey(have, k) {
-				newKeys = append(newKeys, seenKey{g.bucket, k})
-				added = append(added, k)
+			if len(added) > 0 {
+				shards = append(shards, shardKeys{g.shard, have, added})
+				nAdded += len(added) / 16
 			}
 		}
-		if len(added) == 0 {
+		if nAdded == 0 {
 			continue
 		}
-		if err := w.add(ctx, g.bucket, g.shard, mergeKeys(have, added)); err != nil {
-			return nil, err
+		// A minute stored in its whole-minute row only (or not at all)
+		// stays in it while it holds few keys: the groups are in shard
+		// order and a shard is the first four bits of its keys, so their
+		// keys, one group after the other, are sorted.
+		onlyWhole := len(existing) == 0 || (len(existing) == 1 && hasWhole)
+		if onlyWhole && len(whole)/16+nAdded <= seenWholeMinuteKeys {
+			var all []byte
+			for _, sk := range shards {
+				all = append(all, sk.added...)
+			}
+			if err := w.add(ctx, bucket, seenWholeMinute, mergeKeyBytes(whole, all)); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		for _, sk := range shards {
+			if err := w.add(ctx, bucket, sk.shard, mergeKeyBytes(sk.have, sk.added)); err != nil {
+				return nil, err
+			}
 		}
 	}
 	if err := w.flush(ctx); err != nil {
@@ -275,16 +320,18 @@ func containsKey(have []byte, k [16]byte) bool {
 	return false
 }
 
-// mergeKeys merges sorted keys into the sorted key list have.
-func mergeKeys(have []byte, add [][16]byte) []byte {
-	out := make([]byte, 0, len(have)+16*len(add))
+// mergeKeyBytes merges the sorted 16-byte keys add into the sorted key
+// list have.
+func mergeKeyBytes(have, add []byte) []byte {
+	out := make([]byte, 0, len(have)+len(add))
 	i := 0
-	for _, k := range add {
-		for i < len(have) && bytes.Compare(have[i:i+16], k[:]) < 0 {
+	for j := 0; j < len(add); j += 16 {
+		k := add[j : j+16]
+		for i < len(have) && bytes.Compare(have[i:i+16], k) < 0 {
 			out = append(out, have[i:i+16]...)
 			i += 16
 		}
-		out = append(out, k[:]...)
+		out = append(out, k...)
 	}
 	return append(out, have[i:]...)
 }
@@ -465,20 +512,46 @@ func sameActor(a, b insights.ActorInfo) bool {
 }
 
 // packedTable describes a roll-up table: its key columns (ending with lvl
-// and bucket) and its packed group-list column.
+// and bucket) and its packed group-list column. A folded table's minutes
+// are written into its five-minute rows (see lvlMinuteDetail).
 type packedTable struct {
-	name string
-	keys []string
-	list string
+	name   string
+	keys   []string
+	list   string
+	folded bool
 }
 
 var (
 	// orgTable holds organization totals only (no list): series scan it.
-	orgTable     = packedTable{"insights_r_org", []string{"org", "lvl", "bucket"}, ""}
-	subjectTable = packedTable{"insights_r_subjects", []string{"org", "lvl", "bucket"}, "subjects"}
-	actorTable   = packedTable{"insights_r_actor", []string{"org", "actor", "lvl", "bucket"}, "routes"}
-	userTable    = packedTable{"insights_r_user", []string{"org", "user_id", "lvl", "bucket"}, "actors"}
+	orgTable     = packedTable{"insights_r_org", []string{"org", "lvl", "bucket"}, "", false}
+	subjectTable = packedTable{"insights_r_subjects", []string{"org", "lvl", "bucket"}, "subjects", false}
+	actorTable   = packedTable{"insights_r_actor", []string{"org", "actor", "lvl", "bucket"}, "routes", true}
+	userTable    = packedTable{"insights_r_user", []string{"org", "user_id", "lvl", "bucket"}, "actors", true}
 )
+
+// lvlMinuteDetail is the lvl of the five-minute rows the actor and user
+// tables are written with: their lists hold one entry per group and minute
+// (the minute of its last request time), so one row holds its five
+// minutes and no minute row (lvl 0) is written for actors and users. On
+// sparse traffic most actor and user minutes hold a request or two, and
+// their minute rows were over half the rows an event wrote. A minute is
+// read by filtering its five-minute row's entries; five minutes by summing
+// them. Rows of lvl 0 and 1 written before are still read: each event is
+// in lvl 0 and 1 or in lvl 4, never both, so adding up both stays exact
+// without converting stored rows.
+const lvlMinuteDetail = 4
+
+// packOptions is how the embedded store aggregates a batch: with the
+// minute buckets of actors and users folded into lvlMinuteDetail rows.
+var packOptions = insights.PackOptions{FoldMinutes: true}
+
+// storedLevel is the lvl a row of level l of table t is stored with.
+func storedLevel(t packedTable, l insights.Level) int64 {
+	if t.folded && l == insights.FiveMinutes {
+		return lvlMinuteDetail
+	}
+	return int64(l)
+}
 
 // packedRow is the delta of one roll-up row.
 type packedRow struct {
@@ -495,12 +568,19 @@ type packedRow struct {
 func toRows(src []insights.PackedRow, key func(r *insights.PackedRow) [4]int64, ref []int64, n int) []*packedRow {
 	out := make([]*packedRow, len(src))
 	all := make([]packedRow, len(src))
+	total := 0
+	for i := range src {
+		total += len(src[i].Entries)
+	}
+	ents := make([]entry, total) // every row's entries, in one allocation
 	var lists []byte
 	ends := make([]int, len(src))
 	for i := range src {
 		r := &src[i]
 		pr := &all[i]
-		*pr = packedRow{key: key(r), total: r.Total, rl: r.RateLimited, entries: make([]entry, len(r.Entries))}
+		es := ents[:len(r.Entries):len(r.Entries)]
+		ents = ents[len(r.Entries):]
+		*pr = packedRow{key: key(r), total: r.Total, rl: r.RateLimited, entries: es}
 		for j, e := range r.Entries {
 			pr.entries[j] = entry{ref[e.Ref], e.Counts}
 		}
@@ -545,10 +625,10 @@ func buildRows(roll *insights.Packed, refs *refBatch) *rollupRows {
 			return [4]int64{orgRefs[r.Org], int64(r.Level), r.Bucket}
 		}, subjectRefs, 3),
 		actors: toRows(roll.ActorRows, func(r *insights.PackedRow) [4]int64 {
-			return [4]int64{orgRefs[r.Org], actorRefs[r.Key], int64(r.Level), r.Bucket}
+			return [4]int64{orgRefs[r.Org], actorRefs[r.Key], storedLevel(actorTable, r.Level), r.Bucket}
 		}, routeRefs, 4),
 		users: toRows(roll.UserRows, func(r *insights.PackedRow) [4]int64 {
-			return [4]int64{orgRefs[r.Org], r.Key, int64(r.Level), r.Bucket}
+			return [4]int64{orgRefs[r.Org], r.Key, storedLevel(userTable, r.Level), r.Bucket}
 		}, actorRefs, 4),
 	}
 	return rows
@@ -580,9 +660,14 @@ func writeTotals(ctx context.Context, tx *sql.Tx, t packedTable, rows []*packedR
 // with insights_merge, inside SQLite, without being read back.
 func writePacked(ctx context.Context, tx *sql.Tx, t packedTable, sorted []*packedRow) error {
 	cols := strings.Join(t.keys, ", ")
+	merge := fmt.Sprintf("%s(%s, excluded.%s, excluded.bucket)", mergeListsFunc, t.list, t.list)
+	if t.folded {
+		merge = fmt.Sprintf("CASE WHEN excluded.lvl = %d THEN %s(%s, excluded.%s, excluded.bucket) ELSE %s END",
+			lvlMinuteDetail, mergeMinutesFunc, t.list, t.list, merge)
+	}
 	return upsertRows(ctx, tx, t, sorted, true, func(m int) string {
-		return fmt.Sprintf("INSERT INTO %s (%s, total, rl, %s) VALUES %s ON CONFLICT (%s) DO UPDATE SET total = total + excluded.total, rl = rl + excluded.rl, %s = %s(%s, excluded.%s, excluded.bucket)",
-			t.name, cols, t.list, placeholders(m, len(t.keys)+3), cols, t.list, mergeListsFunc, t.list, t.list)
+		return fmt.Sprintf("INSERT INTO %s (%s, total, rl, %s) VALUES %s ON CONFLICT (%s) DO UPDATE SET total = total + excluded.total, rl = rl + excluded.rl, %s = %s",
+			t.name, cols, t.list, placeholders(m, len(t.keys)+3), cols, t.list, merge)
 	})
 }
 
@@ -639,10 +724,40 @@ func compareKeys(a, b *[4]int64) int {
 	return 0
 }
 
+// storedSeg is a range of stored rows: those of lvl whose bucket is in
+// [start, end), holding buckets of level.
+type storedSeg struct {
+	lvl        int64
+	start, end int64
+	level      insights.Level
+}
+
+// storedSegs maps segments to the rows of t that hold them whole. In a
+// folded table a five-minute segment is its lvl 1 and its lvlMinuteDetail
+// rows, and a minute segment its lvl 0 rows and the minutes it returns in
+// detail: those to read from the lvlMinuteDetail rows, by entry (see
+// minuteDetail).
+func storedSegs(t packedTable, segs []insights.Segment) (whole []storedSeg, detail []insights.Segment) {
+	whole = make([]storedSeg, 0, len(segs)+2)
+	for _, s := range segs {
+		whole = append(whole, storedSeg{int64(s.Level), s.Start, s.End, s.Level})
+		if !t.folded {
+			continue
+		}
+		switch s.Level {
+		case insights.FiveMinutes:
+			whole = append(whole, storedSeg{lvlMinuteDetail, s.Start, s.End, s.Level})
+		case insights.Minute:
+			detail = append(detail, s)
+		}
+	}
+	return whole, detail
+}
+
 // segmentSQL returns "SELECT cols FROM table WHERE prefix AND lvl = ? AND
 // bucket >= ? AND bucket < ?" for each segment, joined by UNION ALL, and
 // its arguments: each branch is one range scan of the primary key.
-func segmentSQL(cols, table, prefix string, prefixArgs []any, segs []insights.Segment) (string, []any) {
+func segmentSQL(cols, table, prefix string, prefixArgs []any, segs []storedSeg) (string, []any) {
 	var b strings.Builder
 	var args []any
 	for i, s := range segs {
@@ -651,9 +766,50 @@ func segmentSQL(cols, table, prefix string, prefixArgs []any, segs []insights.Se
 		}
 		fmt.Fprintf(&b, "SELECT %s FROM %s WHERE %s AND lvl = ? AND bucket >= ? AND bucket < ?", cols, table, prefix)
 		args = append(args, prefixArgs...)
-		args = append(args, int(s.Level), s.Start, s.End)
+		args = append(args, s.lvl, s.start, s.end)
 	}
 	return b.String(), args
+}
+
+// minuteDetail calls fn with every entry of the scope's lvlMinuteDetail
+// rows (of folded table t) whose minute lies in one of the minute
+// segments, and the start of its row, in row order. Each segment reads the
+// five-minute rows overlapping it and keeps its own minutes, so no entry
+// is given twice.
+func (db *DB) minuteDetail(ctx context.Context, t packedTable, prefix string, prefixArgs []any, segs []insights.Segment,
+	fn func(row, ref int64, c insights.Counts)) error {
+	for _, s := range segs {
+		q, args := segmentSQL("bucket, "+t.list, t.name, prefix, prefixArgs,
+			[]storedSeg{{lvlMinuteDetail, insights.FiveMinutes.Floor(s.Start), s.End, insights.FiveMinutes}})
+		rows, err := db.reader.QueryContext(ctx, q, args...)
+		if err != nil {
+			return err
+		}
+		var list sql.RawBytes
+		for rows.Next() {
+			var bucket int64
+			if err := rows.Scan(&bucket, &list); err != nil {
+				rows.Close()
+				return err
+			}
+			err := decodeEntries(list, bucket, func(ref int64, c insights.Counts) {
+				if m := insights.Minute.Floor(c.Last); m >= s.Start && m < s.End {
+					fn(bucket, ref, c)
+				}
+			})
+			if err != nil {
+				rows.Close()
+				return err
+			}
+		}
+		if err := rows.Close(); err != nil {
+			return err
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (db *DB) orgRef(ctx context.Context, org string) (int64, bool, error) {
@@ -706,9 +862,17 @@ func (db *DB) InsightsTotals(ctx context.Context, s insights.Scope, segs []insig
 	if !ok || err != nil || len(segs) == 0 {
 		return c, err
 	}
-	inner, args := segmentSQL("total, rl", t.name, prefix, args, segs)
-	err = db.reader.QueryRowContext(ctx, "SELECT COALESCE(SUM(total), 0), COALESCE(SUM(rl), 0) FROM ("+inner+")", args...).
+	whole, detail := storedSegs(t, segs)
+	inner, qargs := segmentSQL("total, rl", t.name, prefix, args, whole)
+	err = db.reader.QueryRowContext(ctx, "SELECT COALESCE(SUM(total), 0), COALESCE(SUM(rl), 0) FROM ("+inner+")", qargs...).
 		Scan(&c.Total, &c.RateLimited)
+	if err != nil {
+		return c, err
+	}
+	err = db.minuteDetail(ctx, t, prefix, args, detail, func(_, _ int64, e insights.Counts) {
+		c.Total += e.Total
+		c.RateLimited += e.RateLimited
+	})
 	return c, err
 }
 
@@ -724,13 +888,68 @@ func (db *DB) InsightsSeries(ctx context.Context, s insights.Scope, segs []insig
 	if !ok || err != nil || len(segs) == 0 {
 		return nil, err
 	}
+	whole, detail := storedSegs(t, segs)
+	out, err := db.seriesRows(ctx, t, prefix, args, whole, seriesCap(segs))
+	if err != nil || (len(detail) == 0 && len(whole) == len(segs)) {
+		return out, err
+	}
+	// A folded table: minutes from their five-minute rows' entries, and
+	// buckets stored at two lvls (rows written before the fold) summed.
+	// one five-minute row's minutes at a time, in time order
+	row := int64(-1 << 62)
+	var mins [5]insights.BucketCounts
+	flush := func() {
+		for i := range mins {
+			if mins[i].Total != 0 || mins[i].RateLimited != 0 {
+				out = append(out, mins[i])
+			}
+			mins[i] = insights.BucketCounts{}
+		}
+	}
+	err = db.minuteDetail(ctx, t, prefix, args, detail, func(bucket, _ int64, c insights.Counts) {
+		if bucket != row {
+			flush()
+			row = bucket
+		}
+		m := insights.Minute.Floor(c.Last)
+		b := &mins[(m-bucket)/60%5]
+		b.Level, b.Bucket = insights.Minute, m
+		b.Total += c.Total
+		b.RateLimited += c.RateLimited
+	})
+	if err != nil {
+		return nil, err
+	}
+	flush()
+	return sumBuckets(out), nil
+}
+
+// sumBuckets sorts rows by bucket and sums the rows of one bucket (buckets
+// of different segments never coincide: segments are disjoint).
+func sumBuckets(rows []insights.BucketCounts) []insights.BucketCounts {
+	slices.SortFunc(rows, func(a, b insights.BucketCounts) int { return compareInt(a.Bucket, b.Bucket) })
+	out := rows[:0]
+	for _, r := range rows {
+		if k := len(out) - 1; k >= 0 && out[k].Bucket == r.Bucket {
+			out[k].Total += r.Total
+			out[k].RateLimited += r.RateLimited
+			continue
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
+// seriesRows reads the rows of the stored segments segs, as InsightsSeries
+// describes.
+func (db *DB) seriesRows(ctx context.Context, t packedTable, prefix string, args []any, segs []storedSeg, capacity int) ([]insights.BucketCounts, error) {
 	q, args := seriesSQL(t.name, prefix, args, segs)
 	rows, err := db.reader.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	out := make([]insights.BucketCounts, 0, seriesCap(segs))
+	out := make([]insights.BucketCounts, 0, capacity)
 	seg := 0
 	// Scanning into any skips database/sql's reflection; the driver
 	// returns INTEGER columns as int64.
@@ -745,12 +964,12 @@ func (db *DB) InsightsSeries(ctx context.Context, s insights.Scope, segs []insig
 		if !ok1 || !ok2 || !ok3 {
 			return nil, fmt.Errorf("sqlite: %s: a bucket row is not integers (%T, %T, %T)", t.name, bucket, total, rl)
 		}
-		if g := segs[seg]; bv < g.Start || bv >= g.End {
+		if g := segs[seg]; bv < g.start || bv >= g.end {
 			if seg = segmentOf(segs, bv); seg < 0 {
 				return nil, fmt.Errorf("sqlite: %s: bucket %d is outside the segments read", t.name, bv)
 			}
 		}
-		out = append(out, insights.BucketCounts{Level: segs[seg].Level, Bucket: bv, Total: tv, RateLimited: rv})
+		out = append(out, insights.BucketCounts{Level: segs[seg].level, Bucket: bv, Total: tv, RateLimited: rv})
 	}
 	return out, rows.Err()
 }
@@ -759,7 +978,7 @@ func (db *DB) InsightsSeries(ctx context.Context, s insights.Scope, segs []insig
 // "WITH s(...) AS (VALUES (lvl, start, end), ...) SELECT bucket, total, rl
 // FROM s CROSS JOIN table WHERE prefix AND lvl = s.lvl AND bucket in
 // [start, end)". CROSS JOIN keeps the segments as the outer loop.
-func seriesSQL(table, prefix string, prefixArgs []any, segs []insights.Segment) (string, []any) {
+func seriesSQL(table, prefix string, prefixArgs []any, segs []storedSeg) (string, []any) {
 	var b strings.Builder
 	args := make([]any, 0, 3*len(segs)+len(prefixArgs))
 	b.WriteString("WITH seg(seg_lvl, seg_start, seg_end) AS (VALUES ")
@@ -768,7 +987,7 @@ func seriesSQL(table, prefix string, prefixArgs []any, segs []insights.Segment) 
 			b.WriteString(", ")
 		}
 		b.WriteString("(?, ?, ?)")
-		args = append(args, int(s.Level), s.Start, s.End)
+		args = append(args, s.lvl, s.start, s.end)
 	}
 	fmt.Fprintf(&b, ") SELECT bucket, total, rl FROM seg CROSS JOIN %s WHERE %s AND lvl = seg_lvl AND bucket >= seg_start AND bucket < seg_end",
 		table, prefix)
@@ -776,9 +995,9 @@ func seriesSQL(table, prefix string, prefixArgs []any, segs []insights.Segment) 
 }
 
 // segmentOf returns the index of the segment holding bucket start t, or -1.
-func segmentOf(segs []insights.Segment, t int64) int {
+func segmentOf(segs []storedSeg, t int64) int {
 	for i, s := range segs {
-		if t >= s.Start && t < s.End {
+		if t >= s.start && t < s.end {
 			return i
 		}
 	}
@@ -819,8 +1038,9 @@ func (db *DB) InsightsGroups(ctx context.Context, s insights.Scope, segs []insig
 		}
 		t, prefix, args = actorTable, "org = ? AND actor = ?", []any{org, actor}
 	}
-	q, args := segmentSQL("bucket, "+t.list, t.name, prefix, args, segs)
-	rows, err := db.reader.QueryContext(ctx, q, args...)
+	whole, detail := storedSegs(t, segs)
+	q, qargs := segmentSQL("bucket, "+t.list, t.name, prefix, args, whole)
+	rows, err := db.reader.QueryContext(ctx, q, qargs...)
 	if err != nil {
 		return err
 	}
@@ -835,7 +1055,11 @@ func (db *DB) InsightsGroups(ctx context.Context, s insights.Scope, segs []insig
 			return err
 		}
 	}
-	return rows.Err()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	rows.Close()
+	return db.minuteDetail(ctx, t, prefix, args, detail, func(_, ref int64, c insights.Counts) { g.Add(ref, c) })
 }
 
 // info runs q (which selects ref first, from a table keyed by ref) for
@@ -930,12 +1154,18 @@ func (db *DB) InsightsPrune(ctx context.Context, cut insights.Cutoffs) (int64, e
 				if cut.Level[l] == 0 {
 					continue
 				}
-				res, err := tx.ExecContext(ctx, "DELETE FROM "+t.name+" WHERE lvl = ? AND bucket < ?", int(l), cut.Level[l])
-				if err != nil {
-					return err
+				lvls := []int64{int64(l)}
+				if t.folded && l == insights.FiveMinutes {
+					lvls = append(lvls, lvlMinuteDetail)
 				}
-				n, _ := res.RowsAffected()
-				total += n
+				for _, lvl := range lvls {
+					res, err := tx.ExecContext(ctx, "DELETE FROM "+t.name+" WHERE lvl = ? AND bucket < ?", lvl, cut.Level[l])
+					if err != nil {
+						return err
+					}
+					n, _ := res.RowsAffected()
+					total += n
+				}
 			}
 		}
 		if cut.Seen > 0 {

@@ -21,7 +21,14 @@ type entry struct {
 }
 
 func encodeEntries(dst []byte, es []entry, bucket int64) []byte {
-	slices.SortFunc(es, func(a, b entry) int { return compareInt(a.ref, b.ref) })
+	// by ref, then time: a ref appears once per minute in a list of
+	// minute entries (lvlMinuteDetail), once in any other
+	slices.SortFunc(es, func(a, b entry) int {
+		if c := compareInt(a.ref, b.ref); c != 0 {
+			return c
+		}
+		return compareInt(a.c.Last, b.c.Last)
+	})
 	prev := int64(0)
 	for _, e := range es {
 		dst = binary.AppendUvarint(dst, uint64(e.ref-prev))
@@ -86,13 +93,27 @@ func decodeEntries(b []byte, bucket int64, fn func(ref int64, c insights.Counts)
 const mergeListsFunc = "insights_merge"
 
 func mergeListsSQL(_ *msqlite.FunctionContext, args []driver.Value) (driver.Value, error) {
+	return mergeArgs(args, false)
+}
+
+// mergeMinutesFunc is the SQL function insights_merge_minutes(old, add,
+// bucket): insights_merge for lists of minute entries (lvlMinuteDetail
+// rows), where an entry is a ref in one minute: entries add up when both
+// their ref and the minute of their last request time are the same.
+const mergeMinutesFunc = "insights_merge_minutes"
+
+func mergeMinutesSQL(_ *msqlite.FunctionContext, args []driver.Value) (driver.Value, error) {
+	return mergeArgs(args, true)
+}
+
+func mergeArgs(args []driver.Value, byMinute bool) (driver.Value, error) {
 	old, ok1 := blobArg(args[0])
 	add, ok2 := blobArg(args[1])
 	bucket, ok3 := args[2].(int64)
 	if !ok1 || !ok2 || !ok3 {
 		return nil, errCorrupt
 	}
-	return mergeLists(old, add, bucket)
+	return mergeListsBy(old, add, bucket, byMinute)
 }
 
 func blobArg(v driver.Value) ([]byte, bool) {
@@ -108,7 +129,12 @@ func blobArg(v driver.Value) ([]byte, bool) {
 }
 
 // mergeLists merges two packed lists (each sorted by ref).
-func mergeLists(a, b []byte, bucket int64) ([]byte, error) {
+func mergeLists(a, b []byte, bucket int64) ([]byte, error) { return mergeListsBy(a, b, bucket, false) }
+
+// mergeListsBy merges two packed lists, each sorted by ref (and, byMinute,
+// then by time): entries of the same ref (byMinute, and minute of their
+// last request time) add up.
+func mergeListsBy(a, b []byte, bucket int64, byMinute bool) ([]byte, error) {
 	var ea, eb []entry
 	collect := func(dst *[]entry) func(int64, insights.Counts) {
 		return func(ref int64, c insights.Counts) { *dst = append(*dst, entry{ref, c}) }
@@ -119,14 +145,21 @@ func mergeLists(a, b []byte, bucket int64) ([]byte, error) {
 	if err := decodeEntries(b, bucket, collect(&eb)); err != nil {
 		return nil, err
 	}
+	// cmp orders entries by ref, and byMinute by minute
+	cmp := func(x, y *entry) int {
+		if c := compareInt(x.ref, y.ref); c != 0 || !byMinute {
+			return c
+		}
+		return compareInt(insights.Minute.Floor(x.c.Last), insights.Minute.Floor(y.c.Last))
+	}
 	out := make([]entry, 0, len(ea)+len(eb))
 	i, j := 0, 0
 	for i < len(ea) || j < len(eb) {
 		switch {
-		case j == len(eb) || i < len(ea) && ea[i].ref < eb[j].ref:
+		case j == len(eb) || i < len(ea) && cmp(&ea[i], &eb[j]) < 0:
 			out = append(out, ea[i])
 			i++
-		case i == len(ea) || eb[j].ref < ea[i].ref:
+		case i == len(ea) || cmp(&eb[j], &ea[i]) < 0:
 			out = append(out, eb[j])
 			j++
 		default:

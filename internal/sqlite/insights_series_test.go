@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"path/filepath"
 	"slices"
@@ -12,41 +13,42 @@ import (
 	"github.com/ghusage/ghusage/internal/usage"
 )
 
-// referenceSeries reads a series the plain way: one UNION ALL branch per
-// segment, with the level of each row read from the table.
-func referenceSeries(t *testing.T, db *DB, s insights.Scope, segs []insights.Segment) []insights.BucketCounts {
-	t.Helper()
-	ctx := context.Background()
-	tb, prefix, args, ok, err := db.scopeSQL(ctx, s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !ok || len(segs) == 0 {
-		return nil
-	}
-	q, args := segmentSQL("lvl, bucket, total, rl", tb.name, prefix, args, segs)
-	rows, err := db.reader.QueryContext(ctx, q, args...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rows.Close()
+// referenceSeries computes a series from the events themselves: for each
+// segment, every bucket of its level holding requests of the scope.
+func referenceSeries(events []insights.Event, s insights.Scope, segs []insights.Segment) []insights.BucketCounts {
 	var out []insights.BucketCounts
-	for rows.Next() {
-		var b insights.BucketCounts
-		if err := rows.Scan(&b.Level, &b.Bucket, &b.Total, &b.RateLimited); err != nil {
-			t.Fatal(err)
+	for _, g := range segs {
+		sums := map[int64]*insights.BucketCounts{}
+		for _, e := range events {
+			ts := e.Timestamp.Unix()
+			if e.Org != s.Org || ts < g.Start || ts >= g.End ||
+				(s.UserID != 0 && e.UserID != s.UserID) ||
+				(s.Actor.ID != 0 && (e.ActorType != s.Actor.Type || e.ActorID != s.Actor.ID)) {
+				continue
+			}
+			b := g.Level.Floor(ts)
+			c := sums[b]
+			if c == nil {
+				c = &insights.BucketCounts{Level: g.Level, Bucket: b}
+				sums[b] = c
+			}
+			c.Total++
+			if e.RateLimited {
+				c.RateLimited++
+			}
 		}
-		out = append(out, b)
-	}
-	if err := rows.Err(); err != nil {
-		t.Fatal(err)
+		for _, c := range sums {
+			out = append(out, *c)
+		}
 	}
 	return out
 }
 
-// TestInsightsSeriesMatchesReference checks InsightsSeries returns the same
-// rows (level, bucket, counts) as the plain per-segment query, for every
-// scope and for ranges that need one to seven segments of every level.
+// TestInsightsSeriesMatchesReference checks InsightsSeries returns the
+// rows (level, bucket, counts) the events make, for every scope (the
+// actor and user ones read minutes from their five-minute rows, see
+// lvlMinuteDetail) and for ranges that need one to seven segments of every
+// level.
 func TestInsightsSeriesMatchesReference(t *testing.T) {
 	ctx := context.Background()
 	db, err := Open(ctx, filepath.Join(t.TempDir(), "ghusage.db"), Options{Synchronous: "NORMAL"})
@@ -93,7 +95,7 @@ func TestInsightsSeriesMatchesReference(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				want := referenceSeries(t, db, sc, segs)
+				want := referenceSeries(events, sc, segs)
 				cmpRows := func(x, y insights.BucketCounts) int {
 					if x.Bucket != y.Bucket {
 						return int(x.Bucket - y.Bucket)
@@ -111,5 +113,113 @@ func TestInsightsSeriesMatchesReference(t *testing.T) {
 	}
 	if checked == 0 {
 		t.Fatal("no rows compared; the test data should give some")
+	}
+}
+
+// TestInsightsRowsBeforeFold reads a database holding actor and user rows
+// of the layout before lvlMinuteDetail (minute rows at lvl 0, five-minute
+// rows at lvl 1), to which newer batches added lvl 4 rows for the same
+// buckets: series, totals and groups of every scope count both, each
+// event once.
+func TestInsightsRowsBeforeFold(t *testing.T) {
+	ctx := context.Background()
+	db, err := Open(ctx, filepath.Join(t.TempDir(), "ghusage.db"), Options{Synchronous: "NORMAL"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	now := time.Now().UTC().Truncate(time.Minute)
+	cut := insights.DefaultRetention.Cutoffs(now)
+	gen := func(prefix string, n, step int) []insights.Event {
+		var out []insights.Event
+		for i := 0; i < n; i++ {
+			user := int64(100 + i%3)
+			out = append(out, insights.Event{
+				ID: fmt.Sprintf("%s-%d", prefix, i), Timestamp: now.Add(-time.Duration(i*step) * time.Second),
+				Org: "acme-web", ActorType: usage.ActorClassicPAT, ActorID: int64(1 + i%2), ActorName: "tok",
+				UserID: user, UserLogin: "u", SubjectType: insights.SubjectUser, SubjectID: user, SubjectName: "u",
+				HTTPMethod: "GET", APIRoute: fmt.Sprintf("/r/%d", i%5), RateLimited: i%11 == 0,
+			})
+		}
+		return out
+	}
+	old, late := gen("old", 3000, 53), gen("new", 2000, 79)
+	// the old batch, written as the store did before the fold
+	roll := insights.AggregatePacked(old, cut)
+	var refs *refBatch
+	err = db.write(ctx, func(tx *sql.Tx) error {
+		var err error
+		if refs, err = db.intern(ctx, tx, roll); err != nil {
+			return err
+		}
+		rows := buildRows(roll, refs)
+		for _, rs := range [][]*packedRow{rows.actors, rows.users} {
+			for _, r := range rs {
+				if r.key[2] == lvlMinuteDetail {
+					r.key[2] = int64(insights.FiveMinutes)
+				}
+			}
+		}
+		return writeRollup(ctx, tx, rows)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.publishRefs(refs)
+	var legacy int
+	if err := db.reader.QueryRow("SELECT count(*) FROM insights_r_actor WHERE lvl IN (0, 1)").Scan(&legacy); err != nil || legacy == 0 {
+		t.Fatalf("%d rows of the old layout, %v", legacy, err)
+	}
+	if _, err := db.InsightsIngest(ctx, late, cut); err != nil {
+		t.Fatal(err)
+	}
+	events := append(old, late...)
+	scopes := []insights.Scope{
+		{Org: "acme-web"},
+		{Org: "acme-web", UserID: 101},
+		{Org: "acme-web", Actor: insights.ActorRef{Type: usage.ActorClassicPAT, ID: 2}},
+	}
+	end := now.Unix() + 60
+	for _, sc := range scopes {
+		for _, r := range [][2]int64{{end - 3*86400 - 17*60, end}, {end - 7*60, end}, {end - 2*3600 - 13*60, end - 3*60}} {
+			for _, max := range []insights.Level{insights.Minute, insights.FiveMinutes, insights.Hour, insights.Day} {
+				segs := insights.Segments(insights.Minute.Floor(r[0]), r[1], max)
+				got, err := db.InsightsSeries(ctx, sc, segs)
+				if err != nil {
+					t.Fatal(err)
+				}
+				want := referenceSeries(events, sc, segs)
+				cmpRows := func(x, y insights.BucketCounts) int { return int(x.Bucket - y.Bucket) }
+				slices.SortFunc(got, cmpRows)
+				slices.SortFunc(want, cmpRows)
+				if !slices.Equal(got, want) {
+					t.Fatalf("series %+v %v: %d rows, want %d\ngot  %v\nwant %v", sc, segs, len(got), len(want), got, want)
+				}
+				var wantTotal insights.Counts
+				for _, b := range want {
+					wantTotal.Total += b.Total
+					wantTotal.RateLimited += b.RateLimited
+				}
+				tot, err := db.InsightsTotals(ctx, sc, segs)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if tot.Total != wantTotal.Total || tot.RateLimited != wantTotal.RateLimited {
+					t.Errorf("totals %+v %v = %d/%d, want %d/%d", sc, segs, tot.Total, tot.RateLimited, wantTotal.Total, wantTotal.RateLimited)
+				}
+				var g insights.Groups
+				if err := db.InsightsGroups(ctx, sc, segs, &g); err != nil {
+					t.Fatal(err)
+				}
+				var sum insights.Counts
+				for _, c := range g.Counts {
+					sum.Total += c.Total
+					sum.RateLimited += c.RateLimited
+				}
+				if sum.Total != wantTotal.Total || sum.RateLimited != wantTotal.RateLimited {
+					t.Errorf("groups %+v %v sum to %d/%d, want %d/%d", sc, segs, sum.Total, sum.RateLimited, wantTotal.Total, wantTotal.RateLimited)
+				}
+			}
+		}
 	}
 }

@@ -69,6 +69,9 @@ func Open(ctx context.Context, path string, opt Options) (*DB, error) {
 	if err := wd.RegisterDeterministicScalarFunction(mergeListsFunc, 3, mergeListsSQL); err != nil {
 		return nil, err
 	}
+	if err := wd.RegisterDeterministicScalarFunction(mergeMinutesFunc, 3, mergeMinutesSQL); err != nil {
+		return nil, err
+	}
 	w := sql.OpenDB(dsnConnector{wd, dsn})
 	w.SetMaxOpenConns(1)
 	w.SetConnMaxIdleTime(0)

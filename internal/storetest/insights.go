@@ -32,6 +32,8 @@ func RunInsights(t *testing.T, open func(t *testing.T) Backend) {
 		{"MinEqualsMax", testInsightsMinEqualsMax},
 		{"RetentionCutoffMinute", testInsightsRetentionCutoffMinute},
 		{"WeightedRateLimited", testInsightsWeightedRateLimited},
+		{"MinutesOfActorsAndUsers", testInsightsMinutesOfActorsAndUsers},
+		{"DedupBusyMinute", testInsightsDedupBusyMinute},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
