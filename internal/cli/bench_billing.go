@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"slices"
 	"sync"
 	"time"
@@ -35,6 +36,7 @@ type benchBillingOptions struct {
 	postgresDSN string
 	pgQueries   int
 	seed        uint64
+	cpuProfile  string
 }
 
 // runBenchBilling generates usage records for enterprise acme over the
@@ -53,6 +55,7 @@ func runBenchBilling(ctx context.Context, e *env, args []string) error {
 	f.stringVar(&o.postgresDSN, "postgres-dsn", "", "PostgreSQL for the baseline (raw-table COPY + GROUP BY); empty skips it")
 	f.IntVar(&o.pgQueries, "pg-queries", 5, "runs of each baseline query")
 	f.Uint64Var(&o.seed, "seed", 1, "seed of the generated records")
+	f.StringVar(&o.cpuProfile, "cpuprofile", "", "write CPU profiles of the ingest and query phases to this file name + .ingest and + .query")
 	if err := f.parse(args); err != nil {
 		return err
 	}
@@ -123,11 +126,17 @@ func runBenchBilling(ctx context.Context, e *env, args []string) error {
 		}
 		bodies = append(bodies, b.Bytes())
 	}
+	stopProfile, err := benchStartProfile(o.cpuProfile, ".ingest")
+	if err != nil {
+		return err
+	}
 	t0 := time.Now()
 	if err := benchPostBodies(ctx, base+"/ghusage/v1/ingest/billing-usage", d.AdminToken, bodies, o.posters); err != nil {
+		stopProfile()
 		return err
 	}
 	ingestSecs := time.Since(t0).Seconds()
+	stopProfile()
 	ingestRate := float64(o.records) / ingestSecs
 	fmt.Fprintf(e.stdout, "ingest (NDJSON over HTTP, batches of %d, %d in flight): %.1f s, %.0f records/s\n", o.batch, o.posters, ingestSecs, ingestRate)
 
@@ -145,6 +154,9 @@ func runBenchBilling(ctx context.Context, e *env, args []string) error {
 		{"shared-storage", "/enterprises/acme/settings/billing/shared-storage"},
 	}
 	gh := map[string]time.Duration{}
+	if stopProfile, err = benchStartProfile(o.cpuProfile, ".query"); err != nil {
+		return err
+	}
 	fmt.Fprintf(e.stdout, "\n%-20s %9s %9s %9s\n", "endpoint", "p50", "p99", "max")
 	for _, q := range queries {
 		var lat []time.Duration
@@ -159,11 +171,29 @@ func runBenchBilling(ctx context.Context, e *env, args []string) error {
 		gh[q.name] = pct(lat, 50)
 		fmt.Fprintf(e.stdout, "%-20s %9s %9s %9s\n", q.name, pct(lat, 50), pct(lat, 99), lat[len(lat)-1].Round(time.Microsecond))
 	}
+	stopProfile()
 	if o.postgresDSN == "" {
 		fmt.Fprintln(e.stdout, "\n(no --postgres-dsn: PostgreSQL baseline skipped)")
 		return nil
 	}
 	return benchBillingPostgres(ctx, e.stdout, o, gen, prev, ingestRate, gh)
+}
+
+// benchStartProfile starts a CPU profile written to name+suffix (none
+// when name is empty) and returns what stops it.
+func benchStartProfile(name, suffix string) (func(), error) {
+	if name == "" {
+		return func() {}, nil
+	}
+	pf, err := os.Create(name + suffix)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(pf); err != nil {
+		pf.Close()
+		return nil, err
+	}
+	return func() { pprof.StopCPUProfile(); pf.Close() }, nil
 }
 
 // benchPostBodies posts NDJSON bodies with posters requests in flight.

@@ -59,20 +59,7 @@ func (db *DB) BillingIngest(ctx context.Context, recs []billing.Record) (billing
 			return nil
 		}
 		deltas, days := billing.Aggregate(fresh)
-		m := len(deltas)
-		da, dsku, dorg, drepo, duser, dmodel := make([]string, m), make([]string, m), make([]string, m), make([]string, m), make([]string, m), make([]string, m)
-		dlvl := make([]int16, m)
-		dbucket, dq := make([]int64, m), make([]int64, m)
-		dpub := make([]bool, m)
-		for i, d := range deltas {
-			da[i], dlvl[i], dbucket[i], dsku[i], dorg[i], drepo[i], duser[i], dmodel[i], dpub[i], dq[i] =
-				d.Account, int16(d.Level), d.Bucket.Unix(), d.SKU, d.Organization, d.Repository, d.Username, d.Model, d.Public, int64(d.Quantity)
-		}
-		if _, err := tx.Exec(ctx, `INSERT INTO billing_rows (account, lvl, bucket, sku, org, repo, username, model, public, quantity)
-			SELECT * FROM unnest($1::text[], $2::smallint[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::boolean[], $10::bigint[])
-			ON CONFLICT (account, lvl, bucket, sku, org, repo, username, model, public)
-			DO UPDATE SET quantity = billing_rows.quantity + excluded.quantity`,
-			da, dlvl, dbucket, dsku, dorg, drepo, duser, dmodel, dpub, dq); err != nil {
+		if err := mergePacks(ctx, tx, deltas); err != nil {
 			return err
 		}
 		k := len(days)
@@ -129,22 +116,66 @@ func billingFilters(q *billing.Query, cols [6]string, args []any) (string, []any
 	return b.String(), args
 }
 
-// BillingRows reads the rows q selects.
+// mergePacks adds the row deltas (sorted by billing.CompareRowDelta) to
+// their packs: it creates the missing packs, locks the batch's packs in key
+// order (concurrent batches touching the same packs wait for each other and
+// never deadlock), merges and writes each back once.
+func mergePacks(ctx context.Context, tx pgx.Tx, deltas []billing.RowDelta) error {
+	groups := billing.PackGroups(deltas)
+	n := len(groups)
+	accts, lvls, buckets := make([]string, n), make([]int16, n), make([]int64, n)
+	for i, g := range groups {
+		accts[i], lvls[i], buckets[i] = g[0].Account, int16(g[0].Level), g[0].Bucket.Unix()
+	}
+	if _, err := tx.Exec(ctx, `INSERT INTO billing_row_packs (account, lvl, bucket, data)
+		SELECT a, l, b, '' FROM unnest($1::text[], $2::smallint[], $3::bigint[]) AS k(a, l, b)
+		ON CONFLICT (account, lvl, bucket) DO NOTHING`, accts, lvls, buckets); err != nil {
+		return err
+	}
+	rows, err := tx.Query(ctx, `SELECT p.account, p.lvl, p.bucket, p.data FROM billing_row_packs p
+		JOIN unnest($1::text[], $2::smallint[], $3::bigint[]) AS k(a, l, b) ON p.account = k.a AND p.lvl = k.l AND p.bucket = k.b
+		ORDER BY p.account, p.lvl, p.bucket FOR UPDATE OF p`, accts, lvls, buckets)
+	if err != nil {
+		return err
+	}
+	type key struct {
+		acct   string
+		lvl    int16
+		bucket int64
+	}
+	old := make(map[key]string, n)
+	var k key
+	var data string
+	if _, err := pgx.ForEachRow(rows, []any{&k.acct, &k.lvl, &k.bucket, &data}, func() error { old[k] = data; return nil }); err != nil {
+		return err
+	}
+	datas := make([]string, n)
+	for i, g := range groups {
+		if datas[i], err = billing.MergePack(old[key{accts[i], lvls[i], buckets[i]}], g); err != nil {
+			return err
+		}
+	}
+	_, err = tx.Exec(ctx, `UPDATE billing_row_packs p SET data = k.d
+		FROM unnest($1::text[], $2::smallint[], $3::bigint[], $4::text[]) AS k(a, l, b, d)
+		WHERE p.account = k.a AND p.lvl = k.l AND p.bucket = k.b`, accts, lvls, buckets, datas)
+	return err
+}
+
+// BillingRows reads the packs of q's range and unpacks the rows q's
+// filters select.
 func (db *DB) BillingRows(ctx context.Context, q billing.Query) ([]billing.Row, error) {
-	where, args := billingFilters(&q, [6]string{"org", "repo", "username", "sku", "model", ""},
-		[]any{q.Account.Key(), int16(q.Level), q.From.Unix(), q.To.Unix()})
-	rs, err := db.pool.Query(ctx, `SELECT bucket, sku, org, repo, username, model, public, quantity FROM billing_rows
-		WHERE account = $1 AND lvl = $2 AND bucket >= $3 AND bucket < $4`+where, args...)
+	rs, err := db.pool.Query(ctx, `SELECT bucket, data FROM billing_row_packs
+		WHERE account = $1 AND lvl = $2 AND bucket >= $3 AND bucket < $4`, q.Account.Key(), int16(q.Level), q.From.Unix(), q.To.Unix())
 	if err != nil {
 		return nil, wrap(err, "billing rows")
 	}
 	var out []billing.Row
-	var r billing.Row
-	var bucket, qty int64
-	_, err = pgx.ForEachRow(rs, []any{&bucket, &r.SKU, &r.Organization, &r.Repository, &r.Username, &r.Model, &r.Public, &qty}, func() error {
-		r.Bucket, r.Quantity = time.Unix(bucket, 0).UTC(), billing.Quantity(qty)
-		out = append(out, r)
-		return nil
+	var bucket int64
+	var data string
+	_, err = pgx.ForEachRow(rs, []any{&bucket, &data}, func() error {
+		var uerr error
+		out, uerr = billing.UnpackRows(out, time.Unix(bucket, 0).UTC(), data, &q)
+		return uerr
 	})
 	return out, wrap(err, "billing rows")
 }

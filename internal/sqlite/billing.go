@@ -52,13 +52,7 @@ func (db *DB) BillingIngest(ctx context.Context, recs []billing.Record) (billing
 			return nil
 		}
 		rows, days := billing.Aggregate(fresh)
-		err = chunked(ctx, tx, len(rows), `INSERT INTO billing_rows (account, lvl, bucket, sku, org, repo, username, model, public, quantity) VALUES `, 10,
-			` ON CONFLICT (account, lvl, bucket, sku, org, repo, username, model, public) DO UPDATE SET quantity = quantity + excluded.quantity`,
-			func(i int, args []any) []any {
-				d := &rows[i]
-				return append(args, d.Account, int(d.Level), d.Bucket.Unix(), d.SKU, d.Organization, d.Repository, d.Username, d.Model, d.Public, int64(d.Quantity))
-			}, nil)
-		if err != nil {
+		if err := mergePacks(ctx, tx, rows); err != nil {
 			return err
 		}
 		return chunked(ctx, tx, len(days), `INSERT INTO billing_day_totals (account, day, sku, public, quantity) VALUES `, 5,
@@ -72,6 +66,38 @@ func (db *DB) BillingIngest(ctx context.Context, recs []billing.Record) (billing
 		return billing.IngestResult{}, fmt.Errorf("billing ingest: %w", err)
 	}
 	return res, nil
+}
+
+// mergePacks adds the row deltas (sorted by billing.CompareRowDelta) to
+// their packs in billing_row_packs: each pack a batch touches is read,
+// merged and written back once.
+func mergePacks(ctx context.Context, tx *sql.Tx, deltas []billing.RowDelta) error {
+	get, err := tx.PrepareContext(ctx, `SELECT data FROM billing_row_packs WHERE account = ? AND lvl = ? AND bucket = ?`)
+	if err != nil {
+		return err
+	}
+	defer get.Close()
+	put, err := tx.PrepareContext(ctx, `INSERT INTO billing_row_packs (account, lvl, bucket, data) VALUES (?, ?, ?, ?)
+		ON CONFLICT (account, lvl, bucket) DO UPDATE SET data = excluded.data`)
+	if err != nil {
+		return err
+	}
+	defer put.Close()
+	for _, g := range billing.PackGroups(deltas) {
+		d := &g[0]
+		var old string
+		if err := get.QueryRowContext(ctx, d.Account, int(d.Level), d.Bucket.Unix()).Scan(&old); err != nil && err != sql.ErrNoRows {
+			return err
+		}
+		data, err := billing.MergePack(old, g)
+		if err != nil {
+			return err
+		}
+		if _, err := put.ExecContext(ctx, d.Account, int(d.Level), d.Bucket.Unix(), data); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // billingChunk is how many rows one multi-row statement of the billing
@@ -157,32 +183,25 @@ func billingWhere(q *billing.Query, cols [6]string) (string, []any) {
 	return b.String(), args
 }
 
-// BillingRows reads the rows q selects (a product filter is q.SKUs: rows
-// do not store the product).
+// BillingRows reads the packs of q's range and unpacks the rows q's
+// filters select (a product filter is q.SKUs: rows do not store the product).
 func (db *DB) BillingRows(ctx context.Context, q billing.Query) ([]billing.Row, error) {
-	where, args := billingWhere(&q, [6]string{"org", "repo", "username", "sku", "model", ""})
-	if len(q.SKUs) > 0 {
-		where += " AND sku IN (?" + strings.Repeat(", ?", len(q.SKUs)-1) + ")"
-		for _, s := range q.SKUs {
-			args = append(args, s)
-		}
-	}
-	rs, err := db.reader.QueryContext(ctx, `SELECT bucket, sku, org, repo, username, model, public, quantity FROM billing_rows
-		WHERE account = ? AND lvl = ? AND bucket >= ? AND bucket < ?`+where,
-		append([]any{q.Account.Key(), int(q.Level), q.From.Unix(), q.To.Unix()}, args...)...)
+	rs, err := db.reader.QueryContext(ctx, `SELECT bucket, data FROM billing_row_packs
+		WHERE account = ? AND lvl = ? AND bucket >= ? AND bucket < ?`, q.Account.Key(), int(q.Level), q.From.Unix(), q.To.Unix())
 	if err != nil {
 		return nil, err
 	}
 	defer rs.Close()
 	var out []billing.Row
 	for rs.Next() {
-		var r billing.Row
-		var bucket, qty int64
-		if err := rs.Scan(&bucket, &r.SKU, &r.Organization, &r.Repository, &r.Username, &r.Model, &r.Public, &qty); err != nil {
+		var bucket int64
+		var data string
+		if err := rs.Scan(&bucket, &data); err != nil {
 			return nil, err
 		}
-		r.Bucket, r.Quantity = time.Unix(bucket, 0).UTC(), billing.Quantity(qty)
-		out = append(out, r)
+		if out, err = billing.UnpackRows(out, time.Unix(bucket, 0).UTC(), data, &q); err != nil {
+			return nil, err
+		}
 	}
 	return out, rs.Err()
 }
