@@ -234,6 +234,29 @@ func UnpackRows(out []Row, bucket time.Time, pack string, q *Query) ([]Row, erro
 	return out, nil
 }
 
+// Pack is one stored pack: the rows of one bucket.
+type Pack struct {
+	Bucket time.Time
+	Data   string
+}
+
+// UnpackAll unpacks the rows of packs that q's filters select (see
+// UnpackRows) into one slice sized for them.
+func UnpackAll(packs []Pack, q *Query) ([]Row, error) {
+	n := 0
+	for i := range packs {
+		n += strings.Count(packs[i].Data, "\n") + 1
+	}
+	out := make([]Row, 0, n)
+	var err error
+	for i := range packs {
+		if out, err = UnpackRows(out, packs[i].Bucket, packs[i].Data, q); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
 // PackGroups splits deltas sorted by CompareRowDelta into runs of one
 // account, level and bucket: the packs a batch changes, in key order.
 func PackGroups(deltas []RowDelta) [][]RowDelta {

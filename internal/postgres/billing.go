@@ -169,14 +169,17 @@ func (db *DB) BillingRows(ctx context.Context, q billing.Query) ([]billing.Row, 
 	if err != nil {
 		return nil, wrap(err, "billing rows")
 	}
-	var out []billing.Row
+	var packs []billing.Pack
 	var bucket int64
 	var data string
 	_, err = pgx.ForEachRow(rs, []any{&bucket, &data}, func() error {
-		var uerr error
-		out, uerr = billing.UnpackRows(out, time.Unix(bucket, 0).UTC(), data, &q)
-		return uerr
+		packs = append(packs, billing.Pack{Bucket: time.Unix(bucket, 0).UTC(), Data: data})
+		return nil
 	})
+	if err != nil {
+		return nil, wrap(err, "billing rows")
+	}
+	out, err := billing.UnpackAll(packs, &q)
 	return out, wrap(err, "billing rows")
 }
 

@@ -192,18 +192,19 @@ func (db *DB) BillingRows(ctx context.Context, q billing.Query) ([]billing.Row, 
 		return nil, err
 	}
 	defer rs.Close()
-	var out []billing.Row
+	var packs []billing.Pack
 	for rs.Next() {
 		var bucket int64
 		var data string
 		if err := rs.Scan(&bucket, &data); err != nil {
 			return nil, err
 		}
-		if out, err = billing.UnpackRows(out, time.Unix(bucket, 0).UTC(), data, &q); err != nil {
-			return nil, err
-		}
+		packs = append(packs, billing.Pack{Bucket: time.Unix(bucket, 0).UTC(), Data: data})
 	}
-	return out, rs.Err()
+	if err := rs.Err(); err != nil {
+		return nil, err
+	}
+	return billing.UnpackAll(packs, &q)
 }
 
 // BillingDayTotals reads an account's per-day totals in [from, to).
