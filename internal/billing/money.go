@@ -33,7 +33,9 @@ func (q Quantity) Whole() bool { return q%nano == 0 }
 func (q Quantity) String() string { return formatFixed(int64(q), Scale) }
 
 // MarshalJSON writes q as an exact JSON number.
-func (q Quantity) MarshalJSON() ([]byte, error) { return appendInt(make([]byte, 0, 24), int64(q), Scale), nil }
+func (q Quantity) MarshalJSON() ([]byte, error) {
+	return appendInt(make([]byte, 0, 24), int64(q), Scale), nil
+}
 
 // UnmarshalJSON reads a JSON number with at most Scale decimal places.
 func (q *Quantity) UnmarshalJSON(b []byte) error {
@@ -49,7 +51,9 @@ func (q *Quantity) UnmarshalJSON(b []byte) error {
 func (p Price) String() string { return formatFixed(int64(p), Scale) }
 
 // MarshalJSON writes p as an exact JSON number.
-func (p Price) MarshalJSON() ([]byte, error) { return appendInt(make([]byte, 0, 24), int64(p), Scale), nil }
+func (p Price) MarshalJSON() ([]byte, error) {
+	return appendInt(make([]byte, 0, 24), int64(p), Scale), nil
+}
 
 // UnmarshalJSON reads a JSON number (or a string holding one) with at most
 // Scale decimal places.
