@@ -9,8 +9,8 @@ import (
 	"time"
 )
 
-// RowDelta is what a batch adds to one stored row of an account (by
-// Account.Key) at one level; Row.Quantity is the amount to add.
+// RowDelta is a row of an account (by Account.Key) at one level: the key
+// CompareRowDelta orders rows by.
 type RowDelta struct {
 	Account string
 	Level   Level
@@ -22,39 +22,6 @@ type RowDelta struct {
 type DayDelta struct {
 	Account string
 	DayTotal
-}
-
-// Aggregate sums records into the row and day-total deltas both stores
-// add at ingest, each sorted by its key (so concurrent writers lock rows
-// in the same order).
-func Aggregate(recs []Record) ([]RowDelta, []DayDelta) {
-	rows := map[RowDelta]Quantity{}
-	days := map[DayDelta]Quantity{}
-	for i := range recs {
-		r := &recs[i]
-		acct := AccountOf(r).Key()
-		for _, l := range []Level{LevelHour, LevelDay} {
-			k := RowDelta{Account: acct, Level: l, Row: RowOf(r, l)}
-			k.Quantity = 0
-			rows[k] += r.Quantity
-		}
-		days[DayDelta{acct, DayTotal{Day: DateOf(r.Timestamp).Time(), SKU: r.SKU, Public: r.Public}}] += r.Quantity
-	}
-	outR := make([]RowDelta, 0, len(rows))
-	for k, q := range rows {
-		k.Quantity = q
-		outR = append(outR, k)
-	}
-	slices.SortFunc(outR, CompareRowDelta)
-	outD := make([]DayDelta, 0, len(days))
-	for k, q := range days {
-		k.Quantity = q
-		outD = append(outD, k)
-	}
-	slices.SortFunc(outD, func(a, b DayDelta) int {
-		return cmp.Or(strings.Compare(a.Account, b.Account), a.Day.Compare(b.Day), strings.Compare(a.SKU, b.SKU), cmpBool(a.Public, b.Public))
-	})
-	return outR, outD
 }
 
 // CompareRowDelta orders deltas by their stored key.
@@ -135,16 +102,110 @@ func appendPackKey(b []byte, r *Row) []byte {
 	return append(b, "\t0"...)
 }
 
-// MergePack returns pack with the deltas added (the deltas' Row fields
-// other than Bucket, their Quantity the amount to add).
-func MergePack(pack string, deltas []RowDelta) (string, error) {
-	type line struct {
-		key string
-		qty int64
+// LineDelta is what a batch adds to one line of a pack: Key is the line
+// without its quantity (see appendPackKey).
+type LineDelta struct {
+	Key      string
+	Quantity Quantity
+}
+
+// PackDelta is what a batch adds to the pack of one account (by
+// Account.Key), level and bucket.
+type PackDelta struct {
+	Account string
+	Level   Level
+	Bucket  time.Time
+	Lines   []LineDelta
+}
+
+// AggregatePacks sums records into the pack deltas (sorted by account,
+// level and bucket, so concurrent writers lock packs in the same order)
+// and the day-total deltas (sorted by key) both stores add at ingest.
+// Each record adds to its hour's and its day's pack, at RowOf's key.
+func AggregatePacks(recs []Record) ([]PackDelta, []DayDelta) {
+	type packKey struct {
+		acct   string
+		lvl    Level
+		bucket int64
+	}
+	type acc struct {
+		d   PackDelta
+		idx map[string]int
+	}
+	packs := map[packKey]*acc{}
+	type dayKey struct {
+		acct   string
+		day    int64
+		sku    string
+		public bool
+	}
+	days := map[dayKey]Quantity{}
+	var lastAcct Account
+	var acctKey string
+	var last [2]*acc
+	var kb []byte
+	for i := range recs {
+		r := &recs[i]
+		if a := AccountOf(r); a != lastAcct || acctKey == "" {
+			lastAcct, acctKey = a, a.Key()
+			last = [2]*acc{}
+		}
+		row := Row{SKU: r.SKU, Organization: r.Organization, Repository: r.Repository, Public: r.Public}
+		if PerUser(r.Unit) {
+			row.Username, row.Model = r.Username, r.Model
+		}
+		kb = appendPackKey(kb[:0], &row)
+		key := ""
+		sec := r.Timestamp.Unix()
+		hour := sec - ((sec%3600)+3600)%3600
+		day := sec - ((sec%86400)+86400)%86400
+		for l, bucket := range [2]int64{hour, day} {
+			a := last[l]
+			if a == nil || a.d.Bucket.Unix() != bucket {
+				k := packKey{acctKey, Level(l), bucket}
+				if a = packs[k]; a == nil {
+					a = &acc{d: PackDelta{Account: acctKey, Level: Level(l), Bucket: time.Unix(bucket, 0).UTC()}, idx: map[string]int{}}
+					packs[k] = a
+				}
+				last[l] = a
+			}
+			if j, ok := a.idx[string(kb)]; ok {
+				a.d.Lines[j].Quantity += r.Quantity
+				continue
+			}
+			if key == "" {
+				key = string(kb)
+			}
+			a.idx[key] = len(a.d.Lines)
+			a.d.Lines = append(a.d.Lines, LineDelta{key, r.Quantity})
+		}
+		days[dayKey{acctKey, day, r.SKU, r.Public}] += r.Quantity
+	}
+	outP := make([]PackDelta, 0, len(packs))
+	for _, a := range packs {
+		outP = append(outP, a.d)
+	}
+	slices.SortFunc(outP, func(a, b PackDelta) int {
+		return cmp.Or(strings.Compare(a.Account, b.Account), cmp.Compare(a.Level, b.Level), a.Bucket.Compare(b.Bucket))
+	})
+	outD := make([]DayDelta, 0, len(days))
+	for k, q := range days {
+		outD = append(outD, DayDelta{k.acct, DayTotal{Day: time.Unix(k.day, 0).UTC(), SKU: k.sku, Public: k.public, Quantity: q}})
+	}
+	slices.SortFunc(outD, func(a, b DayDelta) int {
+		return cmp.Or(strings.Compare(a.Account, b.Account), a.Day.Compare(b.Day), strings.Compare(a.SKU, b.SKU), cmpBool(a.Public, b.Public))
+	})
+	return outP, outD
+}
+
+// MergePack returns pack with the lines added.
+func MergePack(pack string, add []LineDelta) (string, error) {
+	if pack == "" {
+		return encodePack(add), nil
 	}
 	n := strings.Count(pack, "\n") + 1
-	lines := make([]line, 0, n+len(deltas))
-	idx := make(map[string]int, n+len(deltas))
+	lines := make([]LineDelta, 0, n+len(add))
+	idx := make(map[string]int, n+len(add))
 	for rest := pack; rest != ""; {
 		var l string
 		l, rest, _ = strings.Cut(rest, "\n")
@@ -160,33 +221,34 @@ func MergePack(pack string, deltas []RowDelta) (string, error) {
 			return "", fmt.Errorf("billing: corrupt row pack line %q", l)
 		}
 		idx[l[:t]] = len(lines)
-		lines = append(lines, line{l[:t], q})
+		lines = append(lines, LineDelta{l[:t], Quantity(q)})
 	}
-	var kb []byte
-	for i := range deltas {
-		kb = appendPackKey(kb[:0], &deltas[i].Row)
-		if j, ok := idx[string(kb)]; ok {
-			lines[j].qty += int64(deltas[i].Quantity)
+	for _, d := range add {
+		if j, ok := idx[d.Key]; ok {
+			lines[j].Quantity += d.Quantity
 			continue
 		}
-		k := string(kb)
-		idx[k] = len(lines)
-		lines = append(lines, line{k, int64(deltas[i].Quantity)})
+		idx[d.Key] = len(lines)
+		lines = append(lines, d)
 	}
+	return encodePack(lines), nil
+}
+
+func encodePack(lines []LineDelta) string {
 	size := 0
 	for _, l := range lines {
-		size += len(l.key) + 21
+		size += len(l.Key) + 21
 	}
 	out := make([]byte, 0, size)
 	for i, l := range lines {
 		if i > 0 {
 			out = append(out, '\n')
 		}
-		out = append(out, l.key...)
+		out = append(out, l.Key...)
 		out = append(out, '\t')
-		out = strconv.AppendInt(out, l.qty, 10)
+		out = strconv.AppendInt(out, int64(l.Quantity), 10)
 	}
-	return string(out), nil
+	return string(out)
 }
 
 // UnpackRows appends the rows of a pack of bucket that q's filters select
@@ -255,20 +317,4 @@ func UnpackAll(packs []Pack, q *Query) ([]Row, error) {
 		}
 	}
 	return out, nil
-}
-
-// PackGroups splits deltas sorted by CompareRowDelta into runs of one
-// account, level and bucket: the packs a batch changes, in key order.
-func PackGroups(deltas []RowDelta) [][]RowDelta {
-	var out [][]RowDelta
-	for lo := 0; lo < len(deltas); {
-		hi := lo + 1
-		for hi < len(deltas) && deltas[hi].Account == deltas[lo].Account && deltas[hi].Level == deltas[lo].Level &&
-			deltas[hi].Bucket.Equal(deltas[lo].Bucket) {
-			hi++
-		}
-		out = append(out, deltas[lo:hi])
-		lo = hi
-	}
-	return out
 }

@@ -58,8 +58,8 @@ func (db *DB) BillingIngest(ctx context.Context, recs []billing.Record) (billing
 		if len(fresh) == 0 {
 			return nil
 		}
-		deltas, days := billing.Aggregate(fresh)
-		if err := mergePacks(ctx, tx, deltas); err != nil {
+		packs, days := billing.AggregatePacks(fresh)
+		if err := mergePacks(ctx, tx, packs); err != nil {
 			return err
 		}
 		k := len(days)
@@ -116,16 +116,14 @@ func billingFilters(q *billing.Query, cols [6]string, args []any) (string, []any
 	return b.String(), args
 }
 
-// mergePacks adds the row deltas (sorted by billing.CompareRowDelta) to
-// their packs: it creates the missing packs, locks the batch's packs in key
+// mergePacks adds the pack deltas (sorted by key) to their packs: it creates the missing packs, locks the batch's packs in key
 // order (concurrent batches touching the same packs wait for each other and
 // never deadlock), merges and writes each back once.
-func mergePacks(ctx context.Context, tx pgx.Tx, deltas []billing.RowDelta) error {
-	groups := billing.PackGroups(deltas)
-	n := len(groups)
+func mergePacks(ctx context.Context, tx pgx.Tx, packs []billing.PackDelta) error {
+	n := len(packs)
 	accts, lvls, buckets := make([]string, n), make([]int16, n), make([]int64, n)
-	for i, g := range groups {
-		accts[i], lvls[i], buckets[i] = g[0].Account, int16(g[0].Level), g[0].Bucket.Unix()
+	for i, p := range packs {
+		accts[i], lvls[i], buckets[i] = p.Account, int16(p.Level), p.Bucket.Unix()
 	}
 	if _, err := tx.Exec(ctx, `INSERT INTO billing_row_packs (account, lvl, bucket, data)
 		SELECT a, l, b, '' FROM unnest($1::text[], $2::smallint[], $3::bigint[]) AS k(a, l, b)
@@ -150,8 +148,8 @@ func mergePacks(ctx context.Context, tx pgx.Tx, deltas []billing.RowDelta) error
 		return err
 	}
 	datas := make([]string, n)
-	for i, g := range groups {
-		if datas[i], err = billing.MergePack(old[key{accts[i], lvls[i], buckets[i]}], g); err != nil {
+	for i, p := range packs {
+		if datas[i], err = billing.MergePack(old[key{accts[i], lvls[i], buckets[i]}], p.Lines); err != nil {
 			return err
 		}
 	}

@@ -51,8 +51,8 @@ func (db *DB) BillingIngest(ctx context.Context, recs []billing.Record) (billing
 		if len(fresh) == 0 {
 			return nil
 		}
-		rows, days := billing.Aggregate(fresh)
-		if err := mergePacks(ctx, tx, rows); err != nil {
+		packs, days := billing.AggregatePacks(fresh)
+		if err := mergePacks(ctx, tx, packs); err != nil {
 			return err
 		}
 		return chunked(ctx, tx, len(days), `INSERT INTO billing_day_totals (account, day, sku, public, quantity) VALUES `, 5,
@@ -68,10 +68,9 @@ func (db *DB) BillingIngest(ctx context.Context, recs []billing.Record) (billing
 	return res, nil
 }
 
-// mergePacks adds the row deltas (sorted by billing.CompareRowDelta) to
-// their packs in billing_row_packs: each pack a batch touches is read,
-// merged and written back once.
-func mergePacks(ctx context.Context, tx *sql.Tx, deltas []billing.RowDelta) error {
+// mergePacks adds the pack deltas to billing_row_packs: each pack a batch
+// touches is read, merged and written back once.
+func mergePacks(ctx context.Context, tx *sql.Tx, packs []billing.PackDelta) error {
 	get, err := tx.PrepareContext(ctx, `SELECT data FROM billing_row_packs WHERE account = ? AND lvl = ? AND bucket = ?`)
 	if err != nil {
 		return err
@@ -83,13 +82,13 @@ func mergePacks(ctx context.Context, tx *sql.Tx, deltas []billing.RowDelta) erro
 		return err
 	}
 	defer put.Close()
-	for _, g := range billing.PackGroups(deltas) {
-		d := &g[0]
+	for i := range packs {
+		d := &packs[i]
 		var old string
 		if err := get.QueryRowContext(ctx, d.Account, int(d.Level), d.Bucket.Unix()).Scan(&old); err != nil && err != sql.ErrNoRows {
 			return err
 		}
-		data, err := billing.MergePack(old, g)
+		data, err := billing.MergePack(old, d.Lines)
 		if err != nil {
 			return err
 		}
