@@ -2,8 +2,6 @@ package postgres
 
 import (
 	"context"
-	"fmt"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -13,8 +11,9 @@ import (
 
 var _ billing.Store = (*DB)(nil)
 
-// BillingIngest appends the records not seen before and adds them to
-// billing_rows and billing_day_totals in one transaction (retried on a
+// BillingIngest records the ids not seen before, appends their records
+// to billing_record_chunks and adds them to billing_row_packs and
+// billing_day_totals in one transaction (retried on a
 // deadlock or serialization failure); it returns once that has committed.
 // A concurrent batch carrying the same id waits for the first and skips it.
 func (db *DB) BillingIngest(ctx context.Context, recs []billing.Record) (billing.IngestResult, error) {
@@ -22,23 +21,13 @@ func (db *DB) BillingIngest(ctx context.Context, recs []billing.Record) (billing
 	if len(recs) == 0 {
 		return res, nil
 	}
-	n := len(recs)
-	ids, accts, products, skus, units := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
-	ents, orgs, repos, users, wfs, models := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
-	ts, qty := make([]int64, n), make([]int64, n)
-	pub := make([]bool, n)
+	ids := make([]string, len(recs))
 	for i := range recs {
-		r := &recs[i]
-		ids[i], accts[i], ts[i], products[i], skus[i], qty[i], units[i] = r.ID, billing.AccountOf(r).Key(), r.Timestamp.UnixNano(), r.Product, r.SKU, int64(r.Quantity), r.Unit
-		ents[i], orgs[i], repos[i], users[i], wfs[i], models[i], pub[i] = r.Enterprise, r.Organization, r.Repository, r.Username, r.WorkflowPath, r.Model, r.Public
+		ids[i] = recs[i].ID
 	}
 	err := db.inTx(ctx, "billing ingest", func(tx pgx.Tx) error {
-		rows, err := tx.Query(ctx, `INSERT INTO billing_records (id, account, ts, product, sku, quantity, unit,
-				enterprise, organization, repository, username, workflow_path, model, public)
-			SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::bigint[], $7::text[],
-				$8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::boolean[])
-			ON CONFLICT (id) DO NOTHING RETURNING id`,
-			ids, accts, ts, products, skus, qty, units, ents, orgs, repos, users, wfs, models, pub)
+		rows, err := tx.Query(ctx, `INSERT INTO billing_record_ids (id) SELECT * FROM unnest($1::text[])
+			ON CONFLICT (id) DO NOTHING RETURNING id`, ids)
 		if err != nil {
 			return err
 		}
@@ -57,6 +46,15 @@ func (db *DB) BillingIngest(ctx context.Context, recs []billing.Record) (billing
 		res.Recorded, res.Duplicates = len(fresh), len(recs)-len(fresh)
 		if len(fresh) == 0 {
 			return nil
+		}
+		chunks := billing.ChunkRecords(fresh)
+		ca, cd, cdata := make([]string, len(chunks)), make([]int64, len(chunks)), make([]string, len(chunks))
+		for i, c := range chunks {
+			ca[i], cd[i], cdata[i] = c.Account, c.Day.Unix(), c.Data
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO billing_record_chunks (account, day, data)
+			SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[])`, ca, cd, cdata); err != nil {
+			return err
 		}
 		packs, days := billing.AggregatePacks(fresh)
 		if err := mergePacks(ctx, tx, packs); err != nil {
@@ -79,41 +77,6 @@ func (db *DB) BillingIngest(ctx context.Context, recs []billing.Record) (billing
 		return billing.IngestResult{}, err
 	}
 	return res, nil
-}
-
-// billingFilters appends q's filters to a WHERE clause whose arguments so
-// far are args; cols names the organization, repository, user, SKU, model
-// and product columns ("" for a filter the table does not have).
-func billingFilters(q *billing.Query, cols [6]string, args []any) (string, []any) {
-	var b strings.Builder
-	add := func(col string, v any, expr string) {
-		if col == "" {
-			return
-		}
-		args = append(args, v)
-		fmt.Fprintf(&b, expr, col, len(args))
-	}
-	if q.Organization != "" {
-		add(cols[0], q.Organization, " AND %s = $%d")
-	}
-	if q.Repository != "" {
-		add(cols[1], q.Repository, " AND %s = $%d")
-	}
-	if q.Username != "" {
-		add(cols[2], q.Username, " AND %s = $%d")
-	}
-	if q.SKU != "" {
-		add(cols[3], q.SKU, " AND %s = $%d")
-	}
-	if q.Model != "" {
-		add(cols[4], strings.ToLower(q.Model), " AND lower(%s) = $%d")
-	}
-	if q.Product != "" && cols[5] != "" {
-		add(cols[5], q.Product, " AND %s = $%d")
-	} else if len(q.SKUs) > 0 && cols[5] == "" {
-		add(cols[3], q.SKUs, " AND %s = ANY($%d::text[])")
-	}
-	return b.String(), args
 }
 
 // mergePacks adds the pack deltas (sorted by key) to their packs: it creates the missing packs, locks the batch's packs in key
@@ -199,24 +162,34 @@ func (db *DB) BillingDayTotals(ctx context.Context, a billing.Account, from, to 
 	return out, wrap(err, "billing day totals")
 }
 
-// BillingRecords streams the records q selects, by time then id.
+// BillingRecords streams the records q selects, by time then id: the
+// chunks of each day of the range, filtered and sorted a day at a time.
 func (db *DB) BillingRecords(ctx context.Context, q billing.Query, fn func(*billing.Record) error) error {
-	where, args := billingFilters(&q, [6]string{"organization", "repository", "username", "sku", "model", "product"},
-		[]any{q.Account.Key(), q.From.UnixNano(), q.To.UnixNano()})
-	rs, err := db.pool.Query(ctx, `SELECT id, ts, product, sku, quantity, unit, enterprise, organization, repository,
-		username, workflow_path, model, public FROM billing_records
-		WHERE account = $1 AND ts >= $2 AND ts < $3`+where+` ORDER BY ts, id`, args...)
+	rs, err := db.pool.Query(ctx, `SELECT day, data FROM billing_record_chunks
+		WHERE account = $1 AND day >= $2 AND day < $3 ORDER BY day`,
+		q.Account.Key(), billing.DateOf(q.From).Time().Unix(), q.To.Unix())
 	if err != nil {
 		return wrap(err, "billing records")
 	}
-	var r billing.Record
-	var ts, qty int64
-	_, err = pgx.ForEachRow(rs, []any{&r.ID, &ts, &r.Product, &r.SKU, &qty, &r.Unit, &r.Enterprise, &r.Organization,
-		&r.Repository, &r.Username, &r.WorkflowPath, &r.Model, &r.Public}, func() error {
-		r.Timestamp, r.Quantity = time.Unix(0, ts).UTC(), billing.Quantity(qty)
-		return fn(&r)
+	day := int64(-1)
+	var chunks []string
+	var d int64
+	var data string
+	_, err = pgx.ForEachRow(rs, []any{&d, &data}, func() error {
+		if d != day && len(chunks) > 0 {
+			if err := billing.RecordsOfDay(chunks, &q, fn); err != nil {
+				return err
+			}
+			chunks = chunks[:0]
+		}
+		day = d
+		chunks = append(chunks, data)
+		return nil
 	})
-	return wrap(err, "billing records")
+	if err != nil {
+		return wrap(err, "billing records")
+	}
+	return wrap(billing.RecordsOfDay(chunks, &q, fn), "billing records")
 }
 
 // BillingRecordPushes keeps each user's latest push per repository.

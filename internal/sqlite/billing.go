@@ -12,10 +12,11 @@ import (
 
 var _ billing.Store = (*DB)(nil)
 
-// BillingIngest appends the records not seen before to billing_records
-// and adds them to billing_rows and billing_day_totals, in one
-// transaction; it returns once that has committed. Rows are written with
-// multi-row statements of up to billingChunk rows.
+// BillingIngest records the ids of the batch not seen before in
+// billing_record_ids, appends those records to billing_record_chunks (a
+// chunk per account and day) and adds them to billing_row_packs and
+// billing_day_totals, in one transaction; it returns once that has
+// committed. Ids and day totals are written with multi-row statements.
 func (db *DB) BillingIngest(ctx context.Context, recs []billing.Record) (billing.IngestResult, error) {
 	res := billing.IngestResult{Received: len(recs)}
 	if len(recs) == 0 {
@@ -23,12 +24,9 @@ func (db *DB) BillingIngest(ctx context.Context, recs []billing.Record) (billing
 	}
 	err := db.write(ctx, func(tx *sql.Tx) error {
 		isNew := make(map[string]bool, len(recs))
-		err := chunked(ctx, tx, len(recs), `INSERT INTO billing_records (id, account, ts, product, sku, quantity, unit,
-			enterprise, organization, repository, username, workflow_path, model, public) VALUES `, 14,
+		err := chunked(ctx, tx, len(recs), `INSERT INTO billing_record_ids (id) VALUES `, 1,
 			` ON CONFLICT (id) DO NOTHING RETURNING id`, func(i int, args []any) []any {
-				r := &recs[i]
-				return append(args, r.ID, billing.AccountOf(r).Key(), r.Timestamp.UnixNano(), r.Product, r.SKU,
-					int64(r.Quantity), r.Unit, r.Enterprise, r.Organization, r.Repository, r.Username, r.WorkflowPath, r.Model, r.Public)
+				return append(args, recs[i].ID)
 			}, func(rs *sql.Rows) error {
 				var id string
 				if err := rs.Scan(&id); err != nil {
@@ -50,6 +48,15 @@ func (db *DB) BillingIngest(ctx context.Context, recs []billing.Record) (billing
 		res.Recorded, res.Duplicates = len(fresh), len(recs)-len(fresh)
 		if len(fresh) == 0 {
 			return nil
+		}
+		chunks := billing.ChunkRecords(fresh)
+		err = chunked(ctx, tx, len(chunks), `INSERT INTO billing_record_chunks (account, day, data) VALUES `, 3, ``,
+			func(i int, args []any) []any {
+				c := &chunks[i]
+				return append(args, c.Account, c.Day.Unix(), c.Data)
+			}, nil)
+		if err != nil {
+			return err
 		}
 		packs, days := billing.AggregatePacks(fresh)
 		if err := mergePacks(ctx, tx, packs); err != nil {
@@ -99,12 +106,12 @@ func mergePacks(ctx context.Context, tx *sql.Tx, packs []billing.PackDelta) erro
 	return nil
 }
 
-// billingChunk is how many rows one multi-row statement of the billing
-// ingest carries (at 14 columns, well under SQLite's 32,766 variables).
-const billingChunk = 500
+// billingVars is how many variables one multi-row statement of the
+// billing ingest carries (well under SQLite's 32,766).
+const billingVars = 8000
 
 // chunked runs head + "(?, …), (?, …)" + tail for n rows of cols columns in
-// statements of up to billingChunk rows; row appends row i's arguments.
+// statements of up to billingVars variables; row appends row i's arguments.
 // scan, when not nil, reads the rows a RETURNING clause gives.
 func chunked(ctx context.Context, tx *sql.Tx, n int, head string, cols int, tail string,
 	row func(i int, args []any) []any, scan func(*sql.Rows) error) error {
@@ -115,9 +122,10 @@ func chunked(ctx context.Context, tx *sql.Tx, n int, head string, cols int, tail
 			st.Close()
 		}
 	}()
-	args := make([]any, 0, billingChunk*cols)
-	for lo := 0; lo < n; lo += billingChunk {
-		hi := min(lo+billingChunk, n)
+	per := max(1, billingVars/cols)
+	args := make([]any, 0, min(n, per)*cols)
+	for lo := 0; lo < n; lo += per {
+		hi := min(lo+per, n)
 		st := stmts[hi-lo]
 		if st == nil {
 			var err error
@@ -154,32 +162,6 @@ func chunked(ctx context.Context, tx *sql.Tx, n int, head string, cols int, tail
 		}
 	}
 	return nil
-}
-
-// billingWhere is the WHERE clause (after account and range) of q's filters.
-func billingWhere(q *billing.Query, cols [6]string) (string, []any) {
-	var b strings.Builder
-	var args []any
-	add := func(col, v string, nocase bool) {
-		if v == "" || col == "" {
-			return
-		}
-		b.WriteString(" AND " + col + " = ?")
-		if nocase {
-			b.WriteString(" COLLATE NOCASE")
-		}
-		args = append(args, v)
-	}
-	add(cols[0], q.Organization, false)
-	add(cols[1], q.Repository, false)
-	add(cols[2], q.Username, false)
-	add(cols[3], q.SKU, false)
-	add(cols[4], q.Model, true)
-	if q.Product != "" && cols[5] != "" {
-		b.WriteString(" AND " + cols[5] + " = ?")
-		args = append(args, q.Product)
-	}
-	return b.String(), args
 }
 
 // BillingRows reads the packs of q's range and unpacks the rows q's
@@ -227,30 +209,37 @@ func (db *DB) BillingDayTotals(ctx context.Context, a billing.Account, from, to 
 	return out, rs.Err()
 }
 
-// BillingRecords streams the records q selects, by time then id.
+// BillingRecords streams the records q selects, by time then id: the
+// chunks of each day of the range, filtered and sorted a day at a time.
 func (db *DB) BillingRecords(ctx context.Context, q billing.Query, fn func(*billing.Record) error) error {
-	where, args := billingWhere(&q, [6]string{"organization", "repository", "username", "sku", "model", "product"})
-	rs, err := db.reader.QueryContext(ctx, `SELECT id, ts, product, sku, quantity, unit, enterprise, organization, repository,
-		username, workflow_path, model, public FROM billing_records
-		WHERE account = ? AND ts >= ? AND ts < ?`+where+` ORDER BY ts, id`,
-		append([]any{q.Account.Key(), q.From.UnixNano(), q.To.UnixNano()}, args...)...)
+	from := billing.DateOf(q.From).Time().Unix()
+	rs, err := db.reader.QueryContext(ctx, `SELECT day, data FROM billing_record_chunks
+		WHERE account = ? AND day >= ? AND day < ? ORDER BY day`, q.Account.Key(), from, q.To.Unix())
 	if err != nil {
 		return err
 	}
 	defer rs.Close()
-	var r billing.Record
+	var day int64 = -1
+	var chunks []string
 	for rs.Next() {
-		var ts, qty int64
-		if err := rs.Scan(&r.ID, &ts, &r.Product, &r.SKU, &qty, &r.Unit, &r.Enterprise, &r.Organization, &r.Repository,
-			&r.Username, &r.WorkflowPath, &r.Model, &r.Public); err != nil {
+		var d int64
+		var data string
+		if err := rs.Scan(&d, &data); err != nil {
 			return err
 		}
-		r.Timestamp, r.Quantity = time.Unix(0, ts).UTC(), billing.Quantity(qty)
-		if err := fn(&r); err != nil {
-			return err
+		if d != day && len(chunks) > 0 {
+			if err := billing.RecordsOfDay(chunks, &q, fn); err != nil {
+				return err
+			}
+			chunks = chunks[:0]
 		}
+		day = d
+		chunks = append(chunks, data)
 	}
-	return rs.Err()
+	if err := rs.Err(); err != nil {
+		return err
+	}
+	return billing.RecordsOfDay(chunks, &q, fn)
 }
 
 // BillingRecordPushes keeps each user's latest push per repository.
