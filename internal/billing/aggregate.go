@@ -53,7 +53,7 @@ func cmpBool(a, b bool) int {
 // migrations build packs from their former row tables with SQL string
 // functions, so the format stays this plain.
 
-// PackModel escapes a model name for a pack line.
+// PackModel escapes a model name (or any field) for a pack line.
 func PackModel(m string) string {
 	if !strings.ContainsAny(m, "\t\n\\") {
 		return m
