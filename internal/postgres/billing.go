@@ -2,9 +2,11 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/ghusage/ghusage/internal/billing"
 )
@@ -25,62 +27,85 @@ func (db *DB) BillingIngest(ctx context.Context, recs []billing.Record) (billing
 	for i := range recs {
 		ids[i] = recs[i].ID
 	}
-	err := db.inTx(ctx, "billing ingest", func(tx pgx.Tx) error {
-		rows, err := tx.Query(ctx, `INSERT INTO billing_record_ids (id) SELECT * FROM unnest($1::text[])
-			ON CONFLICT (id) DO NOTHING RETURNING id`, ids)
-		if err != nil {
-			return err
+	var err error
+	for attempt := 0; ; attempt++ {
+		err = db.inTx(ctx, "billing ingest", func(tx pgx.Tx) error {
+			res.Recorded, res.Duplicates = 0, 0
+			return billingIngestTx(ctx, tx, recs, ids, &res)
+		})
+		var pe *pgconn.PgError
+		if attempt < 10 && errors.As(err, &pe) && pe.Code == codeUniqueViolation && (pe.TableName == "billing_record_ids" || pe.ConstraintName == "billing_record_ids_pkey") {
+			continue // a concurrent batch committed one of the ids: it is a duplicate now
 		}
-		isNew := map[string]bool{}
-		var id string
-		if _, err := pgx.ForEachRow(rows, []any{&id}, func() error { isNew[id] = true; return nil }); err != nil {
-			return err
-		}
-		fresh := make([]billing.Record, 0, len(isNew))
-		for i := range recs {
-			if isNew[recs[i].ID] {
-				fresh = append(fresh, recs[i])
-				delete(isNew, recs[i].ID) // a repeat within the batch counts once
-			}
-		}
-		res.Recorded, res.Duplicates = len(fresh), len(recs)-len(fresh)
-		if len(fresh) == 0 {
-			return nil
-		}
-		chunks := billing.ChunkRecords(fresh)
-		ca, cd, cdata := make([]string, len(chunks)), make([]int64, len(chunks)), make([]string, len(chunks))
-		for i, c := range chunks {
-			ca[i], cd[i], cdata[i] = c.Account, c.Day.Unix(), c.Data
-		}
-		if _, err := tx.Exec(ctx, `INSERT INTO billing_record_chunks (account, day, data)
-			SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[])`, ca, cd, cdata); err != nil {
-			return err
-		}
-		packs, days := billing.AggregatePacks(fresh)
-		if err := mergePacks(ctx, tx, packs); err != nil {
-			return err
-		}
-		k := len(days)
-		ta, tsku := make([]string, k), make([]string, k)
-		tday, tq := make([]int64, k), make([]int64, k)
-		tpub := make([]bool, k)
-		for i, d := range days {
-			ta[i], tday[i], tsku[i], tpub[i], tq[i] = d.Account, d.Day.Unix(), d.SKU, d.Public, int64(d.Quantity)
-		}
-		_, err = tx.Exec(ctx, `INSERT INTO billing_day_totals (account, day, sku, public, quantity)
-			SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::boolean[], $5::bigint[])
-			ON CONFLICT (account, day, sku, public) DO UPDATE SET quantity = billing_day_totals.quantity + excluded.quantity`,
-			ta, tday, tsku, tpub, tq)
-		return err
-	})
+		break
+	}
 	if err != nil {
 		return billing.IngestResult{}, err
 	}
 	return res, nil
 }
 
-// mergePacks adds the pack deltas (sorted by key) to their packs: it creates the missing packs, locks the batch's packs in key
-// order (concurrent batches touching the same packs wait for each other and
+// billingIngestTx is one attempt of BillingIngest: the ids already
+// recorded are looked up, the new ones COPYed into billing_record_ids (a
+// concurrent batch inserting one of them makes the COPY wait for it, and
+// fail with a unique violation if it commits: BillingIngest then tries
+// again, and the id is a duplicate), their records chunked and added to
+// the packs and day totals.
+func billingIngestTx(ctx context.Context, tx pgx.Tx, recs []billing.Record, ids []string, res *billing.IngestResult) error {
+	rows, err := tx.Query(ctx, `SELECT id FROM billing_record_ids WHERE id = ANY($1::text[])`, ids)
+	if err != nil {
+		return err
+	}
+	seen := make(map[string]bool, len(recs))
+	var id string
+	if _, err := pgx.ForEachRow(rows, []any{&id}, func() error { seen[id] = true; return nil }); err != nil {
+		return err
+	}
+	fresh := make([]billing.Record, 0, len(recs)-len(seen))
+	for i := range recs {
+		if !seen[recs[i].ID] {
+			fresh = append(fresh, recs[i])
+			seen[recs[i].ID] = true // a repeat within the batch counts once
+		}
+	}
+	res.Recorded, res.Duplicates = len(fresh), len(recs)-len(fresh)
+	if len(fresh) == 0 {
+		return nil
+	}
+	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"billing_record_ids"}, []string{"id"},
+		pgx.CopyFromSlice(len(fresh), func(i int) ([]any, error) { return []any{fresh[i].ID}, nil })); err != nil {
+		return err
+	}
+	chunks := billing.ChunkRecords(fresh)
+	ca, cd, cdata := make([]string, len(chunks)), make([]int64, len(chunks)), make([]string, len(chunks))
+	for i, c := range chunks {
+		ca[i], cd[i], cdata[i] = c.Account, c.Day.Unix(), c.Data
+	}
+	if _, err := tx.Exec(ctx, `INSERT INTO billing_record_chunks (account, day, data)
+		SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[])`, ca, cd, cdata); err != nil {
+		return err
+	}
+	packs, days := billing.AggregatePacks(fresh)
+	if err := mergePacks(ctx, tx, packs); err != nil {
+		return err
+	}
+	k := len(days)
+	ta, tsku := make([]string, k), make([]string, k)
+	tday, tq := make([]int64, k), make([]int64, k)
+	tpub := make([]bool, k)
+	for i, d := range days {
+		ta[i], tday[i], tsku[i], tpub[i], tq[i] = d.Account, d.Day.Unix(), d.SKU, d.Public, int64(d.Quantity)
+	}
+	_, err = tx.Exec(ctx, `INSERT INTO billing_day_totals (account, day, sku, public, quantity)
+		SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::boolean[], $5::bigint[])
+		ON CONFLICT (account, day, sku, public) DO UPDATE SET quantity = billing_day_totals.quantity + excluded.quantity`,
+		ta, tday, tsku, tpub, tq)
+	return err
+}
+
+// mergePacks adds the pack deltas (sorted by key) to their packs: it
+// creates the missing packs, locks the batch's packs in key order
+// (concurrent batches touching the same packs wait for each other and
 // never deadlock), merges and writes each back once.
 func mergePacks(ctx context.Context, tx pgx.Tx, packs []billing.PackDelta) error {
 	n := len(packs)

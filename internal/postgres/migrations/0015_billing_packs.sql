@@ -15,6 +15,9 @@
 -- workflow_path, model, public (0/1).
 --
 -- In both, tab, newline and backslash in a field are escaped as \t, \n, \\.
+-- Both values are stored uncompressed (STORAGE EXTERNAL): compressing every
+-- chunk and every rewritten pack with pglz cost more server CPU than the
+-- ingest's whole insert work, for space the former row tables took anyway.
 CREATE TABLE billing_row_packs (
 	account text COLLATE "C" NOT NULL,
 	lvl     smallint NOT NULL,
@@ -22,6 +25,7 @@ CREATE TABLE billing_row_packs (
 	data    text NOT NULL,
 	PRIMARY KEY (account, lvl, bucket)
 );
+ALTER TABLE billing_row_packs ALTER COLUMN data SET STORAGE EXTERNAL;
 
 INSERT INTO billing_row_packs (account, lvl, bucket, data)
 SELECT account, lvl, bucket, string_agg(sku || chr(9) || org || chr(9) || repo || chr(9) || username || chr(9) ||
@@ -43,6 +47,7 @@ CREATE TABLE billing_record_chunks (
 	day     bigint NOT NULL,
 	data    text NOT NULL
 );
+ALTER TABLE billing_record_chunks ALTER COLUMN data SET STORAGE EXTERNAL;
 CREATE INDEX billing_record_chunks_by_day ON billing_record_chunks (account, day);
 
 INSERT INTO billing_record_chunks (account, day, data)
