@@ -199,15 +199,7 @@ func (a Amount) String() string {
 }
 
 // MarshalJSON writes a as an exact JSON number.
-func (a Amount) MarshalJSON() ([]byte, error) {
-	switch {
-	case a.hi == 0:
-		return appendFixed(make([]byte, 0, 40), false, a.lo, AmountScale), nil
-	case a.hi == -1 && a.lo != 0:
-		return appendFixed(make([]byte, 0, 40), true, -a.lo, AmountScale), nil
-	}
-	return []byte(a.String()), nil
-}
+func (a Amount) MarshalJSON() ([]byte, error) { return appendAmount(make([]byte, 0, 40), a), nil }
 
 // appendInt appends v / 10^scale as formatFixed writes it.
 func appendInt(b []byte, v int64, scale int) []byte {
