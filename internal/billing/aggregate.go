@@ -55,7 +55,11 @@ func cmpBool(a, b bool) int {
 
 // PackModel escapes a model name (or any field) for a pack line.
 func PackModel(m string) string {
-	if !strings.ContainsAny(m, "\t\n\\") {
+	i := 0
+	for i < len(m) && m[i] != '\t' && m[i] != '\n' && m[i] != '\\' {
+		i++
+	}
+	if i == len(m) {
 		return m
 	}
 	return strings.NewReplacer(`\`, `\\`, "\t", `\t`, "\n", `\n`).Replace(m)

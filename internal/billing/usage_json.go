@@ -56,8 +56,10 @@ func appendAmount(b []byte, a Amount) []byte {
 	return append(b, a.String()...)
 }
 
-// appendJSONString appends s as encoding/json quotes it: plain printable
-// ASCII as is, anything else through encoding/json itself.
+// AppendJSONString appends s as a JSON string, as encoding/json quotes
+// it: plain printable ASCII as is, anything else through encoding/json.
+func AppendJSONString(b []byte, s string) []byte { return appendJSONString(b, s) }
+
 func appendJSONString(b []byte, s string) []byte {
 	for i := 0; i < len(s); i++ {
 		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/ghusage/ghusage/internal/billing"
 )
@@ -23,18 +24,7 @@ func (db *DB) BillingIngest(ctx context.Context, recs []billing.Record) (billing
 		return res, nil
 	}
 	err := db.write(ctx, func(tx *sql.Tx) error {
-		isNew := make(map[string]bool, len(recs))
-		err := chunked(ctx, tx, len(recs), `INSERT INTO billing_record_ids (id) VALUES `, 1,
-			` ON CONFLICT (id) DO NOTHING RETURNING id`, func(i int, args []any) []any {
-				return append(args, recs[i].ID)
-			}, func(rs *sql.Rows) error {
-				var id string
-				if err := rs.Scan(&id); err != nil {
-					return err
-				}
-				isNew[id] = true
-				return nil
-			})
+		isNew, err := newBillingIDs(ctx, tx, recs)
 		if err != nil {
 			return err
 		}
@@ -74,6 +64,81 @@ func (db *DB) BillingIngest(ctx context.Context, recs []billing.Record) (billing
 	}
 	return res, nil
 }
+
+// newBillingIDs inserts the batch's ids into billing_record_ids and
+// returns those that were not there. The ids go in as one JSON array per
+// statement (json_each), which costs far less than binding one variable
+// per id.
+func newBillingIDs(ctx context.Context, tx *sql.Tx, recs []billing.Record) (map[string]bool, error) {
+	isNew := make(map[string]bool, len(recs))
+	for i := range recs {
+		if !plainID(recs[i].ID) {
+			// Control characters or invalid UTF-8 would not survive JSON
+			// unchanged: one variable per id then.
+			err := chunked(ctx, tx, len(recs), `INSERT INTO billing_record_ids (id) VALUES `, 1,
+				` ON CONFLICT (id) DO NOTHING RETURNING id`, func(i int, args []any) []any {
+					return append(args, recs[i].ID)
+				}, func(rs *sql.Rows) error {
+					var id string
+					if err := rs.Scan(&id); err != nil {
+						return err
+					}
+					isNew[id] = true
+					return nil
+				})
+			return isNew, err
+		}
+	}
+	st, err := tx.PrepareContext(ctx, `INSERT INTO billing_record_ids (id) SELECT value FROM json_each(?) WHERE true
+		ON CONFLICT (id) DO NOTHING RETURNING id`)
+	if err != nil {
+		return nil, err
+	}
+	defer st.Close()
+	var arr []byte
+	for lo := 0; lo < len(recs); lo += billingIDsPerStatement {
+		arr = append(arr[:0], '[')
+		for i := lo; i < min(lo+billingIDsPerStatement, len(recs)); i++ {
+			if i > lo {
+				arr = append(arr, ',')
+			}
+			arr = billing.AppendJSONString(arr, recs[i].ID)
+		}
+		arr = append(arr, ']')
+		rs, err := st.QueryContext(ctx, string(arr))
+		if err != nil {
+			return nil, err
+		}
+		for rs.Next() {
+			var id string
+			if err := rs.Scan(&id); err != nil {
+				rs.Close()
+				return nil, err
+			}
+			isNew[id] = true
+		}
+		if err := rs.Close(); err != nil {
+			return nil, err
+		}
+		if err := rs.Err(); err != nil {
+			return nil, err
+		}
+	}
+	return isNew, nil
+}
+
+// plainID reports whether id goes through a JSON array unchanged.
+func plainID(id string) bool {
+	for i := 0; i < len(id); i++ {
+		if id[i] < 0x20 {
+			return false
+		}
+	}
+	return utf8.ValidString(id)
+}
+
+// billingIDsPerStatement is how many ids one json_each insert carries.
+const billingIDsPerStatement = 5000
 
 // mergePacks adds the pack deltas to billing_row_packs: each pack a batch
 // touches is read, merged and written back once.
