@@ -1,16 +1,23 @@
 package billing
 
-import "encoding/json"
+import (
+	"encoding/json"
+	"slices"
+)
 
 // MarshalJSON writes the usage report as encoding/json would (the same
 // bytes, TestUsageReportJSON checks it) without reflection: a month of an
 // enterprise's usage is tens of thousands of items, and reflecting over
 // them was a third of the endpoint's time (doc/billing.md, Performance).
-func (r UsageReport) MarshalJSON() ([]byte, error) {
+func (r UsageReport) MarshalJSON() ([]byte, error) { return r.AppendJSON(nil), nil }
+
+// AppendJSON appends MarshalJSON's bytes to b (httpapi writes bodies that
+// have it without encoding/json's validation pass over them).
+func (r UsageReport) AppendJSON(b []byte) []byte {
 	if r.UsageItems == nil {
-		return []byte(`{"usageItems":null}`), nil
+		return append(b, `{"usageItems":null}`...)
 	}
-	b := make([]byte, 0, 64+len(r.UsageItems)*260)
+	b = slices.Grow(b, 64+len(r.UsageItems)*260)
 	b = append(b, `{"usageItems":[`...)
 	for i := range r.UsageItems {
 		it := &r.UsageItems[i]
@@ -43,7 +50,7 @@ func (r UsageReport) MarshalJSON() ([]byte, error) {
 		b = appendJSONString(b, it.RepositoryName)
 		b = append(b, '}')
 	}
-	return append(b, "]}"...), nil
+	return append(b, "]}"...)
 }
 
 func appendAmount(b []byte, a Amount) []byte {

@@ -45,5 +45,11 @@ func TestUsageReportJSON(t *testing.T) {
 		if !bytes.Equal(got, want) {
 			t.Fatalf("MarshalJSON differs from encoding/json:\n got %s\nwant %s", got, want)
 		}
+		if app := r.AppendJSON([]byte("x")); !bytes.Equal(app[1:], want) || app[0] != 'x' {
+			t.Fatalf("AppendJSON differs from encoding/json:\n got %s\nwant %s", app, want)
+		}
+		if !json.Valid(want) {
+			t.Fatal("invalid JSON")
+		}
 	}
 }
