@@ -192,7 +192,7 @@ func validRepo(s string) bool {
 }
 
 // Record chunks: stores keep the records of one batch, account and UTC
-// day as one text value, a line per record of the tab-separated fields
+// hour as one text value, a line per record of the tab-separated fields
 //
 //	id, timestamp (Unix nanoseconds), product, sku, quantity (billionths),
 //	unit, enterprise, organization, repository, username, workflow path,
@@ -251,19 +251,21 @@ func ParseRecordLine(line string, r *Record) error {
 	return nil
 }
 
-// RecordChunk is the chunk lines of the records of one account and UTC day.
+// RecordChunk is the chunk lines of the records of one account and UTC
+// hour (so that reading the records of an hour, as cost-center
+// attribution does for an hour a membership changed in, reads no more).
 type RecordChunk struct {
 	Account string
-	Day     time.Time
+	Hour    time.Time
 	Data    string
 }
 
-// ChunkRecords groups records by account and UTC day into chunks, sorted
-// by account and day.
+// ChunkRecords groups records by account and UTC hour into chunks, sorted
+// by account and hour.
 func ChunkRecords(recs []Record) []RecordChunk {
 	type key struct {
 		acct string
-		day  int64
+		hour int64
 	}
 	bufs := map[key][]byte{}
 	var lastAcct Account
@@ -274,7 +276,7 @@ func ChunkRecords(recs []Record) []RecordChunk {
 			lastAcct, acctKey = a, a.Key()
 		}
 		sec := r.Timestamp.Unix()
-		k := key{acctKey, sec - ((sec%86400)+86400)%86400}
+		k := key{acctKey, sec - ((sec%3600)+3600)%3600}
 		b := bufs[k]
 		if len(b) > 0 {
 			b = append(b, '\n')
@@ -283,15 +285,17 @@ func ChunkRecords(recs []Record) []RecordChunk {
 	}
 	out := make([]RecordChunk, 0, len(bufs))
 	for k, b := range bufs {
-		out = append(out, RecordChunk{k.acct, time.Unix(k.day, 0).UTC(), string(b)})
+		out = append(out, RecordChunk{k.acct, time.Unix(k.hour, 0).UTC(), string(b)})
 	}
-	slices.SortFunc(out, func(a, b RecordChunk) int { return cmp.Or(strings.Compare(a.Account, b.Account), a.Day.Compare(b.Day)) })
+	slices.SortFunc(out, func(a, b RecordChunk) int {
+		return cmp.Or(strings.Compare(a.Account, b.Account), a.Hour.Compare(b.Hour))
+	})
 	return out
 }
 
-// RecordsOfDay calls fn, in timestamp then id order, with the records of
-// one account-day's chunks that are in q's range and match its filters.
-func RecordsOfDay(chunks []string, q *Query, fn func(*Record) error) error {
+// RecordsOfHour calls fn, in timestamp then id order, with the records of
+// one account-hour's chunks that are in q's range and match its filters.
+func RecordsOfHour(chunks []string, q *Query, fn func(*Record) error) error {
 	n := 0
 	for _, c := range chunks {
 		n += strings.Count(c, "\n") + 1

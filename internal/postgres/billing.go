@@ -79,9 +79,9 @@ func billingIngestTx(ctx context.Context, tx pgx.Tx, recs []billing.Record, ids 
 	chunks := billing.ChunkRecords(fresh)
 	ca, cd, cdata := make([]string, len(chunks)), make([]int64, len(chunks)), make([]string, len(chunks))
 	for i, c := range chunks {
-		ca[i], cd[i], cdata[i] = c.Account, c.Day.Unix(), c.Data
+		ca[i], cd[i], cdata[i] = c.Account, c.Hour.Unix(), c.Data
 	}
-	if _, err := tx.Exec(ctx, `INSERT INTO billing_record_chunks (account, day, data)
+	if _, err := tx.Exec(ctx, `INSERT INTO billing_record_chunks (account, hour, data)
 		SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[])`, ca, cd, cdata); err != nil {
 		return err
 	}
@@ -188,33 +188,33 @@ func (db *DB) BillingDayTotals(ctx context.Context, a billing.Account, from, to 
 }
 
 // BillingRecords streams the records q selects, by time then id: the
-// chunks of each day of the range, filtered and sorted a day at a time.
+// chunks of each hour of the range, filtered and sorted an hour at a time.
 func (db *DB) BillingRecords(ctx context.Context, q billing.Query, fn func(*billing.Record) error) error {
-	rs, err := db.pool.Query(ctx, `SELECT day, data FROM billing_record_chunks
-		WHERE account = $1 AND day >= $2 AND day < $3 ORDER BY day`,
-		q.Account.Key(), billing.DateOf(q.From).Time().Unix(), q.To.Unix())
+	rs, err := db.pool.Query(ctx, `SELECT hour, data FROM billing_record_chunks
+		WHERE account = $1 AND hour >= $2 AND hour < $3 ORDER BY hour`,
+		q.Account.Key(), q.From.Truncate(time.Hour).Unix(), q.To.Unix())
 	if err != nil {
 		return wrap(err, "billing records")
 	}
-	day := int64(-1)
+	hour := int64(-1)
 	var chunks []string
 	var d int64
 	var data string
 	_, err = pgx.ForEachRow(rs, []any{&d, &data}, func() error {
-		if d != day && len(chunks) > 0 {
-			if err := billing.RecordsOfDay(chunks, &q, fn); err != nil {
+		if d != hour && len(chunks) > 0 {
+			if err := billing.RecordsOfHour(chunks, &q, fn); err != nil {
 				return err
 			}
 			chunks = chunks[:0]
 		}
-		day = d
+		hour = d
 		chunks = append(chunks, data)
 		return nil
 	})
 	if err != nil {
 		return wrap(err, "billing records")
 	}
-	return wrap(billing.RecordsOfDay(chunks, &q, fn), "billing records")
+	return wrap(billing.RecordsOfHour(chunks, &q, fn), "billing records")
 }
 
 // BillingRecordPushes keeps each user's latest push per repository.

@@ -15,7 +15,7 @@ var _ billing.Store = (*DB)(nil)
 
 // BillingIngest records the ids of the batch not seen before in
 // billing_record_ids, appends those records to billing_record_chunks (a
-// chunk per account and day) and adds them to billing_row_packs and
+// chunk per account and hour) and adds them to billing_row_packs and
 // billing_day_totals, in one transaction; it returns once that has
 // committed. Ids and day totals are written with multi-row statements.
 func (db *DB) BillingIngest(ctx context.Context, recs []billing.Record) (billing.IngestResult, error) {
@@ -40,10 +40,10 @@ func (db *DB) BillingIngest(ctx context.Context, recs []billing.Record) (billing
 			return nil
 		}
 		chunks := billing.ChunkRecords(fresh)
-		err = chunked(ctx, tx, len(chunks), `INSERT INTO billing_record_chunks (account, day, data) VALUES `, 3, ``,
+		err = chunked(ctx, tx, len(chunks), `INSERT INTO billing_record_chunks (account, hour, data) VALUES `, 3, ``,
 			func(i int, args []any) []any {
 				c := &chunks[i]
-				return append(args, c.Account, c.Day.Unix(), c.Data)
+				return append(args, c.Account, c.Hour.Unix(), c.Data)
 			}, nil)
 		if err != nil {
 			return err
@@ -275,16 +275,16 @@ func (db *DB) BillingDayTotals(ctx context.Context, a billing.Account, from, to 
 }
 
 // BillingRecords streams the records q selects, by time then id: the
-// chunks of each day of the range, filtered and sorted a day at a time.
+// chunks of each hour of the range, filtered and sorted an hour at a time.
 func (db *DB) BillingRecords(ctx context.Context, q billing.Query, fn func(*billing.Record) error) error {
-	from := billing.DateOf(q.From).Time().Unix()
-	rs, err := db.reader.QueryContext(ctx, `SELECT day, data FROM billing_record_chunks
-		WHERE account = ? AND day >= ? AND day < ? ORDER BY day`, q.Account.Key(), from, q.To.Unix())
+	from := q.From.Truncate(time.Hour).Unix()
+	rs, err := db.reader.QueryContext(ctx, `SELECT hour, data FROM billing_record_chunks
+		WHERE account = ? AND hour >= ? AND hour < ? ORDER BY hour`, q.Account.Key(), from, q.To.Unix())
 	if err != nil {
 		return err
 	}
 	defer rs.Close()
-	var day int64 = -1
+	var hour int64 = -1
 	var chunks []string
 	for rs.Next() {
 		var d int64
@@ -292,19 +292,19 @@ func (db *DB) BillingRecords(ctx context.Context, q billing.Query, fn func(*bill
 		if err := rs.Scan(&d, &data); err != nil {
 			return err
 		}
-		if d != day && len(chunks) > 0 {
-			if err := billing.RecordsOfDay(chunks, &q, fn); err != nil {
+		if d != hour && len(chunks) > 0 {
+			if err := billing.RecordsOfHour(chunks, &q, fn); err != nil {
 				return err
 			}
 			chunks = chunks[:0]
 		}
-		day = d
+		hour = d
 		chunks = append(chunks, data)
 	}
 	if err := rs.Err(); err != nil {
 		return err
 	}
-	return billing.RecordsOfDay(chunks, &q, fn)
+	return billing.RecordsOfHour(chunks, &q, fn)
 }
 
 // BillingRecordPushes keeps each user's latest push per repository.

@@ -9,8 +9,8 @@
 --
 -- billing_record_ids and billing_record_chunks: the ids of every record
 -- (a concurrent batch carrying the same id waits for the first and skips
--- it), and the records as a chunk per batch, account and UTC day (Unix
--- seconds), a line per record of tab-separated id, ts (Unix ns), product,
+-- it), and the records as a chunk per batch, account and UTC hour (its
+-- start in Unix seconds), a line per record of tab-separated id, ts (Unix ns), product,
 -- sku, quantity, unit, enterprise, organization, repository, username,
 -- workflow_path, model, public (0/1).
 --
@@ -44,20 +44,20 @@ INSERT INTO billing_record_ids (id) SELECT id FROM billing_records;
 CREATE TABLE billing_record_chunks (
 	seq     bigserial PRIMARY KEY,
 	account text COLLATE "C" NOT NULL,
-	day     bigint NOT NULL,
+	hour    bigint NOT NULL,
 	data    text NOT NULL
 );
 ALTER TABLE billing_record_chunks ALTER COLUMN data SET STORAGE EXTERNAL;
-CREATE INDEX billing_record_chunks_by_day ON billing_record_chunks (account, day);
+CREATE INDEX billing_record_chunks_by_hour ON billing_record_chunks (account, hour);
 
-INSERT INTO billing_record_chunks (account, day, data)
-SELECT account, (ts / 86400000000000) * 86400, string_agg(
+INSERT INTO billing_record_chunks (account, hour, data)
+SELECT account, (ts / 3600000000000) * 3600, string_agg(
 	replace(replace(replace(id, '\', '\\'), chr(9), '\t'), chr(10), '\n') || chr(9) || ts::text || chr(9) ||
 	product || chr(9) || sku || chr(9) || quantity::text || chr(9) || unit || chr(9) || enterprise || chr(9) ||
 	organization || chr(9) || repository || chr(9) || username || chr(9) ||
 	replace(replace(replace(workflow_path, '\', '\\'), chr(9), '\t'), chr(10), '\n') || chr(9) ||
 	replace(replace(replace(model, '\', '\\'), chr(9), '\t'), chr(10), '\n') || chr(9) ||
 	(CASE WHEN public THEN '1' ELSE '0' END), chr(10))
-FROM billing_records GROUP BY account, ts / 86400000000000;
+FROM billing_records GROUP BY account, ts / 3600000000000;
 
 DROP TABLE billing_records;

@@ -8,7 +8,7 @@
 --
 -- billing_record_ids and billing_record_chunks: the ids of every record
 -- (a re-sent batch counts once), and the records themselves as a chunk per
--- batch, account and UTC day (day in Unix seconds), a line per record of
+-- batch, account and UTC hour (its start in Unix seconds), a line per record of
 -- tab-separated id, ts (Unix ns), product, sku, quantity, unit, enterprise,
 -- organization, repository, username, workflow_path, model, public (0/1).
 --
@@ -38,19 +38,19 @@ INSERT INTO billing_record_ids (id) SELECT id FROM billing_records;
 CREATE TABLE billing_record_chunks (
 	seq     INTEGER PRIMARY KEY,
 	account TEXT NOT NULL,
-	day     INTEGER NOT NULL,
+	hour    INTEGER NOT NULL,
 	data    TEXT NOT NULL
 );
-CREATE INDEX billing_record_chunks_by_day ON billing_record_chunks (account, day);
+CREATE INDEX billing_record_chunks_by_hour ON billing_record_chunks (account, hour);
 
-INSERT INTO billing_record_chunks (account, day, data)
-SELECT account, (ts / 86400000000000) * 86400, group_concat(
+INSERT INTO billing_record_chunks (account, hour, data)
+SELECT account, (ts / 3600000000000) * 3600, group_concat(
 	replace(replace(replace(id, '\', '\\'), char(9), '\t'), char(10), '\n') || char(9) || ts || char(9) ||
 	product || char(9) || sku || char(9) || quantity || char(9) || unit || char(9) || enterprise || char(9) ||
 	organization || char(9) || repository || char(9) || username || char(9) ||
 	replace(replace(replace(workflow_path, '\', '\\'), char(9), '\t'), char(10), '\n') || char(9) ||
 	replace(replace(replace(model, '\', '\\'), char(9), '\t'), char(10), '\n') || char(9) ||
 	(CASE WHEN public THEN '1' ELSE '0' END), char(10))
-FROM billing_records GROUP BY account, ts / 86400000000000;
+FROM billing_records GROUP BY account, ts / 3600000000000;
 
 DROP TABLE billing_records;
