@@ -17,7 +17,7 @@ var _ billing.Store = (*DB)(nil)
 // billing_record_ids, appends those records to billing_record_chunks (a
 // chunk per account and hour) and adds them to billing_row_packs and
 // billing_day_totals, in one transaction; it returns once that has
-// committed. Ids and day totals are written with multi-row statements.
+// committed. Ids go in as JSON arrays, chunks and day totals with multi-row statements.
 func (db *DB) BillingIngest(ctx context.Context, recs []billing.Record) (billing.IngestResult, error) {
 	res := billing.IngestResult{Received: len(recs)}
 	if len(recs) == 0 {
