@@ -163,7 +163,12 @@ func DecodeAll(r io.Reader, c *Catalog, now time.Time, max int) ([]Record, error
 			fail(&LineError{Line: line, Message: fmt.Sprintf("line is longer than %d bytes", MaxLineBytes)})
 		} else if b := bytes.TrimSpace(raw); len(b) > 0 {
 			var rec Record
-			if fe := ParseRecordJSON(b, &rec); fe != nil {
+			var fe *FieldError
+			if !parseRecordFast(b, &rec) {
+				rec = Record{}
+				fe = ParseRecordJSON(b, &rec)
+			}
+			if fe != nil {
 				fail(&LineError{Line: line, Field: fe.Field, Message: fe.Message})
 			} else {
 				rec.Normalize()
@@ -206,4 +211,205 @@ func lineErrors(bad []*LineError, total int) *usage.Error {
 		e.Fields = append(e.Fields, usage.FieldError{Resource: "BillingUsageRecord", Field: field, Code: "invalid", Message: le.Error()})
 	}
 	return e
+}
+
+// parseRecordFast decodes the common shape of a record line without
+// encoding/json: one flat object whose keys are exactly the record's
+// field names, strings without escapes or non-ASCII bytes, a plain
+// decimal quantity, true or false for public. It reports false (r then
+// holds garbage) for anything else, valid or not, and ParseRecordJSON
+// decides: the answer, and every error message, are the same either way.
+func parseRecordFast(b []byte, r *Record) bool {
+	line := string(b) // one allocation: the fields are substrings of it
+	i := skipSpace(line, 0)
+	if i >= len(line) || line[i] != '{' {
+		return false
+	}
+	i = skipSpace(line, i+1)
+	if i < len(line) && line[i] == '}' {
+		return false // an empty object: let the full decoder say what is missing
+	}
+	var ts, qty string
+	var haveQty bool
+	for {
+		key, j, ok := fastString(line, i)
+		if !ok {
+			return false
+		}
+		i = skipSpace(line, j)
+		if i >= len(line) || line[i] != ':' {
+			return false
+		}
+		i = skipSpace(line, i+1)
+		if i >= len(line) {
+			return false
+		}
+		switch key {
+		case "quantity":
+			j = i
+			if j < len(line) && line[j] == '-' {
+				j++
+			}
+			for j < len(line) && (line[j] >= '0' && line[j] <= '9' || line[j] == '.') {
+				j++
+			}
+			qty, haveQty, i = line[i:j], true, j
+		case "public":
+			switch {
+			case strings.HasPrefix(line[i:], "true"):
+				r.Public, i = true, i+4
+			case strings.HasPrefix(line[i:], "false"):
+				r.Public, i = false, i+5
+			default:
+				return false
+			}
+		default:
+			v, j, ok := fastString(line, i)
+			if !ok {
+				return false
+			}
+			i = j
+			switch key {
+			case "id":
+				r.ID = v
+			case "timestamp":
+				ts = v
+			case "product":
+				r.Product = v
+			case "sku":
+				r.SKU = v
+			case "unit":
+				r.Unit = v
+			case "enterprise":
+				r.Enterprise = v
+			case "organization":
+				r.Organization = v
+			case "repository":
+				r.Repository = v
+			case "username":
+				r.Username = v
+			case "workflow_path":
+				r.WorkflowPath = v
+			case "model":
+				r.Model = v
+			default:
+				return false
+			}
+		}
+		i = skipSpace(line, i)
+		if i >= len(line) {
+			return false
+		}
+		if line[i] == '}' {
+			break
+		}
+		if line[i] != ',' {
+			return false
+		}
+		i = skipSpace(line, i+1)
+	}
+	if skipSpace(line, i+1) != len(line) || !haveQty || !plainDecimal(qty) {
+		return false
+	}
+	q, ok := parsePlainDecimal(qty)
+	if !ok {
+		return false
+	}
+	r.Quantity = Quantity(q)
+	if ts != "" {
+		t, err := ParseTime(ts)
+		if err != nil {
+			return false
+		}
+		r.Timestamp = t
+	}
+	return true
+}
+
+func skipSpace(s string, i int) int {
+	for i < len(s) && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r') {
+		i++
+	}
+	return i
+}
+
+// fastString reads a JSON string at s[i] that has no escapes, control
+// characters or non-ASCII bytes; it returns its text and the index after it.
+func fastString(s string, i int) (string, int, bool) {
+	if i >= len(s) || s[i] != '"' {
+		return "", 0, false
+	}
+	for j := i + 1; j < len(s); j++ {
+		switch c := s[j]; {
+		case c == '"':
+			return s[i+1 : j], j + 1, true
+		case c == '\\' || c < 0x20 || c >= 0x80:
+			return "", 0, false
+		}
+	}
+	return "", 0, false
+}
+
+// plainDecimal reports whether s is a JSON number without exponent:
+// -?(0|[1-9][0-9]*)(.[0-9]+)?
+func plainDecimal(s string) bool {
+	i := 0
+	if i < len(s) && s[i] == '-' {
+		i++
+	}
+	switch {
+	case i >= len(s):
+		return false
+	case s[i] == '0':
+		i++
+	case s[i] >= '1' && s[i] <= '9':
+		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+			i++
+		}
+	default:
+		return false
+	}
+	if i == len(s) {
+		return true
+	}
+	if s[i] != '.' || i+1 == len(s) {
+		return false
+	}
+	for i++; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// parsePlainDecimal is ParseDecimal for a plainDecimal of at most Scale
+// decimal places that fits: ok is false otherwise (ParseDecimal then
+// gives the error, or the value).
+func parsePlainDecimal(s string) (int64, bool) {
+	neg := s[0] == '-'
+	if neg {
+		s = s[1:]
+	}
+	ip, fp, _ := strings.Cut(s, ".")
+	if len(fp) > Scale || len(ip) > 10 {
+		return 0, false
+	}
+	var v uint64
+	for i := 0; i < len(ip); i++ {
+		v = v*10 + uint64(ip[i]-'0')
+	}
+	for i := 0; i < Scale; i++ {
+		v *= 10
+		if i < len(fp) {
+			v += uint64(fp[i] - '0')
+		}
+	}
+	if v > 1<<63-1 {
+		return 0, false
+	}
+	if neg {
+		return -int64(v), true
+	}
+	return int64(v), true
 }

@@ -33,7 +33,9 @@ func (q Quantity) Whole() bool { return q%nano == 0 }
 func (q Quantity) String() string { return formatFixed(int64(q), Scale) }
 
 // MarshalJSON writes q as an exact JSON number.
-func (q Quantity) MarshalJSON() ([]byte, error) { return []byte(q.String()), nil }
+func (q Quantity) MarshalJSON() ([]byte, error) {
+	return appendInt(make([]byte, 0, 24), int64(q), Scale), nil
+}
 
 // UnmarshalJSON reads a JSON number with at most Scale decimal places.
 func (q *Quantity) UnmarshalJSON(b []byte) error {
@@ -49,7 +51,9 @@ func (q *Quantity) UnmarshalJSON(b []byte) error {
 func (p Price) String() string { return formatFixed(int64(p), Scale) }
 
 // MarshalJSON writes p as an exact JSON number.
-func (p Price) MarshalJSON() ([]byte, error) { return []byte(p.String()), nil }
+func (p Price) MarshalJSON() ([]byte, error) {
+	return appendInt(make([]byte, 0, 24), int64(p), Scale), nil
+}
 
 // UnmarshalJSON reads a JSON number (or a string holding one) with at most
 // Scale decimal places.
@@ -195,7 +199,51 @@ func (a Amount) String() string {
 }
 
 // MarshalJSON writes a as an exact JSON number.
-func (a Amount) MarshalJSON() ([]byte, error) { return []byte(a.String()), nil }
+func (a Amount) MarshalJSON() ([]byte, error) { return appendAmount(make([]byte, 0, 40), a), nil }
+
+// appendInt appends v / 10^scale as formatFixed writes it.
+func appendInt(b []byte, v int64, scale int) []byte {
+	if v < 0 {
+		return appendFixed(b, true, -uint64(v), scale)
+	}
+	return appendFixed(b, false, uint64(v), scale)
+}
+
+// appendFixed appends u / 10^scale (negated when neg) as fixed writes
+// it, without allocating: the integer part, then the fraction's digits
+// without trailing zeros.
+func appendFixed(b []byte, neg bool, u uint64, scale int) []byte {
+	var d [20]byte
+	digits := strconv.AppendUint(d[:0], u, 10)
+	if u == 0 {
+		return append(b, '0')
+	}
+	if neg {
+		b = append(b, '-')
+	}
+	if len(digits) <= scale {
+		b = append(b, '0')
+	} else {
+		b = append(b, digits[:len(digits)-scale]...)
+		digits = digits[len(digits)-scale:]
+	}
+	frac := scale
+	if len(digits) < scale {
+		frac = len(digits)
+	}
+	end := len(digits)
+	for end > 0 && digits[end-1] == '0' {
+		end--
+	}
+	if end == 0 {
+		return b
+	}
+	b = append(b, '.')
+	for range scale - frac {
+		b = append(b, '0')
+	}
+	return append(b, digits[:end]...)
+}
 
 // MulDiv returns floor(q × num / den) for non-negative q, num and den > 0,
 // without overflow (the result must fit a Quantity, which holds when num ≤ den).

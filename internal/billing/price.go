@@ -221,19 +221,63 @@ func (s *Service) PriceLevel(ctx context.Context, a Account, rows []Row, level L
 
 func (pr *pricer) price(ctx context.Context, rows []Row, level Level) ([]Priced, error) {
 	out := make([]Priced, 0, len(rows))
+	// Rows come a bucket at a time (stores read them pack by pack): the
+	// day, its month's quota state and its SKUs' prices are looked up once
+	// per bucket rather than once per row.
+	type skuPrice struct {
+		id    string
+		sku   *SKU
+		price Price
+	}
+	var (
+		bucket = int64(-1 << 63)
+		day    Date
+		month  Date
+		qm     quotaMonth
+		haveQM bool
+		skus   []skuPrice
+	)
 	for _, r := range rows {
-		sku := pr.s.Catalog.SKU(r.SKU)
+		if u := r.Bucket.Unix(); u != bucket {
+			bucket, day, skus = u, DateOf(r.Bucket), skus[:0]
+			if m := day.MonthStart(); !haveQM || m != month {
+				month, haveQM, qm = m, false, nil
+			}
+		}
+		var sp *skuPrice
+		for i := range skus {
+			if skus[i].id == r.SKU {
+				sp = &skus[i]
+				break
+			}
+		}
+		if sp == nil {
+			k := pr.s.Catalog.SKU(r.SKU)
+			p := Price(0)
+			if k != nil {
+				p = k.PriceOn(day)
+			}
+			skus = append(skus, skuPrice{r.SKU, k, p})
+			sp = &skus[len(skus)-1]
+		}
+		sku := sp.sku
 		if sku == nil {
 			out = append(out, Priced{Row: r, DiscountQuantity: r.Quantity})
 			continue
 		}
-		day := DateOf(r.Bucket)
-		p := Priced{Row: r, Product: sku.Product, Unit: sku.Unit, Price: sku.PriceOn(day)}
+		p := Priced{Row: r, Product: sku.Product, Unit: sku.Unit, Price: sp.price}
 		switch {
 		case free(sku, p.Price, r.Public):
 			p.DiscountQuantity = r.Quantity
 		case draws(sku, p.Price, r.Public):
-			d, err := pr.discount(ctx, sku, day, r, level)
+			if !haveQM {
+				var err error
+				if qm, err = pr.quota(ctx, month); err != nil {
+					return nil, err
+				}
+				haveQM = true
+			}
+			d, err := pr.discount(ctx, qm, sku, day, r, level)
 			if err != nil {
 				return nil, err
 			}
@@ -244,12 +288,9 @@ func (pr *pricer) price(ctx context.Context, rows []Row, level Level) ([]Priced,
 	return out, nil
 }
 
-// discount is the included quantity of a pool-drawing row.
-func (pr *pricer) discount(ctx context.Context, sku *SKU, day Date, r Row, level Level) (Quantity, error) {
-	qm, err := pr.quota(ctx, day.MonthStart())
-	if err != nil {
-		return 0, err
-	}
+// discount is the included quantity of a pool-drawing row; qm is the
+// quota state of the row's month.
+func (pr *pricer) discount(ctx context.Context, qm quotaMonth, sku *SKU, day Date, r Row, level Level) (Quantity, error) {
 	st := qm[sku.Pool]
 	if st == nil {
 		return 0, nil

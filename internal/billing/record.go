@@ -1,7 +1,10 @@
 package billing
 
 import (
+	"cmp"
 	"fmt"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -186,4 +189,140 @@ func validRepo(s string) bool {
 		}
 	}
 	return true
+}
+
+// Record chunks: stores keep the records of one batch, account and UTC
+// hour as one text value, a line per record of the tab-separated fields
+//
+//	id, timestamp (Unix nanoseconds), product, sku, quantity (billionths),
+//	unit, enterprise, organization, repository, username, workflow path,
+//	model, public (0|1)
+//
+// with tab, newline and backslash escaped as \t, \n and \\ (PackModel),
+// and the ids apart for deduplication; the chunks are read only by report
+// exports (BillingRecords). Both stores' migrations build chunks from
+// their former record tables with SQL string functions.
+
+// AppendRecordLine appends r's chunk line (without a newline).
+func AppendRecordLine(b []byte, r *Record) []byte {
+	b = append(b, PackModel(r.ID)...)
+	b = append(b, '\t')
+	b = strconv.AppendInt(b, r.Timestamp.UnixNano(), 10)
+	for _, f := range [...]string{r.Product, r.SKU} {
+		b = append(b, '\t')
+		b = append(b, PackModel(f)...)
+	}
+	b = append(b, '\t')
+	b = strconv.AppendInt(b, int64(r.Quantity), 10)
+	for _, f := range [...]string{r.Unit, r.Enterprise, r.Organization, r.Repository, r.Username, r.WorkflowPath, r.Model} {
+		b = append(b, '\t')
+		b = append(b, PackModel(f)...)
+	}
+	if r.Public {
+		return append(b, "\t1"...)
+	}
+	return append(b, "\t0"...)
+}
+
+// ParseRecordLine parses a chunk line into r; r's strings share line's memory.
+func ParseRecordLine(line string, r *Record) error {
+	var f [13]string
+	n := 0
+	for ; n < 12; n++ {
+		t := strings.IndexByte(line, '\t')
+		if t < 0 {
+			return fmt.Errorf("billing: corrupt record chunk line (%d fields)", n+1)
+		}
+		f[n], line = line[:t], line[t+1:]
+	}
+	f[12] = line
+	ts, err := strconv.ParseInt(f[1], 10, 64)
+	if err != nil {
+		return fmt.Errorf("billing: corrupt record chunk timestamp %q", f[1])
+	}
+	q, err := strconv.ParseInt(f[4], 10, 64)
+	if err != nil {
+		return fmt.Errorf("billing: corrupt record chunk quantity %q", f[4])
+	}
+	*r = Record{ID: unpackModel(f[0]), Timestamp: time.Unix(0, ts).UTC(), Product: unpackModel(f[2]), SKU: unpackModel(f[3]),
+		Quantity: Quantity(q), Unit: unpackModel(f[5]), Enterprise: unpackModel(f[6]), Organization: unpackModel(f[7]),
+		Repository: unpackModel(f[8]), Username: unpackModel(f[9]), WorkflowPath: unpackModel(f[10]), Model: unpackModel(f[11]),
+		Public: f[12] == "1"}
+	return nil
+}
+
+// RecordChunk is the chunk lines of the records of one account and UTC
+// hour (so that reading the records of an hour, as cost-center
+// attribution does for an hour a membership changed in, reads no more).
+type RecordChunk struct {
+	Account string
+	Hour    time.Time
+	Data    string
+}
+
+// ChunkRecords groups records by account and UTC hour into chunks, sorted
+// by account and hour.
+func ChunkRecords(recs []Record) []RecordChunk {
+	type key struct {
+		acct string
+		hour int64
+	}
+	bufs := map[key][]byte{}
+	var lastAcct Account
+	acctKey := ""
+	for i := range recs {
+		r := &recs[i]
+		if a := AccountOf(r); a != lastAcct || acctKey == "" {
+			lastAcct, acctKey = a, a.Key()
+		}
+		sec := r.Timestamp.Unix()
+		k := key{acctKey, sec - ((sec%3600)+3600)%3600}
+		b := bufs[k]
+		if len(b) > 0 {
+			b = append(b, '\n')
+		}
+		bufs[k] = AppendRecordLine(b, r)
+	}
+	out := make([]RecordChunk, 0, len(bufs))
+	for k, b := range bufs {
+		out = append(out, RecordChunk{k.acct, time.Unix(k.hour, 0).UTC(), string(b)})
+	}
+	slices.SortFunc(out, func(a, b RecordChunk) int {
+		return cmp.Or(strings.Compare(a.Account, b.Account), a.Hour.Compare(b.Hour))
+	})
+	return out
+}
+
+// RecordsOfHour calls fn, in timestamp then id order, with the records of
+// one account-hour's chunks that are in q's range and match its filters.
+func RecordsOfHour(chunks []string, q *Query, fn func(*Record) error) error {
+	n := 0
+	for _, c := range chunks {
+		n += strings.Count(c, "\n") + 1
+	}
+	recs := make([]Record, 0, n)
+	for _, c := range chunks {
+		for rest := c; rest != ""; {
+			var l string
+			l, rest, _ = strings.Cut(rest, "\n")
+			if l == "" {
+				continue
+			}
+			var r Record
+			if err := ParseRecordLine(l, &r); err != nil {
+				return err
+			}
+			k := Row{SKU: r.SKU, Organization: r.Organization, Repository: r.Repository, Username: r.Username, Model: r.Model}
+			if !r.Timestamp.Before(q.From) && r.Timestamp.Before(q.To) && q.matches(r.Product, &k) {
+				recs = append(recs, r)
+			}
+		}
+	}
+	slices.SortFunc(recs, func(a, b Record) int { return cmp.Or(a.Timestamp.Compare(b.Timestamp), strings.Compare(a.ID, b.ID)) })
+	for i := range recs {
+		if err := fn(&recs[i]); err != nil {
+			return err
+		}
+	}
+	return nil
 }

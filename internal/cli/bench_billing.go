@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"slices"
 	"sync"
 	"time"
@@ -35,6 +36,7 @@ type benchBillingOptions struct {
 	postgresDSN string
 	pgQueries   int
 	seed        uint64
+	cpuProfile  string
 }
 
 // runBenchBilling generates usage records for enterprise acme over the
@@ -53,6 +55,7 @@ func runBenchBilling(ctx context.Context, e *env, args []string) error {
 	f.stringVar(&o.postgresDSN, "postgres-dsn", "", "PostgreSQL for the baseline (raw-table COPY + GROUP BY); empty skips it")
 	f.IntVar(&o.pgQueries, "pg-queries", 5, "runs of each baseline query")
 	f.Uint64Var(&o.seed, "seed", 1, "seed of the generated records")
+	f.StringVar(&o.cpuProfile, "cpuprofile", "", "write CPU profiles of the ingest and query phases to this file name + .ingest and + .query")
 	if err := f.parse(args); err != nil {
 		return err
 	}
@@ -123,13 +126,31 @@ func runBenchBilling(ctx context.Context, e *env, args []string) error {
 		}
 		bodies = append(bodies, b.Bytes())
 	}
-	t0 := time.Now()
-	if err := benchPostBodies(ctx, base+"/ghusage/v1/ingest/billing-usage", d.AdminToken, bodies, o.posters); err != nil {
+	stopProfile, err := benchStartProfile(o.cpuProfile, ".ingest")
+	if err != nil {
 		return err
 	}
-	ingestSecs := time.Since(t0).Seconds()
+	t0, cpu0 := time.Now(), processCPU()
+	if err := benchPostBodies(ctx, base+"/ghusage/v1/ingest/billing-usage", d.AdminToken, bodies, o.posters); err != nil {
+		stopProfile()
+		return err
+	}
+	ingestSecs, ingestCPU := time.Since(t0).Seconds(), processCPU()-cpu0
+	stopProfile()
 	ingestRate := float64(o.records) / ingestSecs
-	fmt.Fprintf(e.stdout, "ingest (NDJSON over HTTP, batches of %d, %d in flight): %.1f s, %.0f records/s\n", o.batch, o.posters, ingestSecs, ingestRate)
+	fmt.Fprintf(e.stdout, "ingest (NDJSON over HTTP, batches of %d, %d in flight): %.1f s, %.0f records/s, %.2f µs CPU/record (server and client)\n",
+		o.batch, o.posters, ingestSecs, ingestRate, float64(ingestCPU.Microseconds())/float64(o.records))
+	// The baseline COPY runs right after ghusage's ingest, so that both
+	// see the same load on a shared machine.
+	var pg *benchBillingPG
+	if o.postgresDSN != "" {
+		if pg, err = benchBillingCopy(ctx, e.stdout, o, gen); err != nil {
+			return err
+		}
+		defer pg.close()
+		fmt.Fprintf(e.stdout, "ingest: ghusage %.0f records/s vs PostgreSQL COPY %.0f rows/s (generation excluded): %.2fx\n",
+			ingestRate, pg.rate, ingestRate/pg.rate)
+	}
 
 	prev := start
 	ym := fmt.Sprintf("year=%d&month=%d", prev.Year(), int(prev.Month()))
@@ -145,6 +166,9 @@ func runBenchBilling(ctx context.Context, e *env, args []string) error {
 		{"shared-storage", "/enterprises/acme/settings/billing/shared-storage"},
 	}
 	gh := map[string]time.Duration{}
+	if stopProfile, err = benchStartProfile(o.cpuProfile, ".query"); err != nil {
+		return err
+	}
 	fmt.Fprintf(e.stdout, "\n%-20s %9s %9s %9s\n", "endpoint", "p50", "p99", "max")
 	for _, q := range queries {
 		var lat []time.Duration
@@ -159,11 +183,29 @@ func runBenchBilling(ctx context.Context, e *env, args []string) error {
 		gh[q.name] = pct(lat, 50)
 		fmt.Fprintf(e.stdout, "%-20s %9s %9s %9s\n", q.name, pct(lat, 50), pct(lat, 99), lat[len(lat)-1].Round(time.Microsecond))
 	}
-	if o.postgresDSN == "" {
+	stopProfile()
+	if pg == nil {
 		fmt.Fprintln(e.stdout, "\n(no --postgres-dsn: PostgreSQL baseline skipped)")
 		return nil
 	}
-	return benchBillingPostgres(ctx, e.stdout, o, gen, prev, ingestRate, gh)
+	return pg.queries(ctx, e.stdout, o, prev, gh)
+}
+
+// benchStartProfile starts a CPU profile written to name+suffix (none
+// when name is empty) and returns what stops it.
+func benchStartProfile(name, suffix string) (func(), error) {
+	if name == "" {
+		return func() {}, nil
+	}
+	pf, err := os.Create(name + suffix)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(pf); err != nil {
+		pf.Close()
+		return nil, err
+	}
+	return func() { pprof.StopCPUProfile(); pf.Close() }, nil
 }
 
 // benchPostBodies posts NDJSON bodies with posters requests in flight.
@@ -194,49 +236,81 @@ func benchPostBodies(ctx context.Context, url, token string, bodies [][]byte, po
 	return first
 }
 
-// benchBillingPostgres COPYs the records into a raw table and times the
-// GROUP BY queries equivalent to usage (month), usage/summary and the
-// legacy actions endpoint.
-func benchBillingPostgres(ctx context.Context, w io.Writer, o benchBillingOptions, g *billinggen.Gen, month time.Time, ghRate float64, gh map[string]time.Duration) error {
+// benchBillingPG is the PostgreSQL baseline: the same records COPYed into
+// a raw table, and GROUP BY queries answering the same questions.
+type benchBillingPG struct {
+	conn  *pgx.Conn
+	table string
+	rate  float64 // rows/s of the COPY, record generation excluded
+}
+
+func (pg *benchBillingPG) close() {
+	ctx := context.Background()
+	pg.conn.Exec(ctx, "DROP TABLE IF EXISTS "+pg.table)
+	pg.conn.Close(ctx)
+}
+
+// benchBillingCopy COPYs the generated records into a raw table and
+// indexes it. The records are generated while COPY streams them; the
+// time of generating them alone (measured first) is subtracted.
+func benchBillingCopy(ctx context.Context, w io.Writer, o benchBillingOptions, g *billinggen.Gen) (*benchBillingPG, error) {
 	conn, err := pgx.Connect(ctx, o.postgresDSN)
 	if err != nil {
-		return fmt.Errorf("postgres baseline: %w", err)
+		return nil, fmt.Errorf("postgres baseline: %w", err)
 	}
-	defer conn.Close(ctx)
-	const table = "ghusage_bench_billing_records"
-	for _, q := range []string{"DROP TABLE IF EXISTS " + table, "CREATE TABLE " + table + ` (id text, ts timestamptz, account text,
+	pg := &benchBillingPG{conn: conn, table: "ghusage_bench_billing_records"}
+	for _, q := range []string{"DROP TABLE IF EXISTS " + pg.table, "CREATE TABLE " + pg.table + ` (id text, ts timestamptz, account text,
 		product text, sku text, quantity bigint, unit text, enterprise text, organization text, repository text, username text,
 		workflow_path text, model text, public boolean)`} {
 		if _, err := conn.Exec(ctx, q); err != nil {
-			return fmt.Errorf("postgres baseline: %w", err)
+			pg.close()
+			return nil, fmt.Errorf("postgres baseline: %w", err)
 		}
 	}
-	defer conn.Exec(context.WithoutCancel(ctx), "DROP TABLE IF EXISTS "+table)
+	row := func(i int) []any {
+		r := g.Record(i)
+		return []any{r.ID, r.Timestamp, billing.AccountOf(&r).Key(), r.Product, r.SKU, int64(r.Quantity), r.Unit,
+			r.Enterprise, r.Organization, r.Repository, r.Username, r.WorkflowPath, r.Model, r.Public}
+	}
+	tg := time.Now()
+	for i := range g.N {
+		row(i)
+	}
+	genSecs := time.Since(tg).Seconds()
 	t0 := time.Now()
 	i := 0
-	n, err := conn.CopyFrom(ctx, pgx.Identifier{table}, []string{"id", "ts", "account", "product", "sku", "quantity", "unit",
+	n, err := conn.CopyFrom(ctx, pgx.Identifier{pg.table}, []string{"id", "ts", "account", "product", "sku", "quantity", "unit",
 		"enterprise", "organization", "repository", "username", "workflow_path", "model", "public"},
 		pgx.CopyFromFunc(func() ([]any, error) {
 			if i >= g.N {
 				return nil, nil
 			}
-			r := g.Record(i)
 			i++
-			return []any{r.ID, r.Timestamp, billing.AccountOf(&r).Key(), r.Product, r.SKU, int64(r.Quantity), r.Unit,
-				r.Enterprise, r.Organization, r.Repository, r.Username, r.WorkflowPath, r.Model, r.Public}, nil
+			return row(i - 1), nil
 		}))
 	if err != nil {
-		return fmt.Errorf("postgres COPY: %w", err)
+		pg.close()
+		return nil, fmt.Errorf("postgres COPY: %w", err)
 	}
-	pgRate := float64(n) / time.Since(t0).Seconds()
-	fmt.Fprintf(w, "\nPostgreSQL baseline: COPY of the same %d records into a raw table: %.1f s, %.0f rows/s (record generation included)\n", n, time.Since(t0).Seconds(), pgRate)
+	secs := time.Since(t0).Seconds()
+	pg.rate = float64(n) / max(secs-genSecs, secs/10)
+	fmt.Fprintf(w, "PostgreSQL baseline: COPY of the same %d records into a raw table: %.1f s, of which %.1f s generating them: %.0f rows/s without generation\n",
+		n, secs, genSecs, pg.rate)
 	t1 := time.Now()
-	for _, q := range []string{"CREATE INDEX ON " + table + " (account, ts)", "ANALYZE " + table} {
+	for _, q := range []string{"CREATE INDEX ON " + pg.table + " (account, ts)", "ANALYZE " + pg.table} {
 		if _, err := conn.Exec(ctx, q); err != nil {
-			return fmt.Errorf("postgres baseline: %w", err)
+			pg.close()
+			return nil, fmt.Errorf("postgres baseline: %w", err)
 		}
 	}
 	fmt.Fprintf(w, "index (account, ts) + ANALYZE: %.1f s (not counted in COPY)\n", time.Since(t1).Seconds())
+	return pg, nil
+}
+
+// queries times the GROUP BY queries equivalent to usage (month),
+// usage/summary and the legacy actions endpoint beside ghusage's p50s.
+func (pg *benchBillingPG) queries(ctx context.Context, w io.Writer, o benchBillingOptions, month time.Time, gh map[string]time.Duration) error {
+	conn, table := pg.conn, pg.table
 	from, to := month, month.AddDate(0, 1, 0)
 	base := " FROM " + table + " WHERE account = 'enterprise:acme' AND ts >= $1 AND ts < $2"
 	qs := []struct{ name, sql string }{
@@ -265,6 +339,5 @@ func benchBillingPostgres(ctx context.Context, w io.Writer, o benchBillingOption
 		p := pct(lat, 50)
 		fmt.Fprintf(w, "%-20s %10s %12s %9.1fx\n", q.name, p, gh[q.name], float64(p)/float64(max(gh[q.name], time.Microsecond)))
 	}
-	fmt.Fprintf(w, "\ningest: ghusage %.0f records/s vs PostgreSQL COPY %.0f rows/s: %.2fx\n", ghRate, pgRate, ghRate/pgRate)
 	return nil
 }

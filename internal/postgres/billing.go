@@ -2,19 +2,20 @@ package postgres
 
 import (
 	"context"
-	"fmt"
-	"strings"
+	"errors"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/ghusage/ghusage/internal/billing"
 )
 
 var _ billing.Store = (*DB)(nil)
 
-// BillingIngest appends the records not seen before and adds them to
-// billing_rows and billing_day_totals in one transaction (retried on a
+// BillingIngest records the ids not seen before, appends their records
+// to billing_record_chunks and adds them to billing_row_packs and
+// billing_day_totals in one transaction (retried on a
 // deadlock or serialization failure); it returns once that has committed.
 // A concurrent batch carrying the same id waits for the first and skips it.
 func (db *DB) BillingIngest(ctx context.Context, recs []billing.Record) (billing.IngestResult, error) {
@@ -22,130 +23,149 @@ func (db *DB) BillingIngest(ctx context.Context, recs []billing.Record) (billing
 	if len(recs) == 0 {
 		return res, nil
 	}
-	n := len(recs)
-	ids, accts, products, skus, units := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
-	ents, orgs, repos, users, wfs, models := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
-	ts, qty := make([]int64, n), make([]int64, n)
-	pub := make([]bool, n)
+	ids := make([]string, len(recs))
 	for i := range recs {
-		r := &recs[i]
-		ids[i], accts[i], ts[i], products[i], skus[i], qty[i], units[i] = r.ID, billing.AccountOf(r).Key(), r.Timestamp.UnixNano(), r.Product, r.SKU, int64(r.Quantity), r.Unit
-		ents[i], orgs[i], repos[i], users[i], wfs[i], models[i], pub[i] = r.Enterprise, r.Organization, r.Repository, r.Username, r.WorkflowPath, r.Model, r.Public
+		ids[i] = recs[i].ID
 	}
-	err := db.inTx(ctx, "billing ingest", func(tx pgx.Tx) error {
-		rows, err := tx.Query(ctx, `INSERT INTO billing_records (id, account, ts, product, sku, quantity, unit,
-				enterprise, organization, repository, username, workflow_path, model, public)
-			SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::bigint[], $7::text[],
-				$8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::boolean[])
-			ON CONFLICT (id) DO NOTHING RETURNING id`,
-			ids, accts, ts, products, skus, qty, units, ents, orgs, repos, users, wfs, models, pub)
-		if err != nil {
-			return err
+	var err error
+	for attempt := 0; ; attempt++ {
+		err = db.inTx(ctx, "billing ingest", func(tx pgx.Tx) error {
+			res.Recorded, res.Duplicates = 0, 0
+			return billingIngestTx(ctx, tx, recs, ids, &res)
+		})
+		var pe *pgconn.PgError
+		if attempt < 10 && errors.As(err, &pe) && pe.Code == codeUniqueViolation && (pe.TableName == "billing_record_ids" || pe.ConstraintName == "billing_record_ids_pkey") {
+			continue // a concurrent batch committed one of the ids: it is a duplicate now
 		}
-		isNew := map[string]bool{}
-		var id string
-		if _, err := pgx.ForEachRow(rows, []any{&id}, func() error { isNew[id] = true; return nil }); err != nil {
-			return err
-		}
-		fresh := make([]billing.Record, 0, len(isNew))
-		for i := range recs {
-			if isNew[recs[i].ID] {
-				fresh = append(fresh, recs[i])
-				delete(isNew, recs[i].ID) // a repeat within the batch counts once
-			}
-		}
-		res.Recorded, res.Duplicates = len(fresh), len(recs)-len(fresh)
-		if len(fresh) == 0 {
-			return nil
-		}
-		deltas, days := billing.Aggregate(fresh)
-		m := len(deltas)
-		da, dsku, dorg, drepo, duser, dmodel := make([]string, m), make([]string, m), make([]string, m), make([]string, m), make([]string, m), make([]string, m)
-		dlvl := make([]int16, m)
-		dbucket, dq := make([]int64, m), make([]int64, m)
-		dpub := make([]bool, m)
-		for i, d := range deltas {
-			da[i], dlvl[i], dbucket[i], dsku[i], dorg[i], drepo[i], duser[i], dmodel[i], dpub[i], dq[i] =
-				d.Account, int16(d.Level), d.Bucket.Unix(), d.SKU, d.Organization, d.Repository, d.Username, d.Model, d.Public, int64(d.Quantity)
-		}
-		if _, err := tx.Exec(ctx, `INSERT INTO billing_rows (account, lvl, bucket, sku, org, repo, username, model, public, quantity)
-			SELECT * FROM unnest($1::text[], $2::smallint[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::boolean[], $10::bigint[])
-			ON CONFLICT (account, lvl, bucket, sku, org, repo, username, model, public)
-			DO UPDATE SET quantity = billing_rows.quantity + excluded.quantity`,
-			da, dlvl, dbucket, dsku, dorg, drepo, duser, dmodel, dpub, dq); err != nil {
-			return err
-		}
-		k := len(days)
-		ta, tsku := make([]string, k), make([]string, k)
-		tday, tq := make([]int64, k), make([]int64, k)
-		tpub := make([]bool, k)
-		for i, d := range days {
-			ta[i], tday[i], tsku[i], tpub[i], tq[i] = d.Account, d.Day.Unix(), d.SKU, d.Public, int64(d.Quantity)
-		}
-		_, err = tx.Exec(ctx, `INSERT INTO billing_day_totals (account, day, sku, public, quantity)
-			SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::boolean[], $5::bigint[])
-			ON CONFLICT (account, day, sku, public) DO UPDATE SET quantity = billing_day_totals.quantity + excluded.quantity`,
-			ta, tday, tsku, tpub, tq)
-		return err
-	})
+		break
+	}
 	if err != nil {
 		return billing.IngestResult{}, err
 	}
 	return res, nil
 }
 
-// billingFilters appends q's filters to a WHERE clause whose arguments so
-// far are args; cols names the organization, repository, user, SKU, model
-// and product columns ("" for a filter the table does not have).
-func billingFilters(q *billing.Query, cols [6]string, args []any) (string, []any) {
-	var b strings.Builder
-	add := func(col string, v any, expr string) {
-		if col == "" {
-			return
+// billingIngestTx is one attempt of BillingIngest: the ids already
+// recorded are looked up, the new ones COPYed into billing_record_ids (a
+// concurrent batch inserting one of them makes the COPY wait for it, and
+// fail with a unique violation if it commits: BillingIngest then tries
+// again, and the id is a duplicate), their records chunked and added to
+// the packs and day totals.
+func billingIngestTx(ctx context.Context, tx pgx.Tx, recs []billing.Record, ids []string, res *billing.IngestResult) error {
+	rows, err := tx.Query(ctx, `SELECT id FROM billing_record_ids WHERE id = ANY($1::text[])`, ids)
+	if err != nil {
+		return err
+	}
+	seen := make(map[string]bool, len(recs))
+	var id string
+	if _, err := pgx.ForEachRow(rows, []any{&id}, func() error { seen[id] = true; return nil }); err != nil {
+		return err
+	}
+	fresh := make([]billing.Record, 0, len(recs)-len(seen))
+	for i := range recs {
+		if !seen[recs[i].ID] {
+			fresh = append(fresh, recs[i])
+			seen[recs[i].ID] = true // a repeat within the batch counts once
 		}
-		args = append(args, v)
-		fmt.Fprintf(&b, expr, col, len(args))
 	}
-	if q.Organization != "" {
-		add(cols[0], q.Organization, " AND %s = $%d")
+	res.Recorded, res.Duplicates = len(fresh), len(recs)-len(fresh)
+	if len(fresh) == 0 {
+		return nil
 	}
-	if q.Repository != "" {
-		add(cols[1], q.Repository, " AND %s = $%d")
+	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"billing_record_ids"}, []string{"id"},
+		pgx.CopyFromSlice(len(fresh), func(i int) ([]any, error) { return []any{fresh[i].ID}, nil })); err != nil {
+		return err
 	}
-	if q.Username != "" {
-		add(cols[2], q.Username, " AND %s = $%d")
+	chunks := billing.ChunkRecords(fresh)
+	ca, cd, cdata := make([]string, len(chunks)), make([]int64, len(chunks)), make([]string, len(chunks))
+	for i, c := range chunks {
+		ca[i], cd[i], cdata[i] = c.Account, c.Hour.Unix(), c.Data
 	}
-	if q.SKU != "" {
-		add(cols[3], q.SKU, " AND %s = $%d")
+	if _, err := tx.Exec(ctx, `INSERT INTO billing_record_chunks (account, hour, data)
+		SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[])`, ca, cd, cdata); err != nil {
+		return err
 	}
-	if q.Model != "" {
-		add(cols[4], strings.ToLower(q.Model), " AND lower(%s) = $%d")
+	packs, days := billing.AggregatePacks(fresh)
+	if err := mergePacks(ctx, tx, packs); err != nil {
+		return err
 	}
-	if q.Product != "" && cols[5] != "" {
-		add(cols[5], q.Product, " AND %s = $%d")
-	} else if len(q.SKUs) > 0 && cols[5] == "" {
-		add(cols[3], q.SKUs, " AND %s = ANY($%d::text[])")
+	k := len(days)
+	ta, tsku := make([]string, k), make([]string, k)
+	tday, tq := make([]int64, k), make([]int64, k)
+	tpub := make([]bool, k)
+	for i, d := range days {
+		ta[i], tday[i], tsku[i], tpub[i], tq[i] = d.Account, d.Day.Unix(), d.SKU, d.Public, int64(d.Quantity)
 	}
-	return b.String(), args
+	_, err = tx.Exec(ctx, `INSERT INTO billing_day_totals (account, day, sku, public, quantity)
+		SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::boolean[], $5::bigint[])
+		ON CONFLICT (account, day, sku, public) DO UPDATE SET quantity = billing_day_totals.quantity + excluded.quantity`,
+		ta, tday, tsku, tpub, tq)
+	return err
 }
 
-// BillingRows reads the rows q selects.
+// mergePacks adds the pack deltas (sorted by key) to their packs: it
+// creates the missing packs, locks the batch's packs in key order
+// (concurrent batches touching the same packs wait for each other and
+// never deadlock), merges and writes each back once.
+func mergePacks(ctx context.Context, tx pgx.Tx, packs []billing.PackDelta) error {
+	n := len(packs)
+	accts, lvls, buckets := make([]string, n), make([]int16, n), make([]int64, n)
+	for i, p := range packs {
+		accts[i], lvls[i], buckets[i] = p.Account, int16(p.Level), p.Bucket.Unix()
+	}
+	if _, err := tx.Exec(ctx, `INSERT INTO billing_row_packs (account, lvl, bucket, data)
+		SELECT a, l, b, '' FROM unnest($1::text[], $2::smallint[], $3::bigint[]) AS k(a, l, b)
+		ON CONFLICT (account, lvl, bucket) DO NOTHING`, accts, lvls, buckets); err != nil {
+		return err
+	}
+	rows, err := tx.Query(ctx, `SELECT p.account, p.lvl, p.bucket, p.data FROM billing_row_packs p
+		JOIN unnest($1::text[], $2::smallint[], $3::bigint[]) AS k(a, l, b) ON p.account = k.a AND p.lvl = k.l AND p.bucket = k.b
+		ORDER BY p.account, p.lvl, p.bucket FOR UPDATE OF p`, accts, lvls, buckets)
+	if err != nil {
+		return err
+	}
+	type key struct {
+		acct   string
+		lvl    int16
+		bucket int64
+	}
+	old := make(map[key]string, n)
+	var k key
+	var data string
+	if _, err := pgx.ForEachRow(rows, []any{&k.acct, &k.lvl, &k.bucket, &data}, func() error { old[k] = data; return nil }); err != nil {
+		return err
+	}
+	datas := make([]string, n)
+	for i, p := range packs {
+		if datas[i], err = billing.MergePack(old[key{accts[i], lvls[i], buckets[i]}], p.Lines); err != nil {
+			return err
+		}
+	}
+	_, err = tx.Exec(ctx, `UPDATE billing_row_packs p SET data = k.d
+		FROM unnest($1::text[], $2::smallint[], $3::bigint[], $4::text[]) AS k(a, l, b, d)
+		WHERE p.account = k.a AND p.lvl = k.l AND p.bucket = k.b`, accts, lvls, buckets, datas)
+	return err
+}
+
+// BillingRows reads the packs of q's range and unpacks the rows q's
+// filters select.
 func (db *DB) BillingRows(ctx context.Context, q billing.Query) ([]billing.Row, error) {
-	where, args := billingFilters(&q, [6]string{"org", "repo", "username", "sku", "model", ""},
-		[]any{q.Account.Key(), int16(q.Level), q.From.Unix(), q.To.Unix()})
-	rs, err := db.pool.Query(ctx, `SELECT bucket, sku, org, repo, username, model, public, quantity FROM billing_rows
-		WHERE account = $1 AND lvl = $2 AND bucket >= $3 AND bucket < $4`+where, args...)
+	rs, err := db.pool.Query(ctx, `SELECT bucket, data FROM billing_row_packs
+		WHERE account = $1 AND lvl = $2 AND bucket >= $3 AND bucket < $4`, q.Account.Key(), int16(q.Level), q.From.Unix(), q.To.Unix())
 	if err != nil {
 		return nil, wrap(err, "billing rows")
 	}
-	var out []billing.Row
-	var r billing.Row
-	var bucket, qty int64
-	_, err = pgx.ForEachRow(rs, []any{&bucket, &r.SKU, &r.Organization, &r.Repository, &r.Username, &r.Model, &r.Public, &qty}, func() error {
-		r.Bucket, r.Quantity = time.Unix(bucket, 0).UTC(), billing.Quantity(qty)
-		out = append(out, r)
+	var packs []billing.Pack
+	var bucket int64
+	var data string
+	_, err = pgx.ForEachRow(rs, []any{&bucket, &data}, func() error {
+		packs = append(packs, billing.Pack{Bucket: time.Unix(bucket, 0).UTC(), Data: data})
 		return nil
 	})
+	if err != nil {
+		return nil, wrap(err, "billing rows")
+	}
+	out, err := billing.UnpackAll(packs, &q)
 	return out, wrap(err, "billing rows")
 }
 
@@ -167,24 +187,34 @@ func (db *DB) BillingDayTotals(ctx context.Context, a billing.Account, from, to 
 	return out, wrap(err, "billing day totals")
 }
 
-// BillingRecords streams the records q selects, by time then id.
+// BillingRecords streams the records q selects, by time then id: the
+// chunks of each hour of the range, filtered and sorted an hour at a time.
 func (db *DB) BillingRecords(ctx context.Context, q billing.Query, fn func(*billing.Record) error) error {
-	where, args := billingFilters(&q, [6]string{"organization", "repository", "username", "sku", "model", "product"},
-		[]any{q.Account.Key(), q.From.UnixNano(), q.To.UnixNano()})
-	rs, err := db.pool.Query(ctx, `SELECT id, ts, product, sku, quantity, unit, enterprise, organization, repository,
-		username, workflow_path, model, public FROM billing_records
-		WHERE account = $1 AND ts >= $2 AND ts < $3`+where+` ORDER BY ts, id`, args...)
+	rs, err := db.pool.Query(ctx, `SELECT hour, data FROM billing_record_chunks
+		WHERE account = $1 AND hour >= $2 AND hour < $3 ORDER BY hour`,
+		q.Account.Key(), q.From.Truncate(time.Hour).Unix(), q.To.Unix())
 	if err != nil {
 		return wrap(err, "billing records")
 	}
-	var r billing.Record
-	var ts, qty int64
-	_, err = pgx.ForEachRow(rs, []any{&r.ID, &ts, &r.Product, &r.SKU, &qty, &r.Unit, &r.Enterprise, &r.Organization,
-		&r.Repository, &r.Username, &r.WorkflowPath, &r.Model, &r.Public}, func() error {
-		r.Timestamp, r.Quantity = time.Unix(0, ts).UTC(), billing.Quantity(qty)
-		return fn(&r)
+	hour := int64(-1)
+	var chunks []string
+	var d int64
+	var data string
+	_, err = pgx.ForEachRow(rs, []any{&d, &data}, func() error {
+		if d != hour && len(chunks) > 0 {
+			if err := billing.RecordsOfHour(chunks, &q, fn); err != nil {
+				return err
+			}
+			chunks = chunks[:0]
+		}
+		hour = d
+		chunks = append(chunks, data)
+		return nil
 	})
-	return wrap(err, "billing records")
+	if err != nil {
+		return wrap(err, "billing records")
+	}
+	return wrap(billing.RecordsOfHour(chunks, &q, fn), "billing records")
 }
 
 // BillingRecordPushes keeps each user's latest push per repository.

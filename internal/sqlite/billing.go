@@ -6,37 +6,25 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/ghusage/ghusage/internal/billing"
 )
 
 var _ billing.Store = (*DB)(nil)
 
-// BillingIngest appends the records not seen before to billing_records
-// and adds them to billing_rows and billing_day_totals, in one
-// transaction; it returns once that has committed. Rows are written with
-// multi-row statements of up to billingChunk rows.
+// BillingIngest records the ids of the batch not seen before in
+// billing_record_ids, appends those records to billing_record_chunks (a
+// chunk per account and hour) and adds them to billing_row_packs and
+// billing_day_totals, in one transaction; it returns once that has
+// committed. Ids go in as JSON arrays, chunks and day totals with multi-row statements.
 func (db *DB) BillingIngest(ctx context.Context, recs []billing.Record) (billing.IngestResult, error) {
 	res := billing.IngestResult{Received: len(recs)}
 	if len(recs) == 0 {
 		return res, nil
 	}
 	err := db.write(ctx, func(tx *sql.Tx) error {
-		isNew := make(map[string]bool, len(recs))
-		err := chunked(ctx, tx, len(recs), `INSERT INTO billing_records (id, account, ts, product, sku, quantity, unit,
-			enterprise, organization, repository, username, workflow_path, model, public) VALUES `, 14,
-			` ON CONFLICT (id) DO NOTHING RETURNING id`, func(i int, args []any) []any {
-				r := &recs[i]
-				return append(args, r.ID, billing.AccountOf(r).Key(), r.Timestamp.UnixNano(), r.Product, r.SKU,
-					int64(r.Quantity), r.Unit, r.Enterprise, r.Organization, r.Repository, r.Username, r.WorkflowPath, r.Model, r.Public)
-			}, func(rs *sql.Rows) error {
-				var id string
-				if err := rs.Scan(&id); err != nil {
-					return err
-				}
-				isNew[id] = true
-				return nil
-			})
+		isNew, err := newBillingIDs(ctx, tx, recs)
 		if err != nil {
 			return err
 		}
@@ -51,14 +39,17 @@ func (db *DB) BillingIngest(ctx context.Context, recs []billing.Record) (billing
 		if len(fresh) == 0 {
 			return nil
 		}
-		rows, days := billing.Aggregate(fresh)
-		err = chunked(ctx, tx, len(rows), `INSERT INTO billing_rows (account, lvl, bucket, sku, org, repo, username, model, public, quantity) VALUES `, 10,
-			` ON CONFLICT (account, lvl, bucket, sku, org, repo, username, model, public) DO UPDATE SET quantity = quantity + excluded.quantity`,
+		chunks := billing.ChunkRecords(fresh)
+		err = chunked(ctx, tx, len(chunks), `INSERT INTO billing_record_chunks (account, hour, data) VALUES `, 3, ``,
 			func(i int, args []any) []any {
-				d := &rows[i]
-				return append(args, d.Account, int(d.Level), d.Bucket.Unix(), d.SKU, d.Organization, d.Repository, d.Username, d.Model, d.Public, int64(d.Quantity))
+				c := &chunks[i]
+				return append(args, c.Account, c.Hour.Unix(), c.Data)
 			}, nil)
 		if err != nil {
+			return err
+		}
+		packs, days := billing.AggregatePacks(fresh)
+		if err := mergePacks(ctx, tx, packs); err != nil {
 			return err
 		}
 		return chunked(ctx, tx, len(days), `INSERT INTO billing_day_totals (account, day, sku, public, quantity) VALUES `, 5,
@@ -74,12 +65,118 @@ func (db *DB) BillingIngest(ctx context.Context, recs []billing.Record) (billing
 	return res, nil
 }
 
-// billingChunk is how many rows one multi-row statement of the billing
-// ingest carries (at 14 columns, well under SQLite's 32,766 variables).
-const billingChunk = 500
+// newBillingIDs inserts the batch's ids into billing_record_ids and
+// returns those that were not there. The ids go in as one JSON array per
+// statement (json_each), which costs far less than binding one variable
+// per id.
+func newBillingIDs(ctx context.Context, tx *sql.Tx, recs []billing.Record) (map[string]bool, error) {
+	isNew := make(map[string]bool, len(recs))
+	for i := range recs {
+		if !plainID(recs[i].ID) {
+			// Control characters or invalid UTF-8 would not survive JSON
+			// unchanged: one variable per id then.
+			err := chunked(ctx, tx, len(recs), `INSERT INTO billing_record_ids (id) VALUES `, 1,
+				` ON CONFLICT (id) DO NOTHING RETURNING id`, func(i int, args []any) []any {
+					return append(args, recs[i].ID)
+				}, func(rs *sql.Rows) error {
+					var id string
+					if err := rs.Scan(&id); err != nil {
+						return err
+					}
+					isNew[id] = true
+					return nil
+				})
+			return isNew, err
+		}
+	}
+	st, err := tx.PrepareContext(ctx, `INSERT INTO billing_record_ids (id) SELECT value FROM json_each(?) WHERE true
+		ON CONFLICT (id) DO NOTHING RETURNING id`)
+	if err != nil {
+		return nil, err
+	}
+	defer st.Close()
+	var arr []byte
+	for lo := 0; lo < len(recs); lo += billingIDsPerStatement {
+		arr = append(arr[:0], '[')
+		for i := lo; i < min(lo+billingIDsPerStatement, len(recs)); i++ {
+			if i > lo {
+				arr = append(arr, ',')
+			}
+			arr = billing.AppendJSONString(arr, recs[i].ID)
+		}
+		arr = append(arr, ']')
+		rs, err := st.QueryContext(ctx, string(arr))
+		if err != nil {
+			return nil, err
+		}
+		for rs.Next() {
+			var id string
+			if err := rs.Scan(&id); err != nil {
+				rs.Close()
+				return nil, err
+			}
+			isNew[id] = true
+		}
+		if err := rs.Close(); err != nil {
+			return nil, err
+		}
+		if err := rs.Err(); err != nil {
+			return nil, err
+		}
+	}
+	return isNew, nil
+}
+
+// plainID reports whether id goes through a JSON array unchanged.
+func plainID(id string) bool {
+	for i := 0; i < len(id); i++ {
+		if id[i] < 0x20 {
+			return false
+		}
+	}
+	return utf8.ValidString(id)
+}
+
+// billingIDsPerStatement is how many ids one json_each insert carries.
+const billingIDsPerStatement = 5000
+
+// mergePacks adds the pack deltas to billing_row_packs: each pack a batch
+// touches is read, merged and written back once.
+func mergePacks(ctx context.Context, tx *sql.Tx, packs []billing.PackDelta) error {
+	get, err := tx.PrepareContext(ctx, `SELECT data FROM billing_row_packs WHERE account = ? AND lvl = ? AND bucket = ?`)
+	if err != nil {
+		return err
+	}
+	defer get.Close()
+	put, err := tx.PrepareContext(ctx, `INSERT INTO billing_row_packs (account, lvl, bucket, data) VALUES (?, ?, ?, ?)
+		ON CONFLICT (account, lvl, bucket) DO UPDATE SET data = excluded.data`)
+	if err != nil {
+		return err
+	}
+	defer put.Close()
+	for i := range packs {
+		d := &packs[i]
+		var old string
+		if err := get.QueryRowContext(ctx, d.Account, int(d.Level), d.Bucket.Unix()).Scan(&old); err != nil && err != sql.ErrNoRows {
+			return err
+		}
+		data, err := billing.MergePack(old, d.Lines)
+		if err != nil {
+			return err
+		}
+		if _, err := put.ExecContext(ctx, d.Account, int(d.Level), d.Bucket.Unix(), data); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// billingVars is how many variables one multi-row statement of the
+// billing ingest carries (well under SQLite's 32,766).
+const billingVars = 8000
 
 // chunked runs head + "(?, …), (?, …)" + tail for n rows of cols columns in
-// statements of up to billingChunk rows; row appends row i's arguments.
+// statements of up to billingVars variables; row appends row i's arguments.
 // scan, when not nil, reads the rows a RETURNING clause gives.
 func chunked(ctx context.Context, tx *sql.Tx, n int, head string, cols int, tail string,
 	row func(i int, args []any) []any, scan func(*sql.Rows) error) error {
@@ -90,9 +187,10 @@ func chunked(ctx context.Context, tx *sql.Tx, n int, head string, cols int, tail
 			st.Close()
 		}
 	}()
-	args := make([]any, 0, billingChunk*cols)
-	for lo := 0; lo < n; lo += billingChunk {
-		hi := min(lo+billingChunk, n)
+	per := max(1, billingVars/cols)
+	args := make([]any, 0, min(n, per)*cols)
+	for lo := 0; lo < n; lo += per {
+		hi := min(lo+per, n)
 		st := stmts[hi-lo]
 		if st == nil {
 			var err error
@@ -131,60 +229,28 @@ func chunked(ctx context.Context, tx *sql.Tx, n int, head string, cols int, tail
 	return nil
 }
 
-// billingWhere is the WHERE clause (after account and range) of q's filters.
-func billingWhere(q *billing.Query, cols [6]string) (string, []any) {
-	var b strings.Builder
-	var args []any
-	add := func(col, v string, nocase bool) {
-		if v == "" || col == "" {
-			return
-		}
-		b.WriteString(" AND " + col + " = ?")
-		if nocase {
-			b.WriteString(" COLLATE NOCASE")
-		}
-		args = append(args, v)
-	}
-	add(cols[0], q.Organization, false)
-	add(cols[1], q.Repository, false)
-	add(cols[2], q.Username, false)
-	add(cols[3], q.SKU, false)
-	add(cols[4], q.Model, true)
-	if q.Product != "" && cols[5] != "" {
-		b.WriteString(" AND " + cols[5] + " = ?")
-		args = append(args, q.Product)
-	}
-	return b.String(), args
-}
-
-// BillingRows reads the rows q selects (a product filter is q.SKUs: rows
-// do not store the product).
+// BillingRows reads the packs of q's range and unpacks the rows q's
+// filters select (a product filter is q.SKUs: rows do not store the product).
 func (db *DB) BillingRows(ctx context.Context, q billing.Query) ([]billing.Row, error) {
-	where, args := billingWhere(&q, [6]string{"org", "repo", "username", "sku", "model", ""})
-	if len(q.SKUs) > 0 {
-		where += " AND sku IN (?" + strings.Repeat(", ?", len(q.SKUs)-1) + ")"
-		for _, s := range q.SKUs {
-			args = append(args, s)
-		}
-	}
-	rs, err := db.reader.QueryContext(ctx, `SELECT bucket, sku, org, repo, username, model, public, quantity FROM billing_rows
-		WHERE account = ? AND lvl = ? AND bucket >= ? AND bucket < ?`+where,
-		append([]any{q.Account.Key(), int(q.Level), q.From.Unix(), q.To.Unix()}, args...)...)
+	rs, err := db.reader.QueryContext(ctx, `SELECT bucket, data FROM billing_row_packs
+		WHERE account = ? AND lvl = ? AND bucket >= ? AND bucket < ?`, q.Account.Key(), int(q.Level), q.From.Unix(), q.To.Unix())
 	if err != nil {
 		return nil, err
 	}
 	defer rs.Close()
-	var out []billing.Row
+	var packs []billing.Pack
 	for rs.Next() {
-		var r billing.Row
-		var bucket, qty int64
-		if err := rs.Scan(&bucket, &r.SKU, &r.Organization, &r.Repository, &r.Username, &r.Model, &r.Public, &qty); err != nil {
+		var bucket int64
+		var data string
+		if err := rs.Scan(&bucket, &data); err != nil {
 			return nil, err
 		}
-		r.Bucket, r.Quantity = time.Unix(bucket, 0).UTC(), billing.Quantity(qty)
-		out = append(out, r)
+		packs = append(packs, billing.Pack{Bucket: time.Unix(bucket, 0).UTC(), Data: data})
 	}
-	return out, rs.Err()
+	if err := rs.Err(); err != nil {
+		return nil, err
+	}
+	return billing.UnpackAll(packs, &q)
 }
 
 // BillingDayTotals reads an account's per-day totals in [from, to).
@@ -208,30 +274,37 @@ func (db *DB) BillingDayTotals(ctx context.Context, a billing.Account, from, to 
 	return out, rs.Err()
 }
 
-// BillingRecords streams the records q selects, by time then id.
+// BillingRecords streams the records q selects, by time then id: the
+// chunks of each hour of the range, filtered and sorted an hour at a time.
 func (db *DB) BillingRecords(ctx context.Context, q billing.Query, fn func(*billing.Record) error) error {
-	where, args := billingWhere(&q, [6]string{"organization", "repository", "username", "sku", "model", "product"})
-	rs, err := db.reader.QueryContext(ctx, `SELECT id, ts, product, sku, quantity, unit, enterprise, organization, repository,
-		username, workflow_path, model, public FROM billing_records
-		WHERE account = ? AND ts >= ? AND ts < ?`+where+` ORDER BY ts, id`,
-		append([]any{q.Account.Key(), q.From.UnixNano(), q.To.UnixNano()}, args...)...)
+	from := q.From.Truncate(time.Hour).Unix()
+	rs, err := db.reader.QueryContext(ctx, `SELECT hour, data FROM billing_record_chunks
+		WHERE account = ? AND hour >= ? AND hour < ? ORDER BY hour`, q.Account.Key(), from, q.To.Unix())
 	if err != nil {
 		return err
 	}
 	defer rs.Close()
-	var r billing.Record
+	var hour int64 = -1
+	var chunks []string
 	for rs.Next() {
-		var ts, qty int64
-		if err := rs.Scan(&r.ID, &ts, &r.Product, &r.SKU, &qty, &r.Unit, &r.Enterprise, &r.Organization, &r.Repository,
-			&r.Username, &r.WorkflowPath, &r.Model, &r.Public); err != nil {
+		var d int64
+		var data string
+		if err := rs.Scan(&d, &data); err != nil {
 			return err
 		}
-		r.Timestamp, r.Quantity = time.Unix(0, ts).UTC(), billing.Quantity(qty)
-		if err := fn(&r); err != nil {
-			return err
+		if d != hour && len(chunks) > 0 {
+			if err := billing.RecordsOfHour(chunks, &q, fn); err != nil {
+				return err
+			}
+			chunks = chunks[:0]
 		}
+		hour = d
+		chunks = append(chunks, data)
 	}
-	return rs.Err()
+	if err := rs.Err(); err != nil {
+		return err
+	}
+	return billing.RecordsOfHour(chunks, &q, fn)
 }
 
 // BillingRecordPushes keeps each user's latest push per repository.

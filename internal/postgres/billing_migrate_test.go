@@ -1,0 +1,150 @@
+package postgres_test
+
+import (
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/ghusage/ghusage/internal/billing"
+	"github.com/ghusage/ghusage/internal/billing/billinggen"
+	"github.com/ghusage/ghusage/internal/postgres"
+	"github.com/ghusage/ghusage/internal/postgres/pgtest"
+)
+
+// TestBillingPacksMigration fills the ledger tables of migration 0006 as
+// the former BillingIngest did, migrates (0015) and checks rows and
+// records against the reference store.
+func TestBillingPacksMigration(t *testing.T) {
+	ctx := t.Context()
+	dsn := pgtest.DSN(t)
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	exec := func(q string, args ...any) {
+		t.Helper()
+		if _, err := conn.Exec(ctx, q, args...); err != nil {
+			t.Fatalf("%.60s: %v", q, err)
+		}
+	}
+	exec(`CREATE TABLE schema_migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`)
+	names, _ := filepath.Glob("migrations/*.sql")
+	slices.Sort(names)
+	for _, n := range names {
+		base := strings.TrimSuffix(filepath.Base(n), ".sql")
+		v, _ := strconv.Atoi(base[:4])
+		if v >= 15 {
+			break
+		}
+		b, err := os.ReadFile(n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		exec(string(b))
+		exec(`INSERT INTO schema_migrations (version, name) VALUES ($1, $2)`, v, base[5:])
+	}
+	g := &billinggen.Gen{Seed: 7, N: 2000, Start: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), End: time.Date(2026, 2, 15, 0, 0, 0, 0, time.UTC),
+		Enterprise: "acme", Orgs: []string{"acme-web", "acme-data"}, Repos: 4, Users: 3, IDPrefix: "m-"}
+	recs := g.Records()
+	for i := range recs { // fields that need escaping in packs and chunks
+		if recs[i].Unit == billing.UnitRequests {
+			recs[i].Model = "odd\tmodel\\x\nend"
+			break
+		}
+	}
+	recs[1].WorkflowPath, recs[2].ID = `C:\ci\t.yml`, "id\twith\ttabs\\"
+	ref := billing.NewMemStore()
+	if _, err := ref.BillingIngest(ctx, recs); err != nil {
+		t.Fatal(err)
+	}
+	var rows [][]any
+	for i := range recs {
+		r := &recs[i]
+		rows = append(rows, []any{r.ID, billing.AccountOf(r).Key(), r.Timestamp.UnixNano(), r.Product, r.SKU, int64(r.Quantity), r.Unit,
+			r.Enterprise, r.Organization, r.Repository, r.Username, r.WorkflowPath, r.Model, r.Public})
+	}
+	if _, err := conn.CopyFrom(ctx, pgx.Identifier{"billing_records"}, []string{"id", "account", "ts", "product", "sku", "quantity", "unit",
+		"enterprise", "organization", "repository", "username", "workflow_path", "model", "public"}, pgx.CopyFromRows(rows)); err != nil {
+		t.Fatal(err)
+	}
+	acme := billing.Account{Kind: billing.KindEnterprise, Login: "acme"}
+	all := billing.Query{Account: acme, From: g.Start, To: g.End}
+	rows = nil
+	for _, l := range []billing.Level{billing.LevelHour, billing.LevelDay} {
+		q := all
+		q.Level = l
+		rs, _ := ref.BillingRows(ctx, q)
+		for _, r := range rs {
+			rows = append(rows, []any{acme.Key(), int16(l), r.Bucket.Unix(), r.SKU, r.Organization, r.Repository, r.Username, r.Model, r.Public, int64(r.Quantity)})
+		}
+	}
+	if _, err := conn.CopyFrom(ctx, pgx.Identifier{"billing_rows"}, []string{"account", "lvl", "bucket", "sku", "org", "repo", "username", "model",
+		"public", "quantity"}, pgx.CopyFromRows(rows)); err != nil {
+		t.Fatal(err)
+	}
+
+	db, err := postgres.Open(ctx, dsn, postgres.Options{Migrate: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	for _, q := range []billing.Query{
+		{Account: acme, Level: billing.LevelDay, From: g.Start, To: g.End},
+		{Account: acme, Level: billing.LevelHour, From: g.Start, To: g.End},
+		{Account: acme, Level: billing.LevelDay, From: g.Start, To: g.End, Model: "ODD\tmodel\\x\nend"},
+	} {
+		want, _ := ref.BillingRows(ctx, q)
+		got, err := db.BillingRows(ctx, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sortBillingRows(want)
+		sortBillingRows(got)
+		if len(got) != len(want) || len(want) == 0 {
+			t.Fatalf("level %d model %q: %d rows, want %d", q.Level, q.Model, len(got), len(want))
+		}
+		for i := range want {
+			if !got[i].Bucket.Equal(want[i].Bucket) {
+				t.Fatalf("row %d bucket %v, want %v", i, got[i].Bucket, want[i].Bucket)
+			}
+			got[i].Bucket = want[i].Bucket
+			if got[i] != want[i] {
+				t.Fatalf("row %d = %+v, want %+v", i, got[i], want[i])
+			}
+		}
+	}
+	var want, got []billing.Record
+	ref.BillingRecords(ctx, all, func(r *billing.Record) error { want = append(want, *r); return nil })
+	if err := db.BillingRecords(ctx, all, func(r *billing.Record) error { got = append(got, *r); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != len(want) {
+		t.Fatalf("%d records, want %d", len(got), len(want))
+	}
+	for i := range want {
+		if !got[i].Timestamp.Equal(want[i].Timestamp) {
+			t.Fatalf("record %d at %v, want %v", i, got[i].Timestamp, want[i].Timestamp)
+		}
+		got[i].Timestamp = want[i].Timestamp
+		if got[i] != want[i] {
+			t.Fatalf("record %d = %+v, want %+v", i, got[i], want[i])
+		}
+	}
+	res, err := db.BillingIngest(ctx, recs[:10])
+	if err != nil || res.Recorded != 0 || res.Duplicates != 10 {
+		t.Fatalf("re-sent after migration: %+v, %v", res, err)
+	}
+}
+
+func sortBillingRows(rows []billing.Row) {
+	slices.SortFunc(rows, func(a, b billing.Row) int {
+		return billing.CompareRowDelta(billing.RowDelta{Row: a}, billing.RowDelta{Row: b})
+	})
+}
