@@ -283,34 +283,38 @@ func (s *Service) UsageByCostCenter(ctx context.Context, sc Scope, p *Params) (*
 // the second result, index for index).
 func usageItems(sc Scope, level Level, priced []Priced, byCostCenter bool) ([]UsageItem, []CostCenterRef) {
 	type key struct {
-		date, sku, org, repo string
-		cc                   CostCenterRef
+		bucket         int64
+		sku, org, repo string
+		cc             string // cost-center id
 	}
-	idx := map[key]int{}
-	var items []UsageItem
+	idx := make(map[key]int, len(priced)/2+1)
+	items := make([]UsageItem, 0, len(priced)/2+1)
 	var refs []CostCenterRef
+	var buckets []int64 // by item, for sorting
 	for i := range priced {
 		r := &priced[i]
-		date := r.Bucket.Format(time.DateOnly)
-		if level == LevelHour {
-			date = r.Bucket.Format(time.RFC3339)
-		}
-		k := key{date: date, sku: r.SKU, org: r.Organization, repo: r.Repository}
+		k := key{bucket: r.Bucket.Unix(), sku: r.SKU, org: r.Organization, repo: r.Repository}
 		if byCostCenter {
-			k.cc = r.CostCenter
+			k.cc = r.CostCenter.ID
 		}
 		j, ok := idx[k]
 		if !ok {
 			j = len(items)
 			idx[k] = j
+			date := r.Bucket.Format(time.DateOnly)
+			if level == LevelHour {
+				date = r.Bucket.Format(time.RFC3339)
+			}
 			it := UsageItem{Date: date, Product: ProductName(r.Product), SKU: r.SKU, UnitType: r.Unit,
 				PricePerUnit: r.Price, RepositoryName: r.Repository}
 			if sc.Account.Kind != KindUser {
-				org := r.Organization
-				it.OrganizationName = &org
+				it.OrganizationName = &r.Organization
 			}
 			items = append(items, it)
-			refs = append(refs, k.cc)
+			buckets = append(buckets, k.bucket)
+			if byCostCenter {
+				refs = append(refs, r.CostCenter)
+			}
 		}
 		it := &items[j]
 		it.Quantity += r.Quantity
@@ -326,19 +330,28 @@ func usageItems(sc Scope, level Level, priced []Priced, byCostCenter bool) ([]Us
 	for i := range order {
 		order[i] = i
 	}
+	ref := func(i int) CostCenterRef {
+		if refs == nil {
+			return CostCenterRef{}
+		}
+		return refs[i]
+	}
 	slices.SortFunc(order, func(x, y int) int {
 		a, b := &items[x], &items[y]
-		return cmp.Or(strings.Compare(a.Date, b.Date), strings.Compare(a.Product, b.Product), strings.Compare(a.SKU, b.SKU),
+		return cmp.Or(cmp.Compare(buckets[x], buckets[y]), strings.Compare(a.Product, b.Product), strings.Compare(a.SKU, b.SKU),
 			strings.Compare(deref(a.OrganizationName), deref(b.OrganizationName)), strings.Compare(a.RepositoryName, b.RepositoryName),
-			strings.Compare(refs[x].Name, refs[y].Name), strings.Compare(refs[x].ID, refs[y].ID))
+			strings.Compare(ref(x).Name, ref(y).Name), strings.Compare(ref(x).ID, ref(y).ID))
 	})
 	sorted := make([]UsageItem, len(items))
-	sortedRefs := make([]CostCenterRef, len(items))
-	for i, j := range order {
-		sorted[i], sortedRefs[i] = items[j], refs[j]
+	var sortedRefs []CostCenterRef
+	if refs != nil {
+		sortedRefs = make([]CostCenterRef, len(items))
 	}
-	if !byCostCenter {
-		sortedRefs = nil
+	for i, j := range order {
+		sorted[i] = items[j]
+		if refs != nil {
+			sortedRefs[i] = refs[j]
+		}
 	}
 	return sorted, sortedRefs
 }
