@@ -491,43 +491,12 @@ func (db *DB) InsightsSeries(ctx context.Context, s insights.Scope, segs []insig
 		return out, wrap(err, "insights series")
 	}
 	// minutes from their five-minute rows, one row's minutes at a time
-	row := int64(-1 << 62)
-	var mins [5]insights.BucketCounts
-	flush := func() {
-		for i := range mins {
-			if mins[i].Total != 0 || mins[i].RateLimited != 0 {
-				out = append(out, mins[i])
-			}
-			mins[i] = insights.BucketCounts{}
-		}
-	}
-	err = db.minuteDetail(ctx, listColumn(table), table, prefix, args, detail, func(bucket, _ int64, c insights.Counts) {
-		if bucket != row {
-			flush()
-			row = bucket
-		}
-		m := insights.Minute.Floor(c.Last)
-		b := &mins[(m-bucket)/60%5]
-		b.Level, b.Bucket = insights.Minute, m
-		b.Total += c.Total
-		b.RateLimited += c.RateLimited
-	})
+	minutes := insights.NewMinuteFolder(out)
+	err = db.minuteDetail(ctx, listColumn(table), table, prefix, args, detail, func(bucket, _ int64, c insights.Counts) { minutes.Add(bucket, c) })
 	if err != nil {
 		return nil, wrap(err, "insights series")
 	}
-	flush()
-	// one row per bucket: a bucket may be stored at two lvls (before and
-	// after the fold); segments are disjoint, so equal buckets are one level
-	slices.SortFunc(out, func(a, b insights.BucketCounts) int { return cmp.Compare(a.Bucket, b.Bucket) })
-	sum := out[:0]
-	for _, r := range out {
-		if k := len(sum) - 1; k >= 0 && sum[k].Bucket == r.Bucket {
-			sum[k].Total += r.Total
-			sum[k].RateLimited += r.RateLimited
-			continue
-		}
-		sum = append(sum, r)
-	}
+	sum := insights.SumBuckets(minutes.Buckets())
 	return sum, nil
 }
 

@@ -896,48 +896,12 @@ func (db *DB) InsightsSeries(ctx context.Context, s insights.Scope, segs []insig
 	// A folded table: minutes from their five-minute rows' entries, and
 	// buckets stored at two lvls (rows written before the fold) summed.
 	// one five-minute row's minutes at a time, in time order
-	row := int64(-1 << 62)
-	var mins [5]insights.BucketCounts
-	flush := func() {
-		for i := range mins {
-			if mins[i].Total != 0 || mins[i].RateLimited != 0 {
-				out = append(out, mins[i])
-			}
-			mins[i] = insights.BucketCounts{}
-		}
-	}
-	err = db.minuteDetail(ctx, t, prefix, args, detail, func(bucket, _ int64, c insights.Counts) {
-		if bucket != row {
-			flush()
-			row = bucket
-		}
-		m := insights.Minute.Floor(c.Last)
-		b := &mins[(m-bucket)/60%5]
-		b.Level, b.Bucket = insights.Minute, m
-		b.Total += c.Total
-		b.RateLimited += c.RateLimited
-	})
+	minutes := insights.NewMinuteFolder(out)
+	err = db.minuteDetail(ctx, t, prefix, args, detail, func(bucket, _ int64, c insights.Counts) { minutes.Add(bucket, c) })
 	if err != nil {
 		return nil, err
 	}
-	flush()
-	return sumBuckets(out), nil
-}
-
-// sumBuckets sorts rows by bucket and sums the rows of one bucket (buckets
-// of different segments never coincide: segments are disjoint).
-func sumBuckets(rows []insights.BucketCounts) []insights.BucketCounts {
-	slices.SortFunc(rows, func(a, b insights.BucketCounts) int { return compareInt(a.Bucket, b.Bucket) })
-	out := rows[:0]
-	for _, r := range rows {
-		if k := len(out) - 1; k >= 0 && out[k].Bucket == r.Bucket {
-			out[k].Total += r.Total
-			out[k].RateLimited += r.RateLimited
-			continue
-		}
-		out = append(out, r)
-	}
-	return out
+	return insights.SumBuckets(minutes.Buckets()), nil
 }
 
 // seriesRows reads the rows of the stored segments segs, as InsightsSeries
