@@ -14,6 +14,7 @@ import (
 	"github.com/ghusage/ghusage/internal/billing"
 	"github.com/ghusage/ghusage/internal/billing/billinggen"
 	"github.com/ghusage/ghusage/internal/sqlite"
+	"github.com/ghusage/ghusage/internal/storetest"
 )
 
 // TestBillingPacksMigration fills the ledger tables of migration 0004 as
@@ -92,57 +93,5 @@ func TestBillingPacksMigration(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	for _, q := range []billing.Query{
-		{Account: acme, Level: billing.LevelDay, From: g.Start, To: g.End},
-		{Account: acme, Level: billing.LevelHour, From: g.Start, To: g.End},
-		{Account: acme, Level: billing.LevelDay, From: g.Start, To: g.End, Model: "ODD\tmodel\\x\nend"},
-	} {
-		want, _ := ref.BillingRows(ctx, q)
-		got, err := db.BillingRows(ctx, q)
-		if err != nil {
-			t.Fatal(err)
-		}
-		sortBillingRows(want)
-		sortBillingRows(got)
-		if len(got) != len(want) || len(want) == 0 {
-			t.Fatalf("level %d model %q: %d rows, want %d", q.Level, q.Model, len(got), len(want))
-		}
-		for i := range want {
-			if !got[i].Bucket.Equal(want[i].Bucket) {
-				t.Fatalf("row %d bucket %v, want %v", i, got[i].Bucket, want[i].Bucket)
-			}
-			got[i].Bucket = want[i].Bucket
-			if got[i] != want[i] {
-				t.Fatalf("row %d = %+v, want %+v", i, got[i], want[i])
-			}
-		}
-	}
-	var want, got []billing.Record
-	ref.BillingRecords(ctx, all, func(r *billing.Record) error { want = append(want, *r); return nil })
-	if err := db.BillingRecords(ctx, all, func(r *billing.Record) error { got = append(got, *r); return nil }); err != nil {
-		t.Fatal(err)
-	}
-	if len(got) != len(want) {
-		t.Fatalf("%d records, want %d", len(got), len(want))
-	}
-	for i := range want {
-		if !got[i].Timestamp.Equal(want[i].Timestamp) {
-			t.Fatalf("record %d at %v, want %v", i, got[i].Timestamp, want[i].Timestamp)
-		}
-		got[i].Timestamp = want[i].Timestamp
-		if got[i] != want[i] {
-			t.Fatalf("record %d = %+v, want %+v", i, got[i], want[i])
-		}
-	}
-	// The migrated ids still deduplicate.
-	res, err := db.BillingIngest(ctx, recs[:10])
-	if err != nil || res.Recorded != 0 || res.Duplicates != 10 {
-		t.Fatalf("re-sent after migration: %+v, %v", res, err)
-	}
-}
-
-func sortBillingRows(rows []billing.Row) {
-	slices.SortFunc(rows, func(a, b billing.Row) int {
-		return billing.CompareRowDelta(billing.RowDelta{Row: a}, billing.RowDelta{Row: b})
-	})
+	storetest.CheckMigratedLedger(t, ref, db, acme, g.Start, g.End, recs)
 }
