@@ -119,6 +119,19 @@ func ParseTime(s string) (time.Time, error) {
 // line is invalid it returns a 422 *usage.Error naming up to MaxLineErrors
 // lines and fields, and no records: a batch is accepted whole or not at all.
 func DecodeAll(r io.Reader, c *Catalog, now time.Time, max int) ([]Record, error) {
+	return decodeAll(r, c, now, max, nil)
+}
+
+// DecodeAllRefusing is DecodeAll that also refuses every valid record for
+// which refuse gives a reason, as an invalid line naming its sku field;
+// nothing of such a batch is recorded. ghusage refuses this way, on
+// billing-usage ingestion, the Copilot SKUs the ledger derives from Copilot
+// seats and activity (--copilot-billing): one source, no double entry.
+func DecodeAllRefusing(r io.Reader, c *Catalog, now time.Time, max int, refuse func(*Record) string) ([]Record, error) {
+	return decodeAll(r, c, now, max, refuse)
+}
+
+func decodeAll(r io.Reader, c *Catalog, now time.Time, max int, refuse func(*Record) string) ([]Record, error) {
 	br := bufio.NewReaderSize(r, 256<<10)
 	if magic, _ := br.Peek(2); len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
 		zr, err := gzip.NewReader(br)
@@ -174,6 +187,8 @@ func DecodeAll(r io.Reader, c *Catalog, now time.Time, max int) ([]Record, error
 				rec.Normalize()
 				if fe := rec.Validate(c, now); fe != nil {
 					fail(&LineError{Line: line, Field: fe.Field, Message: fe.Message})
+				} else if why := refused(refuse, &rec); why != "" {
+					fail(&LineError{Line: line, Field: "sku", Message: why})
 				} else if nbad == 0 {
 					if len(recs) >= max {
 						return nil, &usage.Error{Kind: usage.KindTooLarge,
@@ -191,6 +206,13 @@ func DecodeAll(r io.Reader, c *Catalog, now time.Time, max int) ([]Record, error
 		return nil, lineErrors(bad, nbad)
 	}
 	return recs, nil
+}
+
+func refused(refuse func(*Record) string, r *Record) string {
+	if refuse == nil {
+		return ""
+	}
+	return refuse(r)
 }
 
 func readError(err error) error {
