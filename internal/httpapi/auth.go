@@ -18,7 +18,7 @@ import (
 // as GitHub accepts it, as the username (T:x-oauth-basic, T:, T). ok is
 // false without the header.
 func credentials(r *http.Request) (token string, ok bool) {
-	h := r.Header.Get("Authorization")
+	h := headerValue(r.Header, "Authorization")
 	if h == "" {
 		return "", false
 	}
@@ -65,10 +65,12 @@ func asciiEqualFold(s, lower string) bool {
 // authenticate resolves the request's actor. Without credentials the actor
 // is unauthenticated and err is nil (the endpoint decides whether it needs
 // one); an unknown, malformed, expired or revoked token is ErrBadCredentials.
-func (s *Server) authenticate(r *http.Request) (*usage.Actor, error) {
+// scopes is the X-OAuth-Scopes value of a classic PAT or OAuth app token
+// (oauthScopes), "" for other actors; it is joined once per cached token.
+func (s *Server) authenticate(r *http.Request) (_ *usage.Actor, scopes string, _ error) {
 	token, ok := credentials(r)
 	if !ok {
-		return &usage.Actor{}, nil
+		return &usage.Actor{}, "", nil
 	}
 	// The same hash as usage.HashToken, kept in an array: it is the cache
 	// key, and the hot path then allocates nothing for it (tokens are
@@ -84,29 +86,38 @@ func (s *Server) authenticate(r *http.Request) (*usage.Actor, error) {
 	now := s.Now()
 	// A token the cache knows was well-formed when it was resolved (the
 	// same hash is the same token), so its shape is checked only on a miss.
-	a, hit := s.tokens.lookup(&hash, now, s.TokenCacheTTL)
+	a, scopes, hit := s.tokens.lookup(&hash, now, s.TokenCacheTTL)
 	var err error
 	if !hit {
 		if _, ok := usage.ParseTokenType(token); !ok {
-			return &usage.Actor{}, usage.ErrBadCredentials
+			return &usage.Actor{}, "", usage.ErrBadCredentials
 		}
-		a, err = s.tokens.load(r.Context(), s.Store, &hash, now, s.TokenCacheTTL)
+		a, scopes, err = s.tokens.load(r.Context(), s.Store, &hash, now, s.TokenCacheTTL)
 	} else if a == nil {
 		err = usage.ErrNotFound
 	}
 	if err != nil {
 		if usage.IsNotFound(err) {
-			return &usage.Actor{}, usage.ErrBadCredentials
+			return &usage.Actor{}, "", usage.ErrBadCredentials
 		}
-		return &usage.Actor{}, err
+		return &usage.Actor{}, "", err
 	}
 	if !a.Token.Usable(now) {
-		return &usage.Actor{}, usage.ErrBadCredentials
+		return &usage.Actor{}, "", usage.ErrBadCredentials
 	}
 	if a.User.Suspended() { // site-admin API (admin.go)
-		return &usage.Actor{}, usage.ErrSuspended
+		return &usage.Actor{}, "", usage.ErrSuspended
 	}
-	return a, nil
+	return a, scopes, nil
+}
+
+// oauthScopes is the X-OAuth-Scopes value GitHub sends for a classic PAT
+// or an OAuth app token ("" for other actors, which send no such header).
+func oauthScopes(a *usage.Actor) string {
+	if a == nil || a.Token == nil || (a.Type != usage.ActorClassicPAT && a.Type != usage.ActorOAuthApp) {
+		return ""
+	}
+	return strings.Join(a.Token.Scopes, ", ")
 }
 
 // ResolveActor loads the token with the given hash and everything an actor
@@ -171,23 +182,24 @@ type tokenCache struct {
 
 type cachedActor struct {
 	actor   *usage.Actor // nil: the store has no such token
+	scopes  string       // oauthScopes(actor)
 	expires time.Time
 }
 
-// lookup returns the cached actor of the token hashed to key; hit is
-// false when the cache has no fresh entry. A hit with a nil actor is a
-// token the store does not know.
-func (c *tokenCache) lookup(key *[sha256.Size]byte, now time.Time, ttl time.Duration) (a *usage.Actor, hit bool) {
+// lookup returns the cached actor of the token hashed to key and its
+// oauthScopes; hit is false when the cache has no fresh entry. A hit with
+// a nil actor is a token the store does not know.
+func (c *tokenCache) lookup(key *[sha256.Size]byte, now time.Time, ttl time.Duration) (a *usage.Actor, scopes string, hit bool) {
 	if ttl <= 0 {
-		return nil, false
+		return nil, "", false
 	}
 	c.mu.Lock()
 	e, ok := c.m[*key]
 	c.mu.Unlock()
 	if !ok || !now.Before(e.expires) {
-		return nil, false
+		return nil, "", false
 	}
-	return e.actor, true
+	return e.actor, e.scopes, true
 }
 
 // forget drops the cached actors match selects, so a change to an
@@ -203,23 +215,24 @@ func (c *tokenCache) forget(match func(*usage.Actor) bool) {
 }
 
 // load resolves the token hashed to key from st and caches the answer,
-// a token the store does not know included.
-func (c *tokenCache) load(ctx context.Context, st usage.Store, key *[sha256.Size]byte, now time.Time, ttl time.Duration) (*usage.Actor, error) {
+// a token the store does not know included; scopes is oauthScopes(a).
+func (c *tokenCache) load(ctx context.Context, st usage.Store, key *[sha256.Size]byte, now time.Time, ttl time.Duration) (_ *usage.Actor, scopes string, _ error) {
 	hash := *key // copied here, so only a miss puts it on the heap
 	a, err := ResolveActor(ctx, st, hash[:])
 	if err != nil && !usage.IsNotFound(err) {
 		if usage.ErrorKind(err) == usage.KindInternal {
-			return nil, &usage.Error{Kind: usage.KindUnavailable, Message: "The data store is unavailable; try again shortly.", Err: fmt.Errorf("resolve token: %w", err)}
+			return nil, "", &usage.Error{Kind: usage.KindUnavailable, Message: "The data store is unavailable; try again shortly.", Err: fmt.Errorf("resolve token: %w", err)}
 		}
-		return nil, err
+		return nil, "", err
 	}
+	scopes = oauthScopes(a)
 	if ttl > 0 {
 		c.mu.Lock()
 		if c.m == nil || len(c.m) > 100_000 {
 			c.m = make(map[[sha256.Size]byte]cachedActor)
 		}
-		c.m[*key] = cachedActor{actor: a, expires: now.Add(ttl)}
+		c.m[*key] = cachedActor{actor: a, scopes: scopes, expires: now.Add(ttl)}
 		c.mu.Unlock()
 	}
-	return a, err
+	return a, scopes, err
 }

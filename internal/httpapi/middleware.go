@@ -86,6 +86,28 @@ func infoFrom(ctx context.Context) *requestInfo {
 	return &requestInfo{}
 }
 
+// reqContext is the context of a request in the pipeline: it carries the
+// request info and, once the request is authenticated, its actor, in the
+// exchange itself, so the pipeline neither allocates a context.WithValue
+// layer per value nor copies the request a second time for the actor.
+// It is only set up, and the actor set, on the request's own goroutine
+// before the handler runs.
+type reqContext struct {
+	context.Context
+	info  *requestInfo
+	actor *usage.Actor // nil until authenticated: ActorFrom then asks the parent
+}
+
+func (c *reqContext) Value(key any) any {
+	if _, ok := key.(infoKey); ok {
+		return c.info
+	}
+	if c.actor != nil && usage.IsActorKey(key) {
+		return c.actor
+	}
+	return c.Context.Value(key)
+}
+
 // statusWriter records the status and size of a response.
 type statusWriter struct {
 	http.ResponseWriter
@@ -121,6 +143,7 @@ type exchange struct {
 	// vals backs X-GitHub-Request-Id, the five x-ratelimit-* headers,
 	// the ETag and X-OAuth-Scopes, in that order.
 	vals [8]string
+	ctx  reqContext
 }
 
 const (
@@ -146,13 +169,14 @@ func (s *Server) common(next http.Handler) http.Handler {
 		info := &ex.info
 		info.id = newRequestID()
 		info.public = s.publicURL
-		r = r.WithContext(context.WithValue(r.Context(), infoKey{}, info))
+		ex.ctx = reqContext{Context: r.Context(), info: info}
+		r = r.WithContext(&ex.ctx)
 		h := w.Header()
 		// Keys are written in canonical form and constant values share
 		// one slice: this runs on every request.
 		ex.vals[valRequestID] = info.id
 		h["X-Github-Request-Id"] = ex.vals[valRequestID : valRequestID+1 : valRequestID+1]
-		h["X-Github-Media-Type"] = mediaTypeHeader(r.Header.Get("Accept"))
+		h["X-Github-Media-Type"] = mediaTypeHeader(headerValue(r.Header, "Accept"))
 		h["Access-Control-Allow-Origin"] = allowOriginValue
 		h["Access-Control-Expose-Headers"] = exposedHeadersValue
 		h["X-Content-Type-Options"] = nosniffValue
@@ -188,10 +212,7 @@ func (s *Server) common(next http.Handler) http.Handler {
 
 		// Read by its canonical key: Get("X-GitHub-Api-Version") would
 		// canonicalize (and allocate) on every request.
-		version := ""
-		if v := r.Header["X-Github-Api-Version"]; len(v) > 0 {
-			version = v[0]
-		}
+		version := headerValue(r.Header, "X-Github-Api-Version")
 		if version == "" {
 			version = apiVersions[0]
 		}
@@ -224,6 +245,15 @@ func (s *Server) common(next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(ex, r)
 	})
+}
+
+// headerValue is h.Get(key) for a key already in canonical form: Get
+// canonicalizes its argument on every call, and these run on every request.
+func headerValue(h http.Header, key string) string {
+	if v := h[key]; len(v) > 0 {
+		return v[0]
+	}
+	return ""
 }
 
 // isCleanPath reports whether p has no empty, "." or ".." segments.
@@ -365,13 +395,16 @@ func (s *Server) api(rt *Route, h handlerFunc) http.Handler {
 			r.Body = http.MaxBytesReader(w, r.Body, limit)
 		}
 
-		actor, authErr := s.authenticate(r)
+		actor, scopes, authErr := s.authenticate(r)
 		info.actor = actor
-		r = r.WithContext(usage.WithActor(r.Context(), actor))
+		if ex != nil && r.Context() == context.Context(&ex.ctx) {
+			ex.ctx.actor = actor // r already carries ex.ctx: no second copy of the request
+		} else {
+			r = r.WithContext(usage.WithActor(r.Context(), actor))
+		}
 		if actor.Authenticated() && (actor.Type == usage.ActorClassicPAT || actor.Type == usage.ActorOAuthApp) {
 			// By canonical key: Set("X-OAuth-Scopes") canonicalizes, and
 			// allocates, on every request of a classic or OAuth token.
-			scopes := strings.Join(actor.Token.Scopes, ", ")
 			if ex != nil {
 				ex.vals[valScopes] = scopes
 				w.Header()["X-Oauth-Scopes"] = ex.vals[valScopes : valScopes+1 : valScopes+1]
@@ -448,7 +481,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, h handlerFunc, au
 		} else {
 			hdr["Etag"] = []string{etag}
 		}
-		if match, star := etagMatches(r.Header.Get("If-None-Match"), etag); match {
+		if match, star := etagMatches(headerValue(r.Header, "If-None-Match"), etag); match {
 			hdr.Del("Content-Type")
 			hdr.Del("Content-Length")
 			if star {

@@ -37,6 +37,15 @@ func WithActor(ctx context.Context, a *Actor) context.Context {
 	return context.WithValue(ctx, actorKey{}, a)
 }
 
+// IsActorKey reports whether key is the context key WithActor stores an
+// actor under, so a context type that carries the actor itself (the API
+// pipeline's per-request context) can answer ActorFrom without a
+// context.WithValue layer.
+func IsActorKey(key any) bool {
+	_, ok := key.(actorKey)
+	return ok
+}
+
 // ActorFrom returns the request's actor; an unauthenticated actor when none was set.
 func ActorFrom(ctx context.Context) *Actor {
 	if a, ok := ctx.Value(actorKey{}).(*Actor); ok {
