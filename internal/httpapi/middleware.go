@@ -457,6 +457,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, h handlerFunc, au
 	bw := bufferedWriters.Get().(*bufferedWriter)
 	clear(bw.header)
 	bw.status = 0
+	bw.etag = ""
 	bw.buf.Reset()
 	defer func() {
 		if bw.buf.Cap() <= 64<<10 { // keep small buffers only
@@ -474,7 +475,10 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, h handlerFunc, au
 		hdr[k] = v
 	}
 	if bw.status == http.StatusOK {
-		etag := weakETag(bw.buf.Bytes())
+		etag := bw.etag
+		if etag == "" {
+			etag = weakETag(bw.buf.Bytes())
+		}
 		if ex := exchangeOf(w); ex != nil {
 			ex.vals[valETag] = etag
 			hdr["Etag"] = ex.vals[valETag : valETag+1 : valETag+1]
@@ -564,6 +568,17 @@ type bufferedWriter struct {
 	header http.Header
 	status int
 	buf    bytes.Buffer
+	etag   string // set by setETag; "" computes weakETag of buf
+}
+
+// setETag tells serve the weak ETag of the 200 body the handler writes,
+// which it then need not hash again: etag must be weakETag of exactly the
+// bytes written. Outside serve's buffer (a handler tested on its own) it
+// does nothing.
+func setETag(w http.ResponseWriter, etag string) {
+	if bw, ok := w.(*bufferedWriter); ok {
+		bw.etag = etag
+	}
 }
 
 func (b *bufferedWriter) Header() http.Header { return b.header }

@@ -239,9 +239,28 @@ func appendInt(b []byte, v int64) []byte {
 	return append(b, buf[i:]...)
 }
 
-// rateLimitBodies recycles the buffers GET /rate_limit bodies are built
-// in (a Write copies them).
-var rateLimitBodies = sync.Pool{New: func() any { b := make([]byte, 0, 1280); return &b }}
+// rateLimitBodies remembers recent GET /rate_limit bodies. A body is a
+// function of the fourteen counters alone, and a pool polled several
+// times a second sees the same counters until one of its windows moves (a
+// category nobody used reports the reset a window started now would have,
+// which moves every second), so a poll whose counters match the slot's
+// last body sends it and its ETag again instead of formatting sixty
+// numbers and hashing the result. Slots are chosen by pool; each has its
+// own lock (held while the body is copied out, about a hundred
+// nanoseconds) and its own buffer, so a miss reuses memory instead of
+// allocating.
+type rateLimitBodies struct {
+	slots [64]rateLimitSlot
+}
+
+type rateLimitSlot struct {
+	mu       sync.Mutex
+	valid    bool
+	counters [ratelimit.NumResources]ratelimit.Counter
+	body     []byte // the body of counters; rewritten in place under mu
+	etag     string // weakETag(body)
+	_        [32]byte
+}
 
 // jsonContentType is the Content-Type of JSON bodies; net/http only reads it.
 var jsonContentType = []string{"application/json; charset=utf-8"}
@@ -261,12 +280,30 @@ func (s *Server) handleRateLimit(w http.ResponseWriter, r *http.Request) error {
 	for i := range c {
 		c[i].Used = min(c[i].Used, c[i].Limit)
 	}
-	// Written by hand: this is the hottest read endpoint, and reflection
-	// would be most of its cost. The shape is {"resources":{…},"rate":{…}}.
-	bp := rateLimitBodies.Get().(*[]byte)
-	defer rateLimitBodies.Put(bp)
-	b := append((*bp)[:0], `{"resources":{`...)
-	var core []byte // resources.core, which "rate" repeats
+	slot := &s.rateLimitBodies.slots[subj.Pool.Hash()%uint64(len(s.rateLimitBodies.slots))]
+	slot.mu.Lock()
+	defer slot.mu.Unlock()
+	if !slot.valid || slot.counters != c {
+		slot.body = appendRateLimitBody(slot.body[:0], &c)
+		slot.etag = weakETag(slot.body)
+		slot.counters, slot.valid = c, true
+	}
+	w.Header()["Content-Type"] = jsonContentType
+	setETag(w, slot.etag)
+	w.WriteHeader(http.StatusOK)
+	// Copied, under the slot's lock: the buffer is rewritten by the next
+	// miss. In the pipeline w is serve's buffer, so this never waits on
+	// the network.
+	w.Write(slot.body)
+	return nil
+}
+
+// appendRateLimitBody appends GET /rate_limit's body for c:
+// {"resources":{…},"rate":{…}}, "rate" a copy of resources.core. Written
+// by hand: this is the hottest read endpoint, and reflection would be
+// most of its cost.
+func appendRateLimitBody(b []byte, c *[ratelimit.NumResources]ratelimit.Counter) []byte {
+	b = append(b, `{"resources":{`...)
 	for i, r := range rateLimitOrder {
 		if i > 0 {
 			b = append(b, ',')
@@ -274,22 +311,9 @@ func (s *Server) handleRateLimit(w http.ResponseWriter, r *http.Request) error {
 		b = append(b, '"')
 		b = append(b, r.String()...)
 		b = append(b, `":`...)
-		start := len(b)
 		b = appendCounter(b, c[r])
-		if r == ratelimit.Core {
-			core = b[start:len(b):len(b)]
-		}
 	}
 	b = append(b, `},"rate":`...)
-	if core != nil {
-		b = append(b, core...) // b may have moved; core still holds the same bytes
-	} else {
-		b = appendCounter(b, c[ratelimit.Core])
-	}
-	b = append(b, "}\n"...)
-	*bp = b
-	w.Header()["Content-Type"] = jsonContentType
-	w.WriteHeader(http.StatusOK)
-	w.Write(b) // copied: the buffer goes back to the pool
-	return nil
+	b = appendCounter(b, c[ratelimit.Core])
+	return append(b, "}\n"...)
 }

@@ -75,6 +75,8 @@ type Server struct {
 	tokens tokenCache
 	once   sync.Once
 	h      http.Handler
+
+	rateLimitBodies rateLimitBodies // recent GET /rate_limit bodies (ratelimit.go)
 }
 
 // apiPrefix is GitHub Enterprise Server's REST prefix, served as an alias.

@@ -57,15 +57,7 @@ func NewMemory(now func() time.Time) *Memory {
 }
 
 func (m *Memory) shard(p Pool) *memShard {
-	h := uint64(p.ID)*0x9E3779B97F4A7C15 ^ uint64(p.Kind)
-	if p.Kind == PoolIP {
-		b := p.Addr.As16()
-		for _, c := range b {
-			h = (h ^ uint64(c)) * 0x100000001B3
-		}
-	}
-	h ^= h >> 29
-	return &m.shards[h&(memShards-1)]
+	return &m.shards[p.Hash()&(memShards-1)]
 }
 
 // expired reports whether a window ending at reset (Unix seconds) is over at now.

@@ -33,6 +33,19 @@ func InstallationPool(id int64) Pool { return Pool{Kind: PoolInstallation, ID: i
 // IPPool is the pool of unauthenticated requests from addr.
 func IPPool(addr netip.Addr) Pool { return Pool{Kind: PoolIP, Addr: addr.Unmap()} }
 
+// Hash is a well-mixed hash of the pool, for spreading pools over shards
+// or slots in process (it is not stable across versions; never store it).
+func (p Pool) Hash() uint64 {
+	h := uint64(p.ID)*0x9E3779B97F4A7C15 ^ uint64(p.Kind)
+	if p.Kind == PoolIP {
+		b := p.Addr.As16()
+		for _, c := range b {
+			h = (h ^ uint64(c)) * 0x100000001B3
+		}
+	}
+	return h ^ h>>29
+}
+
 // String is a stable name for the pool, used in store keys: "user:42",
 // "installation:7", "ip:192.0.2.1".
 func (p Pool) String() string {

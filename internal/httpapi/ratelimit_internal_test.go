@@ -1,0 +1,88 @@
+package httpapi
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/ghusage/ghusage/internal/ratelimit"
+	"github.com/ghusage/ghusage/internal/usage"
+)
+
+// TestRateLimitBodiesFollowTheCounters pins what the GET /rate_limit body
+// cache (rateLimitBodies) must keep: two pools that share a slot, polled
+// in turn while one of them is charged, each get their own counters every
+// time, with the ETag of the very body sent; the same counters give the
+// same body and tag again.
+func TestRateLimitBodiesFollowTheCounters(t *testing.T) {
+	now := time.Unix(1_800_000_000, 0)
+	clock := func() time.Time { return now }
+	s := &Server{Now: clock, Limiter: ratelimit.New(ratelimit.DefaultConfig(), ratelimit.NewMemory(clock), nil)}
+	slots := uint64(len(s.rateLimitBodies.slots))
+	a := ratelimit.UserPool(1)
+	var bID int64
+	for id := int64(2); ; id++ {
+		if ratelimit.UserPool(id).Hash()%slots == a.Hash()%slots {
+			bID = id
+			break
+		}
+	}
+	actor := func(id int64) *usage.Actor {
+		return &usage.Actor{Type: usage.ActorClassicPAT, Token: &usage.Token{Type: usage.ActorClassicPAT, UserID: id}, User: &usage.User{ID: id}}
+	}
+	type answer struct {
+		body, etag string
+		core       ratelimit.Counter
+	}
+	get := func(id int64) answer {
+		t.Helper()
+		r := httptest.NewRequest(http.MethodGet, "/rate_limit", nil)
+		r = r.WithContext(usage.WithActor(context.Background(), actor(id)))
+		bw := &bufferedWriter{header: http.Header{}}
+		if err := s.handleRateLimit(bw, r); err != nil {
+			t.Fatal(err)
+		}
+		var got struct {
+			Resources map[string]ratelimit.Counter `json:"resources"`
+			Rate      ratelimit.Counter            `json:"rate"`
+		}
+		if err := json.Unmarshal(bw.buf.Bytes(), &got); err != nil {
+			t.Fatalf("%v: %s", err, bw.buf.Bytes())
+		}
+		if len(got.Resources) != ratelimit.NumResources || got.Rate != got.Resources["core"] {
+			t.Fatalf("body %s", bw.buf.Bytes())
+		}
+		if want := weakETag(bw.buf.Bytes()); bw.etag != want {
+			t.Fatalf("ETag %s, the body's is %s", bw.etag, want)
+		}
+		return answer{bw.buf.String(), bw.etag, got.Rate}
+	}
+	charge := func(id int64) {
+		t.Helper()
+		d, err := s.Limiter.Admit(context.Background(), &ratelimit.Request{Subject: ratelimit.Subject{Pool: ratelimit.UserPool(id)},
+			Resource: ratelimit.Core, Counted: true, Endpoint: "GET /user"})
+		if err != nil || d.Verdict != ratelimit.Allowed {
+			t.Fatalf("admit: %v %+v", err, d)
+		}
+		s.Limiter.Finish(context.Background(), &d, false)
+	}
+	charge(1)
+	for round := range 3 {
+		first := get(1)
+		b := get(bID)
+		again := get(1)
+		if first.core.Used != int64(round+1) || b.core.Used != 0 {
+			t.Fatalf("round %d: core used %d for the charged pool, %d for the other", round, first.core.Used, b.core.Used)
+		}
+		if again != first {
+			t.Fatalf("round %d: the same counters gave another answer:\n%+v\n%+v", round, first, again)
+		}
+		if b.body == first.body || b.etag == first.etag {
+			t.Fatalf("round %d: two pools with different counters got the same body or tag", round)
+		}
+		charge(1)
+	}
+}
