@@ -309,21 +309,23 @@ func mediaType(accept string) string {
 // comes from the fast runtime generator, not crypto/rand.
 func newRequestID() string {
 	const hexDigits = "0123456789ABCDEF"
-	var b [23]byte
 	v, w := rand.Uint64(), rand.Uint64()
-	j := 0
-	for i := range b {
-		if i == 4 || i == 9 || i == 16 {
-			b[i] = ':'
-			continue
-		}
-		if j < 16 {
-			b[i] = hexDigits[v>>(4*j)&0xF]
-		} else {
-			b[i] = hexDigits[w>>(4*(j-16))&0xF]
-		}
-		j++
+	var b [23]byte
+	// Groups of 4, 4, 6 and 6 digits: v gives the first 16, w the last 4.
+	for i := range 4 {
+		b[i] = hexDigits[v>>(4*i)&0xF]
+		b[5+i] = hexDigits[v>>(4*(4+i))&0xF]
 	}
+	for i := range 6 {
+		b[10+i] = hexDigits[v>>(4*(8+i))&0xF]
+	}
+	for i := range 2 {
+		b[17+i] = hexDigits[v>>(4*(14+i))&0xF]
+	}
+	for i := range 4 {
+		b[19+i] = hexDigits[w>>(4*i)&0xF]
+	}
+	b[4], b[9], b[16] = ':', ':', ':'
 	return string(b[:])
 }
 

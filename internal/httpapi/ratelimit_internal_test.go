@@ -86,3 +86,24 @@ func TestRateLimitBodiesFollowTheCounters(t *testing.T) {
 		charge(1)
 	}
 }
+
+// TestRequestIDShape pins the request id's shape, XXXX:XXXX:XXXXXX:XXXXXX
+// in upper-case hex, and that ids differ.
+func TestRequestIDShape(t *testing.T) {
+	seen := map[string]bool{}
+	for range 1000 {
+		id := newRequestID()
+		if len(id) != 23 || id[4] != ':' || id[9] != ':' || id[16] != ':' {
+			t.Fatalf("request id %q", id)
+		}
+		for i, c := range id {
+			if i != 4 && i != 9 && i != 16 && !('0' <= c && c <= '9' || 'A' <= c && c <= 'F') {
+				t.Fatalf("request id %q: %q at %d", id, c, i)
+			}
+		}
+		if seen[id] {
+			t.Fatalf("request id %q twice", id)
+		}
+		seen[id] = true
+	}
+}
