@@ -178,6 +178,10 @@ func ResolveActor(ctx context.Context, st usage.Store, hash []byte) (*usage.Acto
 type tokenCache struct {
 	mu sync.Mutex
 	m  map[[sha256.Size]byte]cachedActor
+	// gen counts forget calls: a load that resolved its token before a
+	// forget (a revocation racing with the first request of the token)
+	// caches nothing, so the forget is never undone by an older answer.
+	gen uint64
 }
 
 type cachedActor struct {
@@ -207,6 +211,7 @@ func (c *tokenCache) lookup(key *[sha256.Size]byte, now time.Time, ttl time.Dura
 func (c *tokenCache) forget(match func(*usage.Actor) bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.gen++
 	for k, e := range c.m {
 		if e.actor != nil && match(e.actor) {
 			delete(c.m, k)
@@ -218,6 +223,9 @@ func (c *tokenCache) forget(match func(*usage.Actor) bool) {
 // a token the store does not know included; scopes is oauthScopes(a).
 func (c *tokenCache) load(ctx context.Context, st usage.Store, key *[sha256.Size]byte, now time.Time, ttl time.Duration) (_ *usage.Actor, scopes string, _ error) {
 	hash := *key // copied here, so only a miss puts it on the heap
+	c.mu.Lock()
+	gen := c.gen
+	c.mu.Unlock()
 	a, err := ResolveActor(ctx, st, hash[:])
 	if err != nil && !usage.IsNotFound(err) {
 		if usage.ErrorKind(err) == usage.KindInternal {
@@ -228,10 +236,12 @@ func (c *tokenCache) load(ctx context.Context, st usage.Store, key *[sha256.Size
 	scopes = oauthScopes(a)
 	if ttl > 0 {
 		c.mu.Lock()
-		if c.m == nil || len(c.m) > 100_000 {
-			c.m = make(map[[sha256.Size]byte]cachedActor)
+		if c.gen == gen { // else a forget ran while the token was resolved
+			if c.m == nil || len(c.m) > 100_000 {
+				c.m = make(map[[sha256.Size]byte]cachedActor)
+			}
+			c.m[*key] = cachedActor{actor: a, scopes: scopes, expires: now.Add(ttl)}
 		}
-		c.m[*key] = cachedActor{actor: a, scopes: scopes, expires: now.Add(ttl)}
 		c.mu.Unlock()
 	}
 	return a, scopes, err

@@ -107,3 +107,58 @@ func TestRequestIDShape(t *testing.T) {
 		seen[id] = true
 	}
 }
+
+// revokingStore answers one classic PAT and runs during inside
+// TokenByHash, as a revocation on another goroutine would.
+type revokingStore struct {
+	usage.Store // nil: only the methods below are called
+	tok         *usage.Token
+	during      func()
+}
+
+func (s *revokingStore) TokenByHash(_ context.Context, hash []byte) (*usage.Token, error) {
+	if s.during != nil {
+		s.during()
+	}
+	if !usage.HashesEqual(hash, s.tok.Hash) {
+		return nil, usage.ErrNotFound
+	}
+	return s.tok, nil
+}
+
+func (s *revokingStore) UserByID(_ context.Context, id int64) (*usage.User, error) {
+	return &usage.User{ID: id, Login: "octocat"}, nil
+}
+
+func (s *revokingStore) Roles(context.Context, int64) (map[string]string, map[string]string, error) {
+	return nil, nil, nil
+}
+
+// TestTokenCacheRevocationDuringLoad pins that a revocation (forget) made
+// while a token is being resolved is not undone: the answer resolved
+// before it is used by the request in flight but not cached, so the next
+// request asks the store again; a load with no forget in between is
+// cached, with its X-OAuth-Scopes value.
+func TestTokenCacheRevocationDuringLoad(t *testing.T) {
+	raw := usage.NewTokenString(usage.ActorClassicPAT)
+	hash := usage.HashToken(raw)
+	st := &revokingStore{tok: &usage.Token{ID: 1, Type: usage.ActorClassicPAT, UserID: 7, Hash: hash, Scopes: []string{"repo", "read:org"}}}
+	var c tokenCache
+	key := [32]byte(hash)
+	now := time.Now()
+	st.during = func() { c.forget(func(*usage.Actor) bool { return true }) }
+	a, scopes, err := c.load(context.Background(), st, &key, now, time.Hour)
+	if err != nil || a == nil || a.User.ID != 7 || scopes != "repo, read:org" {
+		t.Fatalf("load: %+v %q %v", a, scopes, err)
+	}
+	if _, _, hit := c.lookup(&key, now, time.Hour); hit {
+		t.Fatal("an actor resolved before a revocation was cached after it")
+	}
+	st.during = nil
+	if _, _, err := c.load(context.Background(), st, &key, now, time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	if a, scopes, hit := c.lookup(&key, now, time.Hour); !hit || a == nil || scopes != "repo, read:org" {
+		t.Fatalf("a load with no revocation in between: hit %v, %+v %q", hit, a, scopes)
+	}
+}
