@@ -298,6 +298,9 @@ type PackedRow struct {
 	Total       int64
 	RateLimited int64
 	Entries     []PackedEntry
+	// Minutes, in the hour rows of actors and users with
+	// PackOptions.HourMinutes, break the hour down by group and minute.
+	Minutes []PackedEntry
 }
 
 // PackedEntry is one group inside a PackedRow.
@@ -366,20 +369,28 @@ func (t *packedTable) add(row, ref int32, c Counts) {
 
 // finish adds every minute row to its coarser buckets that cut keeps,
 // drops the rows cut does not keep, sets each row's totals to the sum of
-// its entries and returns the rows. With fold, no minute row is returned:
-// each minute entry moves, as it is, into its five-minute row (see
-// PackOptions).
+// its entries and returns the rows. With o.FoldMinutes, no minute row is
+// returned: each minute entry moves, as it is, into its five-minute row;
+// with o.HourMinutes, neither minute nor five-minute rows are returned
+// and each minute entry the cutoffs keep is also kept, as it is, in its
+// hour row's Minutes (see PackOptions).
 //
 // Each level is derived from the one below it: its rows are found once
 // per row below, not once per entry, and its entries are added from the
 // (already merged, so fewer) entries below. Rows are made whatever the
 // cutoffs, since a coarser level may be kept longer than the one it is
 // derived from; those cut does not keep are dropped at the end.
-func (t *packedTable) finish(cut Cutoffs, fold bool) []PackedRow {
+func (t *packedTable) finish(cut Cutoffs, o PackOptions) []PackedRow {
+	fold, hourMinutes := o.FoldMinutes && !o.HourMinutes, o.HourMinutes
 	rows0, rows1 := 0, len(t.rows) // the rows of the level below
 	ents0, ents1 := 0, len(t.list) // and its entries
 	var up []int32                 // up[i-rows0]: the row of level l holding row i
+	var mins []packedEnt           // hourMinutes: minute entries, by hour row
+	minuteCut := max(cut.Level[Minute], cut.Level[FiveMinutes])
 	for _, l := range Levels[1:] {
+		if hourMinutes && l == FiveMinutes {
+			continue // hours are derived from minutes
+		}
 		up = append(up[:0], make([]int32, rows1-rows0)...)
 		for i := rows0; i < rows1; i++ {
 			r := t.rows[i] // a copy: row appends to t.rows
@@ -389,9 +400,15 @@ func (t *packedTable) finish(cut Cutoffs, fold bool) []PackedRow {
 		for i := ents0; i < ents1; i++ {
 			e := t.list[i] // a copy: add and append grow t.list
 			p := up[int(e.row)-rows0]
-			if fold && l == FiveMinutes {
+			switch {
+			case fold && l == FiveMinutes:
 				t.list = append(t.list, packedEnt{p, e.PackedEntry}) // not merged: one entry per minute
-			} else {
+			case hourMinutes && l == Hour:
+				if t.rows[e.row].Bucket >= minuteCut {
+					mins = append(mins, packedEnt{p, e.PackedEntry})
+				}
+				t.add(p, e.Ref, e.Counts)
+			default:
 				t.add(p, e.Ref, e.Counts)
 			}
 		}
@@ -403,15 +420,40 @@ func (t *packedTable) finish(cut Cutoffs, fold bool) []PackedRow {
 	n := int32(0)
 	for i := range t.rows {
 		r := &t.rows[i]
-		if r.Bucket < cut.Level[r.Level] || (fold && r.Level == Minute) {
+		if r.Bucket < cut.Level[r.Level] || ((fold || hourMinutes) && r.Level == Minute) {
 			continue
 		}
 		n++
 		keep[i] = n
 	}
+	out := make([]PackedRow, 0, n)
+	for i := range t.rows {
+		if keep[i] != 0 {
+			out = append(out, t.rows[i])
+		}
+	}
+	byRow(t.list, keep, n, func(k int32, es []PackedEntry) {
+		r := &out[k]
+		r.Entries = es
+		for i := range es {
+			r.Total += es[i].Total
+			r.RateLimited += es[i].RateLimited
+		}
+	})
+	if len(mins) > 0 {
+		byRow(mins, keep, n, func(k int32, es []PackedEntry) { out[k].Minutes = es })
+	}
+	return out
+}
+
+// byRow groups the entries of list by row with a counting sort: keep maps
+// a row to its index in the output plus one (0: dropped), and fn is called
+// with each kept row (0-based) holding entries and those entries, in list
+// order, all in one allocation.
+func byRow(list []packedEnt, keep []int32, n int32, fn func(k int32, es []PackedEntry)) {
 	count := make([]int32, n+1)
-	for i := range t.list {
-		if k := keep[t.list[i].row]; k != 0 {
+	for i := range list {
+		if k := keep[list[i].row]; k != 0 {
 			count[k]++
 		}
 	}
@@ -419,32 +461,22 @@ func (t *packedTable) finish(cut Cutoffs, fold bool) []PackedRow {
 		count[i] += count[i-1]
 	}
 	all := make([]PackedEntry, count[n])
-	out := make([]PackedRow, 0, n)
-	for i := range t.rows {
-		if keep[i] != 0 {
-			out = append(out, t.rows[i])
-		}
-	}
 	fill := count[:n] // fill[k-1] is where row k's next entry goes
-	for i := range t.list {
-		e := &t.list[i]
-		k := keep[e.row]
-		if k == 0 {
-			continue
+	for i := range list {
+		e := &list[i]
+		if k := keep[e.row]; k != 0 {
+			all[fill[k-1]] = e.PackedEntry
+			fill[k-1]++
 		}
-		all[fill[k-1]] = e.PackedEntry
-		fill[k-1]++
-		r := &out[k-1]
-		r.Total += e.Total
-		r.RateLimited += e.RateLimited
 	}
 	// fill[k-1] now is the end of row k's entries; row k starts where row k-1 ends
 	start := int32(0)
-	for k := range out {
-		out[k].Entries = all[start:fill[k]:fill[k]]
+	for k := range fill {
+		if fill[k] > start {
+			fn(int32(k), all[start:fill[k]:fill[k]])
+		}
 		start = fill[k]
 	}
-	return out
 }
 
 // PackOptions change the packed form AggregatePackedWith returns.
@@ -460,6 +492,16 @@ type PackOptions struct {
 	// five-minute row the cutoffs keep holds all its minutes, also those
 	// before the minute cutoff, as its summed entries would.
 	FoldMinutes bool
+	// HourMinutes keeps the minutes of actors and users in their hour
+	// rows: ActorRows and UserRows then hold neither minute nor
+	// five-minute rows, and each hour row's Minutes hold one entry per
+	// group and minute (an entry's minute is the minute of its Last
+	// time), for the minutes the cutoffs keep; its Entries are summed
+	// over the hour as usual. An hour bucket holds twelve five-minute
+	// buckets, and on sparse traffic most of an actor's five-minute
+	// buckets hold a request or two, so that is a fraction of the rows.
+	// It takes precedence over FoldMinutes.
+	HourMinutes bool
 }
 
 // AggregatePacked aggregates events into the packed form, keeping the
@@ -517,6 +559,6 @@ func AggregatePackedWith(events []Event, cut Cutoffs, o PackOptions) *Packed {
 		p.SubjectInfo[s] = subjectInfo[i]
 	}
 	p.Orgs, p.Actors, p.Routes, p.Subjects = orgs.list, actors.list, routes.list, subjects.list
-	p.OrgRows, p.ActorRows, p.UserRows = orgT.finish(cut, false), actorT.finish(cut, o.FoldMinutes), userT.finish(cut, o.FoldMinutes)
+	p.OrgRows, p.ActorRows, p.UserRows = orgT.finish(cut, PackOptions{}), actorT.finish(cut, o), userT.finish(cut, o)
 	return p
 }
