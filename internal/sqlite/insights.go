@@ -513,7 +513,8 @@ func sameActor(a, b insights.ActorInfo) bool {
 
 // packedTable describes a roll-up table: its key columns (ending with lvl
 // and bucket) and its packed group-list column. A folded table's minutes
-// are written into its five-minute rows (see lvlMinuteDetail).
+// are written into its hour rows (see hourMinutes); rows written before
+// keep them in lvlMinuteDetail rows.
 type packedTable struct {
 	name   string
 	keys   []string
@@ -530,26 +531,36 @@ var (
 )
 
 // lvlMinuteDetail is the lvl of the five-minute rows the actor and user
-// tables are written with: their lists hold one entry per group and minute
-// (the minute of its last request time), so one row holds its five
-// minutes and no minute row (lvl 0) is written for actors and users. On
-// sparse traffic most actor and user minutes hold a request or two, and
-// their minute rows were over half the rows an event wrote. A minute is
-// read by filtering its five-minute row's entries; five minutes by summing
-// them. Rows of lvl 0 and 1 written before are still read: each event is
-// in lvl 0 and 1 or in lvl 4, never both, so adding up both stays exact
+// tables were written with before their minutes moved into their hour rows
+// (hourMinutes): lists of one entry per group and minute (the minute of its
+// last request time). Such rows, and rows of lvl 0 and 1 written before
+// them, are still read: each event is in exactly one of lvl 0 and 1, lvl
+// 4, or the minutes of its hour row, so adding up all three stays exact
 // without converting stored rows.
 const lvlMinuteDetail = 4
 
+// The actor and user tables keep their minutes in their hour rows (lvl 2),
+// in two more columns: minutes, the hour's requests by minute (a packed
+// list whose refs are minute indexes in the hour, 0-59), and detail, its
+// requests by group and minute (a packed list of minute entries, as
+// lvlMinuteDetail rows hold). No minute or five-minute row is written for
+// actors and users: on sparse traffic most of an actor's five-minute
+// buckets hold a request or two, and their rows were three quarters of the
+// rows a batch wrote. Minute and five-minute series and totals read the
+// minutes column of the hour rows overlapping the range (at most 60
+// entries a row), lists of minute and five-minute ranges their detail
+// column; both are filtered by minute.
+const (
+	hourMinutesCol = "minutes"
+	hourDetailCol  = "detail"
+)
+
 // packOptions is how the embedded store aggregates a batch: with the
-// minute buckets of actors and users folded into lvlMinuteDetail rows.
-var packOptions = insights.PackOptions{FoldMinutes: true}
+// minutes of actors and users in their hour rows.
+var packOptions = insights.PackOptions{HourMinutes: true}
 
 // storedLevel is the lvl a row of level l of table t is stored with.
 func storedLevel(t packedTable, l insights.Level) int64 {
-	if t.folded && l == insights.FiveMinutes {
-		return lvlMinuteDetail
-	}
 	return int64(l)
 }
 
@@ -560,6 +571,9 @@ type packedRow struct {
 	rl      int64
 	entries []entry
 	blob    []byte // entries, encoded
+	// an hour row of a folded table: its requests by minute and by
+	// group and minute, encoded (nil: none)
+	minutes, detail []byte
 }
 
 // toRows maps packed rows to table rows, turning dictionary indexes into
@@ -593,8 +607,60 @@ func toRows(src []insights.PackedRow, key func(r *insights.PackedRow) [4]int64, 
 		all[i].blob = lists[start:ends[i]:ends[i]]
 		start = ends[i]
 	}
+	encodeHourMinutes(src, all, ref, n)
 	slices.SortFunc(out, func(a, b *packedRow) int { return compareKeys(&a.key, &b.key) })
 	return out
+}
+
+// encodeHourMinutes encodes the minutes and detail lists of the rows of src
+// (already mapped to rows) that have Minutes.
+func encodeHourMinutes(src []insights.PackedRow, rows []packedRow, ref []int64, n int) {
+	total := 0
+	for i := range src {
+		total += len(src[i].Minutes)
+	}
+	if total == 0 {
+		return
+	}
+	ents := make([]entry, 0, total)
+	var buf []byte
+	type span struct{ m0, m1, d0, d1 int }
+	spans := make([]span, len(src))
+	for i := range src {
+		r := &src[i]
+		if len(r.Minutes) == 0 {
+			continue
+		}
+		bucket := rows[i].key[n-1]
+		// by minute: at most 60 entries, ref the minute's index
+		var mins [60]insights.Counts
+		for _, e := range r.Minutes {
+			m := &mins[(insights.Minute.Floor(e.Last)-bucket)/60%60]
+			m.Add(e.Counts)
+		}
+		es := ents[:0]
+		for m := range mins {
+			if mins[m].Total != 0 || mins[m].RateLimited != 0 {
+				es = append(es, entry{int64(m), mins[m]})
+			}
+		}
+		sp := span{m0: len(buf)}
+		buf = encodeEntries(buf, es, bucket)
+		sp.m1, sp.d0 = len(buf), len(buf)
+		es = es[:0]
+		for _, e := range r.Minutes {
+			es = append(es, entry{ref[e.Ref], e.Counts})
+		}
+		buf = encodeEntries(buf, es, bucket)
+		sp.d1 = len(buf)
+		spans[i] = sp
+	}
+	for i := range src {
+		if sp := spans[i]; sp.d1 > 0 {
+			rows[i].minutes = buf[sp.m0:sp.m1:sp.m1]
+			rows[i].detail = buf[sp.d0:sp.d1:sp.d1]
+		}
+	}
 }
 
 // rollupRows are a batch's roll-up rows, sorted by key, lists encoded.
@@ -665,9 +731,22 @@ func writePacked(ctx context.Context, tx *sql.Tx, t packedTable, sorted []*packe
 		merge = fmt.Sprintf("CASE WHEN excluded.lvl = %d THEN %s(%s, excluded.%s, excluded.bucket) ELSE %s END",
 			lvlMinuteDetail, mergeMinutesFunc, t.list, t.list, merge)
 	}
+	if !t.folded {
+		return upsertRows(ctx, tx, t, sorted, true, func(m int) string {
+			return fmt.Sprintf("INSERT INTO %s (%s, total, rl, %s) VALUES %s ON CONFLICT (%s) DO UPDATE SET total = total + excluded.total, rl = rl + excluded.rl, %s = %s",
+				t.name, cols, t.list, placeholders(m, len(t.keys)+3), cols, t.list, merge)
+		})
+	}
+	// an hour row's minutes and detail: kept when the batch has none,
+	// merged when both have some
+	mergeCol := func(col, fn string) string {
+		return fmt.Sprintf("%[1]s = CASE WHEN excluded.%[1]s IS NULL THEN %[1]s WHEN %[1]s IS NULL THEN excluded.%[1]s ELSE %[2]s(%[1]s, excluded.%[1]s, excluded.bucket) END",
+			col, fn)
+	}
 	return upsertRows(ctx, tx, t, sorted, true, func(m int) string {
-		return fmt.Sprintf("INSERT INTO %s (%s, total, rl, %s) VALUES %s ON CONFLICT (%s) DO UPDATE SET total = total + excluded.total, rl = rl + excluded.rl, %s = %s",
-			t.name, cols, t.list, placeholders(m, len(t.keys)+3), cols, t.list, merge)
+		return fmt.Sprintf("INSERT INTO %s (%s, total, rl, %s, %s, %s) VALUES %s ON CONFLICT (%s) DO UPDATE SET total = total + excluded.total, rl = rl + excluded.rl, %s = %s, %s, %s",
+			t.name, cols, t.list, hourMinutesCol, hourDetailCol, placeholders(m, len(t.keys)+5), cols, t.list, merge,
+			mergeCol(hourMinutesCol, mergeListsFunc), mergeCol(hourDetailCol, mergeMinutesFunc))
 	})
 }
 
@@ -702,6 +781,15 @@ func upsertRows(ctx context.Context, tx *sql.Tx, t packedTable, rows []*packedRo
 			if list {
 				args = append(args, r.blob)
 			}
+			if list && t.folded {
+				for _, b := range [][]byte{r.minutes, r.detail} {
+					if b == nil {
+						args = append(args, nil) // NULL
+					} else {
+						args = append(args, b)
+					}
+				}
+			}
 		}
 		if _, err := st.ExecContext(ctx, args...); err != nil {
 			return fmt.Errorf("%s: %w", t.name, err)
@@ -733,11 +821,12 @@ type storedSeg struct {
 }
 
 // storedSegs maps segments to the rows of t that hold them whole. In a
-// folded table a five-minute segment is its lvl 1 and its lvlMinuteDetail
-// rows, and a minute segment its lvl 0 rows and the minutes it returns in
-// detail: those to read from the lvlMinuteDetail rows, by entry (see
-// minuteDetail).
-func storedSegs(t packedTable, segs []insights.Segment) (whole []storedSeg, detail []insights.Segment) {
+// folded table a five-minute segment is also its lvlMinuteDetail rows, and
+// a minute segment also the minutes it returns in detail: those to read
+// from the lvlMinuteDetail rows, by entry (see minuteDetail); and both are
+// also in hours, the segments to read from the minutes of hour rows (see
+// hourMinutes).
+func storedSegs(t packedTable, segs []insights.Segment) (whole []storedSeg, detail, hours []insights.Segment) {
 	whole = make([]storedSeg, 0, len(segs)+2)
 	for _, s := range segs {
 		whole = append(whole, storedSeg{int64(s.Level), s.Start, s.End, s.Level})
@@ -747,11 +836,54 @@ func storedSegs(t packedTable, segs []insights.Segment) (whole []storedSeg, deta
 		switch s.Level {
 		case insights.FiveMinutes:
 			whole = append(whole, storedSeg{lvlMinuteDetail, s.Start, s.End, s.Level})
+			hours = append(hours, s)
 		case insights.Minute:
 			detail = append(detail, s)
+			hours = append(hours, s)
 		}
 	}
-	return whole, detail
+	return whole, detail, hours
+}
+
+// hourMinutes calls fn with every entry of column col (hourMinutesCol or
+// hourDetailCol) of the scope's hour rows (of folded table t) whose minute
+// lies in one of the segments (of minutes or five minutes), with the
+// segment, in row order. Each segment reads the hour rows overlapping it
+// and keeps its own minutes, so no entry is given twice.
+func (db *DB) hourMinutes(ctx context.Context, t packedTable, col, prefix string, prefixArgs []any, segs []insights.Segment,
+	fn func(s insights.Segment, ref int64, c insights.Counts)) error {
+	for _, s := range segs {
+		q, args := segmentSQL("bucket, "+col, t.name, prefix, prefixArgs,
+			[]storedSeg{{int64(insights.Hour), insights.Hour.Floor(s.Start), s.End, insights.Hour}})
+		rows, err := db.reader.QueryContext(ctx, q+" AND "+col+" IS NOT NULL", args...)
+		if err != nil {
+			return err
+		}
+		var list sql.RawBytes
+		for rows.Next() {
+			var bucket int64
+			if err := rows.Scan(&bucket, &list); err != nil {
+				rows.Close()
+				return err
+			}
+			err := decodeEntries(list, bucket, func(ref int64, c insights.Counts) {
+				if m := insights.Minute.Floor(c.Last); m >= s.Start && m < s.End {
+					fn(s, ref, c)
+				}
+			})
+			if err != nil {
+				rows.Close()
+				return err
+			}
+		}
+		if err := rows.Close(); err != nil {
+			return err
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // segmentSQL returns "SELECT cols FROM table WHERE prefix AND lvl = ? AND
@@ -862,17 +994,21 @@ func (db *DB) InsightsTotals(ctx context.Context, s insights.Scope, segs []insig
 	if !ok || err != nil || len(segs) == 0 {
 		return c, err
 	}
-	whole, detail := storedSegs(t, segs)
+	whole, detail, hours := storedSegs(t, segs)
 	inner, qargs := segmentSQL("total, rl", t.name, prefix, args, whole)
 	err = db.reader.QueryRowContext(ctx, "SELECT COALESCE(SUM(total), 0), COALESCE(SUM(rl), 0) FROM ("+inner+")", qargs...).
 		Scan(&c.Total, &c.RateLimited)
 	if err != nil {
 		return c, err
 	}
-	err = db.minuteDetail(ctx, t, prefix, args, detail, func(_, _ int64, e insights.Counts) {
+	add := func(e insights.Counts) {
 		c.Total += e.Total
 		c.RateLimited += e.RateLimited
-	})
+	}
+	if err := db.minuteDetail(ctx, t, prefix, args, detail, func(_, _ int64, e insights.Counts) { add(e) }); err != nil {
+		return c, err
+	}
+	err = db.hourMinutes(ctx, t, hourMinutesCol, prefix, args, hours, func(_ insights.Segment, _ int64, e insights.Counts) { add(e) })
 	return c, err
 }
 
@@ -888,20 +1024,34 @@ func (db *DB) InsightsSeries(ctx context.Context, s insights.Scope, segs []insig
 	if !ok || err != nil || len(segs) == 0 {
 		return nil, err
 	}
-	whole, detail := storedSegs(t, segs)
+	whole, detail, hours := storedSegs(t, segs)
 	out, err := db.seriesRows(ctx, t, prefix, args, whole, seriesCap(segs))
-	if err != nil || (len(detail) == 0 && len(whole) == len(segs)) {
+	if err != nil || (len(detail) == 0 && len(hours) == 0 && len(whole) == len(segs)) {
 		return out, err
 	}
-	// A folded table: minutes from their five-minute rows' entries, and
-	// buckets stored at two lvls (rows written before the fold) summed.
-	// one five-minute row's minutes at a time, in time order
+	// A folded table: minutes from their five-minute rows' entries (one
+	// five-minute row's minutes at a time, in time order), minutes and
+	// five minutes from their hour rows' minutes, and buckets stored at
+	// several lvls (rows written before) summed.
 	minutes := insights.NewMinuteFolder(out)
 	err = db.minuteDetail(ctx, t, prefix, args, detail, func(bucket, _ int64, c insights.Counts) { minutes.Add(bucket, c) })
 	if err != nil {
 		return nil, err
 	}
-	return insights.SumBuckets(minutes.Buckets()), nil
+	out = minutes.Buckets()
+	err = db.hourMinutes(ctx, t, hourMinutesCol, prefix, args, hours, func(s insights.Segment, _ int64, c insights.Counts) {
+		b := s.Level.Floor(c.Last)
+		if k := len(out) - 1; k >= 0 && out[k].Bucket == b && out[k].Level == s.Level { // the minutes of one bucket come in a row
+			out[k].Total += c.Total
+			out[k].RateLimited += c.RateLimited
+			return
+		}
+		out = append(out, insights.BucketCounts{Level: s.Level, Bucket: b, Total: c.Total, RateLimited: c.RateLimited})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return insights.SumBuckets(out), nil
 }
 
 // seriesRows reads the rows of the stored segments segs, as InsightsSeries
@@ -1002,7 +1152,7 @@ func (db *DB) InsightsGroups(ctx context.Context, s insights.Scope, segs []insig
 		}
 		t, prefix, args = actorTable, "org = ? AND actor = ?", []any{org, actor}
 	}
-	whole, detail := storedSegs(t, segs)
+	whole, detail, hours := storedSegs(t, segs)
 	q, qargs := segmentSQL("bucket, "+t.list, t.name, prefix, args, whole)
 	rows, err := db.reader.QueryContext(ctx, q, qargs...)
 	if err != nil {
@@ -1023,7 +1173,10 @@ func (db *DB) InsightsGroups(ctx context.Context, s insights.Scope, segs []insig
 		return err
 	}
 	rows.Close()
-	return db.minuteDetail(ctx, t, prefix, args, detail, func(_, ref int64, c insights.Counts) { g.Add(ref, c) })
+	if err := db.minuteDetail(ctx, t, prefix, args, detail, func(_, ref int64, c insights.Counts) { g.Add(ref, c) }); err != nil {
+		return err
+	}
+	return db.hourMinutes(ctx, t, hourDetailCol, prefix, args, hours, func(_ insights.Segment, ref int64, c insights.Counts) { g.Add(ref, c) })
 }
 
 // info runs q (which selects ref first, from a table keyed by ref) for
@@ -1129,6 +1282,15 @@ func (db *DB) InsightsPrune(ctx context.Context, cut insights.Cutoffs) (int64, e
 					}
 					n, _ := res.RowsAffected()
 					total += n
+				}
+				if t.folded && l == insights.Minute {
+					// the minutes of hours wholly before the cutoff (the
+					// rows stay, so they are not counted)
+					_, err := tx.ExecContext(ctx, "UPDATE "+t.name+" SET "+hourMinutesCol+" = NULL, "+hourDetailCol+" = NULL WHERE lvl = ? AND bucket < ? AND "+
+						hourMinutesCol+" IS NOT NULL", int64(insights.Hour), insights.Hour.Floor(cut.Level[l]))
+					if err != nil {
+						return err
+					}
 				}
 			}
 		}

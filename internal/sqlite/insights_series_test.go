@@ -117,11 +117,18 @@ func TestInsightsSeriesMatchesReference(t *testing.T) {
 }
 
 // TestInsightsRowsBeforeFold reads a database holding actor and user rows
-// of the layout before lvlMinuteDetail (minute rows at lvl 0, five-minute
-// rows at lvl 1), to which newer batches added lvl 4 rows for the same
-// buckets: series, totals and groups of every scope count both, each
-// event once.
+// of the layouts before hour rows held their minutes (minute rows at lvl
+// 0 and five-minute rows at lvl 1; or five-minute rows of minute entries
+// at lvlMinuteDetail), to which newer batches added minutes to the hour
+// rows of the same buckets: series, totals and groups of every scope count
+// both, each event once.
 func TestInsightsRowsBeforeFold(t *testing.T) {
+	for _, layout := range []string{"lvl 0 and 1", "lvl 4"} {
+		t.Run(layout, func(t *testing.T) { testRowsBefore(t, layout == "lvl 4") })
+	}
+}
+
+func testRowsBefore(t *testing.T, lvl4 bool) {
 	ctx := context.Background()
 	db, err := Open(ctx, filepath.Join(t.TempDir(), "ghusage.db"), Options{Synchronous: "NORMAL"})
 	if err != nil {
@@ -144,8 +151,8 @@ func TestInsightsRowsBeforeFold(t *testing.T) {
 		return out
 	}
 	old, late := gen("old", 3000, 53), gen("new", 2000, 79)
-	// the old batch, written as the store did before the fold
-	roll := insights.AggregatePacked(old, cut)
+	// the old batch, written as the store did before
+	roll := insights.AggregatePackedWith(old, cut, insights.PackOptions{FoldMinutes: lvl4})
 	var refs *refBatch
 	err = db.write(ctx, func(tx *sql.Tx) error {
 		var err error
@@ -155,8 +162,8 @@ func TestInsightsRowsBeforeFold(t *testing.T) {
 		rows := buildRows(roll, refs)
 		for _, rs := range [][]*packedRow{rows.actors, rows.users} {
 			for _, r := range rs {
-				if r.key[2] == lvlMinuteDetail {
-					r.key[2] = int64(insights.FiveMinutes)
+				if lvl4 && r.key[2] == int64(insights.FiveMinutes) {
+					r.key[2] = lvlMinuteDetail
 				}
 			}
 		}
@@ -167,11 +174,19 @@ func TestInsightsRowsBeforeFold(t *testing.T) {
 	}
 	db.publishRefs(refs)
 	var legacy int
-	if err := db.reader.QueryRow("SELECT count(*) FROM insights_r_actor WHERE lvl IN (0, 1)").Scan(&legacy); err != nil || legacy == 0 {
+	q := "SELECT count(*) FROM insights_r_actor WHERE lvl IN (0, 1)"
+	if lvl4 {
+		q = "SELECT count(*) FROM insights_r_actor WHERE lvl = 4"
+	}
+	if err := db.reader.QueryRow(q).Scan(&legacy); err != nil || legacy == 0 {
 		t.Fatalf("%d rows of the old layout, %v", legacy, err)
 	}
 	if _, err := db.InsightsIngest(ctx, late, cut); err != nil {
 		t.Fatal(err)
+	}
+	var merged int
+	if err := db.reader.QueryRow("SELECT count(*) FROM insights_r_actor WHERE lvl = 2 AND minutes IS NOT NULL").Scan(&merged); err != nil || merged == 0 {
+		t.Fatalf("%d hour rows with minutes, %v", merged, err)
 	}
 	events := append(old, late...)
 	scopes := []insights.Scope{
@@ -220,6 +235,61 @@ func TestInsightsRowsBeforeFold(t *testing.T) {
 					t.Errorf("groups %+v %v sum to %d/%d, want %d/%d", sc, segs, sum.Total, sum.RateLimited, wantTotal.Total, wantTotal.RateLimited)
 				}
 			}
+		}
+	}
+}
+
+// TestInsightsPruneHourMinutes checks retention empties the minutes of the
+// hour rows wholly older than the minute cutoff, keeps the others, and
+// leaves the answers the cutoffs still allow exact.
+func TestInsightsPruneHourMinutes(t *testing.T) {
+	ctx := context.Background()
+	db, err := Open(ctx, filepath.Join(t.TempDir(), "ghusage.db"), Options{Synchronous: "NORMAL"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	now := time.Now().UTC().Truncate(time.Minute)
+	var events []insights.Event
+	for i := 0; i < 3000; i++ {
+		events = append(events, insights.Event{
+			ID: fmt.Sprintf("p-%d", i), Timestamp: now.Add(-time.Duration(i*83) * time.Second),
+			Org: "acme-web", ActorType: usage.ActorClassicPAT, ActorID: 1, ActorName: "tok",
+			UserID: 7, UserLogin: "u", SubjectType: insights.SubjectUser, SubjectID: 7, SubjectName: "u",
+			HTTPMethod: "GET", APIRoute: fmt.Sprintf("/r/%d", i%5), RateLimited: i%11 == 0,
+		})
+	}
+	if _, err := db.InsightsIngest(ctx, events, insights.DefaultRetention.Cutoffs(now)); err != nil {
+		t.Fatal(err)
+	}
+	keep := insights.DefaultRetention
+	keep.Minute = 24 * time.Hour
+	cut := keep.Cutoffs(now)
+	if _, err := db.InsightsPrune(ctx, cut); err != nil {
+		t.Fatal(err)
+	}
+	for _, table := range []string{"insights_r_actor", "insights_r_user"} {
+		var old, kept int
+		if err := db.reader.QueryRow("SELECT count(*) FILTER (WHERE bucket + 3600 <= ?), count(*) FILTER (WHERE bucket + 3600 > ?) FROM "+table+
+			" WHERE lvl = 2 AND minutes IS NOT NULL", cut.Level[insights.Minute], cut.Level[insights.Minute]).Scan(&old, &kept); err != nil {
+			t.Fatal(err)
+		}
+		if old != 0 || kept == 0 {
+			t.Errorf("%s: %d hour rows with minutes before the cutoff, %d after", table, old, kept)
+		}
+	}
+	for _, sc := range []insights.Scope{{Org: "acme-web", UserID: 7}, {Org: "acme-web", Actor: insights.ActorRef{Type: usage.ActorClassicPAT, ID: 1}}} {
+		segs := insights.Segments(insights.Hour.Floor(cut.Level[insights.Minute])+3600, now.Unix()+60, insights.FiveMinutes)
+		got, err := db.InsightsSeries(ctx, sc, segs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := referenceSeries(events, sc, segs)
+		cmpRows := func(x, y insights.BucketCounts) int { return int(x.Bucket - y.Bucket) }
+		slices.SortFunc(got, cmpRows)
+		slices.SortFunc(want, cmpRows)
+		if !slices.Equal(got, want) || len(want) == 0 {
+			t.Fatalf("series %+v after prune: %d rows, want %d", sc, len(got), len(want))
 		}
 	}
 }
