@@ -318,15 +318,23 @@ type packedKey struct {
 	ol     int64
 }
 
-// packedTable aggregates one packed table: rows by key, and each row's
-// entries by (row, ref) in one flat list, grouped into rows at the end.
+// packedTable aggregates one packed table: rows by key, and the minute
+// entries as they come, unmerged; finish groups and merges them. Nothing
+// per event goes through a map but the first request of a row: rows of
+// the current minute are cached by a small key index, and entries are
+// merged in finish by counting sorts and an array indexed by ref.
 type packedTable struct {
 	idx     map[packedKey]int32
 	lastKey packedKey // the key of the last row looked up
 	lastRow int32     // its index + 1; 0: none
 	rows    []PackedRow
-	ents    map[uint64]int32 // row<<32 | ref → index in list
-	list    []packedEnt
+	raw     []packedEnt // minute entries as added
+	nRefs   int32       // refs are below nRefs
+	// the minute rows of one minute and organization, by slot (a small
+	// index of the key): cache[slot] is the row when stamp[slot] == gen
+	cacheMinute, cacheOrg int64
+	gen                   int32
+	cache, stamp          []int32
 }
 
 type packedEnt struct {
@@ -335,7 +343,7 @@ type packedEnt struct {
 }
 
 func newPackedTable(n int) *packedTable {
-	return &packedTable{idx: make(map[packedKey]int32, n), ents: make(map[uint64]int32, n)}
+	return &packedTable{idx: make(map[packedKey]int32, n/4), raw: make([]packedEnt, 0, n), cacheMinute: -1 << 62, gen: 1}
 }
 
 func (t *packedTable) row(org int32, key int64, l Level, bucket int64) int32 {
@@ -353,18 +361,79 @@ func (t *packedTable) row(org int32, key int64, l Level, bucket int64) int32 {
 	return i
 }
 
-func (t *packedTable) add(row, ref int32, c Counts) {
-	k := uint64(uint32(row))<<32 | uint64(uint32(ref))
-	if i, ok := t.ents[k]; ok {
-		e := &t.list[i].Counts
-		e.Total += c.Total
-		e.RateLimited += c.RateLimited
-		e.Last = max(e.Last, c.Last)
-		e.LastRateLimited = max(e.LastRateLimited, c.LastRateLimited)
-		return
+// minuteRow is row for a minute bucket, cached by slot, a small index (at
+// most the number of events) that identifies key within the batch.
+func (t *packedTable) minuteRow(org int32, key int64, slot int32, bucket int64) int32 {
+	if bucket != t.cacheMinute || int64(org) != t.cacheOrg {
+		t.cacheMinute, t.cacheOrg = bucket, int64(org)
+		t.gen++
 	}
-	t.ents[k] = int32(len(t.list))
-	t.list = append(t.list, packedEnt{row, PackedEntry{ref, c}})
+	if int(slot) >= len(t.cache) {
+		t.cache = append(t.cache, make([]int32, int(slot)+1-len(t.cache))...)
+		t.stamp = append(t.stamp, make([]int32, int(slot)+1-len(t.stamp))...)
+	}
+	if t.stamp[slot] == t.gen {
+		return t.cache[slot]
+	}
+	i := t.row(org, key, Minute, bucket)
+	t.cache[slot], t.stamp[slot] = i, t.gen
+	return i
+}
+
+func (t *packedTable) add(row, ref int32, c Counts) {
+	t.raw = append(t.raw, packedEnt{row, PackedEntry{ref, c}})
+	t.nRefs = max(t.nRefs, ref+1)
+}
+
+// groupEnts sorts the entries of list by row (rows [r0, r1)) with a
+// counting sort, keeping their order within a row; off[i-r0] is where row
+// i's entries start in the result, off[r1-r0] its end.
+func groupEnts(list []packedEnt, r0, r1 int32) ([]packedEnt, []int32) {
+	n := r1 - r0
+	off := make([]int32, n+1)
+	for i := range list {
+		off[list[i].row-r0+1]++
+	}
+	for i := int32(1); i <= n; i++ {
+		off[i] += off[i-1]
+	}
+	out := make([]packedEnt, len(list))
+	fill := append([]int32(nil), off[:n]...)
+	for i := range list {
+		k := list[i].row - r0
+		out[fill[k]] = list[i]
+		fill[k]++
+	}
+	return out, off
+}
+
+// merger sums the entries of one row and ref, with an array by ref.
+type merger struct {
+	at    []int32 // at[ref]: index of the ref's entry in the output
+	stamp []int32 // valid when stamp[ref] == gen
+	gen   int32
+}
+
+// merge sums the entries of each row of grouped (as groupEnts returns
+// it) by ref, in place, and returns them with their offsets.
+func (m *merger) merge(grouped []packedEnt, off []int32) ([]packedEnt, []int32) {
+	out := grouped[:0]
+	moff := make([]int32, len(off))
+	for k := 0; k+1 < len(off); k++ {
+		m.gen++
+		moff[k] = int32(len(out))
+		for i := off[k]; i < off[k+1]; i++ {
+			e := grouped[i] // a copy: out overwrites grouped behind i
+			if m.stamp[e.Ref] == m.gen {
+				out[m.at[e.Ref]].Counts.Add(e.Counts)
+				continue
+			}
+			m.stamp[e.Ref], m.at[e.Ref] = m.gen, int32(len(out))
+			out = append(out, e)
+		}
+	}
+	moff[len(off)-1] = int32(len(out))
+	return out, moff
 }
 
 // finish adds every minute row to its coarser buckets that cut keeps,
@@ -382,101 +451,82 @@ func (t *packedTable) add(row, ref int32, c Counts) {
 // derived from; those cut does not keep are dropped at the end.
 func (t *packedTable) finish(cut Cutoffs, o PackOptions) []PackedRow {
 	fold, hourMinutes := o.FoldMinutes && !o.HourMinutes, o.HourMinutes
-	rows0, rows1 := 0, len(t.rows) // the rows of the level below
-	ents0, ents1 := 0, len(t.list) // and its entries
-	var up []int32                 // up[i-rows0]: the row of level l holding row i
-	var mins []packedEnt           // hourMinutes: minute entries, by hour row
+	m := &merger{at: make([]int32, t.nRefs), stamp: make([]int32, t.nRefs)}
+	// the minute level: rows [0, r1), entries grouped and merged
+	r0, r1 := int32(0), int32(len(t.rows))
+	list, off := m.merge(groupEnts(t.raw, r0, r1))
+	t.raw = nil
+	type level struct {
+		r0, r1 int32
+		list   []packedEnt
+		off    []int32
+		mins   []packedEnt // hourMinutes: the hour rows' Minutes
+		minOff []int32
+	}
+	levels := []level{{r0: r0, r1: r1, list: list, off: off}}
 	minuteCut := max(cut.Level[Minute], cut.Level[FiveMinutes])
 	for _, l := range Levels[1:] {
 		if hourMinutes && l == FiveMinutes {
 			continue // hours are derived from minutes
 		}
-		up = append(up[:0], make([]int32, rows1-rows0)...)
-		for i := rows0; i < rows1; i++ {
-			r := t.rows[i] // a copy: row appends to t.rows
-			up[i-rows0] = t.row(r.Org, r.Key, l, l.Floor(r.Bucket))
+		below := &levels[len(levels)-1]
+		up := make([]int32, below.r1-below.r0) // up[i-r0]: the row of level l holding row i
+		for i := below.r0; i < below.r1; i++ {
+			r := &t.rows[i]
+			up[i-below.r0] = t.row(r.Org, r.Key, l, l.Floor(r.Bucket))
 		}
-		next := len(t.list)
-		for i := ents0; i < ents1; i++ {
-			e := t.list[i] // a copy: add and append grow t.list
-			p := up[int(e.row)-rows0]
-			switch {
-			case fold && l == FiveMinutes:
-				t.list = append(t.list, packedEnt{p, e.PackedEntry}) // not merged: one entry per minute
-			case hourMinutes && l == Hour:
-				if t.rows[e.row].Bucket >= minuteCut {
-					mins = append(mins, packedEnt{p, e.PackedEntry})
-				}
-				t.add(p, e.Ref, e.Counts)
-			default:
-				t.add(p, e.Ref, e.Counts)
+		p0, p1 := below.r1, int32(len(t.rows)) // the rows of level l: all new
+		lifted := make([]packedEnt, len(below.list))
+		var mins []packedEnt
+		for i, e := range below.list {
+			if hourMinutes && l == Hour && t.rows[e.row].Bucket >= minuteCut {
+				mins = append(mins, packedEnt{up[e.row-below.r0], e.PackedEntry})
 			}
+			e.row = up[e.row-below.r0]
+			lifted[i] = e
 		}
-		rows0, rows1 = rows1, len(t.rows)
-		ents0, ents1 = next, len(t.list)
+		lv := level{r0: p0, r1: p1}
+		lv.list, lv.off = groupEnts(lifted, p0, p1)
+		if !(fold && l == FiveMinutes) { // folded: not merged, one entry per minute
+			lv.list, lv.off = m.merge(lv.list, lv.off)
+		}
+		if mins != nil {
+			lv.mins, lv.minOff = groupEnts(mins, p0, p1)
+		}
+		levels = append(levels, lv)
 	}
-	// group the entries by row (a counting sort), dropping old minutes
-	keep := make([]int32, len(t.rows)) // new index+1 of each row, 0 when dropped
-	n := int32(0)
-	for i := range t.rows {
-		r := &t.rows[i]
-		if r.Bucket < cut.Level[r.Level] || ((fold || hourMinutes) && r.Level == Minute) {
-			continue
-		}
-		n++
-		keep[i] = n
+	n := 0
+	for _, lv := range levels {
+		n += len(lv.list) + len(lv.mins)
 	}
-	out := make([]PackedRow, 0, n)
-	for i := range t.rows {
-		if keep[i] != 0 {
-			out = append(out, t.rows[i])
+	all := make([]PackedEntry, 0, n) // every row's entries, in one allocation
+	out := make([]PackedRow, 0, len(t.rows))
+	entries := func(list []packedEnt, a, b int32) []PackedEntry {
+		start := len(all)
+		for _, e := range list[a:b] {
+			all = append(all, e.PackedEntry)
 		}
+		return all[start:len(all):len(all)]
 	}
-	byRow(t.list, keep, n, func(k int32, es []PackedEntry) {
-		r := &out[k]
-		r.Entries = es
-		for i := range es {
-			r.Total += es[i].Total
-			r.RateLimited += es[i].RateLimited
+	for _, lv := range levels {
+		for i := lv.r0; i < lv.r1; i++ {
+			r := t.rows[i]
+			if r.Bucket < cut.Level[r.Level] || ((fold || hourMinutes) && r.Level == Minute) {
+				continue
+			}
+			k := i - lv.r0
+			r.Entries = entries(lv.list, lv.off[k], lv.off[k+1])
+			for j := range r.Entries {
+				r.Total += r.Entries[j].Total
+				r.RateLimited += r.Entries[j].RateLimited
+			}
+			if lv.mins != nil && lv.minOff[k+1] > lv.minOff[k] {
+				r.Minutes = entries(lv.mins, lv.minOff[k], lv.minOff[k+1])
+			}
+			out = append(out, r)
 		}
-	})
-	if len(mins) > 0 {
-		byRow(mins, keep, n, func(k int32, es []PackedEntry) { out[k].Minutes = es })
 	}
 	return out
-}
-
-// byRow groups the entries of list by row with a counting sort: keep maps
-// a row to its index in the output plus one (0: dropped), and fn is called
-// with each kept row (0-based) holding entries and those entries, in list
-// order, all in one allocation.
-func byRow(list []packedEnt, keep []int32, n int32, fn func(k int32, es []PackedEntry)) {
-	count := make([]int32, n+1)
-	for i := range list {
-		if k := keep[list[i].row]; k != 0 {
-			count[k]++
-		}
-	}
-	for i := 1; i <= int(n); i++ {
-		count[i] += count[i-1]
-	}
-	all := make([]PackedEntry, count[n])
-	fill := count[:n] // fill[k-1] is where row k's next entry goes
-	for i := range list {
-		e := &list[i]
-		if k := keep[e.row]; k != 0 {
-			all[fill[k-1]] = e.PackedEntry
-			fill[k-1]++
-		}
-	}
-	// fill[k-1] now is the end of row k's entries; row k starts where row k-1 ends
-	start := int32(0)
-	for k := range fill {
-		if fill[k] > start {
-			fn(int32(k), all[start:fill[k]:fill[k]])
-		}
-		start = fill[k]
-	}
 }
 
 // PackOptions change the packed form AggregatePackedWith returns.
@@ -523,7 +573,9 @@ func AggregatePackedWith(events []Event, cut Cutoffs, o PackOptions) *Packed {
 	var subjects intern[SubjectRef]
 	var actorInfo []ActorInfo // by actor index
 	var subjectInfo []SubjectInfo
-	orgT, actorT, userT := newPackedTable(len(events)/16), newPackedTable(len(events)/4), newPackedTable(len(events)/8)
+	var users intern[int64] // slots of the user table's row cache
+	lastUser, lastUserSlot := int64(0), int32(0)
+	orgT, actorT, userT := newPackedTable(len(events)), newPackedTable(len(events)), newPackedTable(len(events))
 	lastOrg, lastOrgID := "", int32(-1)
 	for i := range events {
 		e := &events[i]
@@ -536,9 +588,12 @@ func AggregatePackedWith(events []Event, cut Cutoffs, o PackOptions) *Packed {
 		route := routes.id(RouteRef{e.HTTPMethod, e.APIRoute})
 		b := Minute.Floor(ts)
 		orgT.add(orgT.row(lastOrgID, 0, Minute, b), subject, c)
-		actorT.add(actorT.row(lastOrgID, int64(actor), Minute, b), route, c)
+		actorT.add(actorT.minuteRow(lastOrgID, int64(actor), actor, b), route, c)
 		if e.UserID > 0 {
-			userT.add(userT.row(lastOrgID, e.UserID, Minute, b), actor, c)
+			if e.UserID != lastUser {
+				lastUser, lastUserSlot = e.UserID, users.id(e.UserID)
+			}
+			userT.add(userT.minuteRow(lastOrgID, e.UserID, lastUserSlot, b), actor, c)
 		}
 		// the latest event names the actor and subject (a later one in the batch wins a tie)
 		if int(actor) == len(actorInfo) {
