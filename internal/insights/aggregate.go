@@ -309,32 +309,17 @@ type PackedEntry struct {
 	Counts
 }
 
-// packedKey identifies a row of one packed table: ol is the organization
-// index shifted left by 8, or'ed with the level (a 24-byte key without
-// padding hashes as one block of memory).
-type packedKey struct {
-	key    int64
-	bucket int64
-	ol     int64
-}
-
-// packedTable aggregates one packed table: rows by key, and the minute
+// packedTable aggregates one packed table: its rows, and the minute
 // entries as they come, unmerged; finish groups and merges them. Nothing
-// per event goes through a map but the first request of a row: rows of
-// the current minute are cached by a small key index, and entries are
-// merged in finish by counting sorts and an array indexed by ref.
+// per event goes through a map when a batch is in time order (see
+// levelIndex), and entries are merged in finish by counting sorts and an
+// array indexed by ref.
 type packedTable struct {
-	idx     map[packedKey]int32
-	lastKey packedKey // the key of the last row looked up
-	lastRow int32     // its index + 1; 0: none
-	rows    []PackedRow
-	raw     []packedEnt // minute entries as added
-	nRefs   int32       // refs are below nRefs
-	// the minute rows of one minute and organization, by slot (a small
-	// index of the key): cache[slot] is the row when stamp[slot] == gen
-	cacheMinute, cacheOrg int64
-	gen                   int32
-	cache, stamp          []int32
+	rows   []PackedRow
+	slots  []int32     // by row: the slot of its key (see levelIndex)
+	raw    []packedEnt // minute entries as added
+	nRefs  int32       // refs are below nRefs
+	minute levelIndex  // the minute rows
 }
 
 type packedEnt struct {
@@ -343,40 +328,75 @@ type packedEnt struct {
 }
 
 func newPackedTable(n int) *packedTable {
-	return &packedTable{idx: make(map[packedKey]int32, n/4), raw: make([]packedEnt, 0, n), cacheMinute: -1 << 62, gen: 1}
+	t := &packedTable{raw: make([]packedEnt, 0, n)}
+	t.minute = levelIndex{t: t, l: Minute}
+	return t
 }
 
-func (t *packedTable) row(org int32, key int64, l Level, bucket int64) int32 {
-	k := packedKey{key, bucket, int64(org)<<8 | int64(l)}
-	if t.lastRow > 0 && k == t.lastKey { // consecutive events of one minute and key (the organization's)
-		return t.lastRow - 1
+// levelIndex finds or creates the rows of one level of a table. A row's
+// key has a slot, a small index of the key within the batch. While every
+// slot's rows come in increasing bucket order (a batch in time order), a
+// row is its slot's latest row or a new one, found without a map; the
+// first time a slot goes back in time (or appears in another
+// organization), the level's rows are indexed in a map, used from then
+// on.
+type levelIndex struct {
+	t     *packedTable
+	l     Level
+	first int32   // the level's first row in t.rows; its rows follow
+	last  []int32 // by slot: the index+1 of the slot's latest row
+	m     map[packedKey]int32
+}
+
+// packedKey identifies a row of one level: ol is the organization index
+// shifted left by 8, or'ed with the level.
+type packedKey struct {
+	key    int64
+	bucket int64
+	ol     int64
+}
+
+func (x *levelIndex) row(org int32, key int64, slot int32, bucket int64) int32 {
+	if x.m == nil {
+		if int(slot) >= len(x.last) {
+			x.last = append(x.last, make([]int32, int(slot)+1-len(x.last))...)
+		}
+		j := x.last[slot]
+		if j == 0 {
+			return x.add(org, key, slot, bucket)
+		}
+		r := &x.t.rows[j-1]
+		if r.Org == org && r.Key == key {
+			if r.Bucket == bucket {
+				return j - 1
+			}
+			if r.Bucket < bucket {
+				return x.add(org, key, slot, bucket)
+			}
+		}
+		x.m = make(map[packedKey]int32, len(x.t.rows)-int(x.first))
+		for i := int(x.first); i < len(x.t.rows); i++ {
+			r := &x.t.rows[i]
+			x.m[packedKey{r.Key, r.Bucket, int64(r.Org)<<8 | int64(r.Level)}] = int32(i)
+		}
 	}
-	i, ok := t.idx[k]
-	if !ok {
-		i = int32(len(t.rows))
-		t.idx[k] = i
-		t.rows = append(t.rows, PackedRow{Org: org, Key: key, Level: l, Bucket: bucket})
+	k := packedKey{key, bucket, int64(org)<<8 | int64(x.l)}
+	if i, ok := x.m[k]; ok {
+		return i
 	}
-	t.lastKey, t.lastRow = k, i+1
+	i := x.add(org, key, slot, bucket)
+	x.m[k] = i
 	return i
 }
 
-// minuteRow is row for a minute bucket, cached by slot, a small index (at
-// most the number of events) that identifies key within the batch.
-func (t *packedTable) minuteRow(org int32, key int64, slot int32, bucket int64) int32 {
-	if bucket != t.cacheMinute || int64(org) != t.cacheOrg {
-		t.cacheMinute, t.cacheOrg = bucket, int64(org)
-		t.gen++
+func (x *levelIndex) add(org int32, key int64, slot int32, bucket int64) int32 {
+	t := x.t
+	i := int32(len(t.rows))
+	t.rows = append(t.rows, PackedRow{Org: org, Key: key, Level: x.l, Bucket: bucket})
+	t.slots = append(t.slots, slot)
+	if x.m == nil {
+		x.last[slot] = i + 1
 	}
-	if int(slot) >= len(t.cache) {
-		t.cache = append(t.cache, make([]int32, int(slot)+1-len(t.cache))...)
-		t.stamp = append(t.stamp, make([]int32, int(slot)+1-len(t.stamp))...)
-	}
-	if t.stamp[slot] == t.gen {
-		return t.cache[slot]
-	}
-	i := t.row(org, key, Minute, bucket)
-	t.cache[slot], t.stamp[slot] = i, t.gen
 	return i
 }
 
@@ -471,9 +491,10 @@ func (t *packedTable) finish(cut Cutoffs, o PackOptions) []PackedRow {
 		}
 		below := &levels[len(levels)-1]
 		up := make([]int32, below.r1-below.r0) // up[i-r0]: the row of level l holding row i
+		x := levelIndex{t: t, l: l, first: below.r1}
 		for i := below.r0; i < below.r1; i++ {
 			r := &t.rows[i]
-			up[i-below.r0] = t.row(r.Org, r.Key, l, l.Floor(r.Bucket))
+			up[i-below.r0] = x.row(r.Org, r.Key, t.slots[i], l.Floor(r.Bucket))
 		}
 		p0, p1 := below.r1, int32(len(t.rows)) // the rows of level l: all new
 		lifted := make([]packedEnt, len(below.list))
@@ -587,13 +608,13 @@ func AggregatePackedWith(events []Event, cut Cutoffs, o PackOptions) *Packed {
 		subject := subjects.id(SubjectRef{e.SubjectType, e.SubjectID})
 		route := routes.id(RouteRef{e.HTTPMethod, e.APIRoute})
 		b := Minute.Floor(ts)
-		orgT.add(orgT.row(lastOrgID, 0, Minute, b), subject, c)
-		actorT.add(actorT.minuteRow(lastOrgID, int64(actor), actor, b), route, c)
+		orgT.add(orgT.minute.row(lastOrgID, 0, 0, b), subject, c)
+		actorT.add(actorT.minute.row(lastOrgID, int64(actor), actor, b), route, c)
 		if e.UserID > 0 {
 			if e.UserID != lastUser {
 				lastUser, lastUserSlot = e.UserID, users.id(e.UserID)
 			}
-			userT.add(userT.minuteRow(lastOrgID, e.UserID, lastUserSlot, b), actor, c)
+			userT.add(userT.minute.row(lastOrgID, e.UserID, lastUserSlot, b), actor, c)
 		}
 		// the latest event names the actor and subject (a later one in the batch wins a tie)
 		if int(actor) == len(actorInfo) {

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"maps"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -541,6 +542,22 @@ func TestAggregatePackedFolded(t *testing.T) {
 		e.Normalize()
 		events = append(events, e)
 	}
+	// in time order (and for one organization) the rows are found
+	// without a map; out of order through one
+	for _, order := range []string{"as generated", "time order", "one organization in time order"} {
+		if order != "as generated" {
+			slices.SortStableFunc(events, func(a, b Event) int { return a.Timestamp.Compare(b.Timestamp) })
+		}
+		if order == "one organization in time order" {
+			for i := range events {
+				events[i].Org = "acme-web"
+			}
+		}
+		t.Run(order, func(t *testing.T) { testAggregatePackedFolded(t, events) })
+	}
+}
+
+func testAggregatePackedFolded(t *testing.T, events []Event) {
 	cut := Cutoffs{}
 	cut.Level[Minute] = Minute.Floor(now.Add(-20*time.Hour).Unix()) + 120 // inside a five-minute bucket
 	cut.Level[FiveMinutes] = FiveMinutes.Floor(cut.Level[Minute])
@@ -686,6 +703,22 @@ func TestAggregatePackedHourMinutes(t *testing.T) {
 		e.Normalize()
 		events = append(events, e)
 	}
+	// in time order (and for one organization) the rows are found
+	// without a map; out of order through one
+	for _, order := range []string{"as generated", "time order", "one organization in time order"} {
+		if order != "as generated" {
+			slices.SortStableFunc(events, func(a, b Event) int { return a.Timestamp.Compare(b.Timestamp) })
+		}
+		if order == "one organization in time order" {
+			for i := range events {
+				events[i].Org = "acme-web"
+			}
+		}
+		t.Run(order, func(t *testing.T) { testAggregatePackedHourMinutes(t, events) })
+	}
+}
+
+func testAggregatePackedHourMinutes(t *testing.T, events []Event) {
 	cut := Cutoffs{}
 	cut.Level[Minute] = Minute.Floor(now.Add(-20*time.Hour).Unix()) + 120 // inside an hour
 	cut.Level[FiveMinutes] = FiveMinutes.Floor(cut.Level[Minute])
