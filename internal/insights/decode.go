@@ -259,10 +259,15 @@ type stringSet struct {
 	m map[string]string
 	// recent holds strings of m by a cheap hash of a few of their bytes,
 	// checked before m: a batch repeats a few hundred names and routes.
-	recent [1024]string
+	recent [4096]string
 	// the last timestamp parsed: consecutive events often share it
 	lastTS   string
 	lastTime time.Time
+	// the first 17 bytes (up to the seconds) of the last timestamp of
+	// the form YYYY-MM-DDTHH:MM:SSZ, and the start of its minute: the
+	// other seconds of that minute are added to it
+	lastMinute string
+	minuteTime time.Time
 }
 
 func (s *stringSet) get(b []byte) string {
@@ -270,7 +275,16 @@ func (s *stringSet) get(b []byte) string {
 	if n == 0 {
 		return ""
 	}
-	h := (uint(n)*0x9e37 ^ uint(b[n-1])*0x85eb ^ uint(b[n/2])*0xc2b3 ^ uint(b[(n*3)/4])*0x27d4 ^ uint(b[0])) & uint(len(s.recent)-1)
+	// a hash of the length and the first and last eight bytes
+	var lo, hi uint64
+	if n >= 8 {
+		lo, hi = binary.LittleEndian.Uint64(b), binary.LittleEndian.Uint64(b[n-8:])
+	} else {
+		for i, c := range b {
+			lo |= uint64(c) << (8 * i)
+		}
+	}
+	h := ((lo*0x9e3779b97f4a7c15 ^ hi*0xc2b2ae3d27d4eb4f ^ uint64(n)) * 0x165667b19e3779f9) >> (64 - 12)
 	if v := s.recent[h]; v == string(b) {
 		return v
 	}
@@ -606,6 +620,11 @@ func (p *scanner) field(k []byte, e *Event) *FieldError {
 			e.Timestamp = p.in.lastTime
 			return nil
 		}
+		if p.in != nil && p.in.lastMinute != "" && len(s) == len("2006-01-02T15:04:05Z") && s[:17] == p.in.lastMinute && s[19] == 'Z' &&
+			'0' <= s[17] && s[17] <= '5' && '0' <= s[18] && s[18] <= '9' { // another second of the last minute
+			e.Timestamp = p.in.minuteTime.Add(time.Duration(int(s[17]-'0')*10+int(s[18]-'0')) * time.Second)
+			return nil
+		}
 		t, err := ParseTimestamp(s)
 		if err != nil {
 			return &FieldError{Field: string(k), Message: err.Error()}
@@ -613,6 +632,9 @@ func (p *scanner) field(k []byte, e *Event) *FieldError {
 		e.Timestamp = t
 		if p.in != nil {
 			p.in.lastTS, p.in.lastTime = s, t
+			if len(s) == len("2006-01-02T15:04:05Z") && t.Format("2006-01-02T15:04:05Z") == s { // canonical: any other second of it is too
+				p.in.lastMinute, p.in.minuteTime = s[:17], t.Add(-time.Duration(t.Second())*time.Second)
+			}
 		}
 		return nil
 	case "org":

@@ -346,3 +346,25 @@ func FuzzParseEventSameAsRef(f *testing.F) {
 		}
 	})
 }
+
+// TestParseTimestampsOfOneMinute decodes timestamps that share a minute,
+// one after the other (the decoder adds the seconds to the minute it
+// parsed last), and checks each is the time ParseTimestamp gives, or the
+// same error.
+func TestParseTimestampsOfOneMinute(t *testing.T) {
+	var stamps []string
+	for _, m := range []string{"2026-03-14T15:09:", "2024-02-29T24:00:", "2024-02-30T10:00:", "2026-03-14T15:60:", "2026-12-31T23:59:"} {
+		for _, sec := range []string{"00", "07", "59", "60", "61", "5x"} {
+			stamps = append(stamps, m+sec+"Z", m+sec+"+01:00")
+		}
+	}
+	in := &stringSet{m: map[string]string{}}
+	for _, ts := range stamps {
+		var e Event
+		fe := parseEvent([]byte(`{"timestamp":"`+ts+`"}`), &e, in)
+		want, err := ParseTimestamp(ts)
+		if (fe == nil) != (err == nil) || (err != nil && fe.Message != err.Error()) || e.Timestamp != want {
+			t.Errorf("%s: %v %v, ParseTimestamp %v %v", ts, e.Timestamp, fe, want, err)
+		}
+	}
+}
