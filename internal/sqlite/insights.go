@@ -148,13 +148,20 @@ type seenGroup struct {
 type dedupKeys struct {
 	ids    [][16]byte // by event; zero for events without an id
 	withID int
-	unique int // distinct keys
-	groups map[seenGroup][][16]byte
-	order  []seenGroup // sorted
+	unique int          // distinct keys
+	order  []seenGroup  // sorted
+	keys   [][][16]byte // keys[i]: those of order[i]
 }
 
 func newDedupKeys(events []insights.Event) *dedupKeys {
-	d := &dedupKeys{ids: make([][16]byte, len(events)), groups: map[seenGroup][][16]byte{}}
+	d := &dedupKeys{ids: make([][16]byte, len(events))}
+	// One sort by (minute, key) groups the keys: a key's shard is its
+	// first four bits, so the keys of a minute come in shard order.
+	type minuteKey struct {
+		bucket int64
+		k      [16]byte
+	}
+	all := make([]minuteKey, 0, len(events))
 	for i := range events {
 		if events[i].ID == "" {
 			continue
@@ -162,22 +169,28 @@ func newDedupKeys(events []insights.Event) *dedupKeys {
 		d.withID++
 		k := insights.EventKey(events[i].ID)
 		d.ids[i] = k
-		g := seenGroup{insights.Minute.Floor(events[i].Timestamp.Unix()), int(k[0] >> 4)}
-		d.groups[g] = append(d.groups[g], k)
+		all = append(all, minuteKey{insights.Minute.Floor(events[i].Timestamp.Unix()), k})
 	}
-	d.order = make([]seenGroup, 0, len(d.groups))
-	for g, keys := range d.groups {
-		d.order = append(d.order, g)
-		slices.SortFunc(keys, func(a, b [16]byte) int { return bytes.Compare(a[:], b[:]) })
-		d.groups[g] = slices.Compact(keys)
-		d.unique += len(d.groups[g])
-	}
-	slices.SortFunc(d.order, func(a, b seenGroup) int {
+	slices.SortFunc(all, func(a, b minuteKey) int {
 		if c := compareInt(a.bucket, b.bucket); c != 0 {
 			return c
 		}
-		return a.shard - b.shard
+		return bytes.Compare(a.k[:], b.k[:])
 	})
+	flat := make([][16]byte, 0, len(all))
+	for i, mk := range all {
+		if i > 0 && mk == all[i-1] {
+			continue // repeated within the batch
+		}
+		g := seenGroup{mk.bucket, int(mk.k[0] >> 4)}
+		if n := len(d.order); n == 0 || d.order[n-1] != g {
+			d.order = append(d.order, g)
+			d.keys = append(d.keys, flat[len(flat):len(flat)])
+		}
+		flat = append(flat, mk.k)
+		d.keys[len(d.keys)-1] = d.keys[len(d.keys)-1][:len(d.keys[len(d.keys)-1])+1]
+	}
+	d.unique = len(flat)
 	return d
 }
 
@@ -189,7 +202,7 @@ func dedup(ctx context.Context, tx *sql.Tx, events []insights.Event, dk *dedupKe
 	if dk.withID == 0 {
 		return events, nil
 	}
-	ids, groups, order, withID := dk.ids, dk.groups, dk.order, dk.withID
+	ids, order, withID := dk.ids, dk.order, dk.withID
 	sel, err := tx.PrepareContext(ctx, "SELECT shard, keys FROM insights_seen WHERE bucket = ?")
 	if err != nil {
 		return nil, err
@@ -208,15 +221,17 @@ func dedup(ctx context.Context, tx *sql.Tx, events []insights.Event, dk *dedupKe
 		have, added []byte // stored keys; added: new ones, sorted
 	}
 	var shards []shardKeys
-	for rest := order; len(rest) > 0; {
-		bucket := rest[0].bucket
+	for first := 0; first < len(order); {
+		bucket := order[first].bucket
 		n := 1
-		for n < len(rest) && rest[n].bucket == bucket {
+		for first+n < len(order) && order[first+n].bucket == bucket {
 			n++
 		}
-		gs := rest[:n]
-		rest = rest[n:]
-		existing := map[int][]byte{}
+		gs, gkeys := order[first:first+n], dk.keys[first:first+n]
+		first += n
+		var existing [seenWholeMinute + 1][]byte // keys by shard
+		var present [seenWholeMinute + 1]bool    // the shard has a row
+		stored := 0                              // rows of the minute
 		rows, err := sel.QueryContext(ctx, bucket)
 		if err != nil {
 			return nil, err
@@ -228,22 +243,25 @@ func dedup(ctx context.Context, tx *sql.Tx, events []insights.Event, dk *dedupKe
 				rows.Close()
 				return nil, err
 			}
-			if len(keys)%16 != 0 {
+			if len(keys)%16 != 0 || shard < 0 || shard > seenWholeMinute {
 				rows.Close()
 				return nil, errCorrupt
 			}
-			existing[shard] = keys
+			if !present[shard] {
+				stored++
+			}
+			existing[shard], present[shard] = keys, true
 		}
 		if err := rows.Close(); err != nil {
 			return nil, err
 		}
-		whole, hasWhole := existing[seenWholeMinute]
+		whole, hasWhole := existing[seenWholeMinute], present[seenWholeMinute]
 		shards = shards[:0]
 		nAdded := 0
-		for _, g := range gs {
+		for gi, g := range gs {
 			have := existing[g.shard]
 			var added []byte
-			for _, k := range groups[g] {
+			for _, k := range gkeys[gi] {
 				if !containsKey(have, k) && !containsKey(whole, k) {
 					newKeys = append(newKeys, seenKey{g.bucket, k})
 					added = append(added, k[:]...)
@@ -261,7 +279,7 @@ func dedup(ctx context.Context, tx *sql.Tx, events []insights.Event, dk *dedupKe
 		// stays in it while it holds few keys: the groups are in shard
 		// order and a shard is the first four bits of its keys, so their
 		// keys, one group after the other, are sorted.
-		onlyWhole := len(existing) == 0 || (len(existing) == 1 && hasWhole)
+		onlyWhole := stored == 0 || (stored == 1 && hasWhole)
 		if onlyWhole && len(whole)/16+nAdded <= seenWholeMinuteKeys {
 			var all []byte
 			for _, sk := range shards {
