@@ -484,7 +484,10 @@ func (t *packedTable) finish(cut Cutoffs, o PackOptions) []PackedRow {
 		minOff []int32
 	}
 	levels := []level{{r0: r0, r1: r1, list: list, off: off}}
-	minuteCut := max(cut.Level[Minute], cut.Level[FiveMinutes])
+	// an hour row keeps the minutes a minute or five-minute answer may
+	// read: those the minute cutoff keeps, and those of the five minutes
+	// the five-minute cutoff keeps
+	keepMinute := func(m int64) bool { return m >= cut.Level[Minute] || FiveMinutes.Floor(m) >= cut.Level[FiveMinutes] }
 	for _, l := range Levels[1:] {
 		if hourMinutes && l == FiveMinutes {
 			continue // hours are derived from minutes
@@ -500,7 +503,7 @@ func (t *packedTable) finish(cut Cutoffs, o PackOptions) []PackedRow {
 		lifted := make([]packedEnt, len(below.list))
 		var mins []packedEnt
 		for i, e := range below.list {
-			if hourMinutes && l == Hour && t.rows[e.row].Bucket >= minuteCut {
+			if hourMinutes && l == Hour && keepMinute(t.rows[e.row].Bucket) {
 				mins = append(mins, packedEnt{up[e.row-below.r0], e.PackedEntry})
 			}
 			e.row = up[e.row-below.r0]
@@ -567,7 +570,8 @@ type PackOptions struct {
 	// rows: ActorRows and UserRows then hold neither minute nor
 	// five-minute rows, and each hour row's Minutes hold one entry per
 	// group and minute (an entry's minute is the minute of its Last
-	// time), for the minutes the cutoffs keep; its Entries are summed
+	// time), for the minutes the cutoffs keep (at the minute or the
+	// five-minute level); its Entries are summed
 	// over the hour as usual. An hour bucket holds twelve five-minute
 	// buckets, and on sparse traffic most of an actor's five-minute
 	// buckets hold a request or two, so that is a fraction of the rows.

@@ -1301,9 +1301,10 @@ func (db *DB) InsightsPrune(ctx context.Context, cut insights.Cutoffs) (int64, e
 					n, _ := res.RowsAffected()
 					total += n
 				}
-				if t.folded && l == insights.Minute {
-					// the minutes of hours wholly before the cutoff (the
-					// rows stay, so they are not counted)
+				if t.folded && l == insights.FiveMinutes {
+					// the minutes of hours wholly before the five-minute
+					// cutoff, which no answer reads (the rows stay, so
+					// they are not counted)
 					_, err := tx.ExecContext(ctx, "UPDATE "+t.name+" SET "+hourMinutesCol+" = NULL, "+hourDetailCol+" = NULL WHERE lvl = ? AND bucket < ? AND "+
 						hourMinutesCol+" IS NOT NULL", int64(insights.Hour), insights.Hour.Floor(cut.Level[l]))
 					if err != nil {

@@ -240,8 +240,9 @@ func testRowsBefore(t *testing.T, lvl4 bool) {
 }
 
 // TestInsightsPruneHourMinutes checks retention empties the minutes of the
-// hour rows wholly older than the minute cutoff, keeps the others, and
-// leaves the answers the cutoffs still allow exact.
+// hour rows wholly older than the minute cutoff, keeps the others (those
+// of the five minutes the cutoff falls in too), and leaves the answers the
+// cutoffs still allow exact.
 func TestInsightsPruneHourMinutes(t *testing.T) {
 	ctx := context.Background()
 	db, err := Open(ctx, filepath.Join(t.TempDir(), "ghusage.db"), Options{Synchronous: "NORMAL"})
@@ -249,7 +250,7 @@ func TestInsightsPruneHourMinutes(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	now := time.Now().UTC().Truncate(time.Minute)
+	now := time.Now().UTC().Truncate(5 * time.Minute).Add(2 * time.Minute) // the cutoffs inside five minutes
 	var events []insights.Event
 	for i := 0; i < 3000; i++ {
 		events = append(events, insights.Event{
@@ -259,12 +260,12 @@ func TestInsightsPruneHourMinutes(t *testing.T) {
 			HTTPMethod: "GET", APIRoute: fmt.Sprintf("/r/%d", i%5), RateLimited: i%11 == 0,
 		})
 	}
-	if _, err := db.InsightsIngest(ctx, events, insights.DefaultRetention.Cutoffs(now)); err != nil {
-		t.Fatal(err)
-	}
 	keep := insights.DefaultRetention
 	keep.Minute = 24 * time.Hour
 	cut := keep.Cutoffs(now)
+	if _, err := db.InsightsIngest(ctx, events, cut); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := db.InsightsPrune(ctx, cut); err != nil {
 		t.Fatal(err)
 	}
@@ -279,7 +280,7 @@ func TestInsightsPruneHourMinutes(t *testing.T) {
 		}
 	}
 	for _, sc := range []insights.Scope{{Org: "acme-web", UserID: 7}, {Org: "acme-web", Actor: insights.ActorRef{Type: usage.ActorClassicPAT, ID: 1}}} {
-		segs := insights.Segments(insights.Hour.Floor(cut.Level[insights.Minute])+3600, now.Unix()+60, insights.FiveMinutes)
+		segs := insights.Segments(cut.Level[insights.FiveMinutes], now.Unix()+60, insights.FiveMinutes)
 		got, err := db.InsightsSeries(ctx, sc, segs)
 		if err != nil {
 			t.Fatal(err)
