@@ -203,11 +203,16 @@ func dedup(ctx context.Context, tx *sql.Tx, events []insights.Event, dk *dedupKe
 		return events, nil
 	}
 	ids, order, withID := dk.ids, dk.order, dk.withID
-	sel, err := tx.PrepareContext(ctx, "SELECT shard, keys FROM insights_seen WHERE bucket = ?")
+	var buckets []int64
+	for _, g := range order {
+		if n := len(buckets); n == 0 || buckets[n-1] != g.bucket {
+			buckets = append(buckets, g.bucket)
+		}
+	}
+	stored, err := loadSeen(ctx, tx, buckets)
 	if err != nil {
 		return nil, err
 	}
-	defer sel.Close()
 	// fresh[key] is true for keys of this batch not recorded before.
 	type seenKey struct {
 		bucket int64
@@ -229,33 +234,12 @@ func dedup(ctx context.Context, tx *sql.Tx, events []insights.Event, dk *dedupKe
 		}
 		gs, gkeys := order[first:first+n], dk.keys[first:first+n]
 		first += n
-		var existing [seenWholeMinute + 1][]byte // keys by shard
-		var present [seenWholeMinute + 1]bool    // the shard has a row
-		stored := 0                              // rows of the minute
-		rows, err := sel.QueryContext(ctx, bucket)
-		if err != nil {
-			return nil, err
+		sm := stored[bucket]
+		if sm == nil {
+			sm = &seenMinute{}
 		}
-		for rows.Next() {
-			var shard int
-			var keys []byte
-			if err := rows.Scan(&shard, &keys); err != nil {
-				rows.Close()
-				return nil, err
-			}
-			if len(keys)%16 != 0 || shard < 0 || shard > seenWholeMinute {
-				rows.Close()
-				return nil, errCorrupt
-			}
-			if !present[shard] {
-				stored++
-			}
-			existing[shard], present[shard] = keys, true
-		}
-		if err := rows.Close(); err != nil {
-			return nil, err
-		}
-		whole, hasWhole := existing[seenWholeMinute], present[seenWholeMinute]
+		existing := &sm.keys
+		whole, hasWhole := existing[seenWholeMinute], sm.present[seenWholeMinute]
 		shards = shards[:0]
 		nAdded := 0
 		for gi, g := range gs {
@@ -279,7 +263,7 @@ func dedup(ctx context.Context, tx *sql.Tx, events []insights.Event, dk *dedupKe
 		// stays in it while it holds few keys: the groups are in shard
 		// order and a shard is the first four bits of its keys, so their
 		// keys, one group after the other, are sorted.
-		onlyWhole := stored == 0 || (stored == 1 && hasWhole)
+		onlyWhole := sm.rows == 0 || (sm.rows == 1 && hasWhole)
 		if onlyWhole && len(whole)/16+nAdded <= seenWholeMinuteKeys {
 			var all []byte
 			for _, sk := range shards {
@@ -316,6 +300,65 @@ func dedup(ctx context.Context, tx *sql.Tx, events []insights.Event, dk *dedupKe
 		if fresh[k] {
 			out = append(out, events[i])
 			fresh[k] = false // a repeated event within the batch counts once
+		}
+	}
+	return out, nil
+}
+
+// seenMinute is the insights_seen rows of one minute.
+type seenMinute struct {
+	keys    [seenWholeMinute + 1][]byte // by shard
+	present [seenWholeMinute + 1]bool   // the shard has a row
+	rows    int
+}
+
+// loadSeen reads the insights_seen rows of the minutes buckets (sorted):
+// with one range scan when they are dense (a batch in time order, the
+// common case), else one lookup per minute.
+func loadSeen(ctx context.Context, tx *sql.Tx, buckets []int64) (map[int64]*seenMinute, error) {
+	out := make(map[int64]*seenMinute, len(buckets))
+	if len(buckets) == 0 {
+		return out, nil
+	}
+	read := func(rows *sql.Rows, err error) error {
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var bucket int64
+			var shard int
+			var keys []byte
+			if err := rows.Scan(&bucket, &shard, &keys); err != nil {
+				return err
+			}
+			if len(keys)%16 != 0 || shard < 0 || shard > seenWholeMinute {
+				return errCorrupt
+			}
+			sm := out[bucket]
+			if sm == nil {
+				sm = &seenMinute{}
+				out[bucket] = sm
+			}
+			if !sm.present[shard] {
+				sm.rows++
+			}
+			sm.keys[shard], sm.present[shard] = keys, true
+		}
+		return rows.Close()
+	}
+	lo, hi := buckets[0], buckets[len(buckets)-1]
+	if (hi-lo)/60+1 <= 4*int64(len(buckets)) {
+		return out, read(tx.QueryContext(ctx, "SELECT bucket, shard, keys FROM insights_seen WHERE bucket >= ? AND bucket <= ?", lo, hi))
+	}
+	sel, err := tx.PrepareContext(ctx, "SELECT bucket, shard, keys FROM insights_seen WHERE bucket = ?")
+	if err != nil {
+		return nil, err
+	}
+	defer sel.Close()
+	for _, b := range buckets {
+		if err := read(sel.QueryContext(ctx, b)); err != nil {
+			return nil, err
 		}
 	}
 	return out, nil

@@ -294,3 +294,53 @@ func TestInsightsPruneHourMinutes(t *testing.T) {
 		}
 	}
 }
+
+// TestInsightsDedupSparseAndDense re-sends batches whose minutes are dense
+// (read with one range scan of insights_seen) and sparse (one lookup per
+// minute), alone and mixed with new events: every event counts once.
+func TestInsightsDedupSparseAndDense(t *testing.T) {
+	ctx := context.Background()
+	db, err := Open(ctx, filepath.Join(t.TempDir(), "ghusage.db"), Options{Synchronous: "NORMAL"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	now := time.Now().UTC().Truncate(time.Minute)
+	cut := insights.DefaultRetention.Cutoffs(now)
+	gen := func(prefix string, n int, step time.Duration) []insights.Event {
+		var out []insights.Event
+		for i := 0; i < n; i++ {
+			out = append(out, insights.Event{
+				ID: fmt.Sprintf("%s-%d", prefix, i), Timestamp: now.Add(-time.Duration(i) * step),
+				Org: "acme-web", ActorType: usage.ActorClassicPAT, ActorID: 1, ActorName: "tok",
+				SubjectType: insights.SubjectUser, SubjectID: 7, SubjectName: "u", HTTPMethod: "GET", APIRoute: "/r",
+			})
+		}
+		return out
+	}
+	dense, sparse := gen("d", 3000, 7*time.Second), gen("s", 40, 97*time.Minute)
+	for _, c := range []struct {
+		name      string
+		batch     []insights.Event
+		recorded  int
+		duplicate int
+	}{
+		{"dense", dense, 3000, 0},
+		{"dense again", dense, 0, 3000},
+		{"sparse", sparse, 40, 0},
+		{"sparse again", sparse, 0, 40},
+		{"mixed", append(append(gen("m", 10, 131*time.Minute), sparse[:5]...), dense[:5]...), 10, 10},
+	} {
+		res, err := db.InsightsIngest(ctx, c.batch, cut)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Recorded != c.recorded || res.Duplicates != c.duplicate {
+			t.Errorf("%s: %+v, want %d recorded, %d duplicates", c.name, res, c.recorded, c.duplicate)
+		}
+	}
+	tot, err := db.InsightsTotals(ctx, insights.Scope{Org: "acme-web"}, insights.Segments(insights.Day.Floor(now.Unix())-40*86400, now.Unix()+60, insights.Day))
+	if err != nil || tot.Total != 3050 {
+		t.Errorf("total %d, %v; want 3050", tot.Total, err)
+	}
+}
