@@ -620,10 +620,6 @@ const (
 // minutes of actors and users in their hour rows.
 var packOptions = insights.PackOptions{HourMinutes: true}
 
-// storedLevel is the lvl a row of level l of table t is stored with.
-func storedLevel(t packedTable, l insights.Level) int64 {
-	return int64(l)
-}
 
 // packedRow is the delta of one roll-up row.
 type packedRow struct {
@@ -752,10 +748,10 @@ func buildRows(roll *insights.Packed, refs *refBatch) *rollupRows {
 			return [4]int64{orgRefs[r.Org], int64(r.Level), r.Bucket}
 		}, subjectRefs, 3),
 		actors: toRows(roll.ActorRows, func(r *insights.PackedRow) [4]int64 {
-			return [4]int64{orgRefs[r.Org], actorRefs[r.Key], storedLevel(actorTable, r.Level), r.Bucket}
+			return [4]int64{orgRefs[r.Org], actorRefs[r.Key], int64(r.Level), r.Bucket}
 		}, routeRefs, 4),
 		users: toRows(roll.UserRows, func(r *insights.PackedRow) [4]int64 {
-			return [4]int64{orgRefs[r.Org], r.Key, storedLevel(userTable, r.Level), r.Bucket}
+			return [4]int64{orgRefs[r.Org], r.Key, int64(r.Level), r.Bucket}
 		}, actorRefs, 4),
 	}
 	return rows
