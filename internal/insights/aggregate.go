@@ -310,10 +310,10 @@ type PackedEntry struct {
 }
 
 // packedTable aggregates one packed table: its rows, and the minute
-// entries as they come, unmerged; finish groups and merges them. Nothing
-// per event goes through a map when a batch is in time order (see
-// levelIndex), and entries are merged in finish by counting sorts and an
-// array indexed by ref.
+// entries as they come, unmerged; finish groups and merges them. Rows are
+// found without a map when a batch is in time order (see levelIndex), and
+// entries are merged in finish by counting sorts and an array indexed by
+// ref; only the dimensions are interned through maps.
 type packedTable struct {
 	rows   []PackedRow
 	slots  []int32     // by row: the slot of its key (see levelIndex)
