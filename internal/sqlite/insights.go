@@ -620,7 +620,6 @@ const (
 // minutes of actors and users in their hour rows.
 var packOptions = insights.PackOptions{HourMinutes: true}
 
-
 // packedRow is the delta of one roll-up row.
 type packedRow struct {
 	key     [4]int64 // key column values, in order; bucket is key[len(keys)-1]
