@@ -904,42 +904,51 @@ func storedSegs(t packedTable, segs []insights.Segment) (whole []storedSeg, deta
 // hourMinutes calls fn with every entry of column col (hourMinutesCol or
 // hourDetailCol) of the scope's hour rows (of folded table t) whose minute
 // lies in one of the segments (of minutes or five minutes), with the
-// segment, in row order. Each segment reads the hour rows overlapping it
-// and keeps its own minutes, so no entry is given twice.
+// segment, in segment and row order. One statement reads, for each
+// segment, the hour rows overlapping it; each keeps its own minutes, so no
+// entry is given twice.
 func (db *DB) hourMinutes(ctx context.Context, t packedTable, col, prefix string, prefixArgs []any, segs []insights.Segment,
 	fn func(s insights.Segment, ref int64, c insights.Counts)) error {
-	for _, s := range segs {
-		q, args := segmentSQL("bucket, "+col, t.name, prefix, prefixArgs,
-			[]storedSeg{{int64(insights.Hour), insights.Hour.Floor(s.Start), s.End, insights.Hour}})
-		rows, err := db.reader.QueryContext(ctx, q+" AND "+col+" IS NOT NULL", args...)
+	if len(segs) == 0 {
+		return nil
+	}
+	var b strings.Builder
+	var args []any
+	for i, s := range segs {
+		if i > 0 {
+			b.WriteString(" UNION ALL ")
+		}
+		fmt.Fprintf(&b, "SELECT * FROM (SELECT %d, bucket, %s FROM %s WHERE %s AND lvl = ? AND bucket >= ? AND bucket < ? AND %s IS NOT NULL ORDER BY bucket)",
+			i, col, t.name, prefix, col)
+		args = append(args, prefixArgs...)
+		args = append(args, int64(insights.Hour), insights.Hour.Floor(s.Start), s.End)
+	}
+	rows, err := db.reader.QueryContext(ctx, b.String(), args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	var list sql.RawBytes
+	for rows.Next() {
+		var seg int
+		var bucket int64
+		if err := rows.Scan(&seg, &bucket, &list); err != nil {
+			return err
+		}
+		if seg < 0 || seg >= len(segs) {
+			return errCorrupt
+		}
+		s := segs[seg]
+		err := decodeEntries(list, bucket, func(ref int64, c insights.Counts) {
+			if m := insights.Minute.Floor(c.Last); m >= s.Start && m < s.End {
+				fn(s, ref, c)
+			}
+		})
 		if err != nil {
 			return err
 		}
-		var list sql.RawBytes
-		for rows.Next() {
-			var bucket int64
-			if err := rows.Scan(&bucket, &list); err != nil {
-				rows.Close()
-				return err
-			}
-			err := decodeEntries(list, bucket, func(ref int64, c insights.Counts) {
-				if m := insights.Minute.Floor(c.Last); m >= s.Start && m < s.End {
-					fn(s, ref, c)
-				}
-			})
-			if err != nil {
-				rows.Close()
-				return err
-			}
-		}
-		if err := rows.Close(); err != nil {
-			return err
-		}
-		if err := rows.Err(); err != nil {
-			return err
-		}
 	}
-	return nil
+	return rows.Err()
 }
 
 // segmentSQL returns "SELECT cols FROM table WHERE prefix AND lvl = ? AND
