@@ -324,7 +324,9 @@ func benchPostgres(ctx context.Context, w io.Writer, o benchInsightsOptions, g *
 		return fmt.Errorf("postgres baseline: %w", err)
 	}
 	defer conn.Close(ctx)
-	const table = "ghusage_bench_events"
+	// a table of this process: runs side by side on one server do not
+	// drop each other's
+	table := fmt.Sprintf("ghusage_bench_events_%d", os.Getpid())
 	for _, q := range []string{
 		"DROP TABLE IF EXISTS " + table,
 		"CREATE TABLE " + table + ` (id text, ts timestamptz, org text, actor_type text, actor_id bigint, actor_name text,

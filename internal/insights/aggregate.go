@@ -298,6 +298,9 @@ type PackedRow struct {
 	Total       int64
 	RateLimited int64
 	Entries     []PackedEntry
+	// Minutes, in the hour rows of actors and users with
+	// PackOptions.HourMinutes, break the hour down by group and minute.
+	Minutes []PackedEntry
 }
 
 // PackedEntry is one group inside a PackedRow.
@@ -306,24 +309,17 @@ type PackedEntry struct {
 	Counts
 }
 
-// packedKey identifies a row of one packed table: ol is the organization
-// index shifted left by 8, or'ed with the level (a 24-byte key without
-// padding hashes as one block of memory).
-type packedKey struct {
-	key    int64
-	bucket int64
-	ol     int64
-}
-
-// packedTable aggregates one packed table: rows by key, and each row's
-// entries by (row, ref) in one flat list, grouped into rows at the end.
+// packedTable aggregates one packed table: its rows, and the minute
+// entries as they come, unmerged; finish groups and merges them. Rows are
+// found without a map when a batch is in time order (see levelIndex), and
+// entries are merged in finish by counting sorts and an array indexed by
+// ref; only the dimensions are interned through maps.
 type packedTable struct {
-	idx     map[packedKey]int32
-	lastKey packedKey // the key of the last row looked up
-	lastRow int32     // its index + 1; 0: none
-	rows    []PackedRow
-	ents    map[uint64]int32 // row<<32 | ref → index in list
-	list    []packedEnt
+	rows   []PackedRow
+	slots  []int32     // by row: the slot of its key (see levelIndex)
+	raw    []packedEnt // minute entries as added
+	nRefs  int32       // refs are below nRefs
+	minute levelIndex  // the minute rows
 }
 
 type packedEnt struct {
@@ -332,117 +328,227 @@ type packedEnt struct {
 }
 
 func newPackedTable(n int) *packedTable {
-	return &packedTable{idx: make(map[packedKey]int32, n), ents: make(map[uint64]int32, n)}
+	t := &packedTable{raw: make([]packedEnt, 0, n)}
+	t.minute = levelIndex{t: t, l: Minute}
+	return t
 }
 
-func (t *packedTable) row(org int32, key int64, l Level, bucket int64) int32 {
-	k := packedKey{key, bucket, int64(org)<<8 | int64(l)}
-	if t.lastRow > 0 && k == t.lastKey { // consecutive events of one minute and key (the organization's)
-		return t.lastRow - 1
+// levelIndex finds or creates the rows of one level of a table. A row's
+// key has a slot, a small index of the key within the batch. While every
+// slot's rows come in increasing bucket order (a batch in time order), a
+// row is its slot's latest row or a new one, found without a map; the
+// first time a slot goes back in time (or appears in another
+// organization), the level's rows are indexed in a map, used from then
+// on.
+type levelIndex struct {
+	t     *packedTable
+	l     Level
+	first int32   // the level's first row in t.rows; its rows follow
+	last  []int32 // by slot: the index+1 of the slot's latest row
+	m     map[packedKey]int32
+}
+
+// packedKey identifies a row of one level: ol is the organization index
+// shifted left by 8, or'ed with the level.
+type packedKey struct {
+	key    int64
+	bucket int64
+	ol     int64
+}
+
+func (x *levelIndex) row(org int32, key int64, slot int32, bucket int64) int32 {
+	if x.m == nil {
+		if int(slot) >= len(x.last) {
+			x.last = append(x.last, make([]int32, int(slot)+1-len(x.last))...)
+		}
+		j := x.last[slot]
+		if j == 0 {
+			return x.add(org, key, slot, bucket)
+		}
+		r := &x.t.rows[j-1]
+		if r.Org == org && r.Key == key {
+			if r.Bucket == bucket {
+				return j - 1
+			}
+			if r.Bucket < bucket {
+				return x.add(org, key, slot, bucket)
+			}
+		}
+		x.m = make(map[packedKey]int32, len(x.t.rows)-int(x.first))
+		for i := int(x.first); i < len(x.t.rows); i++ {
+			r := &x.t.rows[i]
+			x.m[packedKey{r.Key, r.Bucket, int64(r.Org)<<8 | int64(r.Level)}] = int32(i)
+		}
 	}
-	i, ok := t.idx[k]
-	if !ok {
-		i = int32(len(t.rows))
-		t.idx[k] = i
-		t.rows = append(t.rows, PackedRow{Org: org, Key: key, Level: l, Bucket: bucket})
+	k := packedKey{key, bucket, int64(org)<<8 | int64(x.l)}
+	if i, ok := x.m[k]; ok {
+		return i
 	}
-	t.lastKey, t.lastRow = k, i+1
+	i := x.add(org, key, slot, bucket)
+	x.m[k] = i
+	return i
+}
+
+func (x *levelIndex) add(org int32, key int64, slot int32, bucket int64) int32 {
+	t := x.t
+	i := int32(len(t.rows))
+	t.rows = append(t.rows, PackedRow{Org: org, Key: key, Level: x.l, Bucket: bucket})
+	t.slots = append(t.slots, slot)
+	if x.m == nil {
+		x.last[slot] = i + 1
+	}
 	return i
 }
 
 func (t *packedTable) add(row, ref int32, c Counts) {
-	k := uint64(uint32(row))<<32 | uint64(uint32(ref))
-	if i, ok := t.ents[k]; ok {
-		e := &t.list[i].Counts
-		e.Total += c.Total
-		e.RateLimited += c.RateLimited
-		e.Last = max(e.Last, c.Last)
-		e.LastRateLimited = max(e.LastRateLimited, c.LastRateLimited)
-		return
+	t.raw = append(t.raw, packedEnt{row, PackedEntry{ref, c}})
+	t.nRefs = max(t.nRefs, ref+1)
+}
+
+// groupEnts sorts the entries of list by row (rows [r0, r1)) with a
+// counting sort, keeping their order within a row; off[i-r0] is where row
+// i's entries start in the result, off[r1-r0] its end.
+func groupEnts(list []packedEnt, r0, r1 int32) ([]packedEnt, []int32) {
+	n := r1 - r0
+	off := make([]int32, n+1)
+	for i := range list {
+		off[list[i].row-r0+1]++
 	}
-	t.ents[k] = int32(len(t.list))
-	t.list = append(t.list, packedEnt{row, PackedEntry{ref, c}})
+	for i := int32(1); i <= n; i++ {
+		off[i] += off[i-1]
+	}
+	out := make([]packedEnt, len(list))
+	fill := append([]int32(nil), off[:n]...)
+	for i := range list {
+		k := list[i].row - r0
+		out[fill[k]] = list[i]
+		fill[k]++
+	}
+	return out, off
+}
+
+// merger sums the entries of one row and ref, with an array by ref.
+type merger struct {
+	at    []int32 // at[ref]: index of the ref's entry in the output
+	stamp []int32 // valid when stamp[ref] == gen
+	gen   int32
+}
+
+// merge sums the entries of each row of grouped (as groupEnts returns
+// it) by ref, in place, and returns them with their offsets.
+func (m *merger) merge(grouped []packedEnt, off []int32) ([]packedEnt, []int32) {
+	out := grouped[:0]
+	moff := make([]int32, len(off))
+	for k := 0; k+1 < len(off); k++ {
+		m.gen++
+		moff[k] = int32(len(out))
+		for i := off[k]; i < off[k+1]; i++ {
+			e := grouped[i] // a copy: out overwrites grouped behind i
+			if m.stamp[e.Ref] == m.gen {
+				out[m.at[e.Ref]].Counts.Add(e.Counts)
+				continue
+			}
+			m.stamp[e.Ref], m.at[e.Ref] = m.gen, int32(len(out))
+			out = append(out, e)
+		}
+	}
+	moff[len(off)-1] = int32(len(out))
+	return out, moff
 }
 
 // finish adds every minute row to its coarser buckets that cut keeps,
 // drops the rows cut does not keep, sets each row's totals to the sum of
-// its entries and returns the rows. With fold, no minute row is returned:
-// each minute entry moves, as it is, into its five-minute row (see
-// PackOptions).
+// its entries and returns the rows. With o.FoldMinutes, no minute row is
+// returned: each minute entry moves, as it is, into its five-minute row;
+// with o.HourMinutes, neither minute nor five-minute rows are returned
+// and each minute entry the cutoffs keep is also kept, as it is, in its
+// hour row's Minutes (see PackOptions).
 //
 // Each level is derived from the one below it: its rows are found once
 // per row below, not once per entry, and its entries are added from the
 // (already merged, so fewer) entries below. Rows are made whatever the
 // cutoffs, since a coarser level may be kept longer than the one it is
 // derived from; those cut does not keep are dropped at the end.
-func (t *packedTable) finish(cut Cutoffs, fold bool) []PackedRow {
-	rows0, rows1 := 0, len(t.rows) // the rows of the level below
-	ents0, ents1 := 0, len(t.list) // and its entries
-	var up []int32                 // up[i-rows0]: the row of level l holding row i
+func (t *packedTable) finish(cut Cutoffs, o PackOptions) []PackedRow {
+	fold, hourMinutes := o.FoldMinutes && !o.HourMinutes, o.HourMinutes
+	m := &merger{at: make([]int32, t.nRefs), stamp: make([]int32, t.nRefs)}
+	// the minute level: rows [0, r1), entries grouped and merged
+	r0, r1 := int32(0), int32(len(t.rows))
+	list, off := m.merge(groupEnts(t.raw, r0, r1))
+	t.raw = nil
+	type level struct {
+		r0, r1 int32
+		list   []packedEnt
+		off    []int32
+		mins   []packedEnt // hourMinutes: the hour rows' Minutes
+		minOff []int32
+	}
+	levels := []level{{r0: r0, r1: r1, list: list, off: off}}
+	// an hour row keeps the minutes a minute or five-minute answer may
+	// read: those the minute cutoff keeps, and those of the five minutes
+	// the five-minute cutoff keeps
+	keepMinute := func(m int64) bool { return m >= cut.Level[Minute] || FiveMinutes.Floor(m) >= cut.Level[FiveMinutes] }
 	for _, l := range Levels[1:] {
-		up = append(up[:0], make([]int32, rows1-rows0)...)
-		for i := rows0; i < rows1; i++ {
-			r := t.rows[i] // a copy: row appends to t.rows
-			up[i-rows0] = t.row(r.Org, r.Key, l, l.Floor(r.Bucket))
+		if hourMinutes && l == FiveMinutes {
+			continue // hours are derived from minutes
 		}
-		next := len(t.list)
-		for i := ents0; i < ents1; i++ {
-			e := t.list[i] // a copy: add and append grow t.list
-			p := up[int(e.row)-rows0]
-			if fold && l == FiveMinutes {
-				t.list = append(t.list, packedEnt{p, e.PackedEntry}) // not merged: one entry per minute
-			} else {
-				t.add(p, e.Ref, e.Counts)
+		below := &levels[len(levels)-1]
+		up := make([]int32, below.r1-below.r0) // up[i-r0]: the row of level l holding row i
+		x := levelIndex{t: t, l: l, first: below.r1}
+		for i := below.r0; i < below.r1; i++ {
+			r := &t.rows[i]
+			up[i-below.r0] = x.row(r.Org, r.Key, t.slots[i], l.Floor(r.Bucket))
+		}
+		p0, p1 := below.r1, int32(len(t.rows)) // the rows of level l: all new
+		lifted := make([]packedEnt, len(below.list))
+		var mins []packedEnt
+		for i, e := range below.list {
+			if hourMinutes && l == Hour && keepMinute(t.rows[e.row].Bucket) {
+				mins = append(mins, packedEnt{up[e.row-below.r0], e.PackedEntry})
 			}
+			e.row = up[e.row-below.r0]
+			lifted[i] = e
 		}
-		rows0, rows1 = rows1, len(t.rows)
-		ents0, ents1 = next, len(t.list)
-	}
-	// group the entries by row (a counting sort), dropping old minutes
-	keep := make([]int32, len(t.rows)) // new index+1 of each row, 0 when dropped
-	n := int32(0)
-	for i := range t.rows {
-		r := &t.rows[i]
-		if r.Bucket < cut.Level[r.Level] || (fold && r.Level == Minute) {
-			continue
+		lv := level{r0: p0, r1: p1}
+		lv.list, lv.off = groupEnts(lifted, p0, p1)
+		if !(fold && l == FiveMinutes) { // folded: not merged, one entry per minute
+			lv.list, lv.off = m.merge(lv.list, lv.off)
 		}
-		n++
-		keep[i] = n
-	}
-	count := make([]int32, n+1)
-	for i := range t.list {
-		if k := keep[t.list[i].row]; k != 0 {
-			count[k]++
+		if mins != nil {
+			lv.mins, lv.minOff = groupEnts(mins, p0, p1)
 		}
+		levels = append(levels, lv)
 	}
-	for i := 1; i <= int(n); i++ {
-		count[i] += count[i-1]
+	n := 0
+	for _, lv := range levels {
+		n += len(lv.list) + len(lv.mins)
 	}
-	all := make([]PackedEntry, count[n])
-	out := make([]PackedRow, 0, n)
-	for i := range t.rows {
-		if keep[i] != 0 {
-			out = append(out, t.rows[i])
+	all := make([]PackedEntry, 0, n) // every row's entries, in one allocation
+	out := make([]PackedRow, 0, len(t.rows))
+	entries := func(list []packedEnt, a, b int32) []PackedEntry {
+		start := len(all)
+		for _, e := range list[a:b] {
+			all = append(all, e.PackedEntry)
 		}
+		return all[start:len(all):len(all)]
 	}
-	fill := count[:n] // fill[k-1] is where row k's next entry goes
-	for i := range t.list {
-		e := &t.list[i]
-		k := keep[e.row]
-		if k == 0 {
-			continue
+	for _, lv := range levels {
+		for i := lv.r0; i < lv.r1; i++ {
+			r := t.rows[i]
+			if r.Bucket < cut.Level[r.Level] || ((fold || hourMinutes) && r.Level == Minute) {
+				continue
+			}
+			k := i - lv.r0
+			r.Entries = entries(lv.list, lv.off[k], lv.off[k+1])
+			for j := range r.Entries {
+				r.Total += r.Entries[j].Total
+				r.RateLimited += r.Entries[j].RateLimited
+			}
+			if lv.mins != nil && lv.minOff[k+1] > lv.minOff[k] {
+				r.Minutes = entries(lv.mins, lv.minOff[k], lv.minOff[k+1])
+			}
+			out = append(out, r)
 		}
-		all[fill[k-1]] = e.PackedEntry
-		fill[k-1]++
-		r := &out[k-1]
-		r.Total += e.Total
-		r.RateLimited += e.RateLimited
-	}
-	// fill[k-1] now is the end of row k's entries; row k starts where row k-1 ends
-	start := int32(0)
-	for k := range out {
-		out[k].Entries = all[start:fill[k]:fill[k]]
-		start = fill[k]
 	}
 	return out
 }
@@ -460,6 +566,17 @@ type PackOptions struct {
 	// five-minute row the cutoffs keep holds all its minutes, also those
 	// before the minute cutoff, as its summed entries would.
 	FoldMinutes bool
+	// HourMinutes keeps the minutes of actors and users in their hour
+	// rows: ActorRows and UserRows then hold neither minute nor
+	// five-minute rows, and each hour row's Minutes hold one entry per
+	// group and minute (an entry's minute is the minute of its Last
+	// time), for the minutes the cutoffs keep (at the minute or the
+	// five-minute level); its Entries are summed
+	// over the hour as usual. An hour bucket holds twelve five-minute
+	// buckets, and on sparse traffic most of an actor's five-minute
+	// buckets hold a request or two, so that is a fraction of the rows.
+	// It takes precedence over FoldMinutes.
+	HourMinutes bool
 }
 
 // AggregatePacked aggregates events into the packed form, keeping the
@@ -481,7 +598,9 @@ func AggregatePackedWith(events []Event, cut Cutoffs, o PackOptions) *Packed {
 	var subjects intern[SubjectRef]
 	var actorInfo []ActorInfo // by actor index
 	var subjectInfo []SubjectInfo
-	orgT, actorT, userT := newPackedTable(len(events)/16), newPackedTable(len(events)/4), newPackedTable(len(events)/8)
+	var users intern[int64] // slots of the user table's row cache
+	lastUser, lastUserSlot := int64(0), int32(0)
+	orgT, actorT, userT := newPackedTable(len(events)), newPackedTable(len(events)), newPackedTable(len(events))
 	lastOrg, lastOrgID := "", int32(-1)
 	for i := range events {
 		e := &events[i]
@@ -493,10 +612,13 @@ func AggregatePackedWith(events []Event, cut Cutoffs, o PackOptions) *Packed {
 		subject := subjects.id(SubjectRef{e.SubjectType, e.SubjectID})
 		route := routes.id(RouteRef{e.HTTPMethod, e.APIRoute})
 		b := Minute.Floor(ts)
-		orgT.add(orgT.row(lastOrgID, 0, Minute, b), subject, c)
-		actorT.add(actorT.row(lastOrgID, int64(actor), Minute, b), route, c)
+		orgT.add(orgT.minute.row(lastOrgID, 0, 0, b), subject, c)
+		actorT.add(actorT.minute.row(lastOrgID, int64(actor), actor, b), route, c)
 		if e.UserID > 0 {
-			userT.add(userT.row(lastOrgID, e.UserID, Minute, b), actor, c)
+			if e.UserID != lastUser {
+				lastUser, lastUserSlot = e.UserID, users.id(e.UserID)
+			}
+			userT.add(userT.minute.row(lastOrgID, e.UserID, lastUserSlot, b), actor, c)
 		}
 		// the latest event names the actor and subject (a later one in the batch wins a tie)
 		if int(actor) == len(actorInfo) {
@@ -517,6 +639,6 @@ func AggregatePackedWith(events []Event, cut Cutoffs, o PackOptions) *Packed {
 		p.SubjectInfo[s] = subjectInfo[i]
 	}
 	p.Orgs, p.Actors, p.Routes, p.Subjects = orgs.list, actors.list, routes.list, subjects.list
-	p.OrgRows, p.ActorRows, p.UserRows = orgT.finish(cut, false), actorT.finish(cut, o.FoldMinutes), userT.finish(cut, o.FoldMinutes)
+	p.OrgRows, p.ActorRows, p.UserRows = orgT.finish(cut, PackOptions{}), actorT.finish(cut, o), userT.finish(cut, o)
 	return p
 }

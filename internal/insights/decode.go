@@ -4,9 +4,11 @@ import (
 	"bufio"
 	"bytes"
 	"compress/gzip"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"strconv"
 	"time"
 	"unicode/utf16"
@@ -255,19 +257,45 @@ func ParseEventJSON(b []byte, e *Event) *FieldError {
 // allocates only ids.
 type stringSet struct {
 	m map[string]string
+	// recent holds strings of m by a cheap hash of a few of their bytes,
+	// checked before m: a batch repeats a few hundred names and routes.
+	recent [4096]string
 	// the last timestamp parsed: consecutive events often share it
 	lastTS   string
 	lastTime time.Time
+	// the first 17 bytes (up to the seconds) of the last timestamp of
+	// the form YYYY-MM-DDTHH:MM:SSZ, and the start of its minute: the
+	// other seconds of that minute are added to it
+	lastMinute string
+	minuteTime time.Time
 }
 
 func (s *stringSet) get(b []byte) string {
-	if v, ok := s.m[string(b)]; ok { // no allocation for the lookup
+	n := len(b)
+	if n == 0 {
+		return ""
+	}
+	// a hash of the length and the first and last eight bytes
+	var lo, hi uint64
+	if n >= 8 {
+		lo, hi = binary.LittleEndian.Uint64(b), binary.LittleEndian.Uint64(b[n-8:])
+	} else {
+		for i, c := range b {
+			lo |= uint64(c) << (8 * i)
+		}
+	}
+	h := ((lo*0x9e3779b97f4a7c15 ^ hi*0xc2b2ae3d27d4eb4f ^ uint64(n)) * 0x165667b19e3779f9) >> (64 - 12)
+	if v := s.recent[h]; v == string(b) {
 		return v
 	}
-	v := string(b)
-	if len(s.m) < 1<<16 {
-		s.m[v] = v
+	v, ok := s.m[string(b)] // no allocation for the lookup
+	if !ok {
+		v = string(b)
+		if len(s.m) < 1<<16 {
+			s.m[v] = v
+		}
 	}
+	s.recent[h] = v
 	return v
 }
 
@@ -283,7 +311,7 @@ func parseEvent(b []byte, e *Event, in *stringSet) *FieldError {
 	}
 	for {
 		p.ws()
-		key, ok := p.str()
+		key, ok := p.key()
 		if !ok {
 			return &FieldError{Message: "invalid JSON: expected a quoted field name at byte " + strconv.Itoa(p.i+1)}
 		}
@@ -349,12 +377,66 @@ func (p *scanner) word(w string) bool {
 	return false
 }
 
+// plainEnd returns the index of the first byte of b at or after i that
+// ends or complicates a JSON string (a quote, a backslash, a control
+// character or a non-ASCII byte), or len(b). It tests eight bytes at a
+// time.
+func plainEnd(b []byte, i int) int {
+	const lo, hi = 0x0101010101010101, 0x8080808080808080
+	for ; i+8 <= len(b); i += 8 {
+		x := binary.LittleEndian.Uint64(b[i:])
+		q, bs := x^(lo*'"'), x^(lo*'\\')
+		// a zero byte of q or bs, a byte below 0x20, or one with the top
+		// bit set (may flag a byte after a true one, never miss one)
+		if ((q-lo)&^q|(bs-lo)&^bs|(x-lo*0x20)&^x|x)&hi != 0 {
+			for j := i; j < i+8; j++ {
+				if c := b[j]; c == '"' || c == '\\' || c < 0x20 || c >= 0x80 {
+					return j
+				}
+			}
+		}
+	}
+	for ; i < len(b); i++ {
+		if c := b[i]; c == '"' || c == '\\' || c < 0x20 || c >= 0x80 {
+			return i
+		}
+	}
+	return len(b)
+}
+
+// key reads a field name, without allocating when it has no escapes; ok
+// is false when it is malformed.
+func (p *scanner) key() ([]byte, bool) {
+	if p.i < len(p.b) && p.b[p.i] == '"' {
+		if j := plainEnd(p.b, p.i+1); j < len(p.b) && p.b[j] == '"' {
+			k := p.b[p.i+1 : j]
+			p.i = j + 1
+			return k, true
+		}
+	}
+	intern := p.intern
+	p.intern = false
+	s, ok := p.str()
+	p.intern = intern
+	return []byte(s), ok
+}
+
 // str reads a JSON string; ok is false when it is malformed.
 func (p *scanner) str() (string, bool) {
 	if !p.lit('"') {
 		return "", false
 	}
 	start := p.i
+	if j := plainEnd(p.b, start); j < len(p.b) && p.b[j] == '"' { // ASCII without escapes
+		s := p.b[start:j]
+		p.i = j + 1
+		if p.intern && p.in != nil {
+			return p.in.get(s), true
+		}
+		return string(s), true
+	} else {
+		p.i = j
+	}
 	for p.i < len(p.b) {
 		c := p.b[p.i]
 		if c == '"' {
@@ -463,7 +545,7 @@ func (p *scanner) hex4() (rune, bool) {
 
 func (p *scanner) null() bool { return p.word("null") }
 
-func (p *scanner) field(key string, e *Event) *FieldError {
+func (p *scanner) field(k []byte, e *Event) *FieldError {
 	strField := func(dst *string) *FieldError {
 		if p.null() {
 			*dst = ""
@@ -471,7 +553,7 @@ func (p *scanner) field(key string, e *Event) *FieldError {
 		}
 		s, ok := p.str()
 		if !ok {
-			return &FieldError{Field: key, Message: "must be a JSON string"}
+			return &FieldError{Field: string(k), Message: "must be a JSON string"}
 		}
 		*dst = s
 		return nil
@@ -490,22 +572,33 @@ func (p *scanner) field(key string, e *Event) *FieldError {
 			p.i++
 		}
 		if p.i-digits > 1 && p.b[digits] == '0' {
-			return &FieldError{Field: key, Message: "must be an integer without leading zeros"}
+			return &FieldError{Field: string(k), Message: "must be an integer without leading zeros"}
 		}
 		if p.i < len(p.b) && (p.b[p.i] == '.' || p.b[p.i] == 'e' || p.b[p.i] == 'E') {
-			return &FieldError{Field: key, Message: "must be an integer"}
+			return &FieldError{Field: string(k), Message: "must be an integer"}
 		}
-		n, err := strconv.ParseInt(string(p.b[start:p.i]), 10, 64)
-		if err != nil {
-			if p.i-start > 1 {
-				return &FieldError{Field: key, Message: "must be an integer that fits in 64 bits"}
+		nd := p.i - digits
+		if nd == 0 {
+			return &FieldError{Field: string(k), Message: "must be an integer"}
+		}
+		var u uint64
+		if nd <= 19 { // 19 digits cannot overflow a uint64
+			for _, c := range p.b[digits:p.i] {
+				u = u*10 + uint64(c-'0')
 			}
-			return &FieldError{Field: key, Message: "must be an integer"}
 		}
-		*dst = n
+		neg := digits > start
+		if nd > 19 || (!neg && u > math.MaxInt64) || (neg && u > -math.MinInt64) {
+			return &FieldError{Field: string(k), Message: "must be an integer that fits in 64 bits"}
+		}
+		if neg {
+			*dst = -int64(u)
+		} else {
+			*dst = int64(u)
+		}
 		return nil
 	}
-	switch key {
+	switch string(k) {
 	case "id":
 		p.intern = false
 		fe := strField(&e.ID)
@@ -527,13 +620,21 @@ func (p *scanner) field(key string, e *Event) *FieldError {
 			e.Timestamp = p.in.lastTime
 			return nil
 		}
+		if p.in != nil && p.in.lastMinute != "" && len(s) == len("2006-01-02T15:04:05Z") && s[:17] == p.in.lastMinute && s[19] == 'Z' &&
+			'0' <= s[17] && s[17] <= '5' && '0' <= s[18] && s[18] <= '9' { // another second of the last minute
+			e.Timestamp = p.in.minuteTime.Add(time.Duration(int(s[17]-'0')*10+int(s[18]-'0')) * time.Second)
+			return nil
+		}
 		t, err := ParseTimestamp(s)
 		if err != nil {
-			return &FieldError{Field: key, Message: err.Error()}
+			return &FieldError{Field: string(k), Message: err.Error()}
 		}
 		e.Timestamp = t
 		if p.in != nil {
 			p.in.lastTS, p.in.lastTime = s, t
+			if len(s) == len("2006-01-02T15:04:05Z") && t.Format("2006-01-02T15:04:05Z") == s { // canonical: any other second of it is too
+				p.in.lastMinute, p.in.minuteTime = s[:17], t.Add(-time.Duration(t.Second())*time.Second)
+			}
 		}
 		return nil
 	case "org":
@@ -572,9 +673,9 @@ func (p *scanner) field(key string, e *Event) *FieldError {
 		case p.word("false"), p.null():
 			e.RateLimited = false
 		default:
-			return &FieldError{Field: key, Message: "must be true or false"}
+			return &FieldError{Field: string(k), Message: "must be true or false"}
 		}
 		return nil
 	}
-	return &FieldError{Field: truncate(key, 64), Message: "is not a field of an API request event (see doc/insights.md)"}
+	return &FieldError{Field: truncate(string(k), 64), Message: "is not a field of an API request event (see doc/insights.md)"}
 }

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"maps"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -541,6 +542,22 @@ func TestAggregatePackedFolded(t *testing.T) {
 		e.Normalize()
 		events = append(events, e)
 	}
+	// in time order (and for one organization) the rows are found
+	// without a map; out of order through one
+	for _, order := range []string{"as generated", "time order", "one organization in time order"} {
+		if order != "as generated" {
+			slices.SortStableFunc(events, func(a, b Event) int { return a.Timestamp.Compare(b.Timestamp) })
+		}
+		if order == "one organization in time order" {
+			for i := range events {
+				events[i].Org = "acme-web"
+			}
+		}
+		t.Run(order, func(t *testing.T) { testAggregatePackedFolded(t, events) })
+	}
+}
+
+func testAggregatePackedFolded(t *testing.T, events []Event) {
 	cut := Cutoffs{}
 	cut.Level[Minute] = Minute.Floor(now.Add(-20*time.Hour).Unix()) + 120 // inside a five-minute bucket
 	cut.Level[FiveMinutes] = FiveMinutes.Floor(cut.Level[Minute])
@@ -663,5 +680,144 @@ func BenchmarkAggregatePacked(b *testing.B) {
 			}
 			b.ReportMetric(float64(b.N*len(events))/b.Elapsed().Seconds(), "events/s")
 		})
+	}
+}
+
+// TestAggregatePackedHourMinutes checks PackOptions.HourMinutes against the
+// plain form: no actor or user minute or five-minute row; every other row
+// the same; and each hour row's Minutes are the plain form's minute
+// entries of that hour that the cutoffs keep, one per group and minute.
+func TestAggregatePackedHourMinutes(t *testing.T) {
+	var events []Event
+	for i := 0; i < 3000; i++ {
+		e := validEvent()
+		x := uint64(i)*0x9e3779b97f4a7c15 ^ uint64(i)>>3
+		e.Timestamp = now.Add(-time.Duration(x%(2*86400)) * time.Second)
+		e.Org = []string{"acme-web", "Acme-Data"}[i%2]
+		e.ActorID = int64(1 + x%11)
+		e.UserID = int64(x % 4)
+		e.SubjectID = int64(1 + x%5)
+		e.APIRoute = "/r/" + string(rune('a'+x%6))
+		e.RateLimited = x%9 == 0
+		e.Weight = int64(x % 3)
+		e.Normalize()
+		events = append(events, e)
+	}
+	// in time order (and for one organization) the rows are found
+	// without a map; out of order through one
+	for _, order := range []string{"as generated", "time order", "one organization in time order"} {
+		if order != "as generated" {
+			slices.SortStableFunc(events, func(a, b Event) int { return a.Timestamp.Compare(b.Timestamp) })
+		}
+		if order == "one organization in time order" {
+			for i := range events {
+				events[i].Org = "acme-web"
+			}
+		}
+		t.Run(order, func(t *testing.T) { testAggregatePackedHourMinutes(t, events) })
+	}
+}
+
+func testAggregatePackedHourMinutes(t *testing.T, events []Event) {
+	cut := Cutoffs{}
+	cut.Level[Minute] = Minute.Floor(now.Add(-20*time.Hour).Unix()) + 120 // inside an hour
+	cut.Level[FiveMinutes] = FiveMinutes.Floor(cut.Level[Minute])
+	cut.Level[Hour] = Hour.Floor(now.Add(-30 * time.Hour).Unix())
+	// the hour rows keep the minutes of the five minutes the cutoffs keep
+	all := cut
+	all.Level[Minute] = cut.Level[FiveMinutes]
+	plain := AggregatePacked(events, all)
+	hm := AggregatePackedWith(events, cut, PackOptions{HourMinutes: true})
+	type k struct {
+		table  string
+		org    string
+		key    any
+		level  Level
+		bucket int64
+		ref    any
+	}
+	collect := func(p *Packed, hourMinutes bool) map[k]Counts {
+		out := map[k]Counts{}
+		for _, tb := range []struct {
+			name string
+			rows []PackedRow
+			key  func(r *PackedRow) any
+			ref  func(e *PackedEntry) any
+		}{
+			{"actor", p.ActorRows, func(r *PackedRow) any { return p.Actors[r.Key] }, func(e *PackedEntry) any { return p.Routes[e.Ref] }},
+			{"user", p.UserRows, func(r *PackedRow) any { return r.Key }, func(e *PackedEntry) any { return p.Actors[e.Ref] }},
+			{"org", p.OrgRows, func(r *PackedRow) any { return nil }, func(e *PackedEntry) any { return p.Subjects[e.Ref] }},
+		} {
+			for i := range tb.rows {
+				r := &tb.rows[i]
+				if tb.name != "org" && r.Level == FiveMinutes {
+					if hourMinutes {
+						t.Errorf("%s: a five-minute row", tb.name)
+					}
+					continue
+				}
+				if tb.name != "org" && r.Level == Minute && hourMinutes {
+					t.Errorf("%s: a minute row", tb.name)
+				}
+				if tb.name != "org" && r.Level == Minute { // compared with the hour rows' minutes
+					for j := range r.Entries {
+						e := &r.Entries[j]
+						out[k{tb.name, p.Orgs[r.Org], tb.key(r), -1, r.Bucket, tb.ref(e)}] = e.Counts
+					}
+					continue
+				}
+				var sum Counts
+				for j := range r.Entries {
+					e := &r.Entries[j]
+					out[k{tb.name, p.Orgs[r.Org], tb.key(r), r.Level, r.Bucket, tb.ref(e)}] = e.Counts
+					sum.Total += e.Total
+					sum.RateLimited += e.RateLimited
+				}
+				if sum.Total != r.Total || sum.RateLimited != r.RateLimited {
+					t.Errorf("%s row %d/%d: totals %d/%d, entries sum to %d/%d", tb.name, r.Level, r.Bucket, r.Total, r.RateLimited, sum.Total, sum.RateLimited)
+				}
+				if !hourMinutes && len(r.Minutes) > 0 {
+					t.Errorf("%s row %d/%d: minutes in the plain form", tb.name, r.Level, r.Bucket)
+				}
+				for j := range r.Minutes {
+					e := &r.Minutes[j]
+					m := Minute.Floor(e.Last)
+					if r.Level != Hour || Hour.Floor(m) != r.Bucket {
+						t.Errorf("%s row %d/%d: minute %d", tb.name, r.Level, r.Bucket, m)
+					}
+					key := k{tb.name, p.Orgs[r.Org], tb.key(r), -1, m, tb.ref(e)}
+					if _, ok := out[key]; ok {
+						t.Errorf("%+v: two entries", key)
+					}
+					out[key] = e.Counts
+				}
+			}
+		}
+		return out
+	}
+	want, got := collect(plain, false), collect(hm, true)
+	for key := range want { // the plain form has the organization's minutes of the five minutes too
+		if key.table == "org" && key.level == Minute && key.bucket < cut.Level[Minute] {
+			delete(want, key)
+		}
+	}
+	if len(want) < 1000 {
+		t.Fatalf("only %d cells: the test data is too narrow", len(want))
+	}
+	if !maps.Equal(want, got) {
+		n := 0
+		for key, c := range want {
+			if got[key] != c && n < 10 {
+				t.Errorf("%+v: hour minutes %+v, plain %+v", key, got[key], c)
+				n++
+			}
+		}
+		for key := range got {
+			if _, ok := want[key]; !ok && n < 20 {
+				t.Errorf("%+v: hour minutes only", key)
+				n++
+			}
+		}
+		t.Fatalf("hour-minutes form differs: %d cells, want %d", len(got), len(want))
 	}
 }

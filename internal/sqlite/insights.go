@@ -148,13 +148,20 @@ type seenGroup struct {
 type dedupKeys struct {
 	ids    [][16]byte // by event; zero for events without an id
 	withID int
-	unique int // distinct keys
-	groups map[seenGroup][][16]byte
-	order  []seenGroup // sorted
+	unique int          // distinct keys
+	order  []seenGroup  // sorted
+	keys   [][][16]byte // keys[i]: those of order[i]
 }
 
 func newDedupKeys(events []insights.Event) *dedupKeys {
-	d := &dedupKeys{ids: make([][16]byte, len(events)), groups: map[seenGroup][][16]byte{}}
+	d := &dedupKeys{ids: make([][16]byte, len(events))}
+	// One sort by (minute, key) groups the keys: a key's shard is its
+	// first four bits, so the keys of a minute come in shard order.
+	type minuteKey struct {
+		bucket int64
+		k      [16]byte
+	}
+	all := make([]minuteKey, 0, len(events))
 	for i := range events {
 		if events[i].ID == "" {
 			continue
@@ -162,22 +169,28 @@ func newDedupKeys(events []insights.Event) *dedupKeys {
 		d.withID++
 		k := insights.EventKey(events[i].ID)
 		d.ids[i] = k
-		g := seenGroup{insights.Minute.Floor(events[i].Timestamp.Unix()), int(k[0] >> 4)}
-		d.groups[g] = append(d.groups[g], k)
+		all = append(all, minuteKey{insights.Minute.Floor(events[i].Timestamp.Unix()), k})
 	}
-	d.order = make([]seenGroup, 0, len(d.groups))
-	for g, keys := range d.groups {
-		d.order = append(d.order, g)
-		slices.SortFunc(keys, func(a, b [16]byte) int { return bytes.Compare(a[:], b[:]) })
-		d.groups[g] = slices.Compact(keys)
-		d.unique += len(d.groups[g])
-	}
-	slices.SortFunc(d.order, func(a, b seenGroup) int {
+	slices.SortFunc(all, func(a, b minuteKey) int {
 		if c := compareInt(a.bucket, b.bucket); c != 0 {
 			return c
 		}
-		return a.shard - b.shard
+		return bytes.Compare(a.k[:], b.k[:])
 	})
+	flat := make([][16]byte, 0, len(all))
+	for i, mk := range all {
+		if i > 0 && mk == all[i-1] {
+			continue // repeated within the batch
+		}
+		g := seenGroup{mk.bucket, int(mk.k[0] >> 4)}
+		if n := len(d.order); n == 0 || d.order[n-1] != g {
+			d.order = append(d.order, g)
+			d.keys = append(d.keys, flat[len(flat):len(flat)])
+		}
+		flat = append(flat, mk.k)
+		d.keys[len(d.keys)-1] = d.keys[len(d.keys)-1][:len(d.keys[len(d.keys)-1])+1]
+	}
+	d.unique = len(flat)
 	return d
 }
 
@@ -189,12 +202,17 @@ func dedup(ctx context.Context, tx *sql.Tx, events []insights.Event, dk *dedupKe
 	if dk.withID == 0 {
 		return events, nil
 	}
-	ids, groups, order, withID := dk.ids, dk.groups, dk.order, dk.withID
-	sel, err := tx.PrepareContext(ctx, "SELECT shard, keys FROM insights_seen WHERE bucket = ?")
+	ids, order, withID := dk.ids, dk.order, dk.withID
+	var buckets []int64
+	for _, g := range order {
+		if n := len(buckets); n == 0 || buckets[n-1] != g.bucket {
+			buckets = append(buckets, g.bucket)
+		}
+	}
+	stored, err := loadSeen(ctx, tx, buckets)
 	if err != nil {
 		return nil, err
 	}
-	defer sel.Close()
 	// fresh[key] is true for keys of this batch not recorded before.
 	type seenKey struct {
 		bucket int64
@@ -208,42 +226,26 @@ func dedup(ctx context.Context, tx *sql.Tx, events []insights.Event, dk *dedupKe
 		have, added []byte // stored keys; added: new ones, sorted
 	}
 	var shards []shardKeys
-	for rest := order; len(rest) > 0; {
-		bucket := rest[0].bucket
+	for first := 0; first < len(order); {
+		bucket := order[first].bucket
 		n := 1
-		for n < len(rest) && rest[n].bucket == bucket {
+		for first+n < len(order) && order[first+n].bucket == bucket {
 			n++
 		}
-		gs := rest[:n]
-		rest = rest[n:]
-		existing := map[int][]byte{}
-		rows, err := sel.QueryContext(ctx, bucket)
-		if err != nil {
-			return nil, err
+		gs, gkeys := order[first:first+n], dk.keys[first:first+n]
+		first += n
+		sm := stored[bucket]
+		if sm == nil {
+			sm = &seenMinute{}
 		}
-		for rows.Next() {
-			var shard int
-			var keys []byte
-			if err := rows.Scan(&shard, &keys); err != nil {
-				rows.Close()
-				return nil, err
-			}
-			if len(keys)%16 != 0 {
-				rows.Close()
-				return nil, errCorrupt
-			}
-			existing[shard] = keys
-		}
-		if err := rows.Close(); err != nil {
-			return nil, err
-		}
-		whole, hasWhole := existing[seenWholeMinute]
+		existing := &sm.keys
+		whole, hasWhole := existing[seenWholeMinute], sm.present[seenWholeMinute]
 		shards = shards[:0]
 		nAdded := 0
-		for _, g := range gs {
+		for gi, g := range gs {
 			have := existing[g.shard]
 			var added []byte
-			for _, k := range groups[g] {
+			for _, k := range gkeys[gi] {
 				if !containsKey(have, k) && !containsKey(whole, k) {
 					newKeys = append(newKeys, seenKey{g.bucket, k})
 					added = append(added, k[:]...)
@@ -261,7 +263,7 @@ func dedup(ctx context.Context, tx *sql.Tx, events []insights.Event, dk *dedupKe
 		// stays in it while it holds few keys: the groups are in shard
 		// order and a shard is the first four bits of its keys, so their
 		// keys, one group after the other, are sorted.
-		onlyWhole := len(existing) == 0 || (len(existing) == 1 && hasWhole)
+		onlyWhole := sm.rows == 0 || (sm.rows == 1 && hasWhole)
 		if onlyWhole && len(whole)/16+nAdded <= seenWholeMinuteKeys {
 			var all []byte
 			for _, sk := range shards {
@@ -298,6 +300,65 @@ func dedup(ctx context.Context, tx *sql.Tx, events []insights.Event, dk *dedupKe
 		if fresh[k] {
 			out = append(out, events[i])
 			fresh[k] = false // a repeated event within the batch counts once
+		}
+	}
+	return out, nil
+}
+
+// seenMinute is the insights_seen rows of one minute.
+type seenMinute struct {
+	keys    [seenWholeMinute + 1][]byte // by shard
+	present [seenWholeMinute + 1]bool   // the shard has a row
+	rows    int
+}
+
+// loadSeen reads the insights_seen rows of the minutes buckets (sorted):
+// with one range scan when they are dense (a batch in time order, the
+// common case), else one lookup per minute.
+func loadSeen(ctx context.Context, tx *sql.Tx, buckets []int64) (map[int64]*seenMinute, error) {
+	out := make(map[int64]*seenMinute, len(buckets))
+	if len(buckets) == 0 {
+		return out, nil
+	}
+	read := func(rows *sql.Rows, err error) error {
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var bucket int64
+			var shard int
+			var keys []byte
+			if err := rows.Scan(&bucket, &shard, &keys); err != nil {
+				return err
+			}
+			if len(keys)%16 != 0 || shard < 0 || shard > seenWholeMinute {
+				return errCorrupt
+			}
+			sm := out[bucket]
+			if sm == nil {
+				sm = &seenMinute{}
+				out[bucket] = sm
+			}
+			if !sm.present[shard] {
+				sm.rows++
+			}
+			sm.keys[shard], sm.present[shard] = keys, true
+		}
+		return rows.Close()
+	}
+	lo, hi := buckets[0], buckets[len(buckets)-1]
+	if (hi-lo)/60+1 <= 4*int64(len(buckets)) {
+		return out, read(tx.QueryContext(ctx, "SELECT bucket, shard, keys FROM insights_seen WHERE bucket >= ? AND bucket <= ?", lo, hi))
+	}
+	sel, err := tx.PrepareContext(ctx, "SELECT bucket, shard, keys FROM insights_seen WHERE bucket = ?")
+	if err != nil {
+		return nil, err
+	}
+	defer sel.Close()
+	for _, b := range buckets {
+		if err := read(sel.QueryContext(ctx, b)); err != nil {
+			return nil, err
 		}
 	}
 	return out, nil
@@ -513,7 +574,8 @@ func sameActor(a, b insights.ActorInfo) bool {
 
 // packedTable describes a roll-up table: its key columns (ending with lvl
 // and bucket) and its packed group-list column. A folded table's minutes
-// are written into its five-minute rows (see lvlMinuteDetail).
+// are written into its hour rows (see hourMinutes); rows written before
+// keep them in lvlMinuteDetail rows.
 type packedTable struct {
 	name   string
 	keys   []string
@@ -530,28 +592,33 @@ var (
 )
 
 // lvlMinuteDetail is the lvl of the five-minute rows the actor and user
-// tables are written with: their lists hold one entry per group and minute
-// (the minute of its last request time), so one row holds its five
-// minutes and no minute row (lvl 0) is written for actors and users. On
-// sparse traffic most actor and user minutes hold a request or two, and
-// their minute rows were over half the rows an event wrote. A minute is
-// read by filtering its five-minute row's entries; five minutes by summing
-// them. Rows of lvl 0 and 1 written before are still read: each event is
-// in lvl 0 and 1 or in lvl 4, never both, so adding up both stays exact
+// tables were written with before their minutes moved into their hour rows
+// (hourMinutes): lists of one entry per group and minute (the minute of its
+// last request time). Such rows, and rows of lvl 0 and 1 written before
+// them, are still read: each event is in exactly one of lvl 0 and 1, lvl
+// 4, or the minutes of its hour row, so adding up all three stays exact
 // without converting stored rows.
 const lvlMinuteDetail = 4
 
-// packOptions is how the embedded store aggregates a batch: with the
-// minute buckets of actors and users folded into lvlMinuteDetail rows.
-var packOptions = insights.PackOptions{FoldMinutes: true}
+// The actor and user tables keep their minutes in their hour rows (lvl 2),
+// in two more columns: minutes, the hour's requests by minute (a packed
+// list whose refs are minute indexes in the hour, 0-59), and detail, its
+// requests by group and minute (a packed list of minute entries, as
+// lvlMinuteDetail rows hold). No minute or five-minute row is written for
+// actors and users: on sparse traffic most of an actor's five-minute
+// buckets hold a request or two, and their rows were three quarters of the
+// rows a batch wrote. Minute and five-minute series and totals read the
+// minutes column of the hour rows overlapping the range (at most 60
+// entries a row), lists of minute and five-minute ranges their detail
+// column; both are filtered by minute.
+const (
+	hourMinutesCol = "minutes"
+	hourDetailCol  = "detail"
+)
 
-// storedLevel is the lvl a row of level l of table t is stored with.
-func storedLevel(t packedTable, l insights.Level) int64 {
-	if t.folded && l == insights.FiveMinutes {
-		return lvlMinuteDetail
-	}
-	return int64(l)
-}
+// packOptions is how the embedded store aggregates a batch: with the
+// minutes of actors and users in their hour rows.
+var packOptions = insights.PackOptions{HourMinutes: true}
 
 // packedRow is the delta of one roll-up row.
 type packedRow struct {
@@ -560,6 +627,9 @@ type packedRow struct {
 	rl      int64
 	entries []entry
 	blob    []byte // entries, encoded
+	// an hour row of a folded table: its requests by minute and by
+	// group and minute, encoded (nil: none)
+	minutes, detail []byte
 }
 
 // toRows maps packed rows to table rows, turning dictionary indexes into
@@ -593,8 +663,60 @@ func toRows(src []insights.PackedRow, key func(r *insights.PackedRow) [4]int64, 
 		all[i].blob = lists[start:ends[i]:ends[i]]
 		start = ends[i]
 	}
+	encodeHourMinutes(src, all, ref, n)
 	slices.SortFunc(out, func(a, b *packedRow) int { return compareKeys(&a.key, &b.key) })
 	return out
+}
+
+// encodeHourMinutes encodes the minutes and detail lists of the rows of src
+// (already mapped to rows) that have Minutes.
+func encodeHourMinutes(src []insights.PackedRow, rows []packedRow, ref []int64, n int) {
+	total := 0
+	for i := range src {
+		total += len(src[i].Minutes)
+	}
+	if total == 0 {
+		return
+	}
+	ents := make([]entry, 0, total)
+	var buf []byte
+	type span struct{ m0, m1, d0, d1 int }
+	spans := make([]span, len(src))
+	for i := range src {
+		r := &src[i]
+		if len(r.Minutes) == 0 {
+			continue
+		}
+		bucket := rows[i].key[n-1]
+		// by minute: at most 60 entries, ref the minute's index
+		var mins [60]insights.Counts
+		for _, e := range r.Minutes {
+			m := &mins[(insights.Minute.Floor(e.Last)-bucket)/60%60]
+			m.Add(e.Counts)
+		}
+		es := ents[:0]
+		for m := range mins {
+			if mins[m].Total != 0 || mins[m].RateLimited != 0 {
+				es = append(es, entry{int64(m), mins[m]})
+			}
+		}
+		sp := span{m0: len(buf)}
+		buf = encodeEntries(buf, es, bucket)
+		sp.m1, sp.d0 = len(buf), len(buf)
+		es = es[:0]
+		for _, e := range r.Minutes {
+			es = append(es, entry{ref[e.Ref], e.Counts})
+		}
+		buf = encodeEntries(buf, es, bucket)
+		sp.d1 = len(buf)
+		spans[i] = sp
+	}
+	for i := range src {
+		if sp := spans[i]; sp.d1 > 0 {
+			rows[i].minutes = buf[sp.m0:sp.m1:sp.m1]
+			rows[i].detail = buf[sp.d0:sp.d1:sp.d1]
+		}
+	}
 }
 
 // rollupRows are a batch's roll-up rows, sorted by key, lists encoded.
@@ -625,10 +747,10 @@ func buildRows(roll *insights.Packed, refs *refBatch) *rollupRows {
 			return [4]int64{orgRefs[r.Org], int64(r.Level), r.Bucket}
 		}, subjectRefs, 3),
 		actors: toRows(roll.ActorRows, func(r *insights.PackedRow) [4]int64 {
-			return [4]int64{orgRefs[r.Org], actorRefs[r.Key], storedLevel(actorTable, r.Level), r.Bucket}
+			return [4]int64{orgRefs[r.Org], actorRefs[r.Key], int64(r.Level), r.Bucket}
 		}, routeRefs, 4),
 		users: toRows(roll.UserRows, func(r *insights.PackedRow) [4]int64 {
-			return [4]int64{orgRefs[r.Org], r.Key, storedLevel(userTable, r.Level), r.Bucket}
+			return [4]int64{orgRefs[r.Org], r.Key, int64(r.Level), r.Bucket}
 		}, actorRefs, 4),
 	}
 	return rows
@@ -665,9 +787,22 @@ func writePacked(ctx context.Context, tx *sql.Tx, t packedTable, sorted []*packe
 		merge = fmt.Sprintf("CASE WHEN excluded.lvl = %d THEN %s(%s, excluded.%s, excluded.bucket) ELSE %s END",
 			lvlMinuteDetail, mergeMinutesFunc, t.list, t.list, merge)
 	}
+	if !t.folded {
+		return upsertRows(ctx, tx, t, sorted, true, func(m int) string {
+			return fmt.Sprintf("INSERT INTO %s (%s, total, rl, %s) VALUES %s ON CONFLICT (%s) DO UPDATE SET total = total + excluded.total, rl = rl + excluded.rl, %s = %s",
+				t.name, cols, t.list, placeholders(m, len(t.keys)+3), cols, t.list, merge)
+		})
+	}
+	// an hour row's minutes and detail: kept when the batch has none,
+	// merged when both have some
+	mergeCol := func(col, fn string) string {
+		return fmt.Sprintf("%[1]s = CASE WHEN excluded.%[1]s IS NULL THEN %[1]s WHEN %[1]s IS NULL THEN excluded.%[1]s ELSE %[2]s(%[1]s, excluded.%[1]s, excluded.bucket) END",
+			col, fn)
+	}
 	return upsertRows(ctx, tx, t, sorted, true, func(m int) string {
-		return fmt.Sprintf("INSERT INTO %s (%s, total, rl, %s) VALUES %s ON CONFLICT (%s) DO UPDATE SET total = total + excluded.total, rl = rl + excluded.rl, %s = %s",
-			t.name, cols, t.list, placeholders(m, len(t.keys)+3), cols, t.list, merge)
+		return fmt.Sprintf("INSERT INTO %s (%s, total, rl, %s, %s, %s) VALUES %s ON CONFLICT (%s) DO UPDATE SET total = total + excluded.total, rl = rl + excluded.rl, %s = %s, %s, %s",
+			t.name, cols, t.list, hourMinutesCol, hourDetailCol, placeholders(m, len(t.keys)+5), cols, t.list, merge,
+			mergeCol(hourMinutesCol, mergeListsFunc), mergeCol(hourDetailCol, mergeMinutesFunc))
 	})
 }
 
@@ -702,6 +837,15 @@ func upsertRows(ctx context.Context, tx *sql.Tx, t packedTable, rows []*packedRo
 			if list {
 				args = append(args, r.blob)
 			}
+			if list && t.folded {
+				for _, b := range [][]byte{r.minutes, r.detail} {
+					if b == nil {
+						args = append(args, nil) // NULL
+					} else {
+						args = append(args, b)
+					}
+				}
+			}
 		}
 		if _, err := st.ExecContext(ctx, args...); err != nil {
 			return fmt.Errorf("%s: %w", t.name, err)
@@ -733,11 +877,12 @@ type storedSeg struct {
 }
 
 // storedSegs maps segments to the rows of t that hold them whole. In a
-// folded table a five-minute segment is its lvl 1 and its lvlMinuteDetail
-// rows, and a minute segment its lvl 0 rows and the minutes it returns in
-// detail: those to read from the lvlMinuteDetail rows, by entry (see
-// minuteDetail).
-func storedSegs(t packedTable, segs []insights.Segment) (whole []storedSeg, detail []insights.Segment) {
+// folded table a five-minute segment is also its lvlMinuteDetail rows, and
+// a minute segment also the minutes it returns in detail: those to read
+// from the lvlMinuteDetail rows, by entry (see minuteDetail); and both are
+// also in hours, the segments to read from the minutes of hour rows (see
+// hourMinutes).
+func storedSegs(t packedTable, segs []insights.Segment) (whole []storedSeg, detail, hours []insights.Segment) {
 	whole = make([]storedSeg, 0, len(segs)+2)
 	for _, s := range segs {
 		whole = append(whole, storedSeg{int64(s.Level), s.Start, s.End, s.Level})
@@ -747,11 +892,63 @@ func storedSegs(t packedTable, segs []insights.Segment) (whole []storedSeg, deta
 		switch s.Level {
 		case insights.FiveMinutes:
 			whole = append(whole, storedSeg{lvlMinuteDetail, s.Start, s.End, s.Level})
+			hours = append(hours, s)
 		case insights.Minute:
 			detail = append(detail, s)
+			hours = append(hours, s)
 		}
 	}
-	return whole, detail
+	return whole, detail, hours
+}
+
+// hourMinutes calls fn with every entry of column col (hourMinutesCol or
+// hourDetailCol) of the scope's hour rows (of folded table t) whose minute
+// lies in one of the segments (of minutes or five minutes), with the
+// segment, in segment and row order. One statement reads, for each
+// segment, the hour rows overlapping it; each keeps its own minutes, so no
+// entry is given twice.
+func (db *DB) hourMinutes(ctx context.Context, t packedTable, col, prefix string, prefixArgs []any, segs []insights.Segment,
+	fn func(s insights.Segment, ref int64, c insights.Counts)) error {
+	if len(segs) == 0 {
+		return nil
+	}
+	var b strings.Builder
+	var args []any
+	for i, s := range segs {
+		if i > 0 {
+			b.WriteString(" UNION ALL ")
+		}
+		fmt.Fprintf(&b, "SELECT * FROM (SELECT %d, bucket, %s FROM %s WHERE %s AND lvl = ? AND bucket >= ? AND bucket < ? AND %s IS NOT NULL ORDER BY bucket)",
+			i, col, t.name, prefix, col)
+		args = append(args, prefixArgs...)
+		args = append(args, int64(insights.Hour), insights.Hour.Floor(s.Start), s.End)
+	}
+	rows, err := db.reader.QueryContext(ctx, b.String(), args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	var list sql.RawBytes
+	for rows.Next() {
+		var seg int
+		var bucket int64
+		if err := rows.Scan(&seg, &bucket, &list); err != nil {
+			return err
+		}
+		if seg < 0 || seg >= len(segs) {
+			return errCorrupt
+		}
+		s := segs[seg]
+		err := decodeEntries(list, bucket, func(ref int64, c insights.Counts) {
+			if m := insights.Minute.Floor(c.Last); m >= s.Start && m < s.End {
+				fn(s, ref, c)
+			}
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return rows.Err()
 }
 
 // segmentSQL returns "SELECT cols FROM table WHERE prefix AND lvl = ? AND
@@ -862,17 +1059,21 @@ func (db *DB) InsightsTotals(ctx context.Context, s insights.Scope, segs []insig
 	if !ok || err != nil || len(segs) == 0 {
 		return c, err
 	}
-	whole, detail := storedSegs(t, segs)
+	whole, detail, hours := storedSegs(t, segs)
 	inner, qargs := segmentSQL("total, rl", t.name, prefix, args, whole)
 	err = db.reader.QueryRowContext(ctx, "SELECT COALESCE(SUM(total), 0), COALESCE(SUM(rl), 0) FROM ("+inner+")", qargs...).
 		Scan(&c.Total, &c.RateLimited)
 	if err != nil {
 		return c, err
 	}
-	err = db.minuteDetail(ctx, t, prefix, args, detail, func(_, _ int64, e insights.Counts) {
+	add := func(e insights.Counts) {
 		c.Total += e.Total
 		c.RateLimited += e.RateLimited
-	})
+	}
+	if err := db.minuteDetail(ctx, t, prefix, args, detail, func(_, _ int64, e insights.Counts) { add(e) }); err != nil {
+		return c, err
+	}
+	err = db.hourMinutes(ctx, t, hourMinutesCol, prefix, args, hours, func(_ insights.Segment, _ int64, e insights.Counts) { add(e) })
 	return c, err
 }
 
@@ -888,20 +1089,34 @@ func (db *DB) InsightsSeries(ctx context.Context, s insights.Scope, segs []insig
 	if !ok || err != nil || len(segs) == 0 {
 		return nil, err
 	}
-	whole, detail := storedSegs(t, segs)
+	whole, detail, hours := storedSegs(t, segs)
 	out, err := db.seriesRows(ctx, t, prefix, args, whole, seriesCap(segs))
-	if err != nil || (len(detail) == 0 && len(whole) == len(segs)) {
+	if err != nil || (len(detail) == 0 && len(hours) == 0 && len(whole) == len(segs)) {
 		return out, err
 	}
-	// A folded table: minutes from their five-minute rows' entries, and
-	// buckets stored at two lvls (rows written before the fold) summed.
-	// one five-minute row's minutes at a time, in time order
+	// A folded table: minutes from their five-minute rows' entries (one
+	// five-minute row's minutes at a time, in time order), minutes and
+	// five minutes from their hour rows' minutes, and buckets stored at
+	// several lvls (rows written before) summed.
 	minutes := insights.NewMinuteFolder(out)
 	err = db.minuteDetail(ctx, t, prefix, args, detail, func(bucket, _ int64, c insights.Counts) { minutes.Add(bucket, c) })
 	if err != nil {
 		return nil, err
 	}
-	return insights.SumBuckets(minutes.Buckets()), nil
+	out = minutes.Buckets()
+	err = db.hourMinutes(ctx, t, hourMinutesCol, prefix, args, hours, func(s insights.Segment, _ int64, c insights.Counts) {
+		b := s.Level.Floor(c.Last)
+		if k := len(out) - 1; k >= 0 && out[k].Bucket == b && out[k].Level == s.Level { // the minutes of one bucket come in a row
+			out[k].Total += c.Total
+			out[k].RateLimited += c.RateLimited
+			return
+		}
+		out = append(out, insights.BucketCounts{Level: s.Level, Bucket: b, Total: c.Total, RateLimited: c.RateLimited})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return insights.SumBuckets(out), nil
 }
 
 // seriesRows reads the rows of the stored segments segs, as InsightsSeries
@@ -1002,7 +1217,7 @@ func (db *DB) InsightsGroups(ctx context.Context, s insights.Scope, segs []insig
 		}
 		t, prefix, args = actorTable, "org = ? AND actor = ?", []any{org, actor}
 	}
-	whole, detail := storedSegs(t, segs)
+	whole, detail, hours := storedSegs(t, segs)
 	q, qargs := segmentSQL("bucket, "+t.list, t.name, prefix, args, whole)
 	rows, err := db.reader.QueryContext(ctx, q, qargs...)
 	if err != nil {
@@ -1023,7 +1238,10 @@ func (db *DB) InsightsGroups(ctx context.Context, s insights.Scope, segs []insig
 		return err
 	}
 	rows.Close()
-	return db.minuteDetail(ctx, t, prefix, args, detail, func(_, ref int64, c insights.Counts) { g.Add(ref, c) })
+	if err := db.minuteDetail(ctx, t, prefix, args, detail, func(_, ref int64, c insights.Counts) { g.Add(ref, c) }); err != nil {
+		return err
+	}
+	return db.hourMinutes(ctx, t, hourDetailCol, prefix, args, hours, func(_ insights.Segment, ref int64, c insights.Counts) { g.Add(ref, c) })
 }
 
 // info runs q (which selects ref first, from a table keyed by ref) for
@@ -1129,6 +1347,16 @@ func (db *DB) InsightsPrune(ctx context.Context, cut insights.Cutoffs) (int64, e
 					}
 					n, _ := res.RowsAffected()
 					total += n
+				}
+				if t.folded && l == insights.FiveMinutes {
+					// the minutes of hours wholly before the five-minute
+					// cutoff, which no answer reads (the rows stay, so
+					// they are not counted)
+					_, err := tx.ExecContext(ctx, "UPDATE "+t.name+" SET "+hourMinutesCol+" = NULL, "+hourDetailCol+" = NULL WHERE lvl = ? AND bucket < ? AND "+
+						hourMinutesCol+" IS NOT NULL", int64(insights.Hour), insights.Hour.Floor(cut.Level[l]))
+					if err != nil {
+						return err
+					}
 				}
 			}
 		}

@@ -1,14 +1,17 @@
 package sqlite_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"net/url"
 	"runtime"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/ghusage/ghusage/internal/insights"
+	"github.com/ghusage/ghusage/internal/insights/insightsgen"
 	"github.com/ghusage/ghusage/internal/usage"
 )
 
@@ -103,4 +106,55 @@ func BenchmarkInsightsHighCardinality(b *testing.B) {
 			b.ReportMetric(float64(after.TotalAlloc-before.TotalAlloc)/float64(b.N)/float64(c.n), "B/group")
 		})
 	}
+}
+
+// BenchmarkInsightsIngestTraffic ingests the traffic of `ghusage bench
+// insights` (insightsgen: 400 skewed actors, 300 routes, 30 days, ids) in
+// batches of 100,000 events, decoding each NDJSON batch first, on one
+// goroutine: CPU per event (of the process, as getrusage counts it) of
+// decode and of the store's ingest.
+func BenchmarkInsightsIngestTraffic(b *testing.B) {
+	const n, size = 1_000_000, 100_000
+	now := time.Now().UTC().Truncate(time.Second)
+	g := insightsgen.New(1, n, now.Add(-15*24*time.Hour), now, "acme-web")
+	bodies := make([][]byte, 0, n/size)
+	for first := 0; first < n; first += size {
+		var body []byte
+		for i := first; i < first+size; i++ {
+			body = g.AppendJSON(body, i)
+		}
+		bodies = append(bodies, body)
+	}
+	ret := insights.DefaultRetention
+	ret.Minute, ret.Dedup = 40*24*time.Hour, 40*24*time.Hour
+	cut := ret.Cutoffs(now)
+	var decode, ingest time.Duration
+	for b.Loop() {
+		b.StopTimer()
+		db := openTemp(b)
+		b.StartTimer()
+		for _, body := range bodies {
+			t0 := cpuTime()
+			evs, err := insights.DecodeAll(bytes.NewReader(body), now, size)
+			if err != nil {
+				b.Fatal(err)
+			}
+			t1 := cpuTime()
+			if _, err := db.InsightsIngest(context.Background(), evs, cut); err != nil {
+				b.Fatal(err)
+			}
+			decode += t1 - t0
+			ingest += cpuTime() - t1
+		}
+	}
+	events := float64(b.N * n)
+	b.ReportMetric(float64(decode.Nanoseconds())/events, "decode-ns/event")
+	b.ReportMetric(float64(ingest.Nanoseconds())/events, "ingest-ns/event")
+}
+
+// cpuTime is the CPU time the process has used.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
