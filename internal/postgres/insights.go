@@ -102,24 +102,7 @@ func dedupEvents(ctx context.Context, tx pgx.Tx, events []insights.Event) ([]ins
 	slices.SortFunc(keys, func(a, b seenKey) int {
 		return cmp.Or(cmp.Compare(a.minute, b.minute), bytes.Compare(a.k[:], b.k[:]))
 	})
-	minutes := make([]int64, len(keys))
-	ks := make([][]byte, len(keys))
-	for i := range keys {
-		minutes[i], ks[i] = keys[i].minute, keys[i].k[:]
-	}
-	rows, err := tx.Query(ctx, `INSERT INTO insights_seen (minute, k)
-		SELECT * FROM unnest($1::bigint[], $2::bytea[])
-		ON CONFLICT DO NOTHING RETURNING minute, k`, minutes, ks)
-	if err != nil {
-		return nil, err
-	}
-	var m int64
-	var kb []byte
-	_, err = pgx.ForEachRow(rows, []any{&m, &kb}, func() error {
-		isNew[seenKey{m, [16]byte(kb)}] = true
-		return nil
-	})
-	if err != nil {
+	if err := claimKeys(ctx, tx, keys, isNew); err != nil {
 		return nil, err
 	}
 	fresh := make([]insights.Event, 0, len(events))
@@ -135,6 +118,47 @@ func dedupEvents(ctx context.Context, tx pgx.Tx, events []insights.Event) ([]ins
 		}
 	}
 	return fresh, nil
+}
+
+// claimKeys inserts keys (sorted) into insights_seen, setting isNew[k]
+// for each key not there before. The batch's keys are first COPYed in at
+// once, the common case of a batch of new events; when one of them is
+// already stored, the COPY fails with a unique violation and is rolled
+// back, and the keys are inserted again skipping those stored. A key a
+// concurrent transaction is inserting makes either wait for it to end.
+func claimKeys(ctx context.Context, tx pgx.Tx, keys []seenKey, isNew map[seenKey]bool) error {
+	row := make([]any, 2)
+	err := copyInSavepoint(ctx, tx, "insights_seen", []string{"minute", "k"}, pgx.CopyFromSlice(len(keys), func(i int) ([]any, error) {
+		row[0], row[1] = keys[i].minute, keys[i].k[:]
+		return row, nil
+	}))
+	if err == nil {
+		for _, k := range keys {
+			isNew[k] = true
+		}
+		return nil
+	}
+	if !isUniqueViolation(err) {
+		return err
+	}
+	minutes := make([]int64, len(keys))
+	ks := make([][]byte, len(keys))
+	for i := range keys {
+		minutes[i], ks[i] = keys[i].minute, keys[i].k[:]
+	}
+	rows, err := tx.Query(ctx, `INSERT INTO insights_seen (minute, k)
+		SELECT * FROM unnest($1::bigint[], $2::bytea[])
+		ON CONFLICT DO NOTHING RETURNING minute, k`, minutes, ks)
+	if err != nil {
+		return err
+	}
+	var m int64
+	var kb []byte
+	_, err = pgx.ForEachRow(rows, []any{&m, &kb}, func() error {
+		isNew[seenKey{m, [16]byte(kb)}] = true
+		return nil
+	})
+	return err
 }
 
 // writeNames upserts the names of the batch's actors and subjects, each in
@@ -260,32 +284,6 @@ func pack(p *insights.Packed, rows []insights.PackedRow, coarse, folded bool, ke
 	return out
 }
 
-// upsertPacked adds rows to a packed table (key column keyCol after the
-// organization, none when empty; entry list column listCol) in one
-// statement: counts add up and lists merge.
-func upsertPacked(ctx context.Context, tx pgx.Tx, table, keyCol, listCol string, r *packedRows) error {
-	if len(r.org) == 0 {
-		return nil
-	}
-	key, val := "", ""
-	if keyCol != "" {
-		key, val = keyCol+", ", "u.k, "
-	}
-	merge := fmt.Sprintf("insights_merge(t.%[1]s, excluded.%[1]s)", listCol)
-	if foldedTable(table) {
-		merge = fmt.Sprintf("CASE WHEN excluded.lvl = %d THEN insights_merge_minutes(t.%[2]s, excluded.%[2]s) ELSE %[3]s END", lvlMinuteDetail, listCol, merge)
-	}
-	q := fmt.Sprintf(`INSERT INTO %[1]s AS t (org, %[2]slvl, bucket, total, rl, %[4]s)
-		SELECT u.org, %[3]su.lvl, u.bucket, u.total, u.rl, ($9::bigint[])[u.s:u.e]
-		FROM unnest($1::text[], $2::bigint[], $3::smallint[], $4::bigint[], $5::bigint[], $6::bigint[], $7::int[], $8::int[])
-			AS u(org, k, lvl, bucket, total, rl, s, e)
-		ON CONFLICT (org, %[2]slvl, bucket) DO UPDATE SET
-			total = t.total + excluded.total, rl = t.rl + excluded.rl,
-			%[4]s = %[5]s`, table, key, val, listCol, merge)
-	_, err := tx.Exec(ctx, q, r.org, r.key, r.lvl, r.bucket, r.total, r.rl, r.start, r.end, r.flat)
-	return err
-}
-
 // writeRollup adds a packed batch to the tables. Every batch locks rows in
 // one order: first the minute and five-minute rows of every table, then
 // the hour and day rows, then the names; within a table, in key order. So
@@ -315,19 +313,16 @@ func writeRollup(ctx context.Context, tx pgx.Tx, p *insights.Packed, refs *batch
 	for _, coarse := range []bool{false, true} {
 		orgs := pack(p, p.OrgRows, coarse, false, same, subjects)
 		// the organization's totals: the subjects' rows without their lists
-		if _, err := tx.Exec(ctx, `INSERT INTO insights_r_org AS t (org, lvl, bucket, total, rl)
-			SELECT * FROM unnest($1::text[], $2::smallint[], $3::bigint[], $4::bigint[], $5::bigint[])
-			ON CONFLICT (org, lvl, bucket) DO UPDATE SET total = t.total + excluded.total, rl = t.rl + excluded.rl`,
-			orgs.org, orgs.lvl, orgs.bucket, orgs.total, orgs.rl); err != nil {
+		if err := writePacked(ctx, tx, tableOrg, orgs); err != nil {
 			return err
 		}
-		if err := upsertPacked(ctx, tx, "insights_p_subjects", "", "subjects", orgs); err != nil {
+		if err := writePacked(ctx, tx, tableSubjects, orgs); err != nil {
 			return err
 		}
-		if err := upsertPacked(ctx, tx, "insights_p_actor", "actor", "routes", pack(p, p.ActorRows, coarse, true, actorRef, routes)); err != nil {
+		if err := writePacked(ctx, tx, tableActor, pack(p, p.ActorRows, coarse, true, actorRef, routes)); err != nil {
 			return err
 		}
-		if err := upsertPacked(ctx, tx, "insights_p_user", "user_id", "actors", pack(p, p.UserRows, coarse, true, same, actors)); err != nil {
+		if err := writePacked(ctx, tx, tableUser, pack(p, p.UserRows, coarse, true, same, actors)); err != nil {
 			return err
 		}
 	}

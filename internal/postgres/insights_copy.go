@@ -1,0 +1,293 @@
+package postgres
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/ghusage/ghusage/internal/insights"
+)
+
+// The write path of a batch, table by table. A plain INSERT of a new row
+// costs PostgreSQL about half of INSERT … ON CONFLICT DO UPDATE, and COPY
+// less than either; lists merged by an SQL function (insights_merge)
+// cost far more than merging them in Go. So each table's rows are written
+// in three steps (writePacked):
+//
+//  1. the batch's rows already stored are read and locked (SELECT … FOR
+//     UPDATE, in key order);
+//  2. each is replaced by its sum with the batch's row, merged here;
+//  3. the other rows are COPYed in, inside a savepoint.
+//
+// A row another transaction inserted between steps 1 and 3 fails the COPY
+// with a unique violation once that transaction commits (its insert made
+// the COPY wait): the savepoint is rolled back and the rows still to write
+// go through the steps again, now finding that row stored. On sparse
+// traffic (a backfill: nearly every bucket new) a batch's rows are then
+// COPYed, and only the buckets it shares with earlier batches are read.
+//
+// Lock order: within a table, stored rows are locked in key order before
+// any row is inserted, and inserts go in key order; tables are written in
+// writeRollup's order. So two batches never wait for each other in a
+// cycle (a deadlock would still be retried by inTx).
+
+// maxCopyRetries bounds the rounds of writePacked for one table.
+const maxCopyRetries = 20
+
+// packedTable describes one roll-up table for writePacked: its key column
+// after the organization ("" for none) and its entry list column ("" for
+// none: insights_r_org).
+type packedTable struct {
+	name, keyCol, listCol string
+}
+
+var (
+	tableOrg      = packedTable{"insights_r_org", "", ""}
+	tableSubjects = packedTable{"insights_p_subjects", "", "subjects"}
+	tableActor    = packedTable{"insights_p_actor", "actor", "routes"}
+	tableUser     = packedTable{"insights_p_user", "user_id", "actors"}
+)
+
+// isUniqueViolation reports whether err is PostgreSQL's unique_violation.
+func isUniqueViolation(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && pe.Code == "23505"
+}
+
+// storedRow is a row of a packed table read back for an update.
+type storedRow struct {
+	total, rl int64
+	list      []int64
+}
+
+// writePacked adds the rows of r (sorted by key, see pack) to table t.
+func writePacked(ctx context.Context, tx pgx.Tx, t packedTable, r *packedRows) error {
+	todo := make([]int, len(r.org)) // indexes into r of the rows still to write
+	for i := range todo {
+		todo[i] = i
+	}
+	for round := 0; len(todo) > 0; round++ {
+		if round == maxCopyRetries {
+			return fmt.Errorf("%s: rows still conflicting after %d rounds", t.name, round)
+		}
+		stored, err := lockStored(ctx, tx, t, r, todo)
+		if err != nil {
+			return err
+		}
+		if err := updateStored(ctx, tx, t, r, stored); err != nil {
+			return err
+		}
+		fresh := todo[:0:0]
+		for _, i := range todo {
+			if _, ok := stored[i]; !ok {
+				fresh = append(fresh, i)
+			}
+		}
+		if len(fresh) == 0 {
+			return nil
+		}
+		err = copyFresh(ctx, tx, t, r, fresh)
+		if err == nil {
+			return nil
+		}
+		if !isUniqueViolation(err) {
+			return err
+		}
+		todo = fresh
+	}
+	return nil
+}
+
+// keyCols returns "org, <keyCol>, lvl, bucket" for t, and the join of the
+// table (alias t) with the key columns of u on them.
+func keyCols(t packedTable) (cols, join string) {
+	cols, join = "org, lvl, bucket", "t.org = u.org AND t.lvl = u.lvl AND t.bucket = u.bucket"
+	if t.keyCol != "" {
+		cols = "org, " + t.keyCol + ", lvl, bucket"
+		join += " AND t." + t.keyCol + " = u.k"
+	}
+	return cols, join
+}
+
+// lockStored reads and locks, in key order, the rows of t that hold a
+// bucket of r's rows todo, keyed by index into r.
+func lockStored(ctx context.Context, tx pgx.Tx, t packedTable, r *packedRows, todo []int) (map[int]storedRow, error) {
+	n := len(todo)
+	org, key, lvl, bucket := make([]string, n), make([]int64, n), make([]int16, n), make([]int64, n)
+	for j, i := range todo {
+		org[j], key[j], lvl[j], bucket[j] = r.org[i], r.key[i], r.lvl[i], r.bucket[i]
+	}
+	_, join := keyCols(t)
+	list := "NULL::bigint[]"
+	if t.listCol != "" {
+		list = "t." + t.listCol
+	}
+	q := fmt.Sprintf(`SELECT u.i, t.total, t.rl, %[2]s
+		FROM unnest($1::text[], $2::bigint[], $3::smallint[], $4::bigint[]) WITH ORDINALITY AS u(org, k, lvl, bucket, i)
+		JOIN %[1]s t ON %[3]s
+		ORDER BY u.i FOR UPDATE OF t`, t.name, list, join)
+	rows, err := tx.Query(ctx, q, org, key, lvl, bucket)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	stored := map[int]storedRow{}
+	for rows.Next() {
+		var i int64
+		var s storedRow
+		if fd := rows.FieldDescriptions(); t.listCol != "" && fd[3].Format == pgx.BinaryFormatCode && fd[3].DataTypeOID == int8ArrayOID {
+			if err := rows.Scan(&i, &s.total, &s.rl, nil); err != nil {
+				return nil, err
+			}
+			if s.list, err = appendInt8Array(nil, rows.RawValues()[3]); err != nil {
+				return nil, fmt.Errorf("%s: %w", t.name, err)
+			}
+		} else if err := rows.Scan(&i, &s.total, &s.rl, &s.list); err != nil {
+			return nil, err
+		}
+		if i < 1 || int(i) > n {
+			return nil, fmt.Errorf("%s: row %d of %d", t.name, i, n)
+		}
+		stored[todo[i-1]] = s
+	}
+	return stored, rows.Err()
+}
+
+// updateStored replaces each stored row with its sum with r's row.
+func updateStored(ctx context.Context, tx pgx.Tx, t packedTable, r *packedRows, stored map[int]storedRow) error {
+	if len(stored) == 0 {
+		return nil
+	}
+	idx := slices.Sorted(func(yield func(int) bool) {
+		for i := range stored {
+			if !yield(i) {
+				return
+			}
+		}
+	})
+	n := len(idx)
+	org, key, lvl, bucket := make([]string, n), make([]int64, n), make([]int16, n), make([]int64, n)
+	total, rl, start, end := make([]int64, n), make([]int64, n), make([]int32, n), make([]int32, n)
+	var flat []int64
+	for j, i := range idx {
+		s := stored[i]
+		org[j], key[j], lvl[j], bucket[j] = r.org[i], r.key[i], r.lvl[i], r.bucket[i]
+		total[j], rl[j] = s.total+r.total[i], s.rl+r.rl[i]
+		start[j] = int32(len(flat) + 1)
+		if t.listCol != "" {
+			flat = mergeEntries(flat, s.list, r.flat[r.start[i]-1:r.end[i]], r.lvl[i] == lvlMinuteDetail && foldedTable(t.name))
+		}
+		end[j] = int32(len(flat))
+	}
+	_, join := keyCols(t)
+	set := "total = u.total, rl = u.rl"
+	if t.listCol != "" {
+		set += ", " + t.listCol + " = ($9::bigint[])[u.s:u.e]"
+	}
+	q := fmt.Sprintf(`UPDATE %[1]s t SET %[2]s
+		FROM unnest($1::text[], $2::bigint[], $3::smallint[], $4::bigint[], $5::bigint[], $6::bigint[], $7::int[], $8::int[])
+			AS u(org, k, lvl, bucket, total, rl, s, e)
+		WHERE %[3]s`, t.name, set, join)
+	args := []any{org, key, lvl, bucket, total, rl, start, end}
+	if t.listCol != "" {
+		if flat == nil {
+			flat = []int64{}
+		}
+		args = append(args, flat)
+	}
+	tag, err := tx.Exec(ctx, q, args...)
+	if err == nil && tag.RowsAffected() != int64(n) {
+		err = fmt.Errorf("%s: updated %d of %d locked rows", t.name, tag.RowsAffected(), n)
+	}
+	return err
+}
+
+// copyFresh COPYs r's rows fresh into t inside a savepoint, rolled back
+// when the COPY fails.
+func copyFresh(ctx context.Context, tx pgx.Tx, t packedTable, r *packedRows, fresh []int) error {
+	cols := []string{"org"}
+	if t.keyCol != "" {
+		cols = append(cols, t.keyCol)
+	}
+	cols = append(cols, "lvl", "bucket", "total", "rl")
+	if t.listCol != "" {
+		cols = append(cols, t.listCol)
+	}
+	row := make([]any, 0, len(cols))
+	src := pgx.CopyFromSlice(len(fresh), func(j int) ([]any, error) {
+		i := fresh[j]
+		row = append(row[:0], r.org[i])
+		if t.keyCol != "" {
+			row = append(row, r.key[i])
+		}
+		row = append(row, r.lvl[i], r.bucket[i], r.total[i], r.rl[i])
+		if t.listCol != "" {
+			row = append(row, r.flat[r.start[i]-1:r.end[i]:r.end[i]])
+		}
+		return row, nil
+	})
+	return copyInSavepoint(ctx, tx, t.name, cols, src)
+}
+
+// copyInSavepoint COPYs src into table inside a savepoint: on an error
+// the savepoint is rolled back (the transaction goes on) and the error
+// returned.
+func copyInSavepoint(ctx context.Context, tx pgx.Tx, table string, cols []string, src pgx.CopyFromSource) error {
+	sp, err := tx.Begin(ctx)
+	if err != nil {
+		return err
+	}
+	if _, err := sp.CopyFrom(ctx, pgx.Identifier{table}, cols, src); err != nil {
+		if rerr := sp.Rollback(ctx); rerr != nil {
+			return rerr
+		}
+		return err
+	}
+	return sp.Commit(ctx)
+}
+
+// entry is one entry of a packed list.
+type entry struct {
+	ref int64
+	insights.Counts
+}
+
+// mergeEntries appends to dst the entries of lists a and b merged: the
+// counts of a ref in both add up (last times: the latest), or, when
+// byMinute, those of a ref and minute (of their last time), as
+// insights_merge and insights_merge_minutes do. The result is sorted by
+// ref (and last time).
+func mergeEntries(dst, a, b []int64, byMinute bool) []int64 {
+	es := make([]entry, 0, (len(a)+len(b))/entryWidth)
+	for _, l := range [][]int64{a, b} {
+		for i := 0; i+entryWidth <= len(l); i += entryWidth {
+			es = append(es, entry{l[i], insights.Counts{Total: l[i+1], RateLimited: l[i+2], Last: l[i+3], LastRateLimited: l[i+4]}})
+		}
+	}
+	minute := func(e *entry) int64 {
+		if byMinute {
+			return insights.Minute.Floor(e.Last)
+		}
+		return 0
+	}
+	slices.SortFunc(es, func(x, y entry) int {
+		return cmp.Or(cmp.Compare(x.ref, y.ref), cmp.Compare(minute(&x), minute(&y)))
+	})
+	out := es[:0]
+	for _, e := range es {
+		if k := len(out) - 1; k >= 0 && out[k].ref == e.ref && minute(&out[k]) == minute(&e) {
+			out[k].Add(e.Counts)
+			continue
+		}
+		out = append(out, e)
+	}
+	for _, e := range out {
+		dst = append(dst, e.ref, e.Total, e.RateLimited, e.Last, e.LastRateLimited)
+	}
+	return dst
+}
