@@ -10,6 +10,7 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -48,12 +49,21 @@ func (db *DB) InsightsIngest(ctx context.Context, events []insights.Event, cut i
 	if len(events) == 0 {
 		return res, nil
 	}
+	// The batch is aggregated whole while PostgreSQL interns its names and
+	// claims its ids, the common case being a batch of new events; the
+	// events left once duplicates are dropped are aggregated again.
+	opts := insights.PackOptions{FoldMinutes: true}
+	whole := make(chan *insights.Packed, 1)
+	go func() { whole <- insights.AggregatePackedWith(events, cut, opts) }()
+	all := sync.OnceValue(func() *insights.Packed { return <-whole })
+	defer all() // events are not read once InsightsIngest returns
+	keys := newDedupKeys(events)
 	refs, err := db.refsOf(ctx, events)
 	if err != nil {
 		return insights.IngestResult{}, wrap(err, "insights ingest")
 	}
 	err = db.inTx(ctx, "insights ingest", func(tx pgx.Tx) error {
-		fresh, err := dedupEvents(ctx, tx, events)
+		fresh, err := dedupEvents(ctx, tx, events, keys)
 		if err != nil {
 			return err
 		}
@@ -61,7 +71,11 @@ func (db *DB) InsightsIngest(ctx context.Context, events []insights.Event, cut i
 		if len(fresh) == 0 {
 			return nil
 		}
-		return writeRollup(ctx, tx, insights.AggregatePackedWith(fresh, cut, insights.PackOptions{FoldMinutes: true}), refs)
+		p := all()
+		if len(fresh) < len(events) {
+			p = insights.AggregatePackedWith(fresh, cut, opts)
+		}
+		return writeRollup(ctx, tx, p, refs)
 	})
 	if err != nil {
 		return insights.IngestResult{}, err
@@ -80,38 +94,60 @@ func keyOf(e *insights.Event) seenKey {
 	return seenKey{insights.Minute.Floor(e.Timestamp.Unix()), insights.EventKey(e.ID)}
 }
 
+// dedupKeys are the keys of a batch's events: by event (ok false for an
+// event without an id), and each once, sorted.
+type dedupKeys struct {
+	of     []seenKey
+	ok     []bool
+	sorted []seenKey
+}
+
+func newDedupKeys(events []insights.Event) *dedupKeys {
+	d := &dedupKeys{of: make([]seenKey, len(events)), ok: make([]bool, len(events))}
+	for i := range events {
+		if events[i].ID != "" {
+			d.of[i], d.ok[i] = keyOf(&events[i]), true
+		}
+	}
+	for i, k := range d.of {
+		if d.ok[i] {
+			d.sorted = append(d.sorted, k)
+		}
+	}
+	slices.SortFunc(d.sorted, func(a, b seenKey) int {
+		return cmp.Or(cmp.Compare(a.minute, b.minute), bytes.Compare(a.k[:], b.k[:]))
+	})
+	d.sorted = slices.Compact(d.sorted)
+	return d
+}
+
 // dedupEvents inserts the keys of events into insights_seen and returns
 // the events whose key was new (and those without an id), in order; an
 // event repeated within the batch counts once.
-func dedupEvents(ctx context.Context, tx pgx.Tx, events []insights.Event) ([]insights.Event, error) {
-	isNew := map[seenKey]bool{}
-	var keys []seenKey
-	for i := range events {
-		if events[i].ID == "" {
-			continue
-		}
-		k := keyOf(&events[i])
-		if _, dup := isNew[k]; !dup {
-			isNew[k] = false
-			keys = append(keys, k)
-		}
-	}
-	if len(keys) == 0 {
+func dedupEvents(ctx context.Context, tx pgx.Tx, events []insights.Event, keys *dedupKeys) ([]insights.Event, error) {
+	if len(keys.sorted) == 0 {
 		return events, nil
 	}
-	slices.SortFunc(keys, func(a, b seenKey) int {
-		return cmp.Or(cmp.Compare(a.minute, b.minute), bytes.Compare(a.k[:], b.k[:]))
-	})
-	if err := claimKeys(ctx, tx, keys, isNew); err != nil {
+	isNew := map[seenKey]bool{}
+	allNew, err := claimKeys(ctx, tx, keys.sorted, isNew)
+	if err != nil {
 		return nil, err
+	}
+	if allNew && len(keys.sorted) == len(events) {
+		return events, nil
+	}
+	if allNew {
+		for _, k := range keys.sorted {
+			isNew[k] = true
+		}
 	}
 	fresh := make([]insights.Event, 0, len(events))
 	for i := range events {
-		if events[i].ID == "" {
+		if !keys.ok[i] {
 			fresh = append(fresh, events[i])
 			continue
 		}
-		k := keyOf(&events[i])
+		k := keys.of[i]
 		if isNew[k] {
 			fresh = append(fresh, events[i])
 			isNew[k] = false
@@ -120,26 +156,21 @@ func dedupEvents(ctx context.Context, tx pgx.Tx, events []insights.Event) ([]ins
 	return fresh, nil
 }
 
-// claimKeys inserts keys (sorted) into insights_seen, setting isNew[k]
-// for each key not there before. The batch's keys are first COPYed in at
-// once, the common case of a batch of new events; when one of them is
-// already stored, the COPY fails with a unique violation and is rolled
-// back, and the keys are inserted again skipping those stored. A key a
-// concurrent transaction is inserting makes either wait for it to end.
-func claimKeys(ctx context.Context, tx pgx.Tx, keys []seenKey, isNew map[seenKey]bool) error {
+// claimKeys inserts keys (sorted, each once) into insights_seen. The
+// batch's keys are first COPYed in at once, the common case of a batch of
+// new events: then it returns allNew. When one of them is already stored,
+// the COPY fails with a unique violation and is rolled back, and the keys
+// are inserted again skipping those stored: isNew[k] is then set for each
+// key not stored before. A key a concurrent transaction is inserting
+// makes either wait for it to end.
+func claimKeys(ctx context.Context, tx pgx.Tx, keys []seenKey, isNew map[seenKey]bool) (allNew bool, err error) {
 	row := make([]any, 2)
-	err := copyInSavepoint(ctx, tx, "insights_seen", []string{"minute", "k"}, pgx.CopyFromSlice(len(keys), func(i int) ([]any, error) {
+	err = copyInSavepoint(ctx, tx, "insights_seen", []string{"minute", "k"}, pgx.CopyFromSlice(len(keys), func(i int) ([]any, error) {
 		row[0], row[1] = keys[i].minute, keys[i].k[:]
 		return row, nil
 	}))
-	if err == nil {
-		for _, k := range keys {
-			isNew[k] = true
-		}
-		return nil
-	}
-	if !isUniqueViolation(err) {
-		return err
+	if err == nil || !isUniqueViolation(err) {
+		return err == nil, err
 	}
 	minutes := make([]int64, len(keys))
 	ks := make([][]byte, len(keys))
@@ -150,7 +181,7 @@ func claimKeys(ctx context.Context, tx pgx.Tx, keys []seenKey, isNew map[seenKey
 		SELECT * FROM unnest($1::bigint[], $2::bytea[])
 		ON CONFLICT DO NOTHING RETURNING minute, k`, minutes, ks)
 	if err != nil {
-		return err
+		return false, err
 	}
 	var m int64
 	var kb []byte
@@ -158,7 +189,7 @@ func claimKeys(ctx context.Context, tx pgx.Tx, keys []seenKey, isNew map[seenKey
 		isNew[seenKey{m, [16]byte(kb)}] = true
 		return nil
 	})
-	return err
+	return false, err
 }
 
 // writeNames upserts the names of the batch's actors and subjects, each in

@@ -20,14 +20,17 @@ import (
 // in three steps (writePacked):
 //
 //  1. the batch's rows already stored are read and locked (SELECT … FOR
-//     UPDATE, in key order);
+//     UPDATE, in key order): at first only the rows of each level's first
+//     and last bucket in the batch (see edgeRows), where a batch meets the
+//     ones sent before and after it;
 //  2. each is replaced by its sum with the batch's row, merged here;
 //  3. the other rows are COPYed in, inside a savepoint.
 //
 // A row another transaction inserted between steps 1 and 3 fails the COPY
 // with a unique violation once that transaction commits (its insert made
-// the COPY wait): the savepoint is rolled back and the rows still to write
-// go through the steps again, now finding that row stored. On sparse
+// the COPY wait), and so does a row stored before that step 1 did not look
+// for: the savepoint is rolled back and the rows still to write go
+// through the steps again, all of them looked for. On sparse
 // traffic (a backfill: nearly every bucket new) a batch's rows are then
 // COPYed, and only the buckets it shares with earlier batches are read.
 //
@@ -75,7 +78,11 @@ func writePacked(ctx context.Context, tx pgx.Tx, t packedTable, r *packedRows) e
 		if round == maxCopyRetries {
 			return fmt.Errorf("%s: rows still conflicting after %d rounds", t.name, round)
 		}
-		stored, err := lockStored(ctx, tx, t, r, todo)
+		probe := todo
+		if round == 0 {
+			probe = edgeRows(r)
+		}
+		stored, err := lockStored(ctx, tx, t, r, probe)
 		if err != nil {
 			return err
 		}
@@ -103,6 +110,30 @@ func writePacked(ctx context.Context, tx pgx.Tx, t packedTable, r *packedRows) e
 	return nil
 }
 
+// edgeRows returns the indexes of r's rows whose bucket is the first or
+// the last of its level in r: the rows a batch most likely shares with
+// others (the one before and the one after it in time, or, for live
+// traffic, all of them). The others are COPYed without looking first.
+func edgeRows(r *packedRows) []int {
+	type span struct{ lo, hi int64 }
+	spans := map[int16]span{}
+	for i, l := range r.lvl {
+		b := r.bucket[i]
+		if s, ok := spans[l]; !ok {
+			spans[l] = span{b, b}
+		} else {
+			spans[l] = span{min(s.lo, b), max(s.hi, b)}
+		}
+	}
+	var out []int
+	for i, l := range r.lvl {
+		if s := spans[l]; r.bucket[i] == s.lo || r.bucket[i] == s.hi {
+			out = append(out, i)
+		}
+	}
+	return out
+}
+
 // keyCols returns "org, <keyCol>, lvl, bucket" for t, and the join of the
 // table (alias t) with the key columns of u on them.
 func keyCols(t packedTable) (cols, join string) {
@@ -116,10 +147,13 @@ func keyCols(t packedTable) (cols, join string) {
 
 // lockStored reads and locks, in key order, the rows of t that hold a
 // bucket of r's rows todo, keyed by index into r.
-func lockStored(ctx context.Context, tx pgx.Tx, t packedTable, r *packedRows, todo []int) (map[int]storedRow, error) {
-	n := len(todo)
+func lockStored(ctx context.Context, tx pgx.Tx, t packedTable, r *packedRows, probe []int) (map[int]storedRow, error) {
+	n := len(probe)
+	if n == 0 {
+		return nil, nil
+	}
 	org, key, lvl, bucket := make([]string, n), make([]int64, n), make([]int16, n), make([]int64, n)
-	for j, i := range todo {
+	for j, i := range probe {
 		org[j], key[j], lvl[j], bucket[j] = r.org[i], r.key[i], r.lvl[i], r.bucket[i]
 	}
 	_, join := keyCols(t)
@@ -153,7 +187,7 @@ func lockStored(ctx context.Context, tx pgx.Tx, t packedTable, r *packedRows, to
 		if i < 1 || int(i) > n {
 			return nil, fmt.Errorf("%s: row %d of %d", t.name, i, n)
 		}
-		stored[todo[i-1]] = s
+		stored[probe[i-1]] = s
 	}
 	return stored, rows.Err()
 }
