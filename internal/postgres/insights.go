@@ -39,11 +39,13 @@ func (db *DB) inTx(ctx context.Context, what string, fn func(tx pgx.Tx) error) e
 
 // InsightsIngest records events in one transaction: it claims their ids in
 // insights_seen, then adds the packed roll-up rows of the events not seen
-// before (refs of their names are interned first, see refsOf). Every
-// batch locks rows in the same order (see writeRollup), so concurrent
-// batches from several replicas never deadlock; a concurrent batch
-// carrying the same id waits for the first and then skips it. It returns
-// once the transaction has committed.
+// before (refs of their names are interned first, see refsOf). Batches
+// lock the rows they share in one order (see writeRollup); a deadlock
+// (possible only between batches overlapping each other's spans, in the
+// rows one COPYed blind and the other shares) aborts one of them, which is
+// retried whole (inTx). A concurrent batch carrying the same id waits for
+// the first and then skips it. It returns once the transaction has
+// committed.
 func (db *DB) InsightsIngest(ctx context.Context, events []insights.Event, cut insights.Cutoffs) (insights.IngestResult, error) {
 	res := insights.IngestResult{Received: len(events)}
 	if len(events) == 0 {
@@ -315,12 +317,26 @@ func pack(p *insights.Packed, rows []insights.PackedRow, coarse, folded bool, ke
 	return out
 }
 
-// writeRollup adds a packed batch to the tables. Every batch locks rows in
-// one order: first the minute and five-minute rows of every table, then
-// the hour and day rows, then the names; within a table, in key order. So
-// batches written at once (two in flight, or replicas) never deadlock, and
-// a batch waiting for a row another holds waits at the coarse buckets (the
-// ones batches share), after writing its own fine ones.
+// writeRollup adds a packed batch to the tables, in two passes (see
+// writePacked for how one table's rows are written):
+//
+//  1. the rows inside the batch's span (not in the first or last bucket
+//     of their level, see edgeRows) are COPYed, table after table,
+//     without looking for stored ones: on sparse traffic they are new. A
+//     COPY that meets a stored row, or waits more than copyLockTimeout
+//     for another transaction's insert, is rolled back, and its rows are
+//     left to the second pass;
+//  2. the rest (the edge rows, shared with the batches sent just before
+//     and after, and those left by the first pass) go through
+//     writePacked: stored rows are locked and updated, then new ones
+//     COPYed.
+//
+// The second pass locks rows in one order: first the minute and
+// five-minute rows of every table, then the hour and day rows, then the
+// names; within a table, in key order. The first pass never waits long,
+// so two batches written at once (two in flight, or replicas) do their
+// first passes side by side, and the one behind waits in the second, at
+// the buckets they share.
 func writeRollup(ctx context.Context, tx pgx.Tx, p *insights.Packed, refs *batchRefs) error {
 	actors := make([]int64, len(p.Actors))
 	for i, a := range p.Actors {
@@ -341,19 +357,19 @@ func writeRollup(ctx context.Context, tx pgx.Tx, p *insights.Packed, refs *batch
 	}
 	same := func(k int64) int64 { return k }
 	actorRef := func(k int64) int64 { return actors[k] }
+	var sets []tableRows
 	for _, coarse := range []bool{false, true} {
 		orgs := pack(p, p.OrgRows, coarse, false, same, subjects)
 		// the organization's totals: the subjects' rows without their lists
-		if err := writePacked(ctx, tx, tableOrg, orgs); err != nil {
-			return err
-		}
-		if err := writePacked(ctx, tx, tableSubjects, orgs); err != nil {
-			return err
-		}
-		if err := writePacked(ctx, tx, tableActor, pack(p, p.ActorRows, coarse, true, actorRef, routes)); err != nil {
-			return err
-		}
-		if err := writePacked(ctx, tx, tableUser, pack(p, p.UserRows, coarse, true, same, actors)); err != nil {
+		sets = append(sets, tableRows{t: tableOrg, r: orgs}, tableRows{t: tableSubjects, r: orgs},
+			tableRows{t: tableActor, r: pack(p, p.ActorRows, coarse, true, actorRef, routes)},
+			tableRows{t: tableUser, r: pack(p, p.UserRows, coarse, true, same, actors)})
+	}
+	if err := writeInner(ctx, tx, sets); err != nil {
+		return err
+	}
+	for _, s := range sets {
+		if err := writePacked(ctx, tx, s.t, s.r, s.todo); err != nil {
 			return err
 		}
 	}

@@ -13,31 +13,27 @@ import (
 	"github.com/ghusage/ghusage/internal/insights"
 )
 
-// The write path of a batch, table by table. A plain INSERT of a new row
+// How a table's rows of a batch are written. A plain INSERT of a new row
 // costs PostgreSQL about half of INSERT … ON CONFLICT DO UPDATE, and COPY
 // less than either; lists merged by an SQL function (insights_merge)
-// cost far more than merging them in Go. So each table's rows are written
-// in three steps (writePacked):
+// cost far more than merging them in Go. So rows are COPYed wherever
+// none is stored for their bucket, and stored rows are updated with
+// lists merged here (writePacked):
 //
-//  1. the batch's rows already stored are read and locked (SELECT … FOR
-//     UPDATE, in key order): at first only the rows of each level's first
-//     and last bucket in the batch (see edgeRows), where a batch meets the
-//     ones sent before and after it;
-//  2. each is replaced by its sum with the batch's row, merged here;
+//  1. the rows already stored are read and locked (SELECT … FOR UPDATE,
+//     in key order);
+//  2. each is replaced by its sum with the batch's row;
 //  3. the other rows are COPYed in, inside a savepoint.
 //
 // A row another transaction inserted between steps 1 and 3 fails the COPY
 // with a unique violation once that transaction commits (its insert made
-// the COPY wait), and so does a row stored before that step 1 did not look
-// for: the savepoint is rolled back and the rows still to write go
-// through the steps again, all of them looked for. On sparse
-// traffic (a backfill: nearly every bucket new) a batch's rows are then
-// COPYed, and only the buckets it shares with earlier batches are read.
+// the COPY wait): the savepoint is rolled back and the rows still to
+// write go through the steps again, now finding that row stored.
 //
-// Lock order: within a table, stored rows are locked in key order before
-// any row is inserted, and inserts go in key order; tables are written in
+// Within a table, stored rows are locked in key order before any row is
+// inserted, and inserts go in key order; tables are written in
 // writeRollup's order. So two batches never wait for each other in a
-// cycle (a deadlock would still be retried by inTx).
+// cycle there (a deadlock would still be retried by inTx).
 
 // maxCopyRetries bounds the rounds of writePacked for one table.
 const maxCopyRetries = 20
@@ -68,21 +64,60 @@ type storedRow struct {
 	list      []int64
 }
 
-// writePacked adds the rows of r (sorted by key, see pack) to table t.
-func writePacked(ctx context.Context, tx pgx.Tx, t packedTable, r *packedRows) error {
-	todo := make([]int, len(r.org)) // indexes into r of the rows still to write
-	for i := range todo {
-		todo[i] = i
+// tableRows are a batch's rows of one table, and (after writeInner)
+// those still to write.
+type tableRows struct {
+	t    packedTable
+	r    *packedRows
+	todo []int
+}
+
+// copyLockTimeout is how long writeInner's COPY waits for another
+// transaction's insert of the same row before leaving its rows to
+// writePacked.
+const copyLockTimeout = "100ms"
+
+// writeInner COPYs each table's rows that are not edge rows (see
+// edgeRows) without looking for stored ones, and sets each set's todo to
+// the rows left: its edge rows, or all of them when the COPY met a stored
+// row or waited longer than copyLockTimeout.
+func writeInner(ctx context.Context, tx pgx.Tx, sets []tableRows) error {
+	var prev string
+	if err := tx.QueryRow(ctx, `SELECT current_setting('lock_timeout'), set_config('lock_timeout', $1, true)`, copyLockTimeout).Scan(&prev, nil); err != nil {
+		return err
 	}
+	for i := range sets {
+		s := &sets[i]
+		edge, inner := edgeRows(s.r)
+		s.todo = edge
+		if len(inner) == 0 {
+			continue
+		}
+		err := copyFresh(ctx, tx, s.t, s.r, inner)
+		if err == nil {
+			continue
+		}
+		var pe *pgconn.PgError
+		if !errors.As(err, &pe) || (pe.Code != "23505" && pe.Code != "55P03") {
+			return err
+		}
+		s.todo = make([]int, len(s.r.org))
+		for j := range s.todo {
+			s.todo[j] = j
+		}
+	}
+	_, err := tx.Exec(ctx, `SELECT set_config('lock_timeout', $1, true)`, prev)
+	return err
+}
+
+// writePacked adds the rows todo (indexes into r, ascending: in key
+// order) of r to table t.
+func writePacked(ctx context.Context, tx pgx.Tx, t packedTable, r *packedRows, todo []int) error {
 	for round := 0; len(todo) > 0; round++ {
 		if round == maxCopyRetries {
 			return fmt.Errorf("%s: rows still conflicting after %d rounds", t.name, round)
 		}
-		probe := todo
-		if round == 0 {
-			probe = edgeRows(r)
-		}
-		stored, err := lockStored(ctx, tx, t, r, probe)
+		stored, err := lockStored(ctx, tx, t, r, todo)
 		if err != nil {
 			return err
 		}
@@ -110,11 +145,11 @@ func writePacked(ctx context.Context, tx pgx.Tx, t packedTable, r *packedRows) e
 	return nil
 }
 
-// edgeRows returns the indexes of r's rows whose bucket is the first or
-// the last of its level in r: the rows a batch most likely shares with
-// others (the one before and the one after it in time, or, for live
-// traffic, all of them). The others are COPYed without looking first.
-func edgeRows(r *packedRows) []int {
+// edgeRows splits r's rows (by index, ascending) into those whose bucket
+// is the first or the last of its level in r, the rows a batch most
+// likely shares with others (the one before and the one after it in
+// time, or, for live traffic, all of them), and the others.
+func edgeRows(r *packedRows) (edge, inner []int) {
 	type span struct{ lo, hi int64 }
 	spans := map[int16]span{}
 	for i, l := range r.lvl {
@@ -125,13 +160,14 @@ func edgeRows(r *packedRows) []int {
 			spans[l] = span{min(s.lo, b), max(s.hi, b)}
 		}
 	}
-	var out []int
 	for i, l := range r.lvl {
 		if s := spans[l]; r.bucket[i] == s.lo || r.bucket[i] == s.hi {
-			out = append(out, i)
+			edge = append(edge, i)
+		} else {
+			inner = append(inner, i)
 		}
 	}
-	return out
+	return edge, inner
 }
 
 // keyCols returns "org, <keyCol>, lvl, bucket" for t, and the join of the
