@@ -322,10 +322,12 @@ func pack(p *insights.Packed, rows []insights.PackedRow, coarse, folded bool, ke
 //
 //  1. the rows inside the batch's span (not in the first or last bucket
 //     of their level, see edgeRows) are COPYed, table after table,
-//     without looking for stored ones: on sparse traffic they are new. A
-//     COPY that meets a stored row, or waits more than copyLockTimeout
-//     for another transaction's insert, is rolled back, and its rows are
-//     left to the second pass;
+//     without looking for each stored one (only a sample, see anyStored:
+//     when one is stored, as for live traffic, all the table's rows are
+//     left to the second pass): on sparse traffic they are new. A COPY
+//     that meets a stored row, or waits more than copyLockTimeout for
+//     another transaction's insert, is rolled back, and its rows are left
+//     to the second pass;
 //  2. the rest (the edge rows, shared with the batches sent just before
 //     and after, and those left by the first pass) go through
 //     writePacked: stored rows are locked and updated, then new ones
