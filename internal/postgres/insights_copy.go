@@ -78,14 +78,12 @@ type tableRows struct {
 const copyLockTimeout = "100ms"
 
 // writeInner COPYs each table's rows that are not edge rows (see
-// edgeRows) without looking for stored ones, and sets each set's todo to
-// the rows left: its edge rows, or all of them when the COPY met a stored
-// row or waited longer than copyLockTimeout.
+// edgeRows) without looking for each stored one, and sets each set's todo
+// to the rows left: its edge rows, or all of them when a sample of them
+// was stored (see anyStored), or the COPY met a stored row or waited
+// longer than copyLockTimeout.
 func writeInner(ctx context.Context, tx pgx.Tx, sets []tableRows) error {
-	var prev string
-	if err := tx.QueryRow(ctx, `SELECT current_setting('lock_timeout'), set_config('lock_timeout', $1, true)`, copyLockTimeout).Scan(&prev, nil); err != nil {
-		return err
-	}
+	inners := make([][]int, len(sets))
 	for i := range sets {
 		s := &sets[i]
 		edge, inner := edgeRows(s.r)
@@ -93,26 +91,47 @@ func writeInner(ctx context.Context, tx pgx.Tx, sets []tableRows) error {
 		if len(inner) == 0 {
 			continue
 		}
+		// looked for before lock_timeout is set: a statement failing
+		// outside a savepoint would abort the transaction
 		stored, err := anyStored(ctx, tx, s.t, s.r, inner)
-		if err == nil && !stored {
-			err = copyFresh(ctx, tx, s.t, s.r, inner)
-			if err == nil {
-				continue
-			}
-			var pe *pgconn.PgError
-			if !errors.As(err, &pe) || (pe.Code != "23505" && pe.Code != "55P03") {
-				return err
-			}
-		} else if err != nil {
+		if err != nil {
 			return err
 		}
-		s.todo = make([]int, len(s.r.org))
-		for j := range s.todo {
-			s.todo[j] = j
+		if stored {
+			s.todo = allRows(s.r)
+		} else {
+			inners[i] = inner
 		}
+	}
+	var prev string
+	if err := tx.QueryRow(ctx, `SELECT current_setting('lock_timeout'), set_config('lock_timeout', $1, true)`, copyLockTimeout).Scan(&prev, nil); err != nil {
+		return err
+	}
+	for i, inner := range inners {
+		if len(inner) == 0 {
+			continue
+		}
+		err := copyFresh(ctx, tx, sets[i].t, sets[i].r, inner)
+		if err == nil {
+			continue
+		}
+		var pe *pgconn.PgError
+		if !errors.As(err, &pe) || (pe.Code != "23505" && pe.Code != "55P03") {
+			return err
+		}
+		sets[i].todo = allRows(sets[i].r)
 	}
 	_, err := tx.Exec(ctx, `SELECT set_config('lock_timeout', $1, true)`, prev)
 	return err
+}
+
+// allRows returns the indexes of all of r's rows.
+func allRows(r *packedRows) []int {
+	out := make([]int, len(r.org))
+	for i := range out {
+		out[i] = i
+	}
+	return out
 }
 
 // sampleRows is how many of a table's inner rows anyStored looks for.
