@@ -166,11 +166,14 @@ func dedupEvents(ctx context.Context, tx pgx.Tx, events []insights.Event, keys *
 // key not stored before. A key a concurrent transaction is inserting
 // makes either wait for it to end.
 func claimKeys(ctx context.Context, tx pgx.Tx, keys []seenKey, isNew map[seenKey]bool) (allNew bool, err error) {
-	row := make([]any, 2)
-	err = copyInSavepoint(ctx, tx, "insights_seen", []string{"minute", "k"}, pgx.CopyFromSlice(len(keys), func(i int) ([]any, error) {
-		row[0], row[1] = keys[i].minute, keys[i].k[:]
-		return row, nil
-	}))
+	var b copyBuf
+	b.start(len(keys) * 34)
+	for _, k := range keys {
+		b.tuple(2)
+		b.int64(k.minute)
+		b.bytes(k.k[:])
+	}
+	err = copyInSavepoint(ctx, tx, "insights_seen", []string{"minute", "k"}, b.finish())
 	if err == nil || !isUniqueViolation(err) {
 		return err == nil, err
 	}

@@ -1,11 +1,14 @@
 package postgres
 
 import (
+	"bytes"
 	"cmp"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -334,31 +337,98 @@ func copyFresh(ctx context.Context, tx pgx.Tx, t packedTable, r *packedRows, fre
 	if t.listCol != "" {
 		cols = append(cols, t.listCol)
 	}
-	row := make([]any, 0, len(cols))
-	src := pgx.CopyFromSlice(len(fresh), func(j int) ([]any, error) {
-		i := fresh[j]
-		row = append(row[:0], r.org[i])
+	var b copyBuf
+	b.start(len(fresh) * (64 + 12*len(r.flat)/max(1, len(r.org))))
+	for _, i := range fresh {
+		b.tuple(len(cols))
+		b.text(r.org[i])
 		if t.keyCol != "" {
-			row = append(row, r.key[i])
+			b.int64(r.key[i])
 		}
-		row = append(row, r.lvl[i], r.bucket[i], r.total[i], r.rl[i])
+		b.int16(r.lvl[i])
+		b.int64(r.bucket[i])
+		b.int64(r.total[i])
+		b.int64(r.rl[i])
 		if t.listCol != "" {
-			row = append(row, r.flat[r.start[i]-1:r.end[i]:r.end[i]])
+			b.int8Array(r.flat[r.start[i]-1 : r.end[i]])
 		}
-		return row, nil
-	})
-	return copyInSavepoint(ctx, tx, t.name, cols, src)
+	}
+	return copyInSavepoint(ctx, tx, t.name, cols, b.finish())
 }
 
-// copyInSavepoint COPYs src into table inside a savepoint: on an error
-// the savepoint is rolled back (the transaction goes on) and the error
-// returned.
-func copyInSavepoint(ctx context.Context, tx pgx.Tx, table string, cols []string, src pgx.CopyFromSource) error {
+// copyBuf builds the data of a COPY … FROM STDIN (FORMAT binary): pgx's
+// generic CopyFrom encodes every value through its type map, which cost
+// ingest about a microsecond of CPU per row.
+type copyBuf struct{ b []byte }
+
+// copyHeader is the binary COPY signature, flags and header extension length.
+const copyHeader = "PGCOPY\n\xff\r\n\x00\x00\x00\x00\x00\x00\x00\x00\x00"
+
+func (c *copyBuf) start(size int) {
+	c.b = append(make([]byte, 0, len(copyHeader)+size+2), copyHeader...)
+}
+
+// tuple starts a row of n fields.
+func (c *copyBuf) tuple(n int) { c.b = binary.BigEndian.AppendUint16(c.b, uint16(n)) }
+
+func (c *copyBuf) int64(v int64) {
+	c.b = binary.BigEndian.AppendUint32(c.b, 8)
+	c.b = binary.BigEndian.AppendUint64(c.b, uint64(v))
+}
+
+func (c *copyBuf) int16(v int16) {
+	c.b = binary.BigEndian.AppendUint32(c.b, 2)
+	c.b = binary.BigEndian.AppendUint16(c.b, uint16(v))
+}
+
+func (c *copyBuf) text(s string) {
+	c.b = binary.BigEndian.AppendUint32(c.b, uint32(len(s)))
+	c.b = append(c.b, s...)
+}
+
+func (c *copyBuf) bytes(v []byte) {
+	c.b = binary.BigEndian.AppendUint32(c.b, uint32(len(v)))
+	c.b = append(c.b, v...)
+}
+
+// int8Array writes vs as a one-dimensional bigint[] without NULLs (an
+// empty one has no dimension), as appendInt8Array reads it.
+func (c *copyBuf) int8Array(vs []int64) {
+	if len(vs) == 0 {
+		c.b = binary.BigEndian.AppendUint32(c.b, 12)
+		c.b = binary.BigEndian.AppendUint32(c.b, 0) // dimensions
+		c.b = binary.BigEndian.AppendUint32(c.b, 0) // no NULLs
+		c.b = binary.BigEndian.AppendUint32(c.b, int8OID)
+		return
+	}
+	c.b = binary.BigEndian.AppendUint32(c.b, uint32(20+12*len(vs)))
+	c.b = binary.BigEndian.AppendUint32(c.b, 1)
+	c.b = binary.BigEndian.AppendUint32(c.b, 0)
+	c.b = binary.BigEndian.AppendUint32(c.b, int8OID)
+	c.b = binary.BigEndian.AppendUint32(c.b, uint32(len(vs)))
+	c.b = binary.BigEndian.AppendUint32(c.b, 1) // lower bound
+	for _, v := range vs {
+		c.b = binary.BigEndian.AppendUint32(c.b, 8)
+		c.b = binary.BigEndian.AppendUint64(c.b, uint64(v))
+	}
+}
+
+// finish ends the data and returns it.
+func (c *copyBuf) finish() []byte { return binary.BigEndian.AppendUint16(c.b, 0xffff) }
+
+// int8OID is PostgreSQL's type oid of bigint.
+const int8OID = 20
+
+// copyInSavepoint COPYs data (see copyBuf) into cols of table inside a
+// savepoint: on an error the savepoint is rolled back (the transaction
+// goes on) and the error returned.
+func copyInSavepoint(ctx context.Context, tx pgx.Tx, table string, cols []string, data []byte) error {
 	sp, err := tx.Begin(ctx)
 	if err != nil {
 		return err
 	}
-	if _, err := sp.CopyFrom(ctx, pgx.Identifier{table}, cols, src); err != nil {
+	q := "COPY " + pgx.Identifier{table}.Sanitize() + " (" + strings.Join(cols, ", ") + ") FROM STDIN (FORMAT binary)"
+	if _, err := sp.Conn().PgConn().CopyFrom(ctx, bytes.NewReader(data), q); err != nil {
 		if rerr := sp.Rollback(ctx); rerr != nil {
 			return rerr
 		}
