@@ -270,11 +270,20 @@ type packedRows struct {
 // stored ref.
 func pack(p *insights.Packed, rows []insights.PackedRow, coarse, folded bool, keyRef func(int64) int64, entRef []int64) *packedRows {
 	type sorted struct {
-		org    string
+		org    int32 // rank of the organization's login
+		lvl    int16 // as stored
 		key    int64
 		bucket int64
-		lvl    int16 // as stored
 		i      int
+	}
+	rank := make([]int32, len(p.Orgs)) // by organization index: its rank in byte order
+	byName := make([]int32, len(p.Orgs))
+	for i := range byName {
+		byName[i] = int32(i)
+	}
+	slices.SortFunc(byName, func(a, b int32) int { return strings.Compare(p.Orgs[a], p.Orgs[b]) })
+	for r, i := range byName {
+		rank[i] = int32(r)
 	}
 	ord := make([]sorted, 0, len(rows))
 	entries := 0
@@ -287,11 +296,11 @@ func pack(p *insights.Packed, rows []insights.PackedRow, coarse, folded bool, ke
 		if folded && r.Level == insights.FiveMinutes {
 			lvl = lvlMinuteDetail
 		}
-		ord = append(ord, sorted{p.Orgs[r.Org], keyRef(r.Key), r.Bucket, lvl, i})
+		ord = append(ord, sorted{rank[r.Org], lvl, keyRef(r.Key), r.Bucket, i})
 		entries += len(r.Entries)
 	}
 	slices.SortFunc(ord, func(a, b sorted) int {
-		return cmp.Or(strings.Compare(a.org, b.org), cmp.Compare(a.key, b.key), cmp.Compare(a.lvl, b.lvl), cmp.Compare(a.bucket, b.bucket))
+		return cmp.Or(cmp.Compare(a.org, b.org), cmp.Compare(a.key, b.key), cmp.Compare(a.lvl, b.lvl), cmp.Compare(a.bucket, b.bucket))
 	})
 	n := len(ord)
 	out := &packedRows{org: make([]string, n), key: make([]int64, n), lvl: make([]int16, n), bucket: make([]int64, n),
@@ -304,7 +313,7 @@ func pack(p *insights.Packed, rows []insights.PackedRow, coarse, folded bool, ke
 	var es []ent
 	for j, o := range ord {
 		r := &rows[o.i]
-		out.org[j], out.key[j], out.lvl[j], out.bucket[j] = o.org, o.key, o.lvl, o.bucket
+		out.org[j], out.key[j], out.lvl[j], out.bucket[j] = p.Orgs[r.Org], o.key, o.lvl, o.bucket
 		out.total[j], out.rl[j] = r.Total, r.RateLimited
 		es = es[:0]
 		for _, e := range r.Entries {
