@@ -10,6 +10,7 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -38,22 +39,33 @@ func (db *DB) inTx(ctx context.Context, what string, fn func(tx pgx.Tx) error) e
 
 // InsightsIngest records events in one transaction: it claims their ids in
 // insights_seen, then adds the packed roll-up rows of the events not seen
-// before (refs of their names are interned first, see refsOf). Every
-// batch locks rows in the same order (see writeRollup), so concurrent
-// batches from several replicas never deadlock; a concurrent batch
-// carrying the same id waits for the first and then skips it. It returns
-// once the transaction has committed.
+// before (refs of their names are interned first, see refsOf). Batches
+// lock the rows they share in one order (see writeRollup); a deadlock
+// (possible only between batches overlapping each other's spans, in the
+// rows one COPYed blind and the other shares) aborts one of them, which is
+// retried whole (inTx). A concurrent batch carrying the same id waits for
+// the first and then skips it. It returns once the transaction has
+// committed.
 func (db *DB) InsightsIngest(ctx context.Context, events []insights.Event, cut insights.Cutoffs) (insights.IngestResult, error) {
 	res := insights.IngestResult{Received: len(events)}
 	if len(events) == 0 {
 		return res, nil
 	}
+	// The batch is aggregated whole while PostgreSQL interns its names and
+	// claims its ids, the common case being a batch of new events; the
+	// events left once duplicates are dropped are aggregated again.
+	opts := insights.PackOptions{FoldMinutes: true}
+	whole := make(chan *insights.Packed, 1)
+	go func() { whole <- insights.AggregatePackedWith(events, cut, opts) }()
+	all := sync.OnceValue(func() *insights.Packed { return <-whole })
+	defer all() // events are not read once InsightsIngest returns
+	keys := newDedupKeys(events)
 	refs, err := db.refsOf(ctx, events)
 	if err != nil {
 		return insights.IngestResult{}, wrap(err, "insights ingest")
 	}
 	err = db.inTx(ctx, "insights ingest", func(tx pgx.Tx) error {
-		fresh, err := dedupEvents(ctx, tx, events)
+		fresh, err := dedupEvents(ctx, tx, events, keys)
 		if err != nil {
 			return err
 		}
@@ -61,7 +73,11 @@ func (db *DB) InsightsIngest(ctx context.Context, events []insights.Event, cut i
 		if len(fresh) == 0 {
 			return nil
 		}
-		return writeRollup(ctx, tx, insights.AggregatePackedWith(fresh, cut, insights.PackOptions{FoldMinutes: true}), refs)
+		p := all()
+		if len(fresh) < len(events) {
+			p = insights.AggregatePackedWith(fresh, cut, opts)
+		}
+		return writeRollup(ctx, tx, p, refs)
 	})
 	if err != nil {
 		return insights.IngestResult{}, err
@@ -80,28 +96,87 @@ func keyOf(e *insights.Event) seenKey {
 	return seenKey{insights.Minute.Floor(e.Timestamp.Unix()), insights.EventKey(e.ID)}
 }
 
+// dedupKeys are the keys of a batch's events: by event (ok false for an
+// event without an id), and each once, sorted.
+type dedupKeys struct {
+	of     []seenKey
+	ok     []bool
+	sorted []seenKey
+}
+
+func newDedupKeys(events []insights.Event) *dedupKeys {
+	d := &dedupKeys{of: make([]seenKey, len(events)), ok: make([]bool, len(events))}
+	for i := range events {
+		if events[i].ID != "" {
+			d.of[i], d.ok[i] = keyOf(&events[i]), true
+		}
+	}
+	for i, k := range d.of {
+		if d.ok[i] {
+			d.sorted = append(d.sorted, k)
+		}
+	}
+	slices.SortFunc(d.sorted, func(a, b seenKey) int {
+		return cmp.Or(cmp.Compare(a.minute, b.minute), bytes.Compare(a.k[:], b.k[:]))
+	})
+	d.sorted = slices.Compact(d.sorted)
+	return d
+}
+
 // dedupEvents inserts the keys of events into insights_seen and returns
 // the events whose key was new (and those without an id), in order; an
 // event repeated within the batch counts once.
-func dedupEvents(ctx context.Context, tx pgx.Tx, events []insights.Event) ([]insights.Event, error) {
-	isNew := map[seenKey]bool{}
-	var keys []seenKey
-	for i := range events {
-		if events[i].ID == "" {
-			continue
-		}
-		k := keyOf(&events[i])
-		if _, dup := isNew[k]; !dup {
-			isNew[k] = false
-			keys = append(keys, k)
-		}
-	}
-	if len(keys) == 0 {
+func dedupEvents(ctx context.Context, tx pgx.Tx, events []insights.Event, keys *dedupKeys) ([]insights.Event, error) {
+	if len(keys.sorted) == 0 {
 		return events, nil
 	}
-	slices.SortFunc(keys, func(a, b seenKey) int {
-		return cmp.Or(cmp.Compare(a.minute, b.minute), bytes.Compare(a.k[:], b.k[:]))
-	})
+	isNew := map[seenKey]bool{}
+	allNew, err := claimKeys(ctx, tx, keys.sorted, isNew)
+	if err != nil {
+		return nil, err
+	}
+	if allNew && len(keys.sorted) == len(events) {
+		return events, nil
+	}
+	if allNew {
+		for _, k := range keys.sorted {
+			isNew[k] = true
+		}
+	}
+	fresh := make([]insights.Event, 0, len(events))
+	for i := range events {
+		if !keys.ok[i] {
+			fresh = append(fresh, events[i])
+			continue
+		}
+		k := keys.of[i]
+		if isNew[k] {
+			fresh = append(fresh, events[i])
+			isNew[k] = false
+		}
+	}
+	return fresh, nil
+}
+
+// claimKeys inserts keys (sorted, each once) into insights_seen. The
+// batch's keys are first COPYed in at once, the common case of a batch of
+// new events: then it returns allNew. When one of them is already stored,
+// the COPY fails with a unique violation and is rolled back, and the keys
+// are inserted again skipping those stored: isNew[k] is then set for each
+// key not stored before. A key a concurrent transaction is inserting
+// makes either wait for it to end.
+func claimKeys(ctx context.Context, tx pgx.Tx, keys []seenKey, isNew map[seenKey]bool) (allNew bool, err error) {
+	var b copyBuf
+	b.start(len(keys) * 34)
+	for _, k := range keys {
+		b.tuple(2)
+		b.int64(k.minute)
+		b.bytes(k.k[:])
+	}
+	err = copyInSavepoint(ctx, tx, "insights_seen", []string{"minute", "k"}, b.finish())
+	if err == nil || !isUniqueViolation(err) {
+		return err == nil, err
+	}
 	minutes := make([]int64, len(keys))
 	ks := make([][]byte, len(keys))
 	for i := range keys {
@@ -111,7 +186,7 @@ func dedupEvents(ctx context.Context, tx pgx.Tx, events []insights.Event) ([]ins
 		SELECT * FROM unnest($1::bigint[], $2::bytea[])
 		ON CONFLICT DO NOTHING RETURNING minute, k`, minutes, ks)
 	if err != nil {
-		return nil, err
+		return false, err
 	}
 	var m int64
 	var kb []byte
@@ -119,22 +194,7 @@ func dedupEvents(ctx context.Context, tx pgx.Tx, events []insights.Event) ([]ins
 		isNew[seenKey{m, [16]byte(kb)}] = true
 		return nil
 	})
-	if err != nil {
-		return nil, err
-	}
-	fresh := make([]insights.Event, 0, len(events))
-	for i := range events {
-		if events[i].ID == "" {
-			fresh = append(fresh, events[i])
-			continue
-		}
-		k := keyOf(&events[i])
-		if isNew[k] {
-			fresh = append(fresh, events[i])
-			isNew[k] = false
-		}
-	}
-	return fresh, nil
+	return false, err
 }
 
 // writeNames upserts the names of the batch's actors and subjects, each in
@@ -210,11 +270,20 @@ type packedRows struct {
 // stored ref.
 func pack(p *insights.Packed, rows []insights.PackedRow, coarse, folded bool, keyRef func(int64) int64, entRef []int64) *packedRows {
 	type sorted struct {
-		org    string
+		org    int32 // rank of the organization's login
+		lvl    int16 // as stored
 		key    int64
 		bucket int64
-		lvl    int16 // as stored
 		i      int
+	}
+	rank := make([]int32, len(p.Orgs)) // by organization index: its rank in byte order
+	byName := make([]int32, len(p.Orgs))
+	for i := range byName {
+		byName[i] = int32(i)
+	}
+	slices.SortFunc(byName, func(a, b int32) int { return strings.Compare(p.Orgs[a], p.Orgs[b]) })
+	for r, i := range byName {
+		rank[i] = int32(r)
 	}
 	ord := make([]sorted, 0, len(rows))
 	entries := 0
@@ -227,11 +296,11 @@ func pack(p *insights.Packed, rows []insights.PackedRow, coarse, folded bool, ke
 		if folded && r.Level == insights.FiveMinutes {
 			lvl = lvlMinuteDetail
 		}
-		ord = append(ord, sorted{p.Orgs[r.Org], keyRef(r.Key), r.Bucket, lvl, i})
+		ord = append(ord, sorted{rank[r.Org], lvl, keyRef(r.Key), r.Bucket, i})
 		entries += len(r.Entries)
 	}
 	slices.SortFunc(ord, func(a, b sorted) int {
-		return cmp.Or(strings.Compare(a.org, b.org), cmp.Compare(a.key, b.key), cmp.Compare(a.lvl, b.lvl), cmp.Compare(a.bucket, b.bucket))
+		return cmp.Or(cmp.Compare(a.org, b.org), cmp.Compare(a.key, b.key), cmp.Compare(a.lvl, b.lvl), cmp.Compare(a.bucket, b.bucket))
 	})
 	n := len(ord)
 	out := &packedRows{org: make([]string, n), key: make([]int64, n), lvl: make([]int16, n), bucket: make([]int64, n),
@@ -244,7 +313,7 @@ func pack(p *insights.Packed, rows []insights.PackedRow, coarse, folded bool, ke
 	var es []ent
 	for j, o := range ord {
 		r := &rows[o.i]
-		out.org[j], out.key[j], out.lvl[j], out.bucket[j] = o.org, o.key, o.lvl, o.bucket
+		out.org[j], out.key[j], out.lvl[j], out.bucket[j] = p.Orgs[r.Org], o.key, o.lvl, o.bucket
 		out.total[j], out.rl[j] = r.Total, r.RateLimited
 		es = es[:0]
 		for _, e := range r.Entries {
@@ -260,38 +329,28 @@ func pack(p *insights.Packed, rows []insights.PackedRow, coarse, folded bool, ke
 	return out
 }
 
-// upsertPacked adds rows to a packed table (key column keyCol after the
-// organization, none when empty; entry list column listCol) in one
-// statement: counts add up and lists merge.
-func upsertPacked(ctx context.Context, tx pgx.Tx, table, keyCol, listCol string, r *packedRows) error {
-	if len(r.org) == 0 {
-		return nil
-	}
-	key, val := "", ""
-	if keyCol != "" {
-		key, val = keyCol+", ", "u.k, "
-	}
-	merge := fmt.Sprintf("insights_merge(t.%[1]s, excluded.%[1]s)", listCol)
-	if foldedTable(table) {
-		merge = fmt.Sprintf("CASE WHEN excluded.lvl = %d THEN insights_merge_minutes(t.%[2]s, excluded.%[2]s) ELSE %[3]s END", lvlMinuteDetail, listCol, merge)
-	}
-	q := fmt.Sprintf(`INSERT INTO %[1]s AS t (org, %[2]slvl, bucket, total, rl, %[4]s)
-		SELECT u.org, %[3]su.lvl, u.bucket, u.total, u.rl, ($9::bigint[])[u.s:u.e]
-		FROM unnest($1::text[], $2::bigint[], $3::smallint[], $4::bigint[], $5::bigint[], $6::bigint[], $7::int[], $8::int[])
-			AS u(org, k, lvl, bucket, total, rl, s, e)
-		ON CONFLICT (org, %[2]slvl, bucket) DO UPDATE SET
-			total = t.total + excluded.total, rl = t.rl + excluded.rl,
-			%[4]s = %[5]s`, table, key, val, listCol, merge)
-	_, err := tx.Exec(ctx, q, r.org, r.key, r.lvl, r.bucket, r.total, r.rl, r.start, r.end, r.flat)
-	return err
-}
-
-// writeRollup adds a packed batch to the tables. Every batch locks rows in
-// one order: first the minute and five-minute rows of every table, then
-// the hour and day rows, then the names; within a table, in key order. So
-// batches written at once (two in flight, or replicas) never deadlock, and
-// a batch waiting for a row another holds waits at the coarse buckets (the
-// ones batches share), after writing its own fine ones.
+// writeRollup adds a packed batch to the tables, in two passes (see
+// writePacked for how one table's rows are written):
+//
+//  1. the rows inside the batch's span (not in the first or last bucket
+//     of their level, see edgeRows) are COPYed, table after table,
+//     without looking for each stored one (only a sample, see anyStored:
+//     when one is stored, as for live traffic, all the table's rows are
+//     left to the second pass): on sparse traffic they are new. A COPY
+//     that meets a stored row, or waits more than copyLockTimeout for
+//     another transaction's insert, is rolled back, and its rows are left
+//     to the second pass;
+//  2. the rest (the edge rows, shared with the batches sent just before
+//     and after, and those left by the first pass) go through
+//     writePacked: stored rows are locked and updated, then new ones
+//     COPYed.
+//
+// The second pass locks rows in one order: first the minute and
+// five-minute rows of every table, then the hour and day rows, then the
+// names; within a table, in key order. The first pass never waits long,
+// so two batches written at once (two in flight, or replicas) do their
+// first passes side by side, and the one behind waits in the second, at
+// the buckets they share.
 func writeRollup(ctx context.Context, tx pgx.Tx, p *insights.Packed, refs *batchRefs) error {
 	actors := make([]int64, len(p.Actors))
 	for i, a := range p.Actors {
@@ -312,22 +371,19 @@ func writeRollup(ctx context.Context, tx pgx.Tx, p *insights.Packed, refs *batch
 	}
 	same := func(k int64) int64 { return k }
 	actorRef := func(k int64) int64 { return actors[k] }
+	var sets []tableRows
 	for _, coarse := range []bool{false, true} {
 		orgs := pack(p, p.OrgRows, coarse, false, same, subjects)
 		// the organization's totals: the subjects' rows without their lists
-		if _, err := tx.Exec(ctx, `INSERT INTO insights_r_org AS t (org, lvl, bucket, total, rl)
-			SELECT * FROM unnest($1::text[], $2::smallint[], $3::bigint[], $4::bigint[], $5::bigint[])
-			ON CONFLICT (org, lvl, bucket) DO UPDATE SET total = t.total + excluded.total, rl = t.rl + excluded.rl`,
-			orgs.org, orgs.lvl, orgs.bucket, orgs.total, orgs.rl); err != nil {
-			return err
-		}
-		if err := upsertPacked(ctx, tx, "insights_p_subjects", "", "subjects", orgs); err != nil {
-			return err
-		}
-		if err := upsertPacked(ctx, tx, "insights_p_actor", "actor", "routes", pack(p, p.ActorRows, coarse, true, actorRef, routes)); err != nil {
-			return err
-		}
-		if err := upsertPacked(ctx, tx, "insights_p_user", "user_id", "actors", pack(p, p.UserRows, coarse, true, same, actors)); err != nil {
+		sets = append(sets, tableRows{t: tableOrg, r: orgs}, tableRows{t: tableSubjects, r: orgs},
+			tableRows{t: tableActor, r: pack(p, p.ActorRows, coarse, true, actorRef, routes)},
+			tableRows{t: tableUser, r: pack(p, p.UserRows, coarse, true, same, actors)})
+	}
+	if err := writeInner(ctx, tx, sets); err != nil {
+		return err
+	}
+	for _, s := range sets {
+		if err := writePacked(ctx, tx, s.t, s.r, s.todo); err != nil {
 			return err
 		}
 	}

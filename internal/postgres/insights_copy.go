@@ -1,0 +1,479 @@
+package postgres
+
+import (
+	"bytes"
+	"cmp"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/ghusage/ghusage/internal/insights"
+)
+
+// How a table's rows of a batch are written. A plain INSERT of a new row
+// costs PostgreSQL about half of INSERT … ON CONFLICT DO UPDATE, and COPY
+// less than either; lists merged by an SQL function (insights_merge)
+// cost far more than merging them in Go. So rows are COPYed wherever
+// none is stored for their bucket, and stored rows are updated with
+// lists merged here (writePacked):
+//
+//  1. the rows already stored are read and locked (SELECT … FOR UPDATE,
+//     in key order);
+//  2. each is replaced by its sum with the batch's row;
+//  3. the other rows are COPYed in, inside a savepoint.
+//
+// A row another transaction inserted between steps 1 and 3 fails the COPY
+// with a unique violation once that transaction commits (its insert made
+// the COPY wait): the savepoint is rolled back and the rows still to
+// write go through the steps again, now finding that row stored.
+//
+// Within a table, stored rows are locked in key order before any row is
+// inserted, and inserts go in key order; tables are written in
+// writeRollup's order. So two batches never wait for each other in a
+// cycle there (a deadlock would still be retried by inTx).
+
+// maxCopyRetries bounds the rounds of writePacked for one table.
+const maxCopyRetries = 20
+
+// packedTable describes one roll-up table for writePacked: its key column
+// after the organization ("" for none) and its entry list column ("" for
+// none: insights_r_org).
+type packedTable struct {
+	name, keyCol, listCol string
+}
+
+var (
+	tableOrg      = packedTable{"insights_r_org", "", ""}
+	tableSubjects = packedTable{"insights_p_subjects", "", "subjects"}
+	tableActor    = packedTable{"insights_p_actor", "actor", "routes"}
+	tableUser     = packedTable{"insights_p_user", "user_id", "actors"}
+)
+
+// isUniqueViolation reports whether err is PostgreSQL's unique_violation.
+func isUniqueViolation(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && pe.Code == "23505"
+}
+
+// storedRow is a row of a packed table read back for an update.
+type storedRow struct {
+	total, rl int64
+	list      []int64
+}
+
+// tableRows are a batch's rows of one table, and (after writeInner)
+// those still to write.
+type tableRows struct {
+	t    packedTable
+	r    *packedRows
+	todo []int
+}
+
+// copyLockTimeout is how long writeInner's COPY waits for another
+// transaction's insert of the same row before leaving its rows to
+// writePacked.
+const copyLockTimeout = "100ms"
+
+// writeInner COPYs each table's rows that are not edge rows (see
+// edgeRows) without looking for each stored one, and sets each set's todo
+// to the rows left: its edge rows, or all of them when a sample of them
+// was stored (see anyStored), or the COPY met a stored row or waited
+// longer than copyLockTimeout.
+func writeInner(ctx context.Context, tx pgx.Tx, sets []tableRows) error {
+	inners := make([][]int, len(sets))
+	for i := range sets {
+		s := &sets[i]
+		edge, inner := edgeRows(s.r)
+		s.todo = edge
+		if len(inner) == 0 {
+			continue
+		}
+		// looked for before lock_timeout is set: a statement failing
+		// outside a savepoint would abort the transaction
+		stored, err := anyStored(ctx, tx, s.t, s.r, inner)
+		if err != nil {
+			return err
+		}
+		if stored {
+			s.todo = allRows(s.r)
+		} else {
+			inners[i] = inner
+		}
+	}
+	var prev string
+	if err := tx.QueryRow(ctx, `SELECT current_setting('lock_timeout'), set_config('lock_timeout', $1, true)`, copyLockTimeout).Scan(&prev, nil); err != nil {
+		return err
+	}
+	for i, inner := range inners {
+		if len(inner) == 0 {
+			continue
+		}
+		err := copyFresh(ctx, tx, sets[i].t, sets[i].r, inner)
+		if err == nil {
+			continue
+		}
+		var pe *pgconn.PgError
+		if !errors.As(err, &pe) || (pe.Code != "23505" && pe.Code != "55P03") {
+			return err
+		}
+		sets[i].todo = allRows(sets[i].r)
+	}
+	_, err := tx.Exec(ctx, `SELECT set_config('lock_timeout', $1, true)`, prev)
+	return err
+}
+
+// allRows returns the indexes of all of r's rows.
+func allRows(r *packedRows) []int {
+	out := make([]int, len(r.org))
+	for i := range out {
+		out[i] = i
+	}
+	return out
+}
+
+// sampleRows is how many of a table's inner rows anyStored looks for.
+const sampleRows = 16
+
+// anyStored reports whether t holds a row for one of up to sampleRows of
+// rows (indexes into r) spread over them. Live traffic, whose batches
+// cover the buckets of the ones before, so finds its rows stored without
+// a COPY failing first; a backfill finds none.
+func anyStored(ctx context.Context, tx pgx.Tx, t packedTable, r *packedRows, rows []int) (bool, error) {
+	var org []string
+	var key, bucket []int64
+	var lvl []int16
+	for j := range min(sampleRows, len(rows)) {
+		i := rows[j*len(rows)/min(sampleRows, len(rows))]
+		org, key, lvl, bucket = append(org, r.org[i]), append(key, r.key[i]), append(lvl, r.lvl[i]), append(bucket, r.bucket[i])
+	}
+	_, join := keyCols(t)
+	var found bool
+	err := tx.QueryRow(ctx, fmt.Sprintf(`SELECT EXISTS (SELECT FROM unnest($1::text[], $2::bigint[], $3::smallint[], $4::bigint[]) AS u(org, k, lvl, bucket)
+		JOIN %s t ON %s)`, t.name, join), org, key, lvl, bucket).Scan(&found)
+	return found, err
+}
+
+// writePacked adds the rows todo (indexes into r, ascending: in key
+// order) of r to table t.
+func writePacked(ctx context.Context, tx pgx.Tx, t packedTable, r *packedRows, todo []int) error {
+	for round := 0; len(todo) > 0; round++ {
+		if round == maxCopyRetries {
+			return fmt.Errorf("%s: rows still conflicting after %d rounds", t.name, round)
+		}
+		stored, err := lockStored(ctx, tx, t, r, todo)
+		if err != nil {
+			return err
+		}
+		if err := updateStored(ctx, tx, t, r, stored); err != nil {
+			return err
+		}
+		fresh := todo[:0:0]
+		for _, i := range todo {
+			if _, ok := stored[i]; !ok {
+				fresh = append(fresh, i)
+			}
+		}
+		if len(fresh) == 0 {
+			return nil
+		}
+		err = copyFresh(ctx, tx, t, r, fresh)
+		if err == nil {
+			return nil
+		}
+		if !isUniqueViolation(err) {
+			return err
+		}
+		todo = fresh
+	}
+	return nil
+}
+
+// edgeRows splits r's rows (by index, ascending) into those whose bucket
+// is the first or the last of its level in r, the rows a batch most
+// likely shares with others (the one before and the one after it in
+// time, or, for live traffic, all of them), and the others.
+func edgeRows(r *packedRows) (edge, inner []int) {
+	type span struct{ lo, hi int64 }
+	spans := map[int16]span{}
+	for i, l := range r.lvl {
+		b := r.bucket[i]
+		if s, ok := spans[l]; !ok {
+			spans[l] = span{b, b}
+		} else {
+			spans[l] = span{min(s.lo, b), max(s.hi, b)}
+		}
+	}
+	for i, l := range r.lvl {
+		if s := spans[l]; r.bucket[i] == s.lo || r.bucket[i] == s.hi {
+			edge = append(edge, i)
+		} else {
+			inner = append(inner, i)
+		}
+	}
+	return edge, inner
+}
+
+// keyCols returns "org, <keyCol>, lvl, bucket" for t, and the join of the
+// table (alias t) with the key columns of u on them.
+func keyCols(t packedTable) (cols, join string) {
+	cols, join = "org, lvl, bucket", "t.org = u.org AND t.lvl = u.lvl AND t.bucket = u.bucket"
+	if t.keyCol != "" {
+		cols = "org, " + t.keyCol + ", lvl, bucket"
+		join += " AND t." + t.keyCol + " = u.k"
+	}
+	return cols, join
+}
+
+// lockStored reads and locks, in key order, the rows of t that hold a
+// bucket of r's rows todo, keyed by index into r.
+func lockStored(ctx context.Context, tx pgx.Tx, t packedTable, r *packedRows, probe []int) (map[int]storedRow, error) {
+	n := len(probe)
+	if n == 0 {
+		return nil, nil
+	}
+	org, key, lvl, bucket := make([]string, n), make([]int64, n), make([]int16, n), make([]int64, n)
+	for j, i := range probe {
+		org[j], key[j], lvl[j], bucket[j] = r.org[i], r.key[i], r.lvl[i], r.bucket[i]
+	}
+	_, join := keyCols(t)
+	list := "NULL::bigint[]"
+	if t.listCol != "" {
+		list = "t." + t.listCol
+	}
+	q := fmt.Sprintf(`SELECT u.i, t.total, t.rl, %[2]s
+		FROM unnest($1::text[], $2::bigint[], $3::smallint[], $4::bigint[]) WITH ORDINALITY AS u(org, k, lvl, bucket, i)
+		JOIN %[1]s t ON %[3]s
+		ORDER BY u.i FOR UPDATE OF t`, t.name, list, join)
+	rows, err := tx.Query(ctx, q, org, key, lvl, bucket)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	stored := map[int]storedRow{}
+	for rows.Next() {
+		var i int64
+		var s storedRow
+		if fd := rows.FieldDescriptions(); t.listCol != "" && fd[3].Format == pgx.BinaryFormatCode && fd[3].DataTypeOID == int8ArrayOID {
+			if err := rows.Scan(&i, &s.total, &s.rl, nil); err != nil {
+				return nil, err
+			}
+			if s.list, err = appendInt8Array(nil, rows.RawValues()[3]); err != nil {
+				return nil, fmt.Errorf("%s: %w", t.name, err)
+			}
+		} else if err := rows.Scan(&i, &s.total, &s.rl, &s.list); err != nil {
+			return nil, err
+		}
+		if i < 1 || int(i) > n {
+			return nil, fmt.Errorf("%s: row %d of %d", t.name, i, n)
+		}
+		stored[probe[i-1]] = s
+	}
+	return stored, rows.Err()
+}
+
+// updateStored replaces each stored row with its sum with r's row.
+func updateStored(ctx context.Context, tx pgx.Tx, t packedTable, r *packedRows, stored map[int]storedRow) error {
+	if len(stored) == 0 {
+		return nil
+	}
+	idx := slices.Sorted(func(yield func(int) bool) {
+		for i := range stored {
+			if !yield(i) {
+				return
+			}
+		}
+	})
+	n := len(idx)
+	org, key, lvl, bucket := make([]string, n), make([]int64, n), make([]int16, n), make([]int64, n)
+	total, rl, start, end := make([]int64, n), make([]int64, n), make([]int32, n), make([]int32, n)
+	var flat []int64
+	for j, i := range idx {
+		s := stored[i]
+		org[j], key[j], lvl[j], bucket[j] = r.org[i], r.key[i], r.lvl[i], r.bucket[i]
+		total[j], rl[j] = s.total+r.total[i], s.rl+r.rl[i]
+		start[j] = int32(len(flat) + 1)
+		if t.listCol != "" {
+			flat = mergeEntries(flat, s.list, r.flat[r.start[i]-1:r.end[i]], r.lvl[i] == lvlMinuteDetail && foldedTable(t.name))
+		}
+		end[j] = int32(len(flat))
+	}
+	_, join := keyCols(t)
+	set := "total = u.total, rl = u.rl"
+	if t.listCol != "" {
+		set += ", " + t.listCol + " = ($9::bigint[])[u.s:u.e]"
+	}
+	q := fmt.Sprintf(`UPDATE %[1]s t SET %[2]s
+		FROM unnest($1::text[], $2::bigint[], $3::smallint[], $4::bigint[], $5::bigint[], $6::bigint[], $7::int[], $8::int[])
+			AS u(org, k, lvl, bucket, total, rl, s, e)
+		WHERE %[3]s`, t.name, set, join)
+	args := []any{org, key, lvl, bucket, total, rl, start, end}
+	if t.listCol != "" {
+		if flat == nil {
+			flat = []int64{}
+		}
+		args = append(args, flat)
+	}
+	tag, err := tx.Exec(ctx, q, args...)
+	if err == nil && tag.RowsAffected() != int64(n) {
+		err = fmt.Errorf("%s: updated %d of %d locked rows", t.name, tag.RowsAffected(), n)
+	}
+	return err
+}
+
+// copyFresh COPYs r's rows fresh into t inside a savepoint, rolled back
+// when the COPY fails.
+func copyFresh(ctx context.Context, tx pgx.Tx, t packedTable, r *packedRows, fresh []int) error {
+	cols := []string{"org"}
+	if t.keyCol != "" {
+		cols = append(cols, t.keyCol)
+	}
+	cols = append(cols, "lvl", "bucket", "total", "rl")
+	if t.listCol != "" {
+		cols = append(cols, t.listCol)
+	}
+	var b copyBuf
+	b.start(len(fresh) * (64 + 12*len(r.flat)/max(1, len(r.org))))
+	for _, i := range fresh {
+		b.tuple(len(cols))
+		b.text(r.org[i])
+		if t.keyCol != "" {
+			b.int64(r.key[i])
+		}
+		b.int16(r.lvl[i])
+		b.int64(r.bucket[i])
+		b.int64(r.total[i])
+		b.int64(r.rl[i])
+		if t.listCol != "" {
+			b.int8Array(r.flat[r.start[i]-1 : r.end[i]])
+		}
+	}
+	return copyInSavepoint(ctx, tx, t.name, cols, b.finish())
+}
+
+// copyBuf builds the data of a COPY … FROM STDIN (FORMAT binary): pgx's
+// generic CopyFrom encodes every value through its type map, which cost
+// ingest about a microsecond of CPU per row.
+type copyBuf struct{ b []byte }
+
+// copyHeader is the binary COPY signature, flags and header extension length.
+const copyHeader = "PGCOPY\n\xff\r\n\x00\x00\x00\x00\x00\x00\x00\x00\x00"
+
+func (c *copyBuf) start(size int) {
+	c.b = append(make([]byte, 0, len(copyHeader)+size+2), copyHeader...)
+}
+
+// tuple starts a row of n fields.
+func (c *copyBuf) tuple(n int) { c.b = binary.BigEndian.AppendUint16(c.b, uint16(n)) }
+
+func (c *copyBuf) int64(v int64) {
+	c.b = binary.BigEndian.AppendUint32(c.b, 8)
+	c.b = binary.BigEndian.AppendUint64(c.b, uint64(v))
+}
+
+func (c *copyBuf) int16(v int16) {
+	c.b = binary.BigEndian.AppendUint32(c.b, 2)
+	c.b = binary.BigEndian.AppendUint16(c.b, uint16(v))
+}
+
+func (c *copyBuf) text(s string) {
+	c.b = binary.BigEndian.AppendUint32(c.b, uint32(len(s)))
+	c.b = append(c.b, s...)
+}
+
+func (c *copyBuf) bytes(v []byte) {
+	c.b = binary.BigEndian.AppendUint32(c.b, uint32(len(v)))
+	c.b = append(c.b, v...)
+}
+
+// int8Array writes vs as a one-dimensional bigint[] without NULLs (an
+// empty one has no dimension), as appendInt8Array reads it.
+func (c *copyBuf) int8Array(vs []int64) {
+	if len(vs) == 0 {
+		c.b = binary.BigEndian.AppendUint32(c.b, 12)
+		c.b = binary.BigEndian.AppendUint32(c.b, 0) // dimensions
+		c.b = binary.BigEndian.AppendUint32(c.b, 0) // no NULLs
+		c.b = binary.BigEndian.AppendUint32(c.b, int8OID)
+		return
+	}
+	c.b = binary.BigEndian.AppendUint32(c.b, uint32(20+12*len(vs)))
+	c.b = binary.BigEndian.AppendUint32(c.b, 1)
+	c.b = binary.BigEndian.AppendUint32(c.b, 0)
+	c.b = binary.BigEndian.AppendUint32(c.b, int8OID)
+	c.b = binary.BigEndian.AppendUint32(c.b, uint32(len(vs)))
+	c.b = binary.BigEndian.AppendUint32(c.b, 1) // lower bound
+	for _, v := range vs {
+		c.b = binary.BigEndian.AppendUint32(c.b, 8)
+		c.b = binary.BigEndian.AppendUint64(c.b, uint64(v))
+	}
+}
+
+// finish ends the data and returns it.
+func (c *copyBuf) finish() []byte { return binary.BigEndian.AppendUint16(c.b, 0xffff) }
+
+// int8OID is PostgreSQL's type oid of bigint.
+const int8OID = 20
+
+// copyInSavepoint COPYs data (see copyBuf) into cols of table inside a
+// savepoint: on an error the savepoint is rolled back (the transaction
+// goes on) and the error returned.
+func copyInSavepoint(ctx context.Context, tx pgx.Tx, table string, cols []string, data []byte) error {
+	sp, err := tx.Begin(ctx)
+	if err != nil {
+		return err
+	}
+	q := "COPY " + pgx.Identifier{table}.Sanitize() + " (" + strings.Join(cols, ", ") + ") FROM STDIN (FORMAT binary)"
+	if _, err := sp.Conn().PgConn().CopyFrom(ctx, bytes.NewReader(data), q); err != nil {
+		if rerr := sp.Rollback(ctx); rerr != nil {
+			return rerr
+		}
+		return err
+	}
+	return sp.Commit(ctx)
+}
+
+// entry is one entry of a packed list.
+type entry struct {
+	ref int64
+	insights.Counts
+}
+
+// mergeEntries appends to dst the entries of lists a and b merged: the
+// counts of a ref in both add up (last times: the latest), or, when
+// byMinute, those of a ref and minute (of their last time), as
+// insights_merge and insights_merge_minutes do. The result is sorted by
+// ref (and last time).
+func mergeEntries(dst, a, b []int64, byMinute bool) []int64 {
+	es := make([]entry, 0, (len(a)+len(b))/entryWidth)
+	for _, l := range [][]int64{a, b} {
+		for i := 0; i+entryWidth <= len(l); i += entryWidth {
+			es = append(es, entry{l[i], insights.Counts{Total: l[i+1], RateLimited: l[i+2], Last: l[i+3], LastRateLimited: l[i+4]}})
+		}
+	}
+	minute := func(e *entry) int64 {
+		if byMinute {
+			return insights.Minute.Floor(e.Last)
+		}
+		return 0
+	}
+	slices.SortFunc(es, func(x, y entry) int {
+		return cmp.Or(cmp.Compare(x.ref, y.ref), cmp.Compare(minute(&x), minute(&y)))
+	})
+	out := es[:0]
+	for _, e := range es {
+		if k := len(out) - 1; k >= 0 && out[k].ref == e.ref && minute(&out[k]) == minute(&e) {
+			out[k].Add(e.Counts)
+			continue
+		}
+		out = append(out, e)
+	}
+	for _, e := range out {
+		dst = append(dst, e.ref, e.Total, e.RateLimited, e.Last, e.LastRateLimited)
+	}
+	return dst
+}

@@ -1,0 +1,83 @@
+package postgres
+
+import (
+	"encoding/binary"
+	"maps"
+	"math/rand/v2"
+	"slices"
+	"testing"
+)
+
+// TestInt8ArrayCopyFormat checks that copyBuf writes a bigint[] as
+// appendInt8Array (PostgreSQL's binary array format) reads it back.
+func TestInt8ArrayCopyFormat(t *testing.T) {
+	for _, vs := range [][]int64{nil, {7}, {1, -2, 1 << 40, 0, -1 << 62}} {
+		var b copyBuf
+		b.int8Array(vs)
+		n := int(binary.BigEndian.Uint32(b.b))
+		if n != len(b.b)-4 {
+			t.Fatalf("%v: length %d, %d bytes follow", vs, n, len(b.b)-4)
+		}
+		got, err := appendInt8Array(nil, b.b[4:])
+		if err != nil {
+			t.Fatalf("%v: %v", vs, err)
+		}
+		if !slices.Equal(got, vs) {
+			t.Fatalf("read back %v, wrote %v", got, vs)
+		}
+	}
+}
+
+// TestMergeEntries checks the Go merge of stored and batch lists against
+// what insights_merge and insights_merge_minutes compute.
+func TestMergeEntries(t *testing.T) {
+	a := []int64{1, 2, 0, 100, 0, 5, 1, 1, 130, 130}
+	b := []int64{5, 3, 1, 170, 165, 2, 1, 0, 90, 0}
+	// by ref: 1, 2, 5 (5's counts added, last times the latest)
+	if got, want := mergeEntries(nil, a, b, false), []int64{1, 2, 0, 100, 0, 2, 1, 0, 90, 0, 5, 4, 2, 170, 165}; !slices.Equal(got, want) {
+		t.Errorf("by ref: %v, want %v", got, want)
+	}
+	// by ref and minute: 5's entries are in minutes 120 and 120 (130 and 170), so they add up;
+	// a third one in minute 180 stays apart
+	c := []int64{5, 1, 0, 185, 0}
+	if got, want := mergeEntries(nil, mergeEntries(nil, a, b, true), c, true), []int64{1, 2, 0, 100, 0, 2, 1, 0, 90, 0, 5, 4, 2, 170, 165, 5, 1, 0, 185, 0}; !slices.Equal(got, want) {
+		t.Errorf("by minute: %v, want %v", got, want)
+	}
+	if got := mergeEntries(nil, nil, nil, true); len(got) != 0 {
+		t.Errorf("empty lists merged into %v", got)
+	}
+}
+
+// TestMergeEntriesRandom compares mergeEntries with the model of
+// insights_merge (merge_test.go: one entry per ref in ref order, counts
+// added, times the latest) on random lists with repeated refs.
+func TestMergeEntriesRandom(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	list := func(n int) []int64 {
+		var l []int64
+		for range n {
+			l = append(l, 1+r.Int64N(50), r.Int64N(1000), r.Int64N(10), r.Int64N(1e9), r.Int64N(1e9))
+		}
+		return l
+	}
+	for range 100 {
+		a, b := list(r.IntN(80)), list(r.IntN(80))
+		byRef := map[int64][4]int64{}
+		for _, l := range [][]int64{a, b} {
+			for i := 0; i+5 <= len(l); i += 5 {
+				e := byRef[l[i]]
+				e[0], e[1] = e[0]+l[i+1], e[1]+l[i+2]
+				e[2], e[3] = max(e[2], l[i+3]), max(e[3], l[i+4])
+				byRef[l[i]] = e
+			}
+		}
+		var want []int64
+		for _, ref := range slices.Sorted(maps.Keys(byRef)) {
+			e := byRef[ref]
+			want = append(want, ref, e[0], e[1], e[2], e[3])
+		}
+		if got := mergeEntries(nil, a, b, false); !slices.Equal(got, want) {
+			t.Fatalf("merged %v and %v into %v, want %v", a, b, got, want)
+		}
+	}
+}
