@@ -82,13 +82,26 @@ type AttributionIndex struct {
 	byKey map[string][]Membership // resource key → intervals by start
 	names map[string]string       // cost-center id → name
 	teams map[string][]string     // lower-cased login → team slugs, oldest team first
+	users bool                    // some membership is of a user or an enterprise team
 }
+
+// Empty reports whether the index holds no membership: no usage has a
+// cost center.
+func (ix *AttributionIndex) Empty() bool { return len(ix.byKey) == 0 }
+
+// NeedsUsers reports whether some membership is of a user or an
+// enterprise team, so that attributing per-user usage needs its user.
+// Without one, usage summed over users attributes exactly as its parts.
+func (ix *AttributionIndex) NeedsUsers() bool { return ix.users }
 
 // NewAttributionIndex indexes memberships, cost-center names and enterprise teams.
 func NewAttributionIndex(ms []Membership, ccs []*CostCenter, teams []*EnterpriseTeam) *AttributionIndex {
 	ix := &AttributionIndex{byKey: map[string][]Membership{}, names: map[string]string{}, teams: map[string][]string{}}
 	for _, m := range ms {
 		ix.byKey[m.Key()] = append(ix.byKey[m.Key()], m)
+		if m.Type == ResourceUser || m.Type == ResourceTeam {
+			ix.users = true
+		}
 	}
 	for _, cc := range ccs {
 		ix.names[cc.ID] = cc.Name

@@ -151,7 +151,8 @@ func (pr *pricer) dayShares(ctx context.Context, day Date, pool string, pd *pool
 	if len(skus) == 0 {
 		return sh, nil
 	}
-	rows, err := pr.s.Store.BillingRows(ctx, Query{Account: pr.acct, Level: LevelDay, From: day.Time(), To: day.AddDays(1).Time(), SKUs: skus})
+	// Pool SKUs are not per-user: their item rows are their day rows.
+	rows, err := pr.s.Store.BillingRows(ctx, Query{Account: pr.acct, Level: LevelDay, From: day.Time(), To: day.AddDays(1).Time(), SKUs: skus, ByItem: true})
 	if err != nil {
 		return nil, err
 	}
