@@ -90,7 +90,6 @@ func usageItemsRef(sc Scope, level Level, priced []Priced, byCostCenter bool) ([
 	return sorted, sortedRefs
 }
 
-
 func TestUsageItemsOrders(t *testing.T) {
 	start := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
 	rng := rand.New(rand.NewPCG(1, 2))
