@@ -2,6 +2,7 @@ package billing
 
 import (
 	"encoding/json"
+	"io"
 	"slices"
 )
 
@@ -20,37 +21,67 @@ func (r UsageReport) AppendJSON(b []byte) []byte {
 	b = slices.Grow(b, 64+len(r.UsageItems)*260)
 	b = append(b, `{"usageItems":[`...)
 	for i := range r.UsageItems {
-		it := &r.UsageItems[i]
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = append(b, `{"date":`...)
-		b = appendJSONString(b, it.Date)
-		b = append(b, `,"product":`...)
-		b = appendJSONString(b, it.Product)
-		b = append(b, `,"sku":`...)
-		b = appendJSONString(b, it.SKU)
-		b = append(b, `,"quantity":`...)
-		b = appendInt(b, int64(it.Quantity), Scale)
-		b = append(b, `,"unitType":`...)
-		b = appendJSONString(b, it.UnitType)
-		b = append(b, `,"pricePerUnit":`...)
-		b = appendInt(b, int64(it.PricePerUnit), Scale)
-		b = append(b, `,"grossAmount":`...)
-		b = appendAmount(b, it.GrossAmount)
-		b = append(b, `,"discountAmount":`...)
-		b = appendAmount(b, it.DiscountAmount)
-		b = append(b, `,"netAmount":`...)
-		b = appendAmount(b, it.NetAmount)
-		if it.OrganizationName != nil {
-			b = append(b, `,"organizationName":`...)
-			b = appendJSONString(b, *it.OrganizationName)
-		}
-		b = append(b, `,"repositoryName":`...)
-		b = appendJSONString(b, it.RepositoryName)
-		b = append(b, '}')
+		b = appendUsageItem(b, &r.UsageItems[i])
 	}
 	return append(b, "]}"...)
+}
+
+// WriteJSON writes MarshalJSON's bytes and a newline to w, a few tens of
+// kilobytes at a time (a month's answer is megabytes: it is never held
+// whole in one more buffer).
+func (r UsageReport) WriteJSON(w io.Writer) error {
+	if r.UsageItems == nil {
+		_, err := w.Write([]byte(`{"usageItems":null}` + "\n"))
+		return err
+	}
+	b := make([]byte, 0, 64<<10)
+	b = append(b, `{"usageItems":[`...)
+	for i := range r.UsageItems {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendUsageItem(b, &r.UsageItems[i])
+		if len(b) > 60<<10 {
+			if _, err := w.Write(b); err != nil {
+				return err
+			}
+			b = b[:0]
+		}
+	}
+	b = append(b, "]}\n"...)
+	_, err := w.Write(b)
+	return err
+}
+
+func appendUsageItem(b []byte, it *UsageItem) []byte {
+	b = append(b, `{"date":`...)
+	b = appendJSONString(b, it.Date)
+	b = append(b, `,"product":`...)
+	b = appendJSONString(b, it.Product)
+	b = append(b, `,"sku":`...)
+	b = appendJSONString(b, it.SKU)
+	b = append(b, `,"quantity":`...)
+	b = appendInt(b, int64(it.Quantity), Scale)
+	b = append(b, `,"unitType":`...)
+	b = appendJSONString(b, it.UnitType)
+	b = append(b, `,"pricePerUnit":`...)
+	b = appendInt(b, int64(it.PricePerUnit), Scale)
+	b = append(b, `,"grossAmount":`...)
+	b = appendAmount(b, it.GrossAmount)
+	b = append(b, `,"discountAmount":`...)
+	b = appendAmount(b, it.DiscountAmount)
+	b = append(b, `,"netAmount":`...)
+	b = appendAmount(b, it.NetAmount)
+	if it.OrganizationName != nil {
+		b = append(b, `,"organizationName":`...)
+		b = appendJSONString(b, *it.OrganizationName)
+	}
+	b = append(b, `,"repositoryName":`...)
+	b = appendJSONString(b, it.RepositoryName)
+	return append(b, '}')
 }
 
 func appendAmount(b []byte, a Amount) []byte {

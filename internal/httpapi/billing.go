@@ -173,7 +173,10 @@ func (s *Server) billingUsage(scope billingScopeFunc) handlerFunc {
 		if err != nil {
 			return err
 		}
-		writeJSON(w, http.StatusOK, rep)
+		// Megabytes for a month: written as encoded, not first built whole.
+		w.Header().Set("Content-Type", "application/json; charset=utf-8")
+		w.WriteHeader(http.StatusOK)
+		rep.WriteJSON(w)
 		return nil
 	}
 }
