@@ -300,7 +300,11 @@ func (s *Service) UsageByCostCenter(ctx context.Context, sc Scope, p *Params) (*
 // same items, through a map and a sort.
 func usageItems(sc Scope, level Level, priced []Priced, byCostCenter bool) ([]UsageItem, []CostCenterRef) {
 	var order []int32 // the rows by bucket, when they do not come so
-	if !slices.IsSortedFunc(priced, func(a, b Priced) int { return a.Bucket.Compare(b.Bucket) }) {
+	byBucket := true
+	for i := 1; i < len(priced) && byBucket; i++ {
+		byBucket = !priced[i].Bucket.Before(priced[i-1].Bucket)
+	}
+	if !byBucket {
 		order = make([]int32, len(priced))
 		for i := range order {
 			order[i] = int32(i)

@@ -20,11 +20,12 @@ func (r UsageReport) AppendJSON(b []byte) []byte {
 	}
 	b = slices.Grow(b, 64+len(r.UsageItems)*260)
 	b = append(b, `{"usageItems":[`...)
+	var e itemEncoder
 	for i := range r.UsageItems {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = appendUsageItem(b, &r.UsageItems[i])
+		b = e.append(b, &r.UsageItems[i])
 	}
 	return append(b, "]}"...)
 }
@@ -39,11 +40,12 @@ func (r UsageReport) WriteJSON(w io.Writer) error {
 	}
 	b := make([]byte, 0, 64<<10)
 	b = append(b, `{"usageItems":[`...)
+	var e itemEncoder
 	for i := range r.UsageItems {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = appendUsageItem(b, &r.UsageItems[i])
+		b = e.append(b, &r.UsageItems[i])
 		if len(b) > 60<<10 {
 			if _, err := w.Write(b); err != nil {
 				return err
@@ -56,30 +58,59 @@ func (r UsageReport) WriteJSON(w io.Writer) error {
 	return err
 }
 
-func appendUsageItem(b []byte, it *UsageItem) []byte {
-	b = append(b, `{"date":`...)
-	b = appendJSONString(b, it.Date)
-	b = append(b, `,"product":`...)
-	b = appendJSONString(b, it.Product)
-	b = append(b, `,"sku":`...)
-	b = appendJSONString(b, it.SKU)
-	b = append(b, `,"quantity":`...)
+// itemEncoder appends usage items, reusing the encoded text of the fields
+// an item shares with the one before (date, product and SKU; unit and
+// price; organization): consecutive items mostly differ only in
+// repository and amounts.
+type itemEncoder struct {
+	date, product, sku string
+	head               []byte // {"date":…,"product":…,"sku":…,"quantity":
+	unit               string
+	price              Price
+	mid                []byte // ,"unitType":…,"pricePerUnit":…,"grossAmount":
+	org                *string
+	orgText            []byte // ,"organizationName":…,"repositoryName":
+	started            bool
+}
+
+func (e *itemEncoder) append(b []byte, it *UsageItem) []byte {
+	if !e.started || it.Date != e.date || it.Product != e.product || it.SKU != e.sku {
+		e.date, e.product, e.sku = it.Date, it.Product, it.SKU
+		h := append(e.head[:0], `{"date":`...)
+		h = appendJSONString(h, it.Date)
+		h = append(h, `,"product":`...)
+		h = appendJSONString(h, it.Product)
+		h = append(h, `,"sku":`...)
+		h = appendJSONString(h, it.SKU)
+		e.head = append(h, `,"quantity":`...)
+	}
+	if !e.started || it.UnitType != e.unit || it.PricePerUnit != e.price {
+		e.unit, e.price = it.UnitType, it.PricePerUnit
+		m := append(e.mid[:0], `,"unitType":`...)
+		m = appendJSONString(m, it.UnitType)
+		m = append(m, `,"pricePerUnit":`...)
+		m = appendInt(m, int64(it.PricePerUnit), Scale)
+		e.mid = append(m, `,"grossAmount":`...)
+	}
+	if !e.started || (it.OrganizationName == nil) != (e.org == nil) || (e.org != nil && *it.OrganizationName != *e.org) {
+		e.org = it.OrganizationName
+		o := e.orgText[:0]
+		if it.OrganizationName != nil {
+			o = append(o, `,"organizationName":`...)
+			o = appendJSONString(o, *it.OrganizationName)
+		}
+		e.orgText = append(o, `,"repositoryName":`...)
+	}
+	e.started = true
+	b = append(b, e.head...)
 	b = appendInt(b, int64(it.Quantity), Scale)
-	b = append(b, `,"unitType":`...)
-	b = appendJSONString(b, it.UnitType)
-	b = append(b, `,"pricePerUnit":`...)
-	b = appendInt(b, int64(it.PricePerUnit), Scale)
-	b = append(b, `,"grossAmount":`...)
+	b = append(b, e.mid...)
 	b = appendAmount(b, it.GrossAmount)
 	b = append(b, `,"discountAmount":`...)
 	b = appendAmount(b, it.DiscountAmount)
 	b = append(b, `,"netAmount":`...)
 	b = appendAmount(b, it.NetAmount)
-	if it.OrganizationName != nil {
-		b = append(b, `,"organizationName":`...)
-		b = appendJSONString(b, *it.OrganizationName)
-	}
-	b = append(b, `,"repositoryName":`...)
+	b = append(b, e.orgText...)
 	b = appendJSONString(b, it.RepositoryName)
 	return append(b, '}')
 }
