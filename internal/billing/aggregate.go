@@ -473,8 +473,10 @@ type Pack struct {
 // UnpackRows) into one slice sized for them.
 func UnpackAll(packs []Pack, q *Query) ([]Row, error) {
 	n := 0
-	for i := range packs {
-		n += strings.Count(packs[i].Data, "\n") + 1
+	if q.Organization == "" && q.Repository == "" && q.Username == "" && q.SKU == "" && len(q.SKUs) == 0 && q.Model == "" {
+		for i := range packs { // every line is a row
+			n += strings.Count(packs[i].Data, "\n") + 1
+		}
 	}
 	out := make([]Row, 0, n)
 	var err error

@@ -2,7 +2,6 @@ package billing
 
 import (
 	"encoding/json"
-	"io"
 	"slices"
 )
 
@@ -28,34 +27,6 @@ func (r UsageReport) AppendJSON(b []byte) []byte {
 		b = e.append(b, &r.UsageItems[i])
 	}
 	return append(b, "]}"...)
-}
-
-// WriteJSON writes MarshalJSON's bytes and a newline to w, a few tens of
-// kilobytes at a time (a month's answer is megabytes: it is never held
-// whole in one more buffer).
-func (r UsageReport) WriteJSON(w io.Writer) error {
-	if r.UsageItems == nil {
-		_, err := w.Write([]byte(`{"usageItems":null}` + "\n"))
-		return err
-	}
-	b := make([]byte, 0, 64<<10)
-	b = append(b, `{"usageItems":[`...)
-	var e itemEncoder
-	for i := range r.UsageItems {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = e.append(b, &r.UsageItems[i])
-		if len(b) > 60<<10 {
-			if _, err := w.Write(b); err != nil {
-				return err
-			}
-			b = b[:0]
-		}
-	}
-	b = append(b, "]}\n"...)
-	_, err := w.Write(b)
-	return err
 }
 
 // itemEncoder appends usage items, reusing the encoded text of the fields

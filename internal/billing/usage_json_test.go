@@ -33,7 +33,7 @@ func TestUsageReportJSON(t *testing.T) {
 		}
 		items = append(items, it)
 	}
-	var many []UsageItem // over WriteJSON's buffer
+	var many []UsageItem // many items sharing fields
 	for len(many) < 3000 {
 		many = append(many, items...)
 	}
@@ -51,10 +51,6 @@ func TestUsageReportJSON(t *testing.T) {
 		}
 		if app := r.AppendJSON([]byte("x")); !bytes.Equal(app[1:], want) || app[0] != 'x' {
 			t.Fatalf("AppendJSON differs from encoding/json:\n got %s\nwant %s", app, want)
-		}
-		var wr bytes.Buffer
-		if err := r.WriteJSON(&wr); err != nil || !bytes.Equal(wr.Bytes(), append(want, '\n')) {
-			t.Fatalf("WriteJSON differs from encoding/json (%v)", err)
 		}
 		if !json.Valid(want) {
 			t.Fatal("invalid JSON")

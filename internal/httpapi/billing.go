@@ -173,10 +173,7 @@ func (s *Server) billingUsage(scope billingScopeFunc) handlerFunc {
 		if err != nil {
 			return err
 		}
-		// Megabytes for a month: written as encoded, not first built whole.
-		w.Header().Set("Content-Type", "application/json; charset=utf-8")
-		w.WriteHeader(http.StatusOK)
-		rep.WriteJSON(w)
+		writeJSON(w, http.StatusOK, rep)
 		return nil
 	}
 }
