@@ -246,10 +246,17 @@ func (pr *pricer) price(ctx context.Context, rows []Row, level Level) ([]Priced,
 			}
 		}
 		var sp *skuPrice
-		for i := range skus {
-			if skus[i].id == r.SKU {
-				sp = &skus[i]
-				break
+		if n := len(skus); n > 0 && skus[n-1].id == r.SKU { // rows of a SKU mostly come together
+			sp = &skus[n-1]
+		} else {
+			for i := range skus {
+				if skus[i].id == r.SKU {
+					sp = &skus[i]
+					// the last one is checked first
+					skus[i], skus[n-1] = skus[n-1], skus[i]
+					sp = &skus[n-1]
+					break
+				}
 			}
 		}
 		if sp == nil {
