@@ -2,7 +2,9 @@ package billing
 
 import (
 	"encoding/json"
+	"math/bits"
 	"slices"
+	"strconv"
 )
 
 // MarshalJSON writes the usage report as encoding/json would (the same
@@ -87,13 +89,39 @@ func (e *itemEncoder) append(b []byte, it *UsageItem) []byte {
 }
 
 func appendAmount(b []byte, a Amount) []byte {
-	switch {
-	case a.hi == 0:
-		return appendFixed(b, false, a.lo, AmountScale)
-	case a.hi == -1 && a.lo != 0:
-		return appendFixed(b, true, -a.lo, AmountScale)
+	neg := a.hi < 0
+	hi, lo := uint64(a.hi), a.lo
+	if neg {
+		var borrow uint64
+		lo, borrow = bits.Sub64(0, lo, 0)
+		hi = -hi - borrow
 	}
-	return append(b, a.String()...)
+	const e18 = 1_000_000_000_000_000_000 // 10^AmountScale
+	if hi >= e18 {
+		return append(b, a.String()...) // beyond 10^19 dollars
+	}
+	dollars, frac := bits.Div64(hi, lo, e18)
+	if dollars == 0 && frac == 0 {
+		return append(b, '0')
+	}
+	if neg {
+		b = append(b, '-')
+	}
+	b = strconv.AppendUint(b, dollars, 10)
+	if frac == 0 {
+		return b
+	}
+	var d [AmountScale]byte
+	end := 0
+	for i := AmountScale - 1; i >= 0; i-- {
+		d[i] = byte('0' + frac%10)
+		frac /= 10
+		if end == 0 && d[i] != '0' {
+			end = i + 1
+		}
+	}
+	b = append(b, '.')
+	return append(b, d[:end]...)
 }
 
 // AppendJSONString appends s as a JSON string, as encoding/json quotes
