@@ -345,6 +345,7 @@ func encodePack(lines []LineDelta) string {
 // the pack's memory.
 func UnpackRows(out []Row, bucket time.Time, pack string, q *Query) ([]Row, error) {
 	var f [7]string
+	lastSKU, lastKept := "", false // the verdict on the previous line's SKU (lines of a SKU mostly come together)
 	for rest := pack; rest != ""; {
 		var l string
 		if nl := strings.IndexByte(rest, '\n'); nl >= 0 {
@@ -362,8 +363,13 @@ func UnpackRows(out []Row, bucket time.Time, pack string, q *Query) ([]Row, erro
 			return nil, fmt.Errorf("billing: corrupt row pack line in bucket %s", bucket.Format(time.RFC3339))
 		}
 		f[0], l = l[:t], l[t+1:]
-		if (q.SKU != "" && q.SKU != f[0]) || (len(q.SKUs) > 0 && !slices.Contains(q.SKUs, f[0])) {
-			continue
+		if q.SKU != "" || len(q.SKUs) > 0 {
+			if f[0] != lastSKU || lastSKU == "" {
+				lastSKU, lastKept = f[0], (q.SKU == "" || q.SKU == f[0]) && (len(q.SKUs) == 0 || slices.Contains(q.SKUs, f[0]))
+			}
+			if !lastKept {
+				continue
+			}
 		}
 		n := 1
 		for n < 6 {
@@ -473,10 +479,11 @@ type Pack struct {
 // UnpackRows) into one slice sized for them.
 func UnpackAll(packs []Pack, q *Query) ([]Row, error) {
 	n := 0
-	if q.Organization == "" && q.Repository == "" && q.Username == "" && q.SKU == "" && len(q.SKUs) == 0 && q.Model == "" {
-		for i := range packs { // every line is a row
-			n += strings.Count(packs[i].Data, "\n") + 1
-		}
+	for i := range packs {
+		n += strings.Count(packs[i].Data, "\n") + 1
+	}
+	if q.Organization != "" || q.Repository != "" || q.Username != "" || q.SKU != "" || len(q.SKUs) > 0 || q.Model != "" {
+		n /= 8 // a filter keeps some of the lines
 	}
 	out := make([]Row, 0, n)
 	var err error

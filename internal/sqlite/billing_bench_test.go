@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/url"
+	"os"
 	"testing"
 	"time"
 
@@ -52,6 +53,15 @@ func BenchmarkBillingUsageMonth(b *testing.B) {
 		b.Fatal(err)
 	}
 	sc := billing.Scope{Account: billing.Account{Kind: billing.KindEnterprise, Login: "acme"}}
+	if os.Getenv("BENCH_SUMMARY_ORG") != "" {
+		p, _ := billing.ParseParams(url.Values{"year": {"2026"}, "month": {"1"}, "organization": {"acme-web"}, "product": {"actions"}}, billing.EndpointSummary, svc.Catalog, svc.Now())
+		for b.Loop() {
+			if _, err := svc.Summary(context.Background(), sc, p, billing.EndpointSummary); err != nil {
+				b.Fatal(err)
+			}
+		}
+		return
+	}
 	items := 0
 	for b.Loop() {
 		rep, err := svc.Usage(context.Background(), sc, p)
