@@ -371,23 +371,28 @@ func UnpackRows(out []Row, bucket time.Time, pack string, q *Query) ([]Row, erro
 				continue
 			}
 		}
-		n := 1
+		n, skip := 1, false
 		for n < 6 {
 			t := strings.IndexByte(l, '\t')
 			if t < 0 {
 				break
 			}
 			f[n], l = l[:t], l[t+1:]
+			// Organization, repository and user filters as soon as their field is split.
+			if (n == 1 && q.Organization != "" && q.Organization != f[1]) || (n == 2 && q.Repository != "" && q.Repository != f[2]) ||
+				(n == 3 && q.Username != "" && q.Username != f[3]) {
+				skip = true
+				break
+			}
 			n++
+		}
+		if skip {
+			continue
 		}
 		if n != 6 {
 			return nil, fmt.Errorf("billing: corrupt row pack line in bucket %s", bucket.Format(time.RFC3339))
 		}
 		f[6] = l
-		if (q.Organization != "" && q.Organization != f[1]) || (q.Repository != "" && q.Repository != f[2]) ||
-			(q.Username != "" && q.Username != f[3]) {
-			continue
-		}
 		r := Row{Bucket: bucket, SKU: f[0], Organization: f[1], Repository: f[2], Username: f[3], Model: unpackModel(f[4]), Public: f[5] == "1"}
 		if q.Model != "" && !strings.EqualFold(q.Model, r.Model) {
 			continue

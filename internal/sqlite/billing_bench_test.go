@@ -62,6 +62,9 @@ func BenchmarkBillingUsageMonth(b *testing.B) {
 		}
 		return
 	}
+	if org := os.Getenv("BENCH_USAGE_ORG"); org != "" {
+		sc.Organization = org
+	}
 	items := 0
 	for b.Loop() {
 		rep, err := svc.Usage(context.Background(), sc, p)
