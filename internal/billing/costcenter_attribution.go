@@ -90,9 +90,9 @@ func keyOf(t ResourceType, name string) resourceKey { return resourceKey{t, stri
 // AttributionIndex answers which cost center a resource was in at a time.
 type AttributionIndex struct {
 	byKey map[resourceKey][]Membership // resource (name lower-cased) → intervals by start
-	names map[string]string       // cost-center id → name
-	teams map[string][]string     // lower-cased login → team slugs, oldest team first
-	users bool                    // some membership is of a user or an enterprise team
+	names map[string]string            // cost-center id → name
+	teams map[string][]string          // lower-cased login → team slugs, oldest team first
+	users bool                         // some membership is of a user or an enterprise team
 }
 
 // Empty reports whether the index holds no membership: no usage has a
