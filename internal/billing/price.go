@@ -3,6 +3,7 @@ package billing
 import (
 	"context"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -156,7 +157,14 @@ func (pr *pricer) dayShares(ctx context.Context, day Date, pool string, pd *pool
 	if err != nil {
 		return nil, err
 	}
-	slices.SortFunc(rows, func(a, b Row) int { return CompareRowDelta(RowDelta{Row: a}, RowDelta{Row: b}) })
+	// In key order (item packs come so: then nothing moves).
+	sorted := true
+	for i := 1; i < len(rows) && sorted; i++ {
+		sorted = compareRowKey(&rows[i-1], &rows[i]) <= 0
+	}
+	if !sorted {
+		slices.SortFunc(rows, func(a, b Row) int { return compareRowKey(&a, &b) })
+	}
 	bySKU := map[string][]int{}
 	for i := range rows {
 		sku := pr.s.Catalog.SKU(rows[i].SKU)
@@ -197,6 +205,27 @@ func (pr *pricer) dayShares(ctx context.Context, day Date, pool string, pd *pool
 		}
 	}
 	return sh, nil
+}
+
+// compareRowKey orders the rows of one account and bucket as
+// CompareRowDelta does.
+func compareRowKey(a, b *Row) int {
+	if c := strings.Compare(a.SKU, b.SKU); c != 0 {
+		return c
+	}
+	if c := strings.Compare(a.Organization, b.Organization); c != 0 {
+		return c
+	}
+	if c := strings.Compare(a.Repository, b.Repository); c != 0 {
+		return c
+	}
+	if c := strings.Compare(a.Username, b.Username); c != 0 {
+		return c
+	}
+	if c := strings.Compare(a.Model, b.Model); c != 0 {
+		return c
+	}
+	return cmpBool(a.Public, b.Public)
 }
 
 // Price prices rows of account a: the day's price of each SKU and the
