@@ -126,8 +126,7 @@ type PackDelta struct {
 // level and bucket, so concurrent writers lock packs in the same order)
 // and the day-total deltas (sorted by key) both stores add at ingest.
 // Each record adds to its hour's and its day's pack, at RowOf's key, and
-// to its hour's and day's item packs (LevelHourItems, LevelItems: the same
-// key without the user).
+// to its day's item pack (LevelItems: the same key without the user).
 func AggregatePacks(recs []Record) ([]PackDelta, []DayDelta) {
 	type packKey struct {
 		acct   string
@@ -148,13 +147,13 @@ func AggregatePacks(recs []Record) ([]PackDelta, []DayDelta) {
 	days := map[dayKey]Quantity{}
 	var lastAcct Account
 	var acctKey string
-	var last [4]*acc
+	var last [3]*acc
 	var kb, ib []byte
 	for i := range recs {
 		r := &recs[i]
 		if a := AccountOf(r); a != lastAcct || acctKey == "" {
 			lastAcct, acctKey = a, a.Key()
-			last = [4]*acc{}
+			last = [3]*acc{}
 		}
 		row := Row{SKU: r.SKU, Organization: r.Organization, Repository: r.Repository, Public: r.Public}
 		perUser := PerUser(r.Unit)
@@ -170,7 +169,7 @@ func AggregatePacks(recs []Record) ([]PackDelta, []DayDelta) {
 		sec := r.Timestamp.Unix()
 		hour := sec - ((sec%3600)+3600)%3600
 		day := sec - ((sec%86400)+86400)%86400
-		for l, bucket := range [4]int64{hour, day, day, hour} { // by Level
+		for l, bucket := range [3]int64{hour, day, day} {
 			a := last[l]
 			if a == nil || a.d.Bucket.Unix() != bucket {
 				k := packKey{acctKey, Level(l), bucket}
@@ -181,7 +180,7 @@ func AggregatePacks(recs []Record) ([]PackDelta, []DayDelta) {
 				last[l] = a
 			}
 			b, ks := kb, &key
-			if (Level(l) == LevelItems || Level(l) == LevelHourItems) && perUser {
+			if Level(l) == LevelItems && perUser {
 				b, ks = ib, &ikey
 			}
 			if j, ok := a.idx[string(b)]; ok {
@@ -214,11 +213,11 @@ func AggregatePacks(recs []Record) ([]PackDelta, []DayDelta) {
 }
 
 // MergePack returns the pack of d's level with d's lines added. Item
-// packs (LevelItems, LevelHourItems) keep their lines sorted by key (bytewise), so readers
+// packs (LevelItems) keep their lines sorted by key (bytewise), so readers
 // meet an item's rows together and in the usage endpoint's order; the
 // lines of other levels are in no particular order.
 func MergePack(pack string, d *PackDelta) (string, error) {
-	if d.Level == LevelItems || d.Level == LevelHourItems {
+	if d.Level == LevelItems {
 		return mergeSorted(pack, d.Lines)
 	}
 	add := d.Lines
@@ -440,8 +439,7 @@ func parseQty(s string) (Quantity, error) {
 	return Quantity(qty), nil
 }
 
-// ItemPack returns the item pack (LevelItems, LevelHourItems) of a day or
-// hour pack: its lines
+// ItemPack returns the item pack (LevelItems) of a day pack: its lines
 // with the user left out and summed, sorted by key. Migrations build item
 // packs from the day packs with it.
 func ItemPack(day string) (string, error) {

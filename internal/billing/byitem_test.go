@@ -60,8 +60,6 @@ func TestItemRowsAttributeAsUserRows(t *testing.T) {
 		{billing.EndpointUsage, "year=2026&month=1"},
 		{billing.EndpointUsage, "year=2026&month=1&cost_center_id=b"},
 		{billing.EndpointUsage, "year=2026&month=1&day=10"},
-		{billing.EndpointUsage, "year=2026&month=1&day=10&hour=12"}, // the hour of the move
-		{billing.EndpointUsage, "year=2026&month=1&day=10&hour=12&cost_center_id=b"},
 		{billing.EndpointUsage, "year=2026&month=1&day=20&cost_center_id=c"},
 		{billing.EndpointSummary, "year=2026&month=1&cost_center_id=none"},
 		{billing.EndpointSummary, "year=2026&month=1&organization=acme-data"},

@@ -144,7 +144,7 @@ func (s *Service) SharedStorage(ctx context.Context, sc Scope) (SharedStorageBil
 	}
 	// The stored gigabytes now: the latest hour with storage in the last day.
 	q := Query{Account: sc.Account, Level: LevelHour, From: now.Truncate(time.Hour).Add(-24 * time.Hour), To: now.Add(time.Hour),
-		Organization: sc.Organization, ByItem: true}
+		Organization: sc.Organization}
 	for _, id := range s.Catalog.SortedSKUs() {
 		if storage(s.Catalog.SKUs[id]) {
 			q.SKUs = append(q.SKUs, id)

@@ -202,7 +202,7 @@ func (s *Service) rows(ctx context.Context, sc Scope, p *Params, q Query, ok boo
 	}
 	// Rows summed over users unless attributing them needs their users:
 	// the answers keep no user.
-	q.ByItem = ix == nil || !ix.NeedsUsers()
+	q.ByItem = q.Level == LevelDay && (ix == nil || !ix.NeedsUsers())
 	var rows []Row
 	if ok {
 		var err error
@@ -217,7 +217,7 @@ func (s *Service) rows(ctx context.Context, sc Scope, p *Params, q Query, ok boo
 	if !attributing || ix == nil {
 		return priced, ref, nil
 	}
-	if priced, err = s.attributeWith(ctx, ix, sc.Account.Login, q.Level, priced, PackLevel(&q) != q.Level); err != nil {
+	if priced, err = s.attributeWith(ctx, ix, sc.Account.Login, q.Level, priced, PackLevel(&q) == LevelItems); err != nil {
 		return nil, nil, err
 	}
 	if wantNone || cc.ID != "" {

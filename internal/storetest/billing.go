@@ -91,7 +91,6 @@ func testBillingMatchesReference(t *testing.T, s billing.Store) {
 		{Account: acme, Level: billing.LevelDay, From: jan.AddDate(0, -1, 0), To: jan.AddDate(0, 3, 0), ByItem: true},
 		{Account: acme, Level: billing.LevelDay, From: jan, To: jan.AddDate(0, 1, 0), Product: "copilot", SKUs: billing.DefaultCatalog().ProductSKUs("copilot"), Model: "gpt-5", ByItem: true},
 		{Account: acme, Level: billing.LevelDay, From: jan, To: jan.AddDate(0, 1, 0), Username: "acme-data-user2", ByItem: true},
-		{Account: acme, Level: billing.LevelHour, From: jan, To: jan.AddDate(0, 0, 3), ByItem: true},
 	}
 	for i, q := range queries {
 		want, _ := ref.BillingRows(t.Context(), q)
