@@ -125,7 +125,8 @@ type PackDelta struct {
 // AggregatePacks sums records into the pack deltas (sorted by account,
 // level and bucket, so concurrent writers lock packs in the same order)
 // and the day-total deltas (sorted by key) both stores add at ingest.
-// Each record adds to its hour's and its day's pack, at RowOf's key.
+// Each record adds to its hour's and its day's pack, at RowOf's key, and
+// to its day's item pack (LevelItems: the same key without the user).
 func AggregatePacks(recs []Record) ([]PackDelta, []DayDelta) {
 	type packKey struct {
 		acct   string
@@ -146,24 +147,29 @@ func AggregatePacks(recs []Record) ([]PackDelta, []DayDelta) {
 	days := map[dayKey]Quantity{}
 	var lastAcct Account
 	var acctKey string
-	var last [2]*acc
-	var kb []byte
+	var last [3]*acc
+	var kb, ib []byte
 	for i := range recs {
 		r := &recs[i]
 		if a := AccountOf(r); a != lastAcct || acctKey == "" {
 			lastAcct, acctKey = a, a.Key()
-			last = [2]*acc{}
+			last = [3]*acc{}
 		}
 		row := Row{SKU: r.SKU, Organization: r.Organization, Repository: r.Repository, Public: r.Public}
-		if PerUser(r.Unit) {
+		perUser := PerUser(r.Unit)
+		if perUser {
 			row.Username, row.Model = r.Username, r.Model
 		}
 		kb = appendPackKey(kb[:0], &row)
-		key := ""
+		key, ikey := "", ""
+		if perUser { // the item line: the same without the user
+			row.Username = ""
+			ib = appendPackKey(ib[:0], &row)
+		}
 		sec := r.Timestamp.Unix()
 		hour := sec - ((sec%3600)+3600)%3600
 		day := sec - ((sec%86400)+86400)%86400
-		for l, bucket := range [2]int64{hour, day} {
+		for l, bucket := range [3]int64{hour, day, day} {
 			a := last[l]
 			if a == nil || a.d.Bucket.Unix() != bucket {
 				k := packKey{acctKey, Level(l), bucket}
@@ -173,15 +179,19 @@ func AggregatePacks(recs []Record) ([]PackDelta, []DayDelta) {
 				}
 				last[l] = a
 			}
-			if j, ok := a.idx[string(kb)]; ok {
+			b, ks := kb, &key
+			if Level(l) == LevelItems && perUser {
+				b, ks = ib, &ikey
+			}
+			if j, ok := a.idx[string(b)]; ok {
 				a.d.Lines[j].Quantity += r.Quantity
 				continue
 			}
-			if key == "" {
-				key = string(kb)
+			if *ks == "" {
+				*ks = string(b)
 			}
-			a.idx[key] = len(a.d.Lines)
-			a.d.Lines = append(a.d.Lines, LineDelta{key, r.Quantity})
+			a.idx[*ks] = len(a.d.Lines)
+			a.d.Lines = append(a.d.Lines, LineDelta{*ks, r.Quantity})
 		}
 		days[dayKey{acctKey, day, r.SKU, r.Public}] += r.Quantity
 	}
@@ -202,8 +212,15 @@ func AggregatePacks(recs []Record) ([]PackDelta, []DayDelta) {
 	return outP, outD
 }
 
-// MergePack returns pack with the lines added.
-func MergePack(pack string, add []LineDelta) (string, error) {
+// MergePack returns the pack of d's level with d's lines added. Item
+// packs (LevelItems) keep their lines sorted by key (bytewise), so readers
+// meet an item's rows together and in the usage endpoint's order; the
+// lines of other levels are in no particular order.
+func MergePack(pack string, d *PackDelta) (string, error) {
+	if d.Level == LevelItems {
+		return mergeSorted(pack, d.Lines)
+	}
+	add := d.Lines
 	if pack == "" {
 		return encodePack(add), nil
 	}
@@ -216,16 +233,12 @@ func MergePack(pack string, add []LineDelta) (string, error) {
 		if l == "" {
 			continue
 		}
-		t := strings.LastIndexByte(l, '\t')
-		if t < 0 {
-			return "", fmt.Errorf("billing: corrupt row pack line %q", l)
-		}
-		q, err := strconv.ParseInt(l[t+1:], 10, 64)
+		k, q, err := packLine(l)
 		if err != nil {
-			return "", fmt.Errorf("billing: corrupt row pack line %q", l)
+			return "", err
 		}
-		idx[l[:t]] = len(lines)
-		lines = append(lines, LineDelta{l[:t], Quantity(q)})
+		idx[k] = len(lines)
+		lines = append(lines, LineDelta{k, q})
 	}
 	for _, d := range add {
 		if j, ok := idx[d.Key]; ok {
@@ -236,6 +249,77 @@ func MergePack(pack string, add []LineDelta) (string, error) {
 		lines = append(lines, d)
 	}
 	return encodePack(lines), nil
+}
+
+// packLine splits a pack line into its key and quantity.
+func packLine(l string) (string, Quantity, error) {
+	t := strings.LastIndexByte(l, '\t')
+	if t < 0 {
+		return "", 0, fmt.Errorf("billing: corrupt row pack line %q", l)
+	}
+	q, err := strconv.ParseInt(l[t+1:], 10, 64)
+	if err != nil {
+		return "", 0, fmt.Errorf("billing: corrupt row pack line %q", l)
+	}
+	return l[:t], Quantity(q), nil
+}
+
+// mergeSorted merges the lines add into a sorted pack (a pack whose lines
+// are not in order, or hold a key twice, is sorted and summed first) and
+// returns it sorted.
+func mergeSorted(pack string, add []LineDelta) (string, error) {
+	add = slices.Clone(add)
+	slices.SortFunc(add, func(a, b LineDelta) int { return strings.Compare(a.Key, b.Key) })
+	out := make([]byte, 0, len(pack)+len(add)*64)
+	var old []LineDelta // the pack's lines, if they must be sorted first
+	sorted := true
+	prev := ""
+	for rest, first := pack, true; rest != ""; first = false {
+		var l string
+		l, rest, _ = strings.Cut(rest, "\n")
+		if l == "" {
+			continue
+		}
+		k, q, err := packLine(l)
+		if err != nil {
+			return "", err
+		}
+		if !first && k <= prev {
+			sorted = false
+		}
+		prev = k
+		old = append(old, LineDelta{k, q})
+	}
+	if !sorted {
+		slices.SortStableFunc(old, func(a, b LineDelta) int { return strings.Compare(a.Key, b.Key) })
+	}
+	line := func(k string, q Quantity) {
+		if len(out) > 0 {
+			out = append(out, '\n')
+		}
+		out = append(out, k...)
+		out = append(out, '\t')
+		out = strconv.AppendInt(out, int64(q), 10)
+	}
+	i, j := 0, 0
+	for i < len(old) || j < len(add) {
+		var k string
+		switch {
+		case j == len(add) || (i < len(old) && old[i].Key <= add[j].Key):
+			k = old[i].Key
+		default:
+			k = add[j].Key
+		}
+		var q Quantity
+		for ; i < len(old) && old[i].Key == k; i++ {
+			q += old[i].Quantity
+		}
+		for ; j < len(add) && add[j].Key == k; j++ {
+			q += add[j].Quantity
+		}
+		line(k, q)
+	}
+	return string(out), nil
 }
 
 func encodePack(lines []LineDelta) string {
@@ -261,43 +345,133 @@ func encodePack(lines []LineDelta) string {
 // the pack's memory.
 func UnpackRows(out []Row, bucket time.Time, pack string, q *Query) ([]Row, error) {
 	var f [7]string
+	lastSKU, lastKept := "", false // the verdict on the previous line's SKU (lines of a SKU mostly come together)
 	for rest := pack; rest != ""; {
 		var l string
-		l, rest, _ = strings.Cut(rest, "\n")
+		if nl := strings.IndexByte(rest, '\n'); nl >= 0 {
+			l, rest = rest[:nl], rest[nl+1:]
+		} else {
+			l, rest = rest, ""
+		}
 		if l == "" {
 			continue
 		}
-		n := 0
+		// The SKU first: most filters select by it, and a line it rejects
+		// is not split further.
+		t := strings.IndexByte(l, '\t')
+		if t < 0 {
+			return nil, fmt.Errorf("billing: corrupt row pack line in bucket %s", bucket.Format(time.RFC3339))
+		}
+		f[0], l = l[:t], l[t+1:]
+		if q.SKU != "" || len(q.SKUs) > 0 {
+			if f[0] != lastSKU || lastSKU == "" {
+				lastSKU, lastKept = f[0], (q.SKU == "" || q.SKU == f[0]) && (len(q.SKUs) == 0 || slices.Contains(q.SKUs, f[0]))
+			}
+			if !lastKept {
+				continue
+			}
+		}
+		n, skip := 1, false
 		for n < 6 {
 			t := strings.IndexByte(l, '\t')
 			if t < 0 {
 				break
 			}
 			f[n], l = l[:t], l[t+1:]
+			// Organization, repository and user filters as soon as their field is split.
+			if (n == 1 && q.Organization != "" && q.Organization != f[1]) || (n == 2 && q.Repository != "" && q.Repository != f[2]) ||
+				(n == 3 && q.Username != "" && q.Username != f[3]) {
+				skip = true
+				break
+			}
 			n++
+		}
+		if skip {
+			continue
 		}
 		if n != 6 {
 			return nil, fmt.Errorf("billing: corrupt row pack line in bucket %s", bucket.Format(time.RFC3339))
 		}
 		f[6] = l
-		r := Row{Bucket: bucket, SKU: f[0], Organization: f[1], Repository: f[2], Username: f[3], Model: f[4], Public: f[5] == "1"}
-		if (q.Organization != "" && q.Organization != r.Organization) || (q.Repository != "" && q.Repository != r.Repository) ||
-			(q.Username != "" && q.Username != r.Username) || (q.SKU != "" && q.SKU != r.SKU) ||
-			(len(q.SKUs) > 0 && !slices.Contains(q.SKUs, r.SKU)) {
-			continue
-		}
-		r.Model = unpackModel(r.Model)
+		r := Row{Bucket: bucket, SKU: f[0], Organization: f[1], Repository: f[2], Username: f[3], Model: unpackModel(f[4]), Public: f[5] == "1"}
 		if q.Model != "" && !strings.EqualFold(q.Model, r.Model) {
 			continue
 		}
-		qty, err := strconv.ParseInt(f[6], 10, 64)
+		qty, err := parseQty(f[6])
 		if err != nil {
-			return nil, fmt.Errorf("billing: corrupt row pack quantity %q", f[6])
+			return nil, err
 		}
-		r.Quantity = Quantity(qty)
+		r.Quantity = qty
 		out = append(out, r)
 	}
 	return out, nil
+}
+
+// parseQty parses a pack line's quantity (a decimal int64).
+func parseQty(s string) (Quantity, error) {
+	if len(s) > 0 && len(s) < 19 {
+		var n int64
+		neg := s[0] == '-'
+		i := 0
+		if neg {
+			i = 1
+		}
+		ok := i < len(s)
+		for ; i < len(s); i++ {
+			c := s[i] - '0'
+			if c > 9 {
+				ok = false
+				break
+			}
+			n = n*10 + int64(c)
+		}
+		if ok {
+			if neg {
+				n = -n
+			}
+			return Quantity(n), nil
+		}
+	}
+	qty, err := strconv.ParseInt(s, 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("billing: corrupt row pack quantity %q", s)
+	}
+	return Quantity(qty), nil
+}
+
+// ItemPack returns the item pack (LevelItems) of a day pack: its lines
+// with the user left out and summed, sorted by key. Migrations build item
+// packs from the day packs with it.
+func ItemPack(day string) (string, error) {
+	var lines []LineDelta
+	for rest := day; rest != ""; {
+		var l string
+		l, rest, _ = strings.Cut(rest, "\n")
+		if l == "" {
+			continue
+		}
+		k, q, err := packLine(l)
+		if err != nil {
+			return "", err
+		}
+		// sku \t org \t repo \t user \t model \t public: empty the user.
+		t := 0
+		for n := 0; n < 3 && t >= 0; n++ {
+			if i := strings.IndexByte(k[t:], '\t'); i >= 0 {
+				t += i + 1
+			} else {
+				t = -1
+			}
+		}
+		if t < 0 {
+			return "", fmt.Errorf("billing: corrupt row pack line %q", l)
+		}
+		if u := strings.IndexByte(k[t:], '\t'); u > 0 {
+			k = k[:t] + k[t+u:]
+		}
+		lines = append(lines, LineDelta{k, q})
+	}
+	return mergeSorted("", lines)
 }
 
 // Pack is one stored pack: the rows of one bucket.
@@ -312,6 +486,9 @@ func UnpackAll(packs []Pack, q *Query) ([]Row, error) {
 	n := 0
 	for i := range packs {
 		n += strings.Count(packs[i].Data, "\n") + 1
+	}
+	if q.Organization != "" || q.Repository != "" || q.Username != "" || q.SKU != "" || len(q.SKUs) > 0 || q.Model != "" {
+		n /= 8 // a filter keeps some of the lines
 	}
 	out := make([]Row, 0, n)
 	var err error

@@ -35,6 +35,19 @@ func (s *Service) attribute(ctx context.Context, a Attribution, enterprise strin
 	if err != nil {
 		return nil, nil, err
 	}
+	out, err := s.attributeWith(ctx, ix, enterprise, level, priced, false)
+	return out, ix, err
+}
+
+// attributeWith is attribute with the memberships loaded (ix covers the
+// rows' buckets); byItem says the rows of per-user SKUs are summed over
+// users (Query.ByItem), which needs an index without user or team
+// memberships (NeedsUsers false).
+func (s *Service) attributeWith(ctx context.Context, ix *AttributionIndex, enterprise string, level Level, priced []Priced, byItem bool) ([]Priced, error) {
+	if len(priced) == 0 || ix.Empty() {
+		return priced, nil // no cost center holds anything: no row has one
+	}
+	w := bucketWidth(level)
 	splits := map[Row]*rowSplit{}  // by the row's key (zero quantity)
 	var buckets []time.Time        // straddled buckets, in order of appearance
 	orgs := map[time.Time]string{} // a straddled bucket's one organization, or "*" for several
@@ -57,7 +70,7 @@ func (s *Service) attribute(ctx context.Context, a Attribution, enterprise strin
 		}
 	}
 	if len(splits) == 0 {
-		return priced, ix, nil
+		return priced, nil
 	}
 	for _, b := range buckets {
 		q := Query{Account: Account{KindEnterprise, enterprise}, Level: level, From: b, To: b.Add(w)}
@@ -67,6 +80,9 @@ func (s *Service) attribute(ctx context.Context, a Attribution, enterprise strin
 		err := s.Store.BillingRecords(ctx, q, func(rec *Record) error {
 			k := RowOf(rec, level)
 			k.Quantity = 0
+			if byItem {
+				k.Username = ""
+			}
 			sp := splits[k]
 			if sp == nil || rec.Timestamp.Before(sp.cut) {
 				return nil // not a split row, or before its first change: the bucket start's cost center
@@ -75,7 +91,7 @@ func (s *Service) attribute(ctx context.Context, a Attribution, enterprise strin
 			return nil
 		})
 		if err != nil {
-			return nil, nil, err
+			return nil, err
 		}
 	}
 	out := make([]Priced, 0, len(priced)+len(splits))
@@ -88,7 +104,7 @@ func (s *Service) attribute(ctx context.Context, a Attribution, enterprise strin
 			out = append(out, p)
 		}
 	}
-	return out, ix, nil
+	return out, nil
 }
 
 // rowSplit gathers the records of a straddling row from its first change on.

@@ -77,18 +77,42 @@ func (a *CostCenterAttribution) Index(ctx context.Context, enterpriseID int64, f
 	return NewAttributionIndex(ms, ccs, teams), nil
 }
 
+// resourceKey identifies a resource as Resource.Key does, without
+// building a string (usage rows' names are lower case already, so
+// strings.ToLower returns them as they are).
+type resourceKey struct {
+	t    ResourceType
+	name string
+}
+
+func keyOf(t ResourceType, name string) resourceKey { return resourceKey{t, strings.ToLower(name)} }
+
 // AttributionIndex answers which cost center a resource was in at a time.
 type AttributionIndex struct {
-	byKey map[string][]Membership // resource key → intervals by start
-	names map[string]string       // cost-center id → name
-	teams map[string][]string     // lower-cased login → team slugs, oldest team first
+	byKey map[resourceKey][]Membership // resource (name lower-cased) → intervals by start
+	names map[string]string            // cost-center id → name
+	teams map[string][]string          // lower-cased login → team slugs, oldest team first
+	users bool                         // some membership is of a user or an enterprise team
 }
+
+// Empty reports whether the index holds no membership: no usage has a
+// cost center.
+func (ix *AttributionIndex) Empty() bool { return len(ix.byKey) == 0 }
+
+// NeedsUsers reports whether some membership is of a user or an
+// enterprise team, so that attributing per-user usage needs its user.
+// Without one, usage summed over users attributes exactly as its parts.
+func (ix *AttributionIndex) NeedsUsers() bool { return ix.users }
 
 // NewAttributionIndex indexes memberships, cost-center names and enterprise teams.
 func NewAttributionIndex(ms []Membership, ccs []*CostCenter, teams []*EnterpriseTeam) *AttributionIndex {
-	ix := &AttributionIndex{byKey: map[string][]Membership{}, names: map[string]string{}, teams: map[string][]string{}}
+	ix := &AttributionIndex{byKey: map[resourceKey][]Membership{}, names: map[string]string{}, teams: map[string][]string{}}
 	for _, m := range ms {
-		ix.byKey[m.Key()] = append(ix.byKey[m.Key()], m)
+		k := keyOf(m.Type, m.Name)
+		ix.byKey[k] = append(ix.byKey[k], m)
+		if m.Type == ResourceUser || m.Type == ResourceTeam {
+			ix.users = true
+		}
 	}
 	for _, cc := range ccs {
 		ix.names[cc.ID] = cc.Name
@@ -109,7 +133,7 @@ func (ix *AttributionIndex) at(t ResourceType, name string, at time.Time) string
 	if name == "" {
 		return ""
 	}
-	for _, m := range ix.byKey[Resource{Type: t, Name: name}.Key()] {
+	for _, m := range ix.byKey[keyOf(t, name)] {
 		if m.Contains(at) {
 			return m.CostCenterID
 		}
@@ -154,7 +178,7 @@ func (ix *AttributionIndex) FirstChange(product, org, repo, user string, from, t
 		if name == "" {
 			return
 		}
-		for _, m := range ix.byKey[Resource{Type: t, Name: name}.Key()] {
+		for _, m := range ix.byKey[keyOf(t, name)] {
 			for _, c := range [2]time.Time{m.Start, m.End} {
 				if c.After(from) && c.Before(to) && (!ok || c.Before(first)) {
 					first, ok = c, true

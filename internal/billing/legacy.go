@@ -46,7 +46,7 @@ func (s *Service) monthRows(ctx context.Context, sc Scope, keep func(*SKU) bool)
 		p, err := pr.priceTotals(ctx, from, to, keep)
 		return p, month, err
 	}
-	q := Query{Account: sc.Account, Level: LevelDay, From: from, To: to, Organization: sc.Organization}
+	q := Query{Account: sc.Account, Level: LevelDay, From: from, To: to, Organization: sc.Organization, ByItem: true}
 	for _, id := range s.Catalog.SortedSKUs() {
 		if keep(s.Catalog.SKUs[id]) {
 			q.SKUs = append(q.SKUs, id)

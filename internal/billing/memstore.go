@@ -105,6 +105,9 @@ func (m *MemStore) BillingRows(_ context.Context, q Query) ([]Row, error) {
 		r := &m.recs[i]
 		if q.Matches(r) {
 			k := RowOf(r, q.Level)
+			if PackLevel(&q) == LevelItems {
+				k.Username = ""
+			}
 			k.Quantity = 0
 			sums[k] += r.Quantity
 		}

@@ -3,6 +3,7 @@ package billing
 import (
 	"context"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -151,11 +152,19 @@ func (pr *pricer) dayShares(ctx context.Context, day Date, pool string, pd *pool
 	if len(skus) == 0 {
 		return sh, nil
 	}
-	rows, err := pr.s.Store.BillingRows(ctx, Query{Account: pr.acct, Level: LevelDay, From: day.Time(), To: day.AddDays(1).Time(), SKUs: skus})
+	// Pool SKUs are not per-user: their item rows are their day rows.
+	rows, err := pr.s.Store.BillingRows(ctx, Query{Account: pr.acct, Level: LevelDay, From: day.Time(), To: day.AddDays(1).Time(), SKUs: skus, ByItem: true})
 	if err != nil {
 		return nil, err
 	}
-	slices.SortFunc(rows, func(a, b Row) int { return CompareRowDelta(RowDelta{Row: a}, RowDelta{Row: b}) })
+	// In key order (item packs come so: then nothing moves).
+	sorted := true
+	for i := 1; i < len(rows) && sorted; i++ {
+		sorted = compareRowKey(&rows[i-1], &rows[i]) <= 0
+	}
+	if !sorted {
+		slices.SortFunc(rows, func(a, b Row) int { return compareRowKey(&a, &b) })
+	}
 	bySKU := map[string][]int{}
 	for i := range rows {
 		sku := pr.s.Catalog.SKU(rows[i].SKU)
@@ -196,6 +205,27 @@ func (pr *pricer) dayShares(ctx context.Context, day Date, pool string, pd *pool
 		}
 	}
 	return sh, nil
+}
+
+// compareRowKey orders the rows of one account and bucket as
+// CompareRowDelta does.
+func compareRowKey(a, b *Row) int {
+	if c := strings.Compare(a.SKU, b.SKU); c != 0 {
+		return c
+	}
+	if c := strings.Compare(a.Organization, b.Organization); c != 0 {
+		return c
+	}
+	if c := strings.Compare(a.Repository, b.Repository); c != 0 {
+		return c
+	}
+	if c := strings.Compare(a.Username, b.Username); c != 0 {
+		return c
+	}
+	if c := strings.Compare(a.Model, b.Model); c != 0 {
+		return c
+	}
+	return cmpBool(a.Public, b.Public)
 }
 
 // Price prices rows of account a: the day's price of each SKU and the
@@ -245,10 +275,17 @@ func (pr *pricer) price(ctx context.Context, rows []Row, level Level) ([]Priced,
 			}
 		}
 		var sp *skuPrice
-		for i := range skus {
-			if skus[i].id == r.SKU {
-				sp = &skus[i]
-				break
+		if n := len(skus); n > 0 && skus[n-1].id == r.SKU { // rows of a SKU mostly come together
+			sp = &skus[n-1]
+		} else {
+			for i := range skus {
+				if skus[i].id == r.SKU {
+					sp = &skus[i]
+					// the last one is checked first
+					skus[i], skus[n-1] = skus[n-1], skus[i]
+					sp = &skus[n-1]
+					break
+				}
 			}
 		}
 		if sp == nil {

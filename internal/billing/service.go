@@ -189,6 +189,20 @@ func (s *Service) rows(ctx context.Context, sc Scope, p *Params, q Query, ok boo
 		}
 		ref = &r
 	}
+	// Only the enterprise's own endpoints take cost_center_id; the
+	// organization variants report all of the organization's usage.
+	wantNone := cc.None || (!cc.Set && mode == ccDefaultNone && sc.Organization == "")
+	attributing := s.Attribution != nil && sc.Account.Kind == KindEnterprise && (wantNone || cc.ID != "" || mode == ccTagAll)
+	var ix *AttributionIndex
+	if attributing && ok {
+		var err error
+		if ix, err = s.Attribution.Memberships(ctx, sc.Account.Login, q.From, q.To); err != nil {
+			return nil, nil, err
+		}
+	}
+	// Rows summed over users unless attributing them needs their users:
+	// the answers keep no user.
+	q.ByItem = q.Level == LevelDay && (ix == nil || !ix.NeedsUsers())
 	var rows []Row
 	if ok {
 		var err error
@@ -200,16 +214,10 @@ func (s *Service) rows(ctx context.Context, sc Scope, p *Params, q Query, ok boo
 	if err != nil {
 		return nil, nil, err
 	}
-	if s.Attribution == nil || sc.Account.Kind != KindEnterprise {
+	if !attributing || ix == nil {
 		return priced, ref, nil
 	}
-	// Only the enterprise's own endpoints take cost_center_id; the
-	// organization variants report all of the organization's usage.
-	wantNone := cc.None || (!cc.Set && mode == ccDefaultNone && sc.Organization == "")
-	if !wantNone && cc.ID == "" && mode != ccTagAll {
-		return priced, ref, nil
-	}
-	if priced, _, err = s.attribute(ctx, s.Attribution, sc.Account.Login, q.Level, priced); err != nil {
+	if priced, err = s.attributeWith(ctx, ix, sc.Account.Login, q.Level, priced, PackLevel(&q) == LevelItems); err != nil {
 		return nil, nil, err
 	}
 	if wantNone || cc.ID != "" {
@@ -240,6 +248,7 @@ type UsageItem struct {
 	RepositoryName   string   `json:"repositoryName"`
 
 	discountQuantity Quantity
+	org              string // the organization, also where OrganizationName is not set
 }
 
 // DiscountQuantity is the item's included or free quantity.
@@ -280,45 +289,139 @@ func (s *Service) UsageByCostCenter(ctx context.Context, sc Scope, p *Params) (*
 
 // usageItems sums priced rows into the usage endpoint's items, and by cost
 // center too when byCostCenter is set (the items' cost centers are then
-// the second result, index for index).
+// the second result, index for index), sorted by bucket, product, SKU,
+// organization, repository and cost center (name, then id).
+//
+// Rows come from the stores a bucket at a time, and a day's item pack
+// (Query.ByItem) in key order: an item's rows are then next to each other
+// and items come in SKU, organization and repository order, so grouping
+// is a comparison with the previous item per row, and sorting is only
+// reordering a bucket's SKUs by product. Rows in any other order give the
+// same items, through a map and a sort.
 func usageItems(sc Scope, level Level, priced []Priced, byCostCenter bool) ([]UsageItem, []CostCenterRef) {
+	var order []int32 // the rows by bucket, when they do not come so
+	byBucket := true
+	for i := 1; i < len(priced) && byBucket; i++ {
+		byBucket = !priced[i].Bucket.Before(priced[i-1].Bucket)
+	}
+	if !byBucket {
+		order = make([]int32, len(priced))
+		for i := range order {
+			order[i] = int32(i)
+		}
+		slices.SortFunc(order, func(x, y int32) int { return cmpOr(priced[x].Bucket.Compare(priced[y].Bucket), int(x-y)) })
+	}
+	at := func(i int) *Priced {
+		if order != nil {
+			return &priced[order[i]]
+		}
+		return &priced[i]
+	}
 	type key struct {
-		bucket         int64
 		sku, org, repo string
 		cc             string // cost-center id
 	}
-	idx := make(map[key]int, len(priced)/2+1)
-	items := make([]UsageItem, 0, len(priced)/2+1)
+	items := make([]UsageItem, 0, len(priced)) // at most one per row: never grown
 	var refs []CostCenterRef
-	var buckets []int64 // by item, for sorting
-	for i := range priced {
-		r := &priced[i]
-		k := key{bucket: r.Bucket.Unix(), sku: r.SKU, org: r.Organization, repo: r.Repository}
-		if byCostCenter {
-			k.cc = r.CostCenter.ID
+	if byCostCenter {
+		refs = make([]CostCenterRef, 0, len(priced))
+	}
+	ref := func(i int) *CostCenterRef {
+		if refs == nil {
+			return &CostCenterRef{}
 		}
-		j, ok := idx[k]
-		if !ok {
-			j = len(items)
-			idx[k] = j
-			date := r.Bucket.Format(time.DateOnly)
-			if level == LevelHour {
-				date = r.Bucket.Format(time.RFC3339)
-			}
-			it := UsageItem{Date: date, Product: ProductName(r.Product), SKU: r.SKU, UnitType: r.Unit,
-				PricePerUnit: r.Price, RepositoryName: r.Repository}
-			if sc.Account.Kind != KindUser {
-				it.OrganizationName = &r.Organization
-			}
-			items = append(items, it)
-			buckets = append(buckets, k.bucket)
+		return &refs[i]
+	}
+	// cmpKey orders items of one bucket (SKU, organization, repository,
+	// cost center) as the answer does within a product.
+	cmpKey := func(i int, r *Priced, cc *CostCenterRef) int {
+		it := &items[i]
+		return cmp.Or(strings.Compare(it.SKU, r.SKU), strings.Compare(it.org, r.Organization),
+			strings.Compare(it.RepositoryName, r.Repository), strings.Compare(ref(i).Name, cc.Name), strings.Compare(ref(i).ID, cc.ID))
+	}
+	var idx map[key]int
+	var productSKU, productName string
+	for lo := 0; lo < len(priced); {
+		bucket := at(lo).Bucket
+		hi := lo + 1
+		for hi < len(priced) && at(hi).Bucket.Equal(bucket) {
+			hi++
+		}
+		date := bucket.Format(time.DateOnly)
+		if level == LevelHour {
+			date = bucket.Format(time.RFC3339)
+		}
+		start := len(items)
+		inOrder := true
+		clear(idx)
+		mapped := false // idx holds the bucket's items
+		for i := lo; i < hi; i++ {
+			r := at(i)
+			var cc CostCenterRef
 			if byCostCenter {
-				refs = append(refs, r.CostCenter)
+				cc = r.CostCenter
+			}
+			j := -1
+			if n := len(items); n > start && !mapped {
+				switch c := cmpKey(n-1, r, &cc); {
+				case c == 0:
+					j = n - 1
+				case c > 0: // out of order: find the item by its key from now on
+					inOrder, mapped = false, true
+					if idx == nil {
+						idx = map[key]int{}
+					}
+					for m := start; m < n; m++ {
+						it := &items[m]
+						idx[key{it.SKU, it.org, it.RepositoryName, ref(m).ID}] = m
+					}
+				}
+			}
+			k := key{r.SKU, r.Organization, r.Repository, cc.ID}
+			if mapped {
+				if m, ok := idx[k]; ok {
+					j = m
+				}
+			}
+			if j < 0 {
+				j = len(items)
+				if r.SKU != productSKU || productSKU == "" {
+					productSKU, productName = r.SKU, ProductName(r.Product)
+				}
+				it := UsageItem{Date: date, Product: productName, SKU: r.SKU, UnitType: r.Unit,
+					PricePerUnit: r.Price, RepositoryName: r.Repository, org: r.Organization}
+				if sc.Account.Kind != KindUser {
+					it.OrganizationName = &r.Organization
+				}
+				items = append(items, it)
+				if byCostCenter {
+					refs = append(refs, cc)
+				}
+				if mapped {
+					idx[k] = j
+				}
+			}
+			it := &items[j]
+			it.Quantity += r.Quantity
+			it.discountQuantity += r.DiscountQuantity
+		}
+		seg := items[start:]
+		var segRefs []CostCenterRef
+		if refs != nil {
+			segRefs = refs[start:]
+		}
+		switch {
+		case !inOrder:
+			sortItems(seg, segRefs, cmpItems)
+		default: // in SKU order: only products may be out of order
+			for m := 1; m < len(seg); m++ {
+				if seg[m].Product < seg[m-1].Product {
+					sortItems(seg, segRefs, func(a, b *UsageItem, _, _ *CostCenterRef) int { return strings.Compare(a.Product, b.Product) })
+					break
+				}
 			}
 		}
-		it := &items[j]
-		it.Quantity += r.Quantity
-		it.discountQuantity += r.DiscountQuantity
+		lo = hi
 	}
 	for i := range items {
 		it := &items[i]
@@ -326,26 +429,41 @@ func usageItems(sc Scope, level Level, priced []Priced, byCostCenter bool) ([]Us
 		it.DiscountAmount = Mul(it.discountQuantity, it.PricePerUnit)
 		it.NetAmount = it.GrossAmount.Sub(it.DiscountAmount)
 	}
+	return items, refs
+}
+
+// cmpItems orders the items of one bucket as the usage answer does.
+func cmpItems(a, b *UsageItem, ra, rb *CostCenterRef) int {
+	return cmp.Or(strings.Compare(a.Product, b.Product), strings.Compare(a.SKU, b.SKU),
+		strings.Compare(a.org, b.org), strings.Compare(a.RepositoryName, b.RepositoryName),
+		strings.Compare(ra.Name, rb.Name), strings.Compare(ra.ID, rb.ID))
+}
+
+func cmpOr(c, tie int) int {
+	if c != 0 {
+		return c
+	}
+	return tie
+}
+
+// sortItems sorts items (and refs, index for index, when not nil) stably by cmp.
+func sortItems(items []UsageItem, refs []CostCenterRef, cmp func(a, b *UsageItem, ra, rb *CostCenterRef) int) {
 	order := make([]int, len(items))
 	for i := range order {
 		order[i] = i
 	}
-	ref := func(i int) CostCenterRef {
+	none := &CostCenterRef{}
+	ref := func(i int) *CostCenterRef {
 		if refs == nil {
-			return CostCenterRef{}
+			return none
 		}
-		return refs[i]
+		return &refs[i]
 	}
-	slices.SortFunc(order, func(x, y int) int {
-		a, b := &items[x], &items[y]
-		return cmp.Or(cmp.Compare(buckets[x], buckets[y]), strings.Compare(a.Product, b.Product), strings.Compare(a.SKU, b.SKU),
-			strings.Compare(deref(a.OrganizationName), deref(b.OrganizationName)), strings.Compare(a.RepositoryName, b.RepositoryName),
-			strings.Compare(ref(x).Name, ref(y).Name), strings.Compare(ref(x).ID, ref(y).ID))
-	})
+	slices.SortFunc(order, func(x, y int) int { return cmpOr(cmp(&items[x], &items[y], ref(x), ref(y)), x-y) })
 	sorted := make([]UsageItem, len(items))
 	var sortedRefs []CostCenterRef
 	if refs != nil {
-		sortedRefs = make([]CostCenterRef, len(items))
+		sortedRefs = make([]CostCenterRef, len(refs))
 	}
 	for i, j := range order {
 		sorted[i] = items[j]
@@ -353,7 +471,8 @@ func usageItems(sc Scope, level Level, priced []Priced, byCostCenter bool) ([]Us
 			sortedRefs[i] = refs[j]
 		}
 	}
-	return sorted, sortedRefs
+	copy(items, sorted)
+	copy(refs, sortedRefs)
 }
 
 func deref(s *string) string {
@@ -420,6 +539,19 @@ func (s *Service) Summary(ctx context.Context, sc Scope, p *Params, ep Endpoint)
 		})
 	} else {
 		q, ok := sc.query(p, s.Catalog)
+		if byModel && ok { // only the SKUs of the report's unit
+			skus := q.SKUs
+			if len(skus) == 0 {
+				skus = s.Catalog.SortedSKUs()
+			}
+			q.SKUs = nil
+			for _, id := range skus {
+				if k := s.Catalog.SKU(id); k != nil && modelUnit(ep, k.Unit) {
+					q.SKUs = append(q.SKUs, id)
+				}
+			}
+			ok = len(q.SKUs) > 0
+		}
 		priced, ref, err = s.rows(ctx, sc, p, q, ok, ccDefaultAll)
 	}
 	if err != nil {

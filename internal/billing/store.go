@@ -20,6 +20,9 @@ type Level int
 const (
 	LevelHour Level = iota
 	LevelDay
+	// LevelItems is stored only: the day rows with per-user SKUs summed
+	// over users (see Query.ByItem), its lines sorted by key.
+	LevelItems
 )
 
 // Query selects ledger usage of one billing account in [From, To) (whole
@@ -36,6 +39,21 @@ type Query struct {
 	SKUs         []string // BillingRows filters by SKUs: set them with Product (Catalog.ProductSKUs)
 	SKU          string
 	Model        string
+	// ByItem, at LevelDay without Username, asks for the rows of per-user
+	// SKUs summed over users (Username "", Model kept), as the usage
+	// endpoint's items and the model reports need them: stores answer it
+	// from day item packs, a few lines per item whatever the number of
+	// users. Ignored at LevelHour or with Username set.
+	ByItem bool
+}
+
+// PackLevel is the stored level of the packs q reads (the lvl column of
+// billing_row_packs): q.Level, or LevelItems for a ByItem day query.
+func PackLevel(q *Query) Level {
+	if q.ByItem && q.Level == LevelDay && q.Username == "" {
+		return LevelItems
+	}
+	return q.Level
 }
 
 // Row is the usage of one key in one bucket: the summed quantity of the

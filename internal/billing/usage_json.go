@@ -2,7 +2,9 @@ package billing
 
 import (
 	"encoding/json"
+	"math/bits"
 	"slices"
+	"strconv"
 )
 
 // MarshalJSON writes the usage report as encoding/json would (the same
@@ -19,48 +21,107 @@ func (r UsageReport) AppendJSON(b []byte) []byte {
 	}
 	b = slices.Grow(b, 64+len(r.UsageItems)*260)
 	b = append(b, `{"usageItems":[`...)
+	var e itemEncoder
 	for i := range r.UsageItems {
-		it := &r.UsageItems[i]
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = append(b, `{"date":`...)
-		b = appendJSONString(b, it.Date)
-		b = append(b, `,"product":`...)
-		b = appendJSONString(b, it.Product)
-		b = append(b, `,"sku":`...)
-		b = appendJSONString(b, it.SKU)
-		b = append(b, `,"quantity":`...)
-		b = appendInt(b, int64(it.Quantity), Scale)
-		b = append(b, `,"unitType":`...)
-		b = appendJSONString(b, it.UnitType)
-		b = append(b, `,"pricePerUnit":`...)
-		b = appendInt(b, int64(it.PricePerUnit), Scale)
-		b = append(b, `,"grossAmount":`...)
-		b = appendAmount(b, it.GrossAmount)
-		b = append(b, `,"discountAmount":`...)
-		b = appendAmount(b, it.DiscountAmount)
-		b = append(b, `,"netAmount":`...)
-		b = appendAmount(b, it.NetAmount)
-		if it.OrganizationName != nil {
-			b = append(b, `,"organizationName":`...)
-			b = appendJSONString(b, *it.OrganizationName)
-		}
-		b = append(b, `,"repositoryName":`...)
-		b = appendJSONString(b, it.RepositoryName)
-		b = append(b, '}')
+		b = e.append(b, &r.UsageItems[i])
 	}
 	return append(b, "]}"...)
 }
 
-func appendAmount(b []byte, a Amount) []byte {
-	switch {
-	case a.hi == 0:
-		return appendFixed(b, false, a.lo, AmountScale)
-	case a.hi == -1 && a.lo != 0:
-		return appendFixed(b, true, -a.lo, AmountScale)
+// itemEncoder appends usage items, reusing the encoded text of the fields
+// an item shares with the one before (date, product and SKU; unit and
+// price; organization): consecutive items mostly differ only in
+// repository and amounts.
+type itemEncoder struct {
+	date, product, sku string
+	head               []byte // {"date":…,"product":…,"sku":…,"quantity":
+	unit               string
+	price              Price
+	mid                []byte // ,"unitType":…,"pricePerUnit":…,"grossAmount":
+	org                *string
+	orgText            []byte // ,"organizationName":…,"repositoryName":
+	started            bool
+}
+
+func (e *itemEncoder) append(b []byte, it *UsageItem) []byte {
+	if !e.started || it.Date != e.date || it.Product != e.product || it.SKU != e.sku {
+		e.date, e.product, e.sku = it.Date, it.Product, it.SKU
+		h := append(e.head[:0], `{"date":`...)
+		h = appendJSONString(h, it.Date)
+		h = append(h, `,"product":`...)
+		h = appendJSONString(h, it.Product)
+		h = append(h, `,"sku":`...)
+		h = appendJSONString(h, it.SKU)
+		e.head = append(h, `,"quantity":`...)
 	}
-	return append(b, a.String()...)
+	if !e.started || it.UnitType != e.unit || it.PricePerUnit != e.price {
+		e.unit, e.price = it.UnitType, it.PricePerUnit
+		m := append(e.mid[:0], `,"unitType":`...)
+		m = appendJSONString(m, it.UnitType)
+		m = append(m, `,"pricePerUnit":`...)
+		m = appendInt(m, int64(it.PricePerUnit), Scale)
+		e.mid = append(m, `,"grossAmount":`...)
+	}
+	if !e.started || (it.OrganizationName == nil) != (e.org == nil) || (e.org != nil && *it.OrganizationName != *e.org) {
+		e.org = it.OrganizationName
+		o := e.orgText[:0]
+		if it.OrganizationName != nil {
+			o = append(o, `,"organizationName":`...)
+			o = appendJSONString(o, *it.OrganizationName)
+		}
+		e.orgText = append(o, `,"repositoryName":`...)
+	}
+	e.started = true
+	b = append(b, e.head...)
+	b = appendInt(b, int64(it.Quantity), Scale)
+	b = append(b, e.mid...)
+	b = appendAmount(b, it.GrossAmount)
+	b = append(b, `,"discountAmount":`...)
+	b = appendAmount(b, it.DiscountAmount)
+	b = append(b, `,"netAmount":`...)
+	b = appendAmount(b, it.NetAmount)
+	b = append(b, e.orgText...)
+	b = appendJSONString(b, it.RepositoryName)
+	return append(b, '}')
+}
+
+func appendAmount(b []byte, a Amount) []byte {
+	neg := a.hi < 0
+	hi, lo := uint64(a.hi), a.lo
+	if neg {
+		var borrow uint64
+		lo, borrow = bits.Sub64(0, lo, 0)
+		hi = -hi - borrow
+	}
+	const e18 = 1_000_000_000_000_000_000 // 10^AmountScale
+	if hi >= e18 {
+		return append(b, a.String()...) // beyond 10^19 dollars
+	}
+	dollars, frac := bits.Div64(hi, lo, e18)
+	if dollars == 0 && frac == 0 {
+		return append(b, '0')
+	}
+	if neg {
+		b = append(b, '-')
+	}
+	b = strconv.AppendUint(b, dollars, 10)
+	if frac == 0 {
+		return b
+	}
+	var d [AmountScale]byte
+	end := 0
+	for i := AmountScale - 1; i >= 0; i-- {
+		d[i] = byte('0' + frac%10)
+		frac /= 10
+		if end == 0 && d[i] != '0' {
+			end = i + 1
+		}
+	}
+	b = append(b, '.')
+	return append(b, d[:end]...)
 }
 
 // AppendJSONString appends s as a JSON string, as encoding/json quotes

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"math/rand/v2"
 	"testing"
 )
 
@@ -33,7 +34,11 @@ func TestUsageReportJSON(t *testing.T) {
 		}
 		items = append(items, it)
 	}
-	for _, r := range []UsageReport{{}, {UsageItems: []UsageItem{}}, {UsageItems: items}} {
+	var many []UsageItem // many items sharing fields
+	for len(many) < 3000 {
+		many = append(many, items...)
+	}
+	for _, r := range []UsageReport{{}, {UsageItems: []UsageItem{}}, {UsageItems: items}, {UsageItems: many}} {
 		want, err := json.Marshal(plainReport(r))
 		if err != nil {
 			t.Fatal(err)
@@ -50,6 +55,30 @@ func TestUsageReportJSON(t *testing.T) {
 		}
 		if !json.Valid(want) {
 			t.Fatal("invalid JSON")
+		}
+	}
+}
+
+// TestAppendAmount checks the JSON amounts against Amount.String (which
+// formats through math/big beyond 64 bits).
+func TestAppendAmount(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	for i := range 20000 {
+		q, p := Quantity(rng.Int64N(1<<(1+i%62))), Price(rng.Int64N(1<<(1+i%40)))
+		a := Mul(q, p)
+		if i%3 == 0 {
+			a = a.Neg()
+		}
+		if i%7 == 0 {
+			a = a.Sub(Mul(Quantity(rng.Int64N(1<<40)), Price(rng.Int64N(1<<40))))
+		}
+		if got, want := string(appendAmount(nil, a)), a.String(); got != want {
+			t.Fatalf("appendAmount(%v) = %s, want %s", a.Big(), got, want)
+		}
+	}
+	for _, a := range []Amount{{}, Mul(Quantity(1<<62), Price(1<<62)), Mul(Quantity(1<<62), Price(1<<62)).Neg(), Mul(1, 1), Mul(1, 1).Neg()} {
+		if got, want := string(appendAmount(nil, a)), a.String(); got != want {
+			t.Fatalf("appendAmount(%v) = %s, want %s", a.Big(), got, want)
 		}
 	}
 }

@@ -169,19 +169,25 @@ func runBenchBilling(ctx context.Context, e *env, args []string) error {
 	if stopProfile, err = benchStartProfile(o.cpuProfile, ".query"); err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stdout, "\n%-20s %9s %9s %9s\n", "endpoint", "p50", "p99", "max")
+	fmt.Fprintf(e.stdout, "\n%-20s %9s %9s %9s %10s %9s\n", "endpoint", "p50", "p99", "max", "CPU/req", "body")
 	for _, q := range queries {
 		var lat []time.Duration
+		cpu0 := processCPU()
+		size := 0
 		for range o.queries {
 			t := time.Now()
-			if err := benchGet(base+q.path, d.AdminToken); err != nil {
+			n, err := benchBillingGet(base+q.path, d.AdminToken)
+			if err != nil {
 				return fmt.Errorf("%s: %w", q.name, err)
 			}
 			lat = append(lat, time.Since(t))
+			size = n
 		}
+		cpu := (processCPU() - cpu0) / time.Duration(o.queries)
 		slices.Sort(lat)
 		gh[q.name] = pct(lat, 50)
-		fmt.Fprintf(e.stdout, "%-20s %9s %9s %9s\n", q.name, pct(lat, 50), pct(lat, 99), lat[len(lat)-1].Round(time.Microsecond))
+		fmt.Fprintf(e.stdout, "%-20s %9s %9s %9s %10s %8.1fk\n", q.name, pct(lat, 50), pct(lat, 99), lat[len(lat)-1].Round(time.Microsecond),
+			cpu.Round(10*time.Microsecond), float64(size)/1000)
 	}
 	stopProfile()
 	if pg == nil {
@@ -189,6 +195,23 @@ func runBenchBilling(ctx context.Context, e *env, args []string) error {
 		return nil
 	}
 	return pg.queries(ctx, e.stdout, o, prev, gh)
+}
+
+// benchBillingGet GETs u and returns the size of the body (the CPU
+// per request the bench prints includes reading it, in the same process).
+func benchBillingGet(u, token string) (int, error) {
+	req, _ := http.NewRequest(http.MethodGet, u, nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 200 {
+		return 0, fmt.Errorf("%s: %.200s", resp.Status, body)
+	}
+	return len(body), nil
 }
 
 // benchStartProfile starts a CPU profile written to name+suffix (none

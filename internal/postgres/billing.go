@@ -136,8 +136,8 @@ func mergePacks(ctx context.Context, tx pgx.Tx, packs []billing.PackDelta) error
 		return err
 	}
 	datas := make([]string, n)
-	for i, p := range packs {
-		if datas[i], err = billing.MergePack(old[key{accts[i], lvls[i], buckets[i]}], p.Lines); err != nil {
+	for i := range packs {
+		if datas[i], err = billing.MergePack(old[key{accts[i], lvls[i], buckets[i]}], &packs[i]); err != nil {
 			return err
 		}
 	}
@@ -147,11 +147,12 @@ func mergePacks(ctx context.Context, tx pgx.Tx, packs []billing.PackDelta) error
 	return err
 }
 
-// BillingRows reads the packs of q's range and unpacks the rows q's
-// filters select.
+// BillingRows reads the packs of q's range (day item packs for a ByItem
+// query), in bucket order, and unpacks the rows q's filters select.
 func (db *DB) BillingRows(ctx context.Context, q billing.Query) ([]billing.Row, error) {
 	rs, err := db.pool.Query(ctx, `SELECT bucket, data FROM billing_row_packs
-		WHERE account = $1 AND lvl = $2 AND bucket >= $3 AND bucket < $4`, q.Account.Key(), int16(q.Level), q.From.Unix(), q.To.Unix())
+		WHERE account = $1 AND lvl = $2 AND bucket >= $3 AND bucket < $4 ORDER BY bucket`,
+		q.Account.Key(), int16(billing.PackLevel(&q)), q.From.Unix(), q.To.Unix())
 	if err != nil {
 		return nil, wrap(err, "billing rows")
 	}

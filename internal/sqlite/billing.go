@@ -3,10 +3,13 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"fmt"
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	msqlite "modernc.org/sqlite"
 
 	"github.com/ghusage/ghusage/internal/billing"
 )
@@ -160,7 +163,7 @@ func mergePacks(ctx context.Context, tx *sql.Tx, packs []billing.PackDelta) erro
 		if err := get.QueryRowContext(ctx, d.Account, int(d.Level), d.Bucket.Unix()).Scan(&old); err != nil && err != sql.ErrNoRows {
 			return err
 		}
-		data, err := billing.MergePack(old, d.Lines)
+		data, err := billing.MergePack(old, d)
 		if err != nil {
 			return err
 		}
@@ -229,11 +232,13 @@ func chunked(ctx context.Context, tx *sql.Tx, n int, head string, cols int, tail
 	return nil
 }
 
-// BillingRows reads the packs of q's range and unpacks the rows q's
-// filters select (a product filter is q.SKUs: rows do not store the product).
+// BillingRows reads the packs of q's range (day item packs for a ByItem
+// query), in bucket order, and unpacks the rows q's filters select (a
+// product filter is q.SKUs: rows do not store the product).
 func (db *DB) BillingRows(ctx context.Context, q billing.Query) ([]billing.Row, error) {
 	rs, err := db.reader.QueryContext(ctx, `SELECT bucket, data FROM billing_row_packs
-		WHERE account = ? AND lvl = ? AND bucket >= ? AND bucket < ?`, q.Account.Key(), int(q.Level), q.From.Unix(), q.To.Unix())
+		WHERE account = ? AND lvl = ? AND bucket >= ? AND bucket < ? ORDER BY bucket`,
+		q.Account.Key(), int(billing.PackLevel(&q)), q.From.Unix(), q.To.Unix())
 	if err != nil {
 		return nil, err
 	}
@@ -357,4 +362,24 @@ func (db *DB) BillingCommitters(ctx context.Context, a billing.Account, org stri
 		out = append(out, c)
 	}
 	return out, rs.Err()
+}
+
+// billingItemPackFunc is the SQL function billing_item_pack(day pack):
+// the day pack's item pack (billing.ItemPack). Migration 0015 builds the
+// item packs of the days recorded before it with it.
+const billingItemPackFunc = "billing_item_pack"
+
+func billingItemPackSQL(_ *msqlite.FunctionContext, args []driver.Value) (driver.Value, error) {
+	var s string
+	switch v := args[0].(type) {
+	case string:
+		s = v
+	case []byte:
+		s = string(v)
+	case nil:
+		return "", nil
+	default:
+		return nil, fmt.Errorf("%s: not text: %T", billingItemPackFunc, v)
+	}
+	return billing.ItemPack(s)
 }

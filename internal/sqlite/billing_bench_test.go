@@ -3,6 +3,9 @@ package sqlite_test
 import (
 	"context"
 	"fmt"
+	"io"
+	"net/url"
+	"os"
 	"testing"
 	"time"
 
@@ -28,4 +31,48 @@ func BenchmarkBillingIngest(b *testing.B) {
 		n += 10_000
 	}
 	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "records/s")
+}
+
+// BenchmarkBillingUsageMonth answers the enterprise usage endpoint for a
+// month of 200,000 records (3 organizations, 50 repositories and 300
+// users each), JSON included.
+func BenchmarkBillingUsageMonth(b *testing.B) {
+	db := openTemp(b)
+	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	g := &billinggen.Gen{Seed: 1, N: 200_000, Start: start, End: start.AddDate(0, 1, 0), Enterprise: "acme",
+		Orgs: []string{"acme-web", "acme-data", "acme-infra"}, Repos: 50, Users: 300, IDPrefix: "u-"}
+	recs := g.Records()
+	for lo := 0; lo < len(recs); lo += 20_000 {
+		if _, err := db.BillingIngest(context.Background(), recs[lo:lo+20_000]); err != nil {
+			b.Fatal(err)
+		}
+	}
+	svc := billing.NewService(db, billing.DefaultCatalog(), func() time.Time { return start.AddDate(0, 2, 0) })
+	p, err := billing.ParseParams(url.Values{"year": {"2026"}, "month": {"1"}}, billing.EndpointUsage, svc.Catalog, svc.Now())
+	if err != nil {
+		b.Fatal(err)
+	}
+	sc := billing.Scope{Account: billing.Account{Kind: billing.KindEnterprise, Login: "acme"}}
+	if os.Getenv("BENCH_SUMMARY_ORG") != "" {
+		p, _ := billing.ParseParams(url.Values{"year": {"2026"}, "month": {"1"}, "organization": {"acme-web"}, "product": {"actions"}}, billing.EndpointSummary, svc.Catalog, svc.Now())
+		for b.Loop() {
+			if _, err := svc.Summary(context.Background(), sc, p, billing.EndpointSummary); err != nil {
+				b.Fatal(err)
+			}
+		}
+		return
+	}
+	if org := os.Getenv("BENCH_USAGE_ORG"); org != "" {
+		sc.Organization = org
+	}
+	items := 0
+	for b.Loop() {
+		rep, err := svc.Usage(context.Background(), sc, p)
+		if err != nil {
+			b.Fatal(err)
+		}
+		io.Discard.Write(rep.AppendJSON(nil))
+		items = len(rep.UsageItems)
+	}
+	b.ReportMetric(float64(items), "items")
 }

@@ -72,6 +72,9 @@ func Open(ctx context.Context, path string, opt Options) (*DB, error) {
 	if err := wd.RegisterDeterministicScalarFunction(mergeMinutesFunc, 3, mergeMinutesSQL); err != nil {
 		return nil, err
 	}
+	if err := wd.RegisterDeterministicScalarFunction(billingItemPackFunc, 1, billingItemPackSQL); err != nil {
+		return nil, err
+	}
 	w := sql.OpenDB(dsnConnector{wd, dsn})
 	w.SetMaxOpenConns(1)
 	w.SetConnMaxIdleTime(0)

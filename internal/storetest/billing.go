@@ -87,6 +87,10 @@ func testBillingMatchesReference(t *testing.T, s billing.Store) {
 		{Account: acme, Level: billing.LevelDay, From: jan, To: jan.AddDate(0, 1, 0), Product: "copilot", SKUs: billing.DefaultCatalog().ProductSKUs("copilot"), Model: "gpt-5"},
 		{Account: solo, Level: billing.LevelDay, From: jan.AddDate(0, -1, 0), To: jan.AddDate(0, 3, 0)},
 		{Account: billing.Account{Kind: billing.KindOrganization, Login: "acme-web"}, Level: billing.LevelDay, From: jan, To: jan.AddDate(0, 1, 0)},
+		// Rows summed over users (day item packs).
+		{Account: acme, Level: billing.LevelDay, From: jan.AddDate(0, -1, 0), To: jan.AddDate(0, 3, 0), ByItem: true},
+		{Account: acme, Level: billing.LevelDay, From: jan, To: jan.AddDate(0, 1, 0), Product: "copilot", SKUs: billing.DefaultCatalog().ProductSKUs("copilot"), Model: "gpt-5", ByItem: true},
+		{Account: acme, Level: billing.LevelDay, From: jan, To: jan.AddDate(0, 1, 0), Username: "acme-data-user2", ByItem: true},
 	}
 	for i, q := range queries {
 		want, _ := ref.BillingRows(t.Context(), q)

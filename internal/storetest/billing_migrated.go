@@ -20,6 +20,8 @@ func CheckMigratedLedger(t *testing.T, ref, db billing.Store, a billing.Account,
 		{Account: a, Level: billing.LevelDay, From: from, To: to},
 		{Account: a, Level: billing.LevelHour, From: from, To: to},
 		{Account: a, Level: billing.LevelDay, From: from, To: to, Model: "ODD\tmodel\\x\nend"},
+		{Account: a, Level: billing.LevelDay, From: from, To: to, ByItem: true},
+		{Account: a, Level: billing.LevelDay, From: from, To: to, Model: "ODD\tmodel\\x\nend", ByItem: true},
 	} {
 		want, _ := ref.BillingRows(ctx, q)
 		got, err := db.BillingRows(ctx, q)
