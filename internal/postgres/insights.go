@@ -8,9 +8,11 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"math/rand/v2"
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -21,19 +23,25 @@ import (
 
 var _ insights.Store = (*DB)(nil)
 
-// inTx runs fn in a transaction, retrying it when PostgreSQL aborts it for
-// a deadlock or serialization failure (both replicas then retry cleanly).
+// inTx runs fn in a transaction, retrying it (up to eight more times) when
+// PostgreSQL aborts it for a deadlock or serialization failure. Before each
+// retry it waits a random 0–25 ms times the attempt, so two transactions
+// that deadlocked do not start again in step and meet at the same rows.
 func (db *DB) inTx(ctx context.Context, what string, fn func(tx pgx.Tx) error) error {
-	for attempt := 0; ; attempt++ {
+	for attempt := 1; ; attempt++ {
 		err := pgx.BeginFunc(ctx, db.pool, fn)
 		if err == nil {
 			return nil
 		}
 		var pe *pgconn.PgError
-		if attempt < 5 && errors.As(err, &pe) && (pe.Code == "40P01" || pe.Code == "40001") {
-			continue
+		if attempt > 8 || !errors.As(err, &pe) || (pe.Code != "40P01" && pe.Code != "40001") {
+			return wrap(err, what)
 		}
-		return wrap(err, what)
+		select {
+		case <-ctx.Done():
+			return wrap(ctx.Err(), what)
+		case <-time.After(time.Duration(attempt) * rand.N(25*time.Millisecond)):
+		}
 	}
 }
 
