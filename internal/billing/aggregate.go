@@ -224,21 +224,13 @@ func MergePack(pack string, d *PackDelta) (string, error) {
 	if pack == "" {
 		return encodePack(add), nil
 	}
-	n := strings.Count(pack, "\n") + 1
-	lines := make([]LineDelta, 0, n+len(add))
-	idx := make(map[string]int, n+len(add))
-	for rest := pack; rest != ""; {
-		var l string
-		l, rest, _ = strings.Cut(rest, "\n")
-		if l == "" {
-			continue
-		}
-		k, q, err := packLine(l)
-		if err != nil {
-			return "", err
-		}
-		idx[k] = len(lines)
-		lines = append(lines, LineDelta{k, q})
+	lines, _, err := packLines(make([]LineDelta, 0, strings.Count(pack, "\n")+1+len(add)), pack)
+	if err != nil {
+		return "", err
+	}
+	idx := make(map[string]int, len(lines)+len(add))
+	for i, l := range lines {
+		idx[l.Key] = i
 	}
 	for _, d := range add {
 		if j, ok := idx[d.Key]; ok {
@@ -249,6 +241,28 @@ func MergePack(pack string, d *PackDelta) (string, error) {
 		lines = append(lines, d)
 	}
 	return encodePack(lines), nil
+}
+
+// packLines appends the lines of pack to dst; sorted reports whether
+// their keys strictly increase.
+func packLines(dst []LineDelta, pack string) (lines []LineDelta, sorted bool, err error) {
+	sorted = true
+	for rest := pack; rest != ""; {
+		var l string
+		l, rest, _ = strings.Cut(rest, "\n")
+		if l == "" {
+			continue
+		}
+		k, q, err := packLine(l)
+		if err != nil {
+			return nil, false, err
+		}
+		if n := len(dst); n > 0 && k <= dst[n-1].Key {
+			sorted = false
+		}
+		dst = append(dst, LineDelta{k, q})
+	}
+	return dst, sorted, nil
 }
 
 // packLine splits a pack line into its key and quantity.
@@ -271,24 +285,9 @@ func mergeSorted(pack string, add []LineDelta) (string, error) {
 	add = slices.Clone(add)
 	slices.SortFunc(add, func(a, b LineDelta) int { return strings.Compare(a.Key, b.Key) })
 	out := make([]byte, 0, len(pack)+len(add)*64)
-	var old []LineDelta // the pack's lines, if they must be sorted first
-	sorted := true
-	prev := ""
-	for rest, first := pack, true; rest != ""; first = false {
-		var l string
-		l, rest, _ = strings.Cut(rest, "\n")
-		if l == "" {
-			continue
-		}
-		k, q, err := packLine(l)
-		if err != nil {
-			return "", err
-		}
-		if !first && k <= prev {
-			sorted = false
-		}
-		prev = k
-		old = append(old, LineDelta{k, q})
+	old, sorted, err := packLines(nil, pack)
+	if err != nil {
+		return "", err
 	}
 	if !sorted {
 		slices.SortStableFunc(old, func(a, b LineDelta) int { return strings.Compare(a.Key, b.Key) })
@@ -443,17 +442,12 @@ func parseQty(s string) (Quantity, error) {
 // with the user left out and summed, sorted by key. Migrations build item
 // packs from the day packs with it.
 func ItemPack(day string) (string, error) {
-	var lines []LineDelta
-	for rest := day; rest != ""; {
-		var l string
-		l, rest, _ = strings.Cut(rest, "\n")
-		if l == "" {
-			continue
-		}
-		k, q, err := packLine(l)
-		if err != nil {
-			return "", err
-		}
+	lines, _, err := packLines(nil, day)
+	if err != nil {
+		return "", err
+	}
+	for i := range lines {
+		k := lines[i].Key
 		// sku \t org \t repo \t user \t model \t public: empty the user.
 		t := 0
 		for n := 0; n < 3 && t >= 0; n++ {
@@ -464,12 +458,11 @@ func ItemPack(day string) (string, error) {
 			}
 		}
 		if t < 0 {
-			return "", fmt.Errorf("billing: corrupt row pack line %q", l)
+			return "", fmt.Errorf("billing: corrupt row pack line %q", k)
 		}
 		if u := strings.IndexByte(k[t:], '\t'); u > 0 {
-			k = k[:t] + k[t+u:]
+			lines[i].Key = k[:t] + k[t+u:]
 		}
-		lines = append(lines, LineDelta{k, q})
 	}
 	return mergeSorted("", lines)
 }
