@@ -21,11 +21,10 @@ import (
 	"github.com/ghusage/ghusage/internal/usage"
 )
 
-// BenchmarkRateLimitPipeline serves GET /rate_limit through the whole
-// handler tree (no network) with an installation token, so the request is
-// authenticated, rate limited, handled, ETagged and metered;
-// BenchmarkRateLimitBare writes the same bytes from a bare handler.
-func BenchmarkRateLimitPipeline(b *testing.B) {
+// meteredRateLimitEnv starts a test server whose meter runs and whose
+// endpoint points never run out, and issues an installation token for it:
+// GET /rate_limit is then authenticated, rate limited and metered.
+func meteredRateLimitEnv(b *testing.B) (*testenv.Env, string) {
 	e := testenv.New(b, func(c *server.Config) {
 		c.TokenCacheTTL = time.Minute
 		c.RateLimit.Secondary.EndpointPoints = 1 << 50
@@ -40,6 +39,15 @@ func BenchmarkRateLimitPipeline(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	return e, tok
+}
+
+// BenchmarkRateLimitPipeline serves GET /rate_limit through the whole
+// handler tree (no network) with an installation token, so the request is
+// authenticated, rate limited, handled, ETagged and metered;
+// BenchmarkRateLimitBare writes the same bytes from a bare handler.
+func BenchmarkRateLimitPipeline(b *testing.B) {
+	e, tok := meteredRateLimitEnv(b)
 	h := e.Server.API.Handler()
 	b.ReportAllocs()
 	b.RunParallel(func(pb *testing.PB) {
@@ -82,20 +90,7 @@ func BenchmarkRateLimitBare(b *testing.B) {
 // net/http's and the pipeline's work; it is steadier than ns/op on a
 // shared machine.
 func BenchmarkRateLimitHTTP(b *testing.B) {
-	e := testenv.New(b, func(c *server.Config) {
-		c.TokenCacheTTL = time.Minute
-		c.RateLimit.Secondary.EndpointPoints = 1 << 50
-	})
-	rec := e.Server.API.Meter
-	ctx, cancel := context.WithCancel(context.Background())
-	go rec.Run(ctx)
-	b.Cleanup(func() { cancel(); rec.Close() })
-	inst := e.Data.Installations[0]
-	tok, err := demo.IssueToken(context.Background(), e.Store, &usage.Token{Type: usage.ActorInstallation, AppID: inst.AppID,
-		InstallationID: inst.ID, Permissions: inst.Permissions, CreatedAt: time.Now()})
-	if err != nil {
-		b.Fatal(err)
-	}
+	e, tok := meteredRateLimitEnv(b)
 	resp, body := e.Get(b, "/rate_limit", tok)
 	if resp.StatusCode != http.StatusOK {
 		b.Fatalf("status %d: %s", resp.StatusCode, body)
