@@ -581,14 +581,17 @@ type packedTable struct {
 	keys   []string
 	list   string
 	folded bool
+	// detail is the table of a folded table's hour detail lists, keyed
+	// by its key columns but lvl (see hourDetailCol)
+	detail string
 }
 
 var (
 	// orgTable holds organization totals only (no list): series scan it.
-	orgTable     = packedTable{"insights_r_org", []string{"org", "lvl", "bucket"}, "", false}
-	subjectTable = packedTable{"insights_r_subjects", []string{"org", "lvl", "bucket"}, "subjects", false}
-	actorTable   = packedTable{"insights_r_actor", []string{"org", "actor", "lvl", "bucket"}, "routes", true}
-	userTable    = packedTable{"insights_r_user", []string{"org", "user_id", "lvl", "bucket"}, "actors", true}
+	orgTable     = packedTable{"insights_r_org", []string{"org", "lvl", "bucket"}, "", false, ""}
+	subjectTable = packedTable{"insights_r_subjects", []string{"org", "lvl", "bucket"}, "subjects", false, ""}
+	actorTable   = packedTable{"insights_r_actor", []string{"org", "actor", "lvl", "bucket"}, "routes", true, "insights_d_actor"}
+	userTable    = packedTable{"insights_r_user", []string{"org", "user_id", "lvl", "bucket"}, "actors", true, "insights_d_user"}
 )
 
 // lvlMinuteDetail is the lvl of the five-minute rows the actor and user
@@ -600,11 +603,16 @@ var (
 // without converting stored rows.
 const lvlMinuteDetail = 4
 
-// The actor and user tables keep their minutes in their hour rows (lvl 2),
-// in two more columns: minutes, the hour's requests by minute (a packed
-// list whose refs are minute indexes in the hour, 0-59), and detail, its
-// requests by group and minute (a packed list of minute entries, as
-// lvlMinuteDetail rows hold). No minute or five-minute row is written for
+// The actor and user tables keep their minutes in their hour rows (lvl 2):
+// minutes, the hour's requests by minute (a packed list whose refs are
+// minute indexes in the hour, 0-59), a column of the hour row; and detail,
+// its requests by group and minute (a packed list of minute entries, as
+// lvlMinuteDetail rows hold), a row of the table's detail table keyed by
+// the hour. The detail stays out of the roll-up rows because a range scan
+// of a WITHOUT ROWID table reads each row it steps over whole (overflow
+// pages included) to compare it with the range's end, and a busy hour's
+// detail is tens of kilobytes that series never read; only the hours at
+// the edges of a range read it, by key. No minute or five-minute row is written for
 // actors and users: on sparse traffic most of an actor's five-minute
 // buckets hold a request or two, and their rows were three quarters of the
 // rows a batch wrote. Minute and five-minute series and totals read the
@@ -793,17 +801,64 @@ func writePacked(ctx context.Context, tx *sql.Tx, t packedTable, sorted []*packe
 				t.name, cols, t.list, placeholders(m, len(t.keys)+3), cols, t.list, merge)
 		})
 	}
-	// an hour row's minutes and detail: kept when the batch has none,
-	// merged when both have some
-	mergeCol := func(col, fn string) string {
-		return fmt.Sprintf("%[1]s = CASE WHEN excluded.%[1]s IS NULL THEN %[1]s WHEN %[1]s IS NULL THEN excluded.%[1]s ELSE %[2]s(%[1]s, excluded.%[1]s, excluded.bucket) END",
-			col, fn)
-	}
-	return upsertRows(ctx, tx, t, sorted, true, func(m int) string {
-		return fmt.Sprintf("INSERT INTO %s (%s, total, rl, %s, %s, %s) VALUES %s ON CONFLICT (%s) DO UPDATE SET total = total + excluded.total, rl = rl + excluded.rl, %s = %s, %s, %s",
-			t.name, cols, t.list, hourMinutesCol, hourDetailCol, placeholders(m, len(t.keys)+5), cols, t.list, merge,
-			mergeCol(hourMinutesCol, mergeListsFunc), mergeCol(hourDetailCol, mergeMinutesFunc))
+	// an hour row's minutes: kept when the batch has none, merged when
+	// both have some
+	err := upsertRows(ctx, tx, t, sorted, true, func(m int) string {
+		return fmt.Sprintf("INSERT INTO %[1]s (%[2]s, total, rl, %[3]s, %[4]s) VALUES %[5]s ON CONFLICT (%[2]s) DO UPDATE SET total = total + excluded.total, rl = rl + excluded.rl, %[3]s = %[6]s, "+
+			"%[4]s = CASE WHEN excluded.%[4]s IS NULL THEN %[4]s WHEN %[4]s IS NULL THEN excluded.%[4]s ELSE %[7]s(%[4]s, excluded.%[4]s, excluded.bucket) END",
+			t.name, cols, t.list, hourMinutesCol, placeholders(m, len(t.keys)+4), merge, mergeListsFunc)
 	})
+	if err != nil {
+		return err
+	}
+	return writeDetail(ctx, tx, t, sorted)
+}
+
+// writeDetail adds the detail lists of the hour rows among sorted (in key
+// order) to t's detail table, merging a list with the stored one.
+func writeDetail(ctx context.Context, tx *sql.Tx, t packedTable, sorted []*packedRow) error {
+	var rows []*packedRow
+	for _, r := range sorted {
+		if r.detail != nil {
+			rows = append(rows, r)
+		}
+	}
+	// the key columns but lvl: the detail table's key
+	n := len(t.keys)
+	keys := append(slices.Clone(t.keys[:n-2]), t.keys[n-1])
+	cols := strings.Join(keys, ", ")
+	stmts := map[int]*sql.Stmt{}
+	defer func() {
+		for _, s := range stmts {
+			s.Close()
+		}
+	}()
+	args := make([]any, 0, (len(keys)+1)*rowsPerStatement)
+	for rest := rows; len(rest) > 0; {
+		m := min(len(rest), rowsPerStatement)
+		st := stmts[m]
+		if st == nil {
+			q := fmt.Sprintf("INSERT INTO %[1]s (%[2]s, %[3]s) VALUES %[4]s ON CONFLICT (%[2]s) DO UPDATE SET %[3]s = %[5]s(%[3]s, excluded.%[3]s, excluded.bucket)",
+				t.detail, cols, hourDetailCol, placeholders(m, len(keys)+1), mergeMinutesFunc)
+			var err error
+			if st, err = tx.PrepareContext(ctx, q); err != nil {
+				return err
+			}
+			stmts[m] = st
+		}
+		args = args[:0]
+		for _, r := range rest[:m] {
+			for _, v := range r.key[:n-2] {
+				args = append(args, v)
+			}
+			args = append(args, r.key[n-1], r.detail)
+		}
+		if _, err := st.ExecContext(ctx, args...); err != nil {
+			return fmt.Errorf("%s: %w", t.detail, err)
+		}
+		rest = rest[m:]
+	}
+	return nil
 }
 
 // upsertRows runs the statement query(m) over rows, rowsPerStatement rows
@@ -838,12 +893,10 @@ func upsertRows(ctx context.Context, tx *sql.Tx, t packedTable, rows []*packedRo
 				args = append(args, r.blob)
 			}
 			if list && t.folded {
-				for _, b := range [][]byte{r.minutes, r.detail} {
-					if b == nil {
-						args = append(args, nil) // NULL
-					} else {
-						args = append(args, b)
-					}
+				if r.minutes == nil {
+					args = append(args, nil) // NULL
+				} else {
+					args = append(args, r.minutes)
 				}
 			}
 		}
@@ -901,16 +954,20 @@ func storedSegs(t packedTable, segs []insights.Segment) (whole []storedSeg, deta
 	return whole, detail, hours
 }
 
-// hourMinutes calls fn with every entry of column col (hourMinutesCol or
-// hourDetailCol) of the scope's hour rows (of folded table t) whose minute
-// lies in one of the segments (of minutes or five minutes), with the
-// segment, in segment and row order. One statement reads, for each
-// segment, the hour rows overlapping it; each keeps its own minutes, so no
-// entry is given twice.
+// hourMinutes calls fn with every entry of the scope's hour minutes
+// (col hourMinutesCol: of the hour rows of folded table t) or hour detail
+// (hourDetailCol: of t's detail table) whose minute lies in one of the
+// segments (of minutes or five minutes), with the segment, in segment and
+// row order. One statement reads, for each segment, the hours overlapping
+// it; each keeps its own minutes, so no entry is given twice.
 func (db *DB) hourMinutes(ctx context.Context, t packedTable, col, prefix string, prefixArgs []any, segs []insights.Segment,
 	fn func(s insights.Segment, ref int64, c insights.Counts)) error {
 	if len(segs) == 0 {
 		return nil
+	}
+	table, hours := t.name, fmt.Sprintf("lvl = %d AND ", insights.Hour)
+	if col == hourDetailCol {
+		table, hours = t.detail, ""
 	}
 	var b strings.Builder
 	var args []any
@@ -918,10 +975,10 @@ func (db *DB) hourMinutes(ctx context.Context, t packedTable, col, prefix string
 		if i > 0 {
 			b.WriteString(" UNION ALL ")
 		}
-		fmt.Fprintf(&b, "SELECT * FROM (SELECT %d, bucket, %s FROM %s WHERE %s AND lvl = ? AND bucket >= ? AND bucket < ? AND %s IS NOT NULL ORDER BY bucket)",
-			i, col, t.name, prefix, col)
+		fmt.Fprintf(&b, "SELECT * FROM (SELECT %d, bucket, %s FROM %s WHERE %s AND %sbucket >= ? AND bucket < ? AND %s IS NOT NULL ORDER BY bucket)",
+			i, col, table, prefix, hours, col)
 		args = append(args, prefixArgs...)
-		args = append(args, int64(insights.Hour), insights.Hour.Floor(s.Start), s.End)
+		args = append(args, insights.Hour.Floor(s.Start), s.End)
 	}
 	rows, err := db.reader.QueryContext(ctx, b.String(), args...)
 	if err != nil {
@@ -1348,12 +1405,24 @@ func (db *DB) InsightsPrune(ctx context.Context, cut insights.Cutoffs) (int64, e
 					n, _ := res.RowsAffected()
 					total += n
 				}
+				if t.folded && l == insights.Hour {
+					// the detail of the hour rows deleted (not counted:
+					// an hour's detail belongs to its row)
+					if _, err := tx.ExecContext(ctx, "DELETE FROM "+t.detail+" WHERE bucket < ?", cut.Level[l]); err != nil {
+						return err
+					}
+				}
 				if t.folded && l == insights.FiveMinutes {
 					// the minutes of hours wholly before the five-minute
 					// cutoff, which no answer reads (the rows stay, so
 					// they are not counted)
-					_, err := tx.ExecContext(ctx, "UPDATE "+t.name+" SET "+hourMinutesCol+" = NULL, "+hourDetailCol+" = NULL WHERE lvl = ? AND bucket < ? AND "+
+					_, err := tx.ExecContext(ctx, "UPDATE "+t.name+" SET "+hourMinutesCol+" = NULL WHERE lvl = ? AND bucket < ? AND "+
 						hourMinutesCol+" IS NOT NULL", int64(insights.Hour), insights.Hour.Floor(cut.Level[l]))
+					if err != nil {
+						return err
+					}
+					// and their detail
+					_, err = tx.ExecContext(ctx, "DELETE FROM "+t.detail+" WHERE bucket < ?", insights.Hour.Floor(cut.Level[l]))
 					if err != nil {
 						return err
 					}

@@ -263,7 +263,8 @@ func TestInsightsPruneHourMinutes(t *testing.T) {
 	keep := insights.DefaultRetention
 	keep.Minute = 24 * time.Hour
 	cut := keep.Cutoffs(now)
-	if _, err := db.InsightsIngest(ctx, events, cut); err != nil {
+	// written while every minute was still kept, then pruned
+	if _, err := db.InsightsIngest(ctx, events, insights.Retention{}.Cutoffs(now)); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := db.InsightsPrune(ctx, cut); err != nil {
@@ -277,6 +278,16 @@ func TestInsightsPruneHourMinutes(t *testing.T) {
 		}
 		if old != 0 || kept == 0 {
 			t.Errorf("%s: %d hour rows with minutes before the cutoff, %d after", table, old, kept)
+		}
+	}
+	for _, table := range []string{"insights_d_actor", "insights_d_user"} {
+		var old, kept int
+		if err := db.reader.QueryRow("SELECT count(*) FILTER (WHERE bucket + 3600 <= ?), count(*) FILTER (WHERE bucket + 3600 > ?) FROM "+table,
+			cut.Level[insights.Minute], cut.Level[insights.Minute]).Scan(&old, &kept); err != nil {
+			t.Fatal(err)
+		}
+		if old != 0 || kept == 0 {
+			t.Errorf("%s: %d hours of detail before the cutoff, %d after", table, old, kept)
 		}
 	}
 	for _, sc := range []insights.Scope{{Org: "acme-web", UserID: 7}, {Org: "acme-web", Actor: insights.ActorRef{Type: usage.ActorClassicPAT, ID: 1}}} {
