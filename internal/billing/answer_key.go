@@ -95,6 +95,8 @@ func (ix *AttributionIndex) fingerprint() [2]uint64 {
 	for login, teams := range ix.teams {
 		add(func() { fmt.Fprintf(&h, "t\x00%s\x00%q", login, slices.Clone(teams)) })
 	}
-	add(func() { fmt.Fprintf(&h, "u\x00%t\x00%d\x00%d\x00%d", ix.users, len(ix.byKey), len(ix.names), len(ix.teams)) })
+	add(func() {
+		fmt.Fprintf(&h, "u\x00%t\x00%d\x00%d\x00%d", ix.users, len(ix.byKey), len(ix.names), len(ix.teams))
+	})
 	return sum
 }

@@ -16,4 +16,5 @@ func (db *DB) BillingVersion(ctx context.Context, a billing.Account, from, to ti
 		WHERE account = ? AND day >= ? AND day < ?`, a.Key(), from.Unix(), to.Unix()).Scan(&v)
 	return v, err
 }
+
 var _ billing.VersionStore = (*DB)(nil)
