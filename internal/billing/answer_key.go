@@ -14,9 +14,27 @@ import (
 // day packs, in the writing transaction, so every replica sees it with
 // the rows it versions).
 type VersionStore interface {
-	// BillingVersion returns the sum of the versions of a's days in
-	// [from, to): it changes whenever a ledger write touches one of them.
-	BillingVersion(ctx context.Context, a Account, from, to time.Time) (int64, error)
+	// BillingDayVersions returns the versions of a's days in [from, to)
+	// that have one (a day never written has none), in any order: a day's
+	// version grows whenever a ledger write touches it.
+	BillingDayVersions(ctx context.Context, a Account, from, to time.Time) ([]DayVersion, error)
+}
+
+// DayVersion is the ledger version of an account's UTC day.
+type DayVersion struct {
+	Day     time.Time
+	Version int64
+}
+
+// billingVersion sums the day versions of a in [from, to): it changes
+// whenever a write touches one of those days.
+func billingVersion(ctx context.Context, vs VersionStore, a Account, from, to time.Time) (int64, error) {
+	vv, err := vs.BillingDayVersions(ctx, a, from, to)
+	var sum int64
+	for _, v := range vv {
+		sum += v.Version
+	}
+	return sum, err
 }
 
 // AnswerKey says what the answer of the usage endpoint (EndpointUsage) or
@@ -39,7 +57,7 @@ func (s *Service) AnswerKey(ctx context.Context, sc Scope, p *Params, ep Endpoin
 	mto := DateOf(to.Add(-time.Nanosecond)).MonthStart()
 	mto = mto.AddDays(mto.DaysInMonth())
 	// The version first: rows read after it are at least as new.
-	v, err := vs.BillingVersion(ctx, sc.Account, mfrom.Time(), mto.Time())
+	v, err := billingVersion(ctx, vs, sc.Account, mfrom.Time(), mto.Time())
 	if err != nil {
 		return "", "", false, err
 	}

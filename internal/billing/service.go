@@ -20,6 +20,8 @@ type Service struct {
 	Accounts usage.AccountStore
 	// Attribution attributes usage to cost centers; nil means none exist.
 	Attribution Attribution
+
+	fragments dayFragments // encoded usage items per request and day (usage_days.go)
 }
 
 // NewService returns a service over store with catalogue c.

@@ -169,8 +169,8 @@ func (s *Server) billingUsage(scope billingScopeFunc) handlerFunc {
 		if err != nil {
 			return err
 		}
-		return s.billingAnswer(w, r, sc, p, billing.EndpointUsage, func() (any, error) {
-			return s.Billing.Usage(r.Context(), sc, p)
+		return s.billingAnswer(w, r, sc, p, billing.EndpointUsage, func() ([]byte, error) {
+			return s.Billing.UsageJSON(r.Context(), sc, p)
 		})
 	}
 }
@@ -186,8 +186,12 @@ func (s *Server) billingSummary(scope billingScopeFunc, ep billing.Endpoint) han
 		if err != nil {
 			return err
 		}
-		return s.billingAnswer(w, r, sc, p, ep, func() (any, error) {
-			return s.Billing.Summary(r.Context(), sc, p, ep)
+		return s.billingAnswer(w, r, sc, p, ep, func() ([]byte, error) {
+			rep, err := s.Billing.Summary(r.Context(), sc, p, ep)
+			if err != nil {
+				return nil, err
+			}
+			return appendJSON(nil, rep)
 		})
 	}
 }

@@ -82,9 +82,8 @@ func (c *billingAnswers) counts() (hits, misses int64) {
 
 // billingAnswer serves a usage or summary answer: the kept one when the
 // ledger and attribution it was computed from are unchanged, else
-// compute's, encoded once, kept and sent. Bodies and errors are those of
-// writeJSON(compute()).
-func (s *Server) billingAnswer(w http.ResponseWriter, r *http.Request, sc billing.Scope, p *billing.Params, ep billing.Endpoint, compute func() (any, error)) error {
+// compute's encoded answer (without its newline), kept and sent.
+func (s *Server) billingAnswer(w http.ResponseWriter, r *http.Request, sc billing.Scope, p *billing.Params, ep billing.Endpoint, compute func() ([]byte, error)) error {
 	req, state, ok, err := s.Billing.AnswerKey(r.Context(), sc, p, ep)
 	if err != nil {
 		return err
@@ -95,11 +94,7 @@ func (s *Server) billingAnswer(w http.ResponseWriter, r *http.Request, sc billin
 			return nil
 		}
 	}
-	v, err := compute()
-	if err != nil {
-		return err
-	}
-	body, err := appendJSON(nil, v)
+	body, err := compute()
 	if err != nil {
 		return err
 	}

@@ -163,8 +163,11 @@ func testBillingAnswersFollowWrites(t *testing.T, env, writer *testenv.Env) {
 	// through the writer (another replica on PostgreSQL).
 	ingest(rec("cache-1", prev.Add(time.Hour), "acme-web", "actions_linux", 60_000))
 	check("after a write on the first day", []bool{true, true, true, true, true, false})
-	// Late in the month, a single new item.
-	ingest(rec("cache-2", prev.AddDate(0, 0, 25), "acme-data", "actions_windows", 3))
+	// Late in the month, a new item that draws on no quota (a public
+	// repository's): only the day's version moves.
+	late := rec("cache-2", prev.AddDate(0, 0, 25), "acme-data", "actions_windows", 3)
+	late.Public = true
+	ingest(late)
 	check("after a write late in the month", []bool{true, false, false, true, false, false})
 	// A write to the current month leaves the previous month's answers as they were.
 	ingest(rec("cache-3", now.Add(-time.Minute), "acme-web", "actions_linux", 5))

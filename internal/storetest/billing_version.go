@@ -21,9 +21,16 @@ func testBillingVersion(t *testing.T, s billing.Store) {
 	mar := feb.AddDate(0, 1, 0)
 	version := func(a billing.Account, from, to time.Time) int64 {
 		t.Helper()
-		v, err := vs.BillingVersion(ctx, a, from, to)
-		must(t, "BillingVersion", err)
-		return v
+		vv, err := vs.BillingDayVersions(ctx, a, from, to)
+		must(t, "BillingDayVersions", err)
+		var sum int64
+		for _, v := range vv {
+			if v.Day.Before(from) || !v.Day.Before(to) || !v.Day.Equal(billing.DateOf(v.Day).Time()) {
+				t.Fatalf("BillingDayVersions(%s, %s): day %s", from, to, v.Day)
+			}
+			sum += v.Version
+		}
+		return sum
 	}
 	svc := billing.NewService(s, billing.DefaultCatalog(), func() time.Time { return mar })
 	p, err := billing.ParseParams(map[string][]string{"year": {"2026"}, "month": {"1"}, "day": {"20"}}, billing.EndpointUsage, svc.Catalog, mar)
