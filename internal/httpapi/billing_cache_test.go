@@ -166,9 +166,10 @@ func testBillingAnswersFollowWrites(t *testing.T, env, writer *testenv.Env) {
 	// Late in the month, a new item that draws on no quota (a public
 	// repository's): only the day's version moves.
 	late := rec("cache-2", prev.AddDate(0, 0, 25), "acme-data", "actions_windows", 3)
-	late.Public = true
-	ingest(late)
-	check("after a write late in the month", []bool{true, false, false, true, false, false})
+	lateWeb := rec("cache-2w", prev.AddDate(0, 0, 25), "acme-web", "actions_linux", 2)
+	late.Public, lateWeb.Public = true, true
+	ingest(late, lateWeb)
+	check("after a write late in the month", []bool{true, false, true, true, true, false})
 	// A write to the current month leaves the previous month's answers as they were.
 	ingest(rec("cache-3", now.Add(-time.Minute), "acme-web", "actions_linux", 5))
 	check("after a write to the current month", []bool{false, false, false, false, false, false})
