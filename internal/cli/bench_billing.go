@@ -154,16 +154,19 @@ func runBenchBilling(ctx context.Context, e *env, args []string) error {
 
 	prev := start
 	ym := fmt.Sprintf("year=%d&month=%d", prev.Year(), int(prev.Month()))
-	queries := []struct{ name, path string }{
-		{"usage (month)", "/enterprises/acme/settings/billing/usage?" + ym},
-		{"usage (day)", fmt.Sprintf("/enterprises/acme/settings/billing/usage?%s&day=15", ym)},
-		{"usage/summary", "/enterprises/acme/settings/billing/usage/summary?" + ym},
-		{"usage/summary org", "/enterprises/acme/settings/billing/usage/summary?" + ym + "&organization=acme-web&product=actions"},
-		{"premium_request", "/enterprises/acme/settings/billing/premium_request/usage?" + ym},
-		{"org usage", "/organizations/acme-web/settings/billing/usage?" + ym},
-		{"actions (legacy)", "/enterprises/acme/settings/billing/actions"},
-		{"packages (legacy)", "/enterprises/acme/settings/billing/packages"},
-		{"shared-storage", "/enterprises/acme/settings/billing/shared-storage"},
+	queries := []struct {
+		name, path string
+		current    bool // of the current month (the legacy endpoints)
+	}{
+		{"usage (month)", "/enterprises/acme/settings/billing/usage?" + ym, false},
+		{"usage (day)", fmt.Sprintf("/enterprises/acme/settings/billing/usage?%s&day=15", ym), false},
+		{"usage/summary", "/enterprises/acme/settings/billing/usage/summary?" + ym, false},
+		{"usage/summary org", "/enterprises/acme/settings/billing/usage/summary?" + ym + "&organization=acme-web&product=actions", false},
+		{"premium_request", "/enterprises/acme/settings/billing/premium_request/usage?" + ym, false},
+		{"org usage", "/organizations/acme-web/settings/billing/usage?" + ym, false},
+		{"actions (legacy)", "/enterprises/acme/settings/billing/actions", true},
+		{"packages (legacy)", "/enterprises/acme/settings/billing/packages", true},
+		{"shared-storage", "/enterprises/acme/settings/billing/shared-storage", true},
 	}
 	gh := map[string]time.Duration{}
 	if stopProfile, err = benchStartProfile(o.cpuProfile, ".query"); err != nil {
@@ -171,13 +174,20 @@ func runBenchBilling(ctx context.Context, e *env, args []string) error {
 	}
 	// Each endpoint is timed warm (repeated requests, after one not timed)
 	// and cold (each request right after a one-record write to the month
-	// asked for, the write not timed): the usage and summary answers are
-	// kept until a ledger write changes the month's version.
+	// asked for, the previous or, for the legacy endpoints, the current
+	// one; the write not timed): the usage and summary answers are kept
+	// until a ledger write changes their days' versions.
 	coldWrites := 0
-	coldWrite := func() error {
+	coldWrite := func(current bool) error {
 		r := gen.Record(coldWrites * 7919 % o.records)
 		r.ID = fmt.Sprintf("bench-cold-%d", coldWrites)
 		r.Timestamp = prev.Add(time.Duration(coldWrites%28)*24*time.Hour + 12*time.Hour)
+		if current {
+			r.Timestamp = now.Add(-time.Duration(coldWrites%24+1) * time.Hour)
+			if ms := billing.DateOf(now).MonthStart().Time(); r.Timestamp.Before(ms) {
+				r.Timestamp = ms
+			}
+		}
 		coldWrites++
 		b, err := json.Marshal(&r)
 		if err != nil {
@@ -198,7 +208,7 @@ func runBenchBilling(ctx context.Context, e *env, args []string) error {
 			}
 			for range o.queries {
 				if cold {
-					if err := coldWrite(); err != nil {
+					if err := coldWrite(q.current); err != nil {
 						return fmt.Errorf("%s: write: %w", q.name, err)
 					}
 				}
