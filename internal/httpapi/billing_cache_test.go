@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"sync"
 	"testing"
 	"time"
 
@@ -173,6 +174,26 @@ func testBillingAnswersFollowWrites(t *testing.T, env, writer *testenv.Env) {
 	// A write to the current month leaves the previous month's answers as they were.
 	ingest(rec("cache-3", now.Add(-time.Minute), "acme-web", "actions_linux", 5))
 	check("after a write to the current month", []bool{false, false, false, false, false, false})
+
+	// Requests at once, while writes land: each answer is whole (the race
+	// detector watches the kept answers), and the last is fresh.
+	var wg sync.WaitGroup
+	for g := range 4 {
+		wg.Go(func() {
+			for range 3 {
+				c := cases[g%len(cases)]
+				resp, body := env.Get(t, c.path+"?"+c.query, env.AdminToken)
+				if resp.StatusCode != http.StatusOK || !json.Valid([]byte(body)) {
+					t.Errorf("concurrent GET %s?%s: %d, %d bytes", c.path, c.query, resp.StatusCode, len(body))
+				}
+			}
+		})
+	}
+	for i := range 3 {
+		ingest(rec(fmt.Sprintf("cache-concurrent-%d", i), prev.AddDate(0, 0, 10+i), "acme-web", "actions_linux", 1))
+	}
+	wg.Wait()
+	check("after concurrent requests and writes", nil)
 
 	// A cost center holding acme-web since before the month: its usage
 	// leaves the enterprise usage answer's default (usage of no cost center).
