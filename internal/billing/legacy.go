@@ -142,9 +142,11 @@ func (s *Service) SharedStorage(ctx context.Context, sc Scope) (SharedStorageBil
 	for _, p := range priced {
 		accrued += p.Quantity
 	}
-	// The stored gigabytes now: the latest hour with storage in the last day.
-	q := Query{Account: sc.Account, Level: LevelHour, From: now.Truncate(time.Hour).Add(-24 * time.Hour), To: now.Add(time.Hour),
-		Organization: sc.Organization}
+	// The stored gigabytes now: the latest hour with storage in the last
+	// day, [now's hour − 24 h, now + 1 h), read an hour at a time from the
+	// latest (hour packs keep every user: storage is mostly in the first).
+	from, to := now.Truncate(time.Hour).Add(-24*time.Hour), now.Add(time.Hour)
+	q := Query{Account: sc.Account, Level: LevelHour, Organization: sc.Organization}
 	for _, id := range s.Catalog.SortedSKUs() {
 		if storage(s.Catalog.SKUs[id]) {
 			q.SKUs = append(q.SKUs, id)
@@ -153,14 +155,18 @@ func (s *Service) SharedStorage(ctx context.Context, sc Scope) (SharedStorageBil
 	byHour := map[time.Time]Quantity{}
 	var last time.Time
 	if len(q.SKUs) > 0 && accrued > 0 {
-		rows, err := s.Store.BillingRows(ctx, q)
-		if err != nil {
-			return SharedStorageBilling{}, err
-		}
-		for _, r := range rows {
-			byHour[r.Bucket] += r.Quantity
-			if r.Bucket.After(last) {
+		for h := to.Add(-time.Nanosecond).Truncate(time.Hour); !h.Before(from); h = h.Add(-time.Hour) {
+			q.From, q.To = h, h.Add(time.Hour)
+			rows, err := s.Store.BillingRows(ctx, q)
+			if err != nil {
+				return SharedStorageBilling{}, err
+			}
+			for _, r := range rows {
+				byHour[r.Bucket] += r.Quantity
 				last = r.Bucket
+			}
+			if len(rows) > 0 {
+				break
 			}
 		}
 	}

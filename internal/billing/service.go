@@ -20,6 +20,8 @@ type Service struct {
 	Accounts usage.AccountStore
 	// Attribution attributes usage to cost centers; nil means none exist.
 	Attribution Attribution
+
+	fragments dayFragments // encoded usage items per request and day (usage_days.go)
 }
 
 // NewService returns a service over store with catalogue c.
@@ -526,7 +528,7 @@ type Summary struct {
 // ai_credit/usage (AI credits, by model).
 func (s *Service) Summary(ctx context.Context, sc Scope, p *Params, ep Endpoint) (Summary, error) {
 	byModel := ep == EndpointPremiumRequest || ep == EndpointAICredit
-	var priced []Priced
+	var parts []SummaryItem
 	var ref *CostCenterRef
 	var err error
 	if !byModel && sc.Organization == "" && p.Organization == "" && p.Repository == "" && p.User == "" && p.Model == "" &&
@@ -534,9 +536,11 @@ func (s *Service) Summary(ctx context.Context, sc Scope, p *Params, ep Endpoint)
 		// Every cost center, no organization or repository: the account's
 		// day totals answer, a few rows per day whatever the usage.
 		from, to := p.Period.Range()
+		var priced []Priced
 		priced, err = s.pricer(sc.Account).priceTotals(ctx, from, to, func(k *SKU) bool {
 			return (p.Product == "" || k.Product == p.Product) && (p.SKU == "" || k.ID == p.SKU)
 		})
+		parts = summaryParts(priced, ep)
 	} else {
 		q, ok := sc.query(p, s.Catalog)
 		if byModel && ok { // only the SKUs of the report's unit
@@ -552,7 +556,12 @@ func (s *Service) Summary(ctx context.Context, sc Scope, p *Params, ep Endpoint)
 			}
 			ok = len(q.SKUs) > 0
 		}
-		priced, ref, err = s.rows(ctx, sc, p, q, ok, ccDefaultAll)
+		var done bool
+		if parts, done, err = s.summaryDays(ctx, sc, p, q, ok, ep); !done && err == nil {
+			var priced []Priced
+			priced, ref, err = s.rows(ctx, sc, p, q, ok, ccDefaultAll)
+			parts = summaryParts(priced, ep)
+		}
 	}
 	if err != nil {
 		return Summary{}, err
@@ -577,6 +586,19 @@ func (s *Service) Summary(ctx context.Context, sc Scope, p *Params, ep Endpoint)
 	if ep != EndpointSummary && p.User != "" {
 		out.User = p.User
 	}
+	items := mergeSummary(parts, byModel)
+	if items == nil {
+		items = []SummaryItem{}
+	}
+	out.UsageItems = items
+	return out, nil
+}
+
+// summaryParts sums priced rows into summary items, their quantities
+// only (mergeSummary completes them): one per SKU, price and (for the
+// model reports, which keep only rows of their unit) model.
+func summaryParts(priced []Priced, ep Endpoint) []SummaryItem {
+	byModel := ep == EndpointPremiumRequest || ep == EndpointAICredit
 	type key struct {
 		sku, model string
 		price      Price
@@ -607,6 +629,35 @@ func (s *Service) Summary(ctx context.Context, sc Scope, p *Params, ep Endpoint)
 		it.GrossQuantity += r.Quantity
 		it.DiscountQuantity += r.DiscountQuantity
 	}
+	return items
+}
+
+// mergeSummary sums parts of the same SKU, price and model, computes the
+// amounts and sorts the items as the summary answers do.
+func mergeSummary(parts []SummaryItem, byModel bool) []SummaryItem {
+	type key struct {
+		sku, model string
+		price      Price
+	}
+	idx := map[key]int{}
+	items := []SummaryItem{}
+	for _, pt := range parts {
+		k := key{sku: pt.SKU, price: pt.PricePerUnit}
+		if byModel {
+			k.model = deref(pt.Model)
+		}
+		j, ok := idx[k]
+		if !ok {
+			j = len(items)
+			idx[k] = j
+			it := pt
+			it.GrossQuantity, it.DiscountQuantity = 0, 0
+			items = append(items, it)
+		}
+		it := &items[j]
+		it.GrossQuantity += pt.GrossQuantity
+		it.DiscountQuantity += pt.DiscountQuantity
+	}
 	for i := range items {
 		it := &items[i]
 		it.NetQuantity = it.GrossQuantity - it.DiscountQuantity
@@ -618,11 +669,7 @@ func (s *Service) Summary(ctx context.Context, sc Scope, p *Params, ep Endpoint)
 		return cmp.Or(strings.Compare(a.Product, b.Product), strings.Compare(a.SKU, b.SKU),
 			strings.Compare(deref(a.Model), deref(b.Model)), cmp.Compare(a.PricePerUnit, b.PricePerUnit))
 	})
-	if items == nil {
-		items = []SummaryItem{}
-	}
-	out.UsageItems = items
-	return out, nil
+	return items
 }
 
 // modelUnit reports whether a row of unit belongs in the premium-request

@@ -154,40 +154,83 @@ func runBenchBilling(ctx context.Context, e *env, args []string) error {
 
 	prev := start
 	ym := fmt.Sprintf("year=%d&month=%d", prev.Year(), int(prev.Month()))
-	queries := []struct{ name, path string }{
-		{"usage (month)", "/enterprises/acme/settings/billing/usage?" + ym},
-		{"usage (day)", fmt.Sprintf("/enterprises/acme/settings/billing/usage?%s&day=15", ym)},
-		{"usage/summary", "/enterprises/acme/settings/billing/usage/summary?" + ym},
-		{"usage/summary org", "/enterprises/acme/settings/billing/usage/summary?" + ym + "&organization=acme-web&product=actions"},
-		{"premium_request", "/enterprises/acme/settings/billing/premium_request/usage?" + ym},
-		{"org usage", "/organizations/acme-web/settings/billing/usage?" + ym},
-		{"actions (legacy)", "/enterprises/acme/settings/billing/actions"},
-		{"packages (legacy)", "/enterprises/acme/settings/billing/packages"},
-		{"shared-storage", "/enterprises/acme/settings/billing/shared-storage"},
+	queries := []struct {
+		name, path string
+		current    bool // of the current month (the legacy endpoints)
+	}{
+		{"usage (month)", "/enterprises/acme/settings/billing/usage?" + ym, false},
+		{"usage (day)", fmt.Sprintf("/enterprises/acme/settings/billing/usage?%s&day=15", ym), false},
+		{"usage/summary", "/enterprises/acme/settings/billing/usage/summary?" + ym, false},
+		{"usage/summary org", "/enterprises/acme/settings/billing/usage/summary?" + ym + "&organization=acme-web&product=actions", false},
+		{"premium_request", "/enterprises/acme/settings/billing/premium_request/usage?" + ym, false},
+		{"org usage", "/organizations/acme-web/settings/billing/usage?" + ym, false},
+		{"actions (legacy)", "/enterprises/acme/settings/billing/actions", true},
+		{"packages (legacy)", "/enterprises/acme/settings/billing/packages", true},
+		{"shared-storage", "/enterprises/acme/settings/billing/shared-storage", true},
 	}
 	gh := map[string]time.Duration{}
 	if stopProfile, err = benchStartProfile(o.cpuProfile, ".query"); err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stdout, "\n%-20s %9s %9s %9s %10s %9s\n", "endpoint", "p50", "p99", "max", "CPU/req", "body")
-	for _, q := range queries {
-		var lat []time.Duration
-		cpu0 := processCPU()
-		size := 0
-		for range o.queries {
-			t := time.Now()
-			n, err := benchBillingGet(base+q.path, d.AdminToken)
-			if err != nil {
-				return fmt.Errorf("%s: %w", q.name, err)
+	// Each endpoint is timed warm (repeated requests, after one not timed)
+	// and cold (each request right after a one-record write to the month
+	// asked for, the previous or, for the legacy endpoints, the current
+	// one; the write not timed): the usage and summary answers are kept
+	// until a ledger write changes their days' versions.
+	coldWrites := 0
+	coldWrite := func(current bool) error {
+		r := gen.Record(coldWrites * 7919 % o.records)
+		r.ID = fmt.Sprintf("bench-cold-%d", coldWrites)
+		r.Timestamp = prev.Add(time.Duration(coldWrites%28)*24*time.Hour + 12*time.Hour)
+		if current {
+			r.Timestamp = now.Add(-time.Duration(coldWrites%24+1) * time.Hour)
+			if ms := billing.DateOf(now).MonthStart().Time(); r.Timestamp.Before(ms) {
+				r.Timestamp = ms
 			}
-			lat = append(lat, time.Since(t))
-			size = n
 		}
-		cpu := (processCPU() - cpu0) / time.Duration(o.queries)
-		slices.Sort(lat)
-		gh[q.name] = pct(lat, 50)
-		fmt.Fprintf(e.stdout, "%-20s %9s %9s %9s %10s %8.1fk\n", q.name, pct(lat, 50), pct(lat, 99), lat[len(lat)-1].Round(time.Microsecond),
-			cpu.Round(10*time.Microsecond), float64(size)/1000)
+		coldWrites++
+		b, err := json.Marshal(&r)
+		if err != nil {
+			return err
+		}
+		return benchPostBodies(ctx, base+"/ghusage/v1/ingest/billing-usage", d.AdminToken, [][]byte{append(b, '\n')}, 1)
+	}
+	fmt.Fprintf(e.stdout, "\n%-26s %9s %9s %9s %10s %9s\n", "endpoint", "p50", "p99", "max", "CPU/req", "body")
+	for _, q := range queries {
+		for _, cold := range []bool{false, true} {
+			var lat []time.Duration
+			var cpu time.Duration
+			size := 0
+			if !cold {
+				if _, err := benchBillingGet(base+q.path, d.AdminToken); err != nil {
+					return fmt.Errorf("%s: %w", q.name, err)
+				}
+			}
+			for range o.queries {
+				if cold {
+					if err := coldWrite(q.current); err != nil {
+						return fmt.Errorf("%s: write: %w", q.name, err)
+					}
+				}
+				t, cpu0 := time.Now(), processCPU()
+				n, err := benchBillingGet(base+q.path, d.AdminToken)
+				if err != nil {
+					return fmt.Errorf("%s: %w", q.name, err)
+				}
+				lat = append(lat, time.Since(t))
+				cpu += processCPU() - cpu0
+				size = n
+			}
+			cpu /= time.Duration(o.queries)
+			slices.Sort(lat)
+			name := q.name + ", warm"
+			if cold {
+				name = q.name + ", cold"
+				gh[q.name] = pct(lat, 50)
+			}
+			fmt.Fprintf(e.stdout, "%-26s %9s %9s %9s %10s %8.1fk\n", name, pct(lat, 50), pct(lat, 99), lat[len(lat)-1].Round(time.Microsecond),
+				cpu.Round(10*time.Microsecond), float64(size)/1000)
+		}
 	}
 	stopProfile()
 	if pg == nil {

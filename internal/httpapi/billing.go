@@ -169,12 +169,9 @@ func (s *Server) billingUsage(scope billingScopeFunc) handlerFunc {
 		if err != nil {
 			return err
 		}
-		rep, err := s.Billing.Usage(r.Context(), sc, p)
-		if err != nil {
-			return err
-		}
-		writeJSON(w, http.StatusOK, rep)
-		return nil
+		return s.billingAnswer(w, r, sc, p, billing.EndpointUsage, func() ([]byte, error) {
+			return s.Billing.UsageJSON(r.Context(), sc, p)
+		})
 	}
 }
 
@@ -189,12 +186,13 @@ func (s *Server) billingSummary(scope billingScopeFunc, ep billing.Endpoint) han
 		if err != nil {
 			return err
 		}
-		rep, err := s.Billing.Summary(r.Context(), sc, p, ep)
-		if err != nil {
-			return err
-		}
-		writeJSON(w, http.StatusOK, rep)
-		return nil
+		return s.billingAnswer(w, r, sc, p, ep, func() ([]byte, error) {
+			rep, err := s.Billing.Summary(r.Context(), sc, p, ep)
+			if err != nil {
+				return nil, err
+			}
+			return appendJSON(nil, rep)
+		})
 	}
 }
 

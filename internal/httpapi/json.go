@@ -12,15 +12,18 @@ type jsonAppender interface {
 	AppendJSON(b []byte) []byte
 }
 
+// appendJSON appends the JSON encoding of v to b.
+func appendJSON(b []byte, v any) ([]byte, error) {
+	if a, ok := v.(jsonAppender); ok {
+		return a.AppendJSON(b), nil
+	}
+	j, err := json.Marshal(v)
+	return append(b, j...), err
+}
+
 // writeJSON writes v as the JSON body with status.
 func writeJSON(w http.ResponseWriter, status int, v any) {
-	var b []byte
-	var err error
-	if a, ok := v.(jsonAppender); ok {
-		b = a.AppendJSON(nil)
-	} else {
-		b, err = json.Marshal(v)
-	}
+	b, err := appendJSON(nil, v)
 	if err != nil {
 		http.Error(w, `{"message":"Server Error","status":"500"}`, http.StatusInternalServerError)
 		return

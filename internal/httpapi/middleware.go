@@ -460,8 +460,10 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, h handlerFunc, au
 	clear(bw.header)
 	bw.status = 0
 	bw.etag = ""
+	bw.body = nil
 	bw.buf.Reset()
 	defer func() {
+		bw.body = nil
 		if bw.buf.Cap() <= 64<<10 { // keep small buffers only
 			bufferedWriters.Put(bw)
 		}
@@ -501,6 +503,14 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, h handlerFunc, au
 			w.WriteHeader(http.StatusNotModified)
 			return http.StatusNotModified
 		}
+	}
+	if bw.body != nil { // handed over by writeBody (billing_cache.go)
+		hdr["Content-Length"] = []string{strconv.Itoa(len(bw.body))}
+		w.WriteHeader(bw.status)
+		if r.Method != http.MethodHead {
+			w.Write(bw.body)
+		}
+		return bw.status
 	}
 	w.WriteHeader(bw.status)
 	if r.Method != http.MethodHead {
@@ -571,6 +581,7 @@ type bufferedWriter struct {
 	status int
 	buf    bytes.Buffer
 	etag   string // set by setETag; "" computes weakETag of buf
+	body   []byte // set by writeBody: the whole body instead of buf
 }
 
 // setETag tells serve the weak ETag of the 200 body the handler writes,
@@ -592,6 +603,10 @@ func (b *bufferedWriter) WriteHeader(code int) {
 func (b *bufferedWriter) Write(p []byte) (int, error) {
 	if b.status == 0 {
 		b.status = http.StatusOK
+	}
+	if b.body != nil { // a handed-over body, then more: into buf, in order
+		b.buf.Write(b.body)
+		b.body, b.etag = nil, ""
 	}
 	return b.buf.Write(p)
 }

@@ -77,6 +77,7 @@ type Server struct {
 	h      http.Handler
 
 	rateLimitBodies rateLimitBodies // recent GET /rate_limit bodies (ratelimit.go)
+	billingAnswers  billingAnswers  // encoded usage and summary answers (billing_cache.go)
 }
 
 // apiPrefix is GitHub Enterprise Server's REST prefix, served as an alias.

@@ -26,6 +26,7 @@ func RunBilling(t *testing.T, open func(t *testing.T) Backend) {
 		{"Dedup", testBillingDedup},
 		{"Invariants", testBillingInvariants},
 		{"Committers", testBillingCommitters},
+		{"Version", testBillingVersion},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -1,0 +1,296 @@
+package billing
+
+import (
+	"container/list"
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+)
+
+// The usage endpoint's answer is a day's items after another, and a day's
+// items depend only on the day's rows and on its included-quota state
+// (what is left of each pool when the day begins, and how the day shares
+// it out), besides the catalogue and cost-center attribution. UsageJSON
+// keeps each day's encoded items under that state: the ledger version of
+// the day (VersionStore), the quota state of its pools (computed afresh
+// from the month's day totals every time, a few rows a day) and the
+// attribution's fingerprint. A write to one day then recomputes that day,
+// and the later days of the month only if it moved their quota state.
+
+// dayFragmentBytes bounds the encoded day items a process keeps.
+const dayFragmentBytes = 96 << 20
+
+// dayFragments is an LRU of encoded day items; the zero value is ready.
+type dayFragments struct {
+	mu    sync.Mutex
+	bytes int
+	byKey map[string]*list.Element
+	lru   list.List // of *dayFragment, most recently used in front
+}
+
+type dayFragment struct {
+	key, state string
+	json       []byte        // the day's usage items, comma-separated, never changed once kept
+	parts      []SummaryItem // or the day's summary parts (summaryParts)
+}
+
+func (f *dayFragment) size() int { return len(f.key) + len(f.json) + 160*len(f.parts) }
+
+func (c *dayFragments) get(key, state string) (*dayFragment, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if e, ok := c.byKey[key]; ok {
+		if f := e.Value.(*dayFragment); f.state == state {
+			c.lru.MoveToFront(e)
+			return f, true
+		}
+	}
+	return nil, false
+}
+
+func (c *dayFragments) put(f *dayFragment) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.byKey == nil {
+		c.byKey = map[string]*list.Element{}
+	}
+	if e, ok := c.byKey[f.key]; ok {
+		c.bytes -= e.Value.(*dayFragment).size()
+		c.lru.Remove(e)
+	}
+	c.byKey[f.key] = c.lru.PushFront(f)
+	c.bytes += f.size()
+	for c.bytes > dayFragmentBytes {
+		e := c.lru.Back()
+		old := e.Value.(*dayFragment)
+		c.lru.Remove(e)
+		delete(c.byKey, old.key)
+		c.bytes -= old.size()
+	}
+}
+
+// UsageJSON answers the usage endpoint as Usage does, encoded as
+// UsageReport.AppendJSON encodes it (the same bytes), from the days'
+// kept items where their state is unchanged (see above). Hour reports,
+// a cost_center_id and stores without versions are computed whole.
+func (s *Service) UsageJSON(ctx context.Context, sc Scope, p *Params) ([]byte, error) {
+	_, versioned := s.Store.(VersionStore)
+	q, ok := sc.query(p, s.Catalog)
+	if !versioned || !ok || q.Level != LevelDay || p.CostCenter.ID != "" {
+		rep, err := s.Usage(ctx, sc, p)
+		if err != nil {
+			return nil, err
+		}
+		return rep.AppendJSON(nil), nil
+	}
+	plan, err := s.planDays(ctx, sc, p, q, "u\x00")
+	if err != nil {
+		return nil, err
+	}
+	first, n := plan.first, len(plan.keys)
+	frags := make([][]byte, n)
+	lo, hi := -1, -1 // the days to compute, [lo, hi]
+	for i := range n {
+		if f, hit := s.fragments.get(plan.keys[i], plan.states[i]); hit {
+			frags[i] = f.json
+		} else {
+			if lo < 0 {
+				lo = i
+			}
+			hi = i
+		}
+	}
+	if lo >= 0 {
+		span := q
+		span.From, span.To = first.AddDays(lo).Time(), first.AddDays(hi+1).Time()
+		priced, _, err := s.rows(ctx, sc, p, span, true, ccDefaultNone)
+		if err != nil {
+			return nil, err
+		}
+		items, _ := usageItems(sc, LevelDay, priced, false)
+		byDate := map[string][]UsageItem{}
+		for j := 0; j < len(items); {
+			k := j + 1
+			for k < len(items) && items[k].Date == items[j].Date {
+				k++
+			}
+			byDate[items[j].Date] = items[j:k]
+			j = k
+		}
+		for i := lo; i <= hi; i++ {
+			d := first.AddDays(i)
+			f := appendUsageItems([]byte{}, byDate[d.Time().Format(time.DateOnly)])
+			frags[i] = f
+			s.fragments.put(&dayFragment{key: plan.keys[i], state: plan.states[i], json: f})
+		}
+	}
+	size := 32
+	for _, f := range frags {
+		size += len(f) + 1
+	}
+	b := make([]byte, 0, size)
+	b = append(b, `{"usageItems":[`...)
+	sep := false
+	for _, f := range frags {
+		if len(f) == 0 {
+			continue
+		}
+		if sep {
+			b = append(b, ',')
+		}
+		b, sep = append(b, f...), true
+	}
+	return append(b, "]}"...), nil
+}
+
+// dayPlan is the key and state of each day of a report (see above).
+type dayPlan struct {
+	first        Date
+	keys, states []string
+}
+
+// planDays returns the keys (prefix, the request without its period, the
+// day) and states of the days of q, a day-level query of a VersionStore.
+func (s *Service) planDays(ctx context.Context, sc Scope, p *Params, q Query, prefix string) (*dayPlan, error) {
+	vs := s.Store.(VersionStore)
+	first, end := DateOf(q.From), DateOf(q.To)
+	mfrom, mto := first.MonthStart(), end.AddDays(-1).MonthStart()
+	mto = mto.AddDays(mto.DaysInMonth())
+	// The versions first: rows read after them are at least as new.
+	vv, err := vs.BillingDayVersions(ctx, sc.Account, mfrom.Time(), mto.Time())
+	if err != nil {
+		return nil, err
+	}
+	versions := make(map[int64]int64, len(vv))
+	for _, v := range vv {
+		versions[v.Day.Unix()] = v.Version
+	}
+	attr := ""
+	if s.Attribution != nil && sc.Account.Kind == KindEnterprise {
+		ix, err := s.Attribution.Memberships(ctx, sc.Account.Login, q.From, q.To)
+		if err != nil {
+			return nil, err
+		}
+		attr = fmt.Sprintf("%x", ix.fingerprint())
+	}
+	pk := *p
+	pk.Period = Period{}
+	req := fmt.Sprintf("%s%s\x00%s\x00%+v\x00", prefix, sc.Account.Key(), sc.Organization, pk)
+	pr := s.pricer(sc.Account)
+	plan := &dayPlan{first: first}
+	var sb strings.Builder
+	for d := first; d.Time().Before(end.Time()); d = d.AddDays(1) {
+		qm, err := pr.quota(ctx, d.MonthStart())
+		if err != nil {
+			return nil, err
+		}
+		sb.Reset()
+		fmt.Fprintf(&sb, "%d\x00%s\x00", versions[d.Time().Unix()], attr)
+		appendQuotaState(&sb, qm, d)
+		plan.keys = append(plan.keys, req+d.String())
+		plan.states = append(plan.states, sb.String())
+	}
+	return plan, nil
+}
+
+// summaryDays returns the summary parts (summaryParts) of q's days, from
+// the days' kept parts where their state is unchanged; done is false (and
+// nothing is returned) where the parts are to be computed whole: hour
+// reports, a cost_center_id, filters that select nothing, stores without
+// versions.
+func (s *Service) summaryDays(ctx context.Context, sc Scope, p *Params, q Query, ok bool, ep Endpoint) ([]SummaryItem, bool, error) {
+	if _, versioned := s.Store.(VersionStore); !versioned || !ok || q.Level != LevelDay || p.CostCenter.ID != "" {
+		return nil, false, nil
+	}
+	plan, err := s.planDays(ctx, sc, p, q, fmt.Sprintf("s%d\x00", ep))
+	if err != nil {
+		return nil, false, err
+	}
+	n := len(plan.keys)
+	days := make([][]SummaryItem, n)
+	lo, hi := -1, -1 // the days to compute, [lo, hi]
+	for i := range n {
+		if f, hit := s.fragments.get(plan.keys[i], plan.states[i]); hit {
+			days[i] = f.parts
+		} else {
+			if lo < 0 {
+				lo = i
+			}
+			hi = i
+		}
+	}
+	if lo >= 0 {
+		span := q
+		span.From, span.To = plan.first.AddDays(lo).Time(), plan.first.AddDays(hi+1).Time()
+		priced, _, err := s.rows(ctx, sc, p, span, true, ccDefaultAll)
+		if err != nil {
+			return nil, false, err
+		}
+		byDay := map[int64][]Priced{}
+		for _, r := range priced {
+			d := DateOf(r.Bucket).Time().Unix()
+			byDay[d] = append(byDay[d], r)
+		}
+		for i := lo; i <= hi; i++ {
+			parts := summaryParts(byDay[plan.first.AddDays(i).Time().Unix()], ep)
+			if parts == nil {
+				parts = []SummaryItem{}
+			}
+			days[i] = parts
+			s.fragments.put(&dayFragment{key: plan.keys[i], state: plan.states[i], parts: parts})
+		}
+	}
+	var parts []SummaryItem
+	for _, d := range days {
+		parts = append(parts, d...)
+	}
+	return parts, true, nil
+}
+
+// appendUsageItems appends items as AppendJSON writes them, comma-separated.
+func appendUsageItems(b []byte, items []UsageItem) []byte {
+	var e itemEncoder
+	for i := range items {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = e.append(b, &items[i])
+	}
+	return b
+}
+
+// appendQuotaState writes what pricing reads of day d's quota state: each
+// pool's state of the day, pools in order.
+func appendQuotaState(sb *strings.Builder, qm quotaMonth, d Date) {
+	pools := make([]string, 0, len(qm))
+	for pool := range qm {
+		pools = append(pools, pool)
+	}
+	slices.Sort(pools)
+	i := d.Time().Day() - 1
+	for _, pool := range pools {
+		st := qm[pool]
+		if i >= len(st) {
+			continue
+		}
+		pd := &st[i]
+		fmt.Fprintf(sb, "%s:%t:%d:%d", pool, pd.full, pd.remaining, pd.used)
+		skus := make([]string, 0, len(pd.skuQty))
+		for k := range pd.skuQty {
+			skus = append(skus, k)
+		}
+		for k := range pd.skuDisc {
+			if _, ok := pd.skuQty[k]; !ok {
+				skus = append(skus, k)
+			}
+		}
+		slices.Sort(skus)
+		for _, k := range skus {
+			fmt.Fprintf(sb, ":%s=%d/%d", k, pd.skuDisc[k], pd.skuQty[k])
+		}
+		sb.WriteByte(';')
+	}
+}
