@@ -326,3 +326,32 @@ func RecordsOfHour(chunks []string, q *Query, fn func(*Record) error) error {
 	}
 	return nil
 }
+
+// IDKey is the key both stores deduplicate record ids by: the id with its
+// trailing run of ASCII digits taken apart,
+//
+//	hex2(len(prefix)) prefix hex2(len(digits)) digits
+//
+// (hex2 is two lower-case hex digits; ids are at most MaxIDLength bytes).
+// It is one-to-one (the lengths say where each part ends), so
+// deduplicating by key is deduplicating by id, and it orders the ids of a
+// counter scheme ("usage-9", "usage-10", …) by number within their prefix:
+// a batch of consecutive ids goes into the stores' key index as a run at
+// its right edge instead of scattered over it (in text order "usage-10"
+// sorts between "usage-1" and "usage-2"). Time-ordered ids (ULIDs, UUIDv7)
+// keep their order within a prefix length. Migrations rebuild the key
+// tables of older databases with the same rule in SQL (billing_id_key).
+func IDKey(id string) string {
+	n := len(id)
+	for n > 0 && id[n-1] >= '0' && id[n-1] <= '9' {
+		n--
+	}
+	const hex = "0123456789abcdef"
+	b := make([]byte, 0, len(id)+4)
+	b = append(b, hex[n>>4&15], hex[n&15])
+	b = append(b, id[:n]...)
+	d := len(id) - n
+	b = append(b, hex[d>>4&15], hex[d&15])
+	b = append(b, id[n:]...)
+	return string(b)
+}
