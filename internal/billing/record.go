@@ -355,3 +355,35 @@ func IDKey(id string) string {
 	b = append(b, id[n:]...)
 	return string(b)
 }
+
+// BatchKeys returns the records of a batch less the repeats of an id
+// within it (the first is kept), in batch order, and their IDKeys in the
+// same order: what stores deduplicate against the ledger.
+func BatchKeys(recs []Record) (keys []string, fresh []Record) {
+	keys = make([]string, len(recs))
+	order := make([]int32, len(recs))
+	for i := range recs {
+		keys[i], order[i] = IDKey(recs[i].ID), int32(i)
+	}
+	slices.SortFunc(order, func(a, b int32) int { return cmp.Or(strings.Compare(keys[a], keys[b]), cmp.Compare(a, b)) })
+	var repeat []bool
+	for j := 1; j < len(order); j++ {
+		if keys[order[j]] == keys[order[j-1]] {
+			if repeat == nil {
+				repeat = make([]bool, len(recs))
+			}
+			repeat[order[j]] = true
+		}
+	}
+	if repeat == nil {
+		return keys, recs
+	}
+	out := keys[:0]
+	for i := range recs {
+		if !repeat[i] {
+			out = append(out, keys[i])
+			fresh = append(fresh, recs[i])
+		}
+	}
+	return out, fresh
+}

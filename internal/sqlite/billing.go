@@ -1,7 +1,6 @@
 package sqlite
 
 import (
-	"cmp"
 	"context"
 	"database/sql"
 	"database/sql/driver"
@@ -31,7 +30,7 @@ func (db *DB) BillingIngest(ctx context.Context, recs []billing.Record) (billing
 	if len(recs) == 0 {
 		return res, nil
 	}
-	keys, fresh := billingKeys(recs)
+	keys, fresh := billing.BatchKeys(recs)
 	chunks := billing.ChunkRecords(fresh)
 	packs, days := billing.AggregatePacks(fresh)
 	err := db.write(ctx, func(tx *sql.Tx) error {
@@ -43,7 +42,7 @@ func (db *DB) BillingIngest(ctx context.Context, recs []billing.Record) (billing
 		if isNew != nil { // some were recorded before
 			recorded = make([]billing.Record, 0, len(isNew))
 			for i := range fresh {
-				if isNew[keys[i].k] {
+				if isNew[keys[i]] {
 					recorded = append(recorded, fresh[i])
 				}
 			}
@@ -81,43 +80,6 @@ func (db *DB) BillingIngest(ctx context.Context, recs []billing.Record) (billing
 	return res, nil
 }
 
-// billingKey is the id key of the record at index i of a batch.
-type billingKey struct {
-	k string
-	i int
-}
-
-// billingKeys returns the batch's records less repeats of an id within
-// it (the first is kept), in batch order, and their id keys in the same
-// order; the keys are inserted sorted (newBillingKeys).
-func billingKeys(recs []billing.Record) ([]billingKey, []billing.Record) {
-	keys := make([]billingKey, len(recs))
-	for i := range recs {
-		keys[i] = billingKey{billing.IDKey(recs[i].ID), i}
-	}
-	sorted := slices.Clone(keys)
-	slices.SortFunc(sorted, func(a, b billingKey) int { return cmp.Or(strings.Compare(a.k, b.k), a.i-b.i) })
-	repeat := 0
-	for j := 1; j < len(sorted); j++ {
-		if sorted[j].k == sorted[j-1].k {
-			keys[sorted[j].i].i = -1 // a repeat within the batch counts once
-			repeat++
-		}
-	}
-	if repeat == 0 {
-		return keys, recs
-	}
-	fresh := make([]billing.Record, 0, len(recs)-repeat)
-	out := keys[:0]
-	for i, k := range keys {
-		if k.i >= 0 {
-			out = append(out, k)
-			fresh = append(fresh, recs[i])
-		}
-	}
-	return out, fresh
-}
-
 // newBillingKeys inserts the keys (unique) into billing_record_keys in key
 // order. It returns nil when none was there (the common case), else the
 // set of those that were not. The keys go in as one JSON array per
@@ -125,11 +87,8 @@ func billingKeys(recs []billing.Record) ([]billingKey, []billing.Record) {
 // per key, without RETURNING (which SQLite buffers) unless a statement
 // inserted fewer keys than it carried: that statement is rolled back to a
 // savepoint and run again returning the keys it inserts.
-func newBillingKeys(ctx context.Context, tx *sql.Tx, keys []billingKey) (map[string]bool, error) {
-	sorted := make([]string, len(keys))
-	for i := range keys {
-		sorted[i] = keys[i].k
-	}
+func newBillingKeys(ctx context.Context, tx *sql.Tx, keys []string) (map[string]bool, error) {
+	sorted := slices.Clone(keys)
 	slices.Sort(sorted)
 	var isNew map[string]bool // nil while every key so far was new
 	seenNew := func(lo int, got map[string]bool) {
