@@ -62,3 +62,19 @@ func decodeIDKey(k string) (string, bool) {
 	}
 	return p + rest[2:], true
 }
+
+func TestBatchKeys(t *testing.T) {
+	recs := []Record{{ID: "b-2"}, {ID: "a"}, {ID: "b-2", Quantity: 5}, {ID: "b-10"}, {ID: "a"}}
+	keys, fresh := BatchKeys(recs)
+	if len(fresh) != 3 || fresh[0].ID != "b-2" || fresh[0].Quantity != 0 || fresh[1].ID != "a" || fresh[2].ID != "b-10" {
+		t.Fatalf("fresh = %+v: want the first of each id, in batch order", fresh)
+	}
+	for i := range fresh {
+		if keys[i] != IDKey(fresh[i].ID) {
+			t.Fatalf("keys[%d] = %q, want IDKey(%q)", i, keys[i], fresh[i].ID)
+		}
+	}
+	if _, f := BatchKeys(recs[:2]); &f[0] != &recs[0] {
+		t.Fatal("a batch without repeats is not copied")
+	}
+}
