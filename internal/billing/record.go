@@ -261,31 +261,46 @@ type RecordChunk struct {
 }
 
 // ChunkRecords groups records by account and UTC hour into chunks, sorted
-// by account and hour.
+// by account and hour. Records mostly come in time order, so the chunk of
+// the record before is tried first.
 func ChunkRecords(recs []Record) []RecordChunk {
 	type key struct {
 		acct string
 		hour int64
 	}
-	bufs := map[key][]byte{}
+	idx := map[key]int{}
+	var keys []key
+	var bufs [][]byte
 	var lastAcct Account
 	acctKey := ""
+	last := -1
 	for i := range recs {
 		r := &recs[i]
 		if a := AccountOf(r); a != lastAcct || acctKey == "" {
-			lastAcct, acctKey = a, a.Key()
+			lastAcct, acctKey, last = a, a.Key(), -1
 		}
 		sec := r.Timestamp.Unix()
-		k := key{acctKey, sec - ((sec%3600)+3600)%3600}
-		b := bufs[k]
+		hour := sec - ((sec%3600)+3600)%3600
+		if last < 0 || keys[last].hour != hour {
+			k := key{acctKey, hour}
+			j, ok := idx[k]
+			if !ok {
+				j = len(bufs)
+				idx[k] = j
+				keys = append(keys, k)
+				bufs = append(bufs, nil)
+			}
+			last = j
+		}
+		b := bufs[last]
 		if len(b) > 0 {
 			b = append(b, '\n')
 		}
-		bufs[k] = AppendRecordLine(b, r)
+		bufs[last] = AppendRecordLine(b, r)
 	}
-	out := make([]RecordChunk, 0, len(bufs))
-	for k, b := range bufs {
-		out = append(out, RecordChunk{k.acct, time.Unix(k.hour, 0).UTC(), string(b)})
+	out := make([]RecordChunk, len(bufs))
+	for j, k := range keys {
+		out[j] = RecordChunk{k.acct, time.Unix(k.hour, 0).UTC(), string(bufs[j])}
 	}
 	slices.SortFunc(out, func(a, b RecordChunk) int {
 		return cmp.Or(strings.Compare(a.Account, b.Account), a.Hour.Compare(b.Hour))
