@@ -140,7 +140,11 @@ func decodeAll(r io.Reader, c *Catalog, now time.Time, max int, refuse func(*Rec
 		}
 		br = bufio.NewReaderSize(io.LimitReader(zr, MaxDecodedBytes), 256<<10)
 	}
-	var recs []Record
+	// Records are decoded into blocks, copied once into the answer: no
+	// slice of the whole batch is grown and copied over and over.
+	var blocks [][]Record
+	var blk []Record
+	n := 0
 	var bad []*LineError
 	nbad, line := 0, 0
 	fail := func(le *LineError) {
@@ -175,27 +179,41 @@ func decodeAll(r io.Reader, c *Catalog, now time.Time, max int, refuse func(*Rec
 		if len(raw) > MaxLineBytes {
 			fail(&LineError{Line: line, Message: fmt.Sprintf("line is longer than %d bytes", MaxLineBytes)})
 		} else if b := bytes.TrimSpace(raw); len(b) > 0 {
-			var rec Record
-			var fe *FieldError
-			if !parseRecordFast(b, &rec) {
-				rec = Record{}
-				fe = ParseRecordJSON(b, &rec)
+			// The record is decoded into its place in the current block,
+			// which keeps it only if it is valid.
+			if len(blk) == cap(blk) {
+				if len(blk) > 0 {
+					blocks = append(blocks, blk)
+				}
+				blk = make([]Record, 0, min(2*cap(blk)+64, decodeBlock))
 			}
+			blk = append(blk, Record{})
+			rec := &blk[len(blk)-1]
+			var fe *FieldError
+			if !parseRecordFast(b, rec) {
+				*rec = Record{}
+				fe = ParseRecordJSON(b, rec)
+			}
+			keep := false
 			if fe != nil {
 				fail(&LineError{Line: line, Field: fe.Field, Message: fe.Message})
 			} else {
 				rec.Normalize()
 				if fe := rec.Validate(c, now); fe != nil {
 					fail(&LineError{Line: line, Field: fe.Field, Message: fe.Message})
-				} else if why := refused(refuse, &rec); why != "" {
+				} else if why := refused(refuse, rec); why != "" {
 					fail(&LineError{Line: line, Field: "sku", Message: why})
 				} else if nbad == 0 {
-					if len(recs) >= max {
+					if n >= max {
 						return nil, &usage.Error{Kind: usage.KindTooLarge,
 							Message: fmt.Sprintf("A batch may hold at most %d records; split the file into smaller batches", max)}
 					}
-					recs = append(recs, rec)
+					keep = true
+					n++
 				}
+			}
+			if !keep {
+				blk = blk[:len(blk)-1]
 			}
 		}
 		if err == io.EOF {
@@ -205,8 +223,18 @@ func decodeAll(r io.Reader, c *Catalog, now time.Time, max int, refuse func(*Rec
 	if nbad > 0 {
 		return nil, lineErrors(bad, nbad)
 	}
-	return recs, nil
+	if len(blocks) == 0 {
+		return blk, nil
+	}
+	recs := make([]Record, 0, n)
+	for _, b := range blocks {
+		recs = append(recs, b...)
+	}
+	return append(recs, blk...), nil
 }
+
+// decodeBlock is how many records a block of decodeAll holds at most.
+const decodeBlock = 4096
 
 func refused(refuse func(*Record) string, r *Record) string {
 	if refuse == nil {

@@ -36,24 +36,44 @@ func TestParseRecordFastAgrees(t *testing.T) {
 	}
 	fast := 0
 	for _, l := range lines {
-		var got Record
-		if !parseRecordFast([]byte(l), &got) {
-			continue
-		}
-		fast++
-		var want Record
-		if fe := ParseRecordJSON([]byte(l), &want); fe != nil {
-			t.Fatalf("%s: fast path accepted what ParseRecordJSON rejects (%v)", l, fe)
-		}
-		if !got.Timestamp.Equal(want.Timestamp) {
-			t.Fatalf("%s: timestamp %v, want %v", l, got.Timestamp, want.Timestamp)
-		}
-		got.Timestamp = want.Timestamp
-		if got != want {
-			t.Fatalf("%s:\n got %+v\nwant %+v", l, got, want)
+		if checkFastAgrees(t, l) {
+			fast++
 		}
 	}
 	if fast < 200 {
 		t.Fatalf("the fast path took only %d of the lines", fast)
 	}
+}
+
+// FuzzParseRecordFast checks on any line that the fast path either
+// declines it or decodes it exactly as ParseRecordJSON does (DecodeAll
+// then gives the same records and the same error messages either way).
+func FuzzParseRecordFast(f *testing.F) {
+	for _, l := range []string{`{"id":"a","quantity":1}`, `{"id":"abcdefgh\"ijklmnop","quantity":1}`,
+		`{"id":"abcdefghijklmnopqrstuvwxyz","sku":"actions_linux","quantity":12.5,"public":true}`,
+		"{\"id\":\"abcdefg\x7f\x80hijklmn\",\"quantity\":1}", "{\"id\":\"abcdefg\x1fhijklmn\",\"quantity\":1}",
+		`{"id":"abcdefg\\hijklmnop","quantity":1}`, `{"timestamp":"2026-01-15T10:00:00Z","quantity":3,"id":"12345678"}`} {
+		f.Add(l)
+	}
+	f.Fuzz(func(t *testing.T, l string) { checkFastAgrees(t, l) })
+}
+
+func checkFastAgrees(t *testing.T, l string) bool {
+	t.Helper()
+	var got Record
+	if !parseRecordFast([]byte(l), &got) {
+		return false
+	}
+	var want Record
+	if fe := ParseRecordJSON([]byte(l), &want); fe != nil {
+		t.Fatalf("%s: fast path accepted what ParseRecordJSON rejects (%v)", l, fe)
+	}
+	if !got.Timestamp.Equal(want.Timestamp) {
+		t.Fatalf("%s: timestamp %v, want %v", l, got.Timestamp, want.Timestamp)
+	}
+	got.Timestamp = want.Timestamp
+	if got != want {
+		t.Fatalf("%s:\n got %+v\nwant %+v", l, got, want)
+	}
+	return true
 }

@@ -261,31 +261,46 @@ type RecordChunk struct {
 }
 
 // ChunkRecords groups records by account and UTC hour into chunks, sorted
-// by account and hour.
+// by account and hour. Records mostly come in time order, so the chunk of
+// the record before is tried first.
 func ChunkRecords(recs []Record) []RecordChunk {
 	type key struct {
 		acct string
 		hour int64
 	}
-	bufs := map[key][]byte{}
+	idx := map[key]int{}
+	var keys []key
+	var bufs [][]byte
 	var lastAcct Account
 	acctKey := ""
+	last := -1
 	for i := range recs {
 		r := &recs[i]
 		if a := AccountOf(r); a != lastAcct || acctKey == "" {
-			lastAcct, acctKey = a, a.Key()
+			lastAcct, acctKey, last = a, a.Key(), -1
 		}
 		sec := r.Timestamp.Unix()
-		k := key{acctKey, sec - ((sec%3600)+3600)%3600}
-		b := bufs[k]
+		hour := sec - ((sec%3600)+3600)%3600
+		if last < 0 || keys[last].hour != hour {
+			k := key{acctKey, hour}
+			j, ok := idx[k]
+			if !ok {
+				j = len(bufs)
+				idx[k] = j
+				keys = append(keys, k)
+				bufs = append(bufs, nil)
+			}
+			last = j
+		}
+		b := bufs[last]
 		if len(b) > 0 {
 			b = append(b, '\n')
 		}
-		bufs[k] = AppendRecordLine(b, r)
+		bufs[last] = AppendRecordLine(b, r)
 	}
-	out := make([]RecordChunk, 0, len(bufs))
-	for k, b := range bufs {
-		out = append(out, RecordChunk{k.acct, time.Unix(k.hour, 0).UTC(), string(b)})
+	out := make([]RecordChunk, len(bufs))
+	for j, k := range keys {
+		out[j] = RecordChunk{k.acct, time.Unix(k.hour, 0).UTC(), string(bufs[j])}
 	}
 	slices.SortFunc(out, func(a, b RecordChunk) int {
 		return cmp.Or(strings.Compare(a.Account, b.Account), a.Hour.Compare(b.Hour))
@@ -325,4 +340,65 @@ func RecordsOfHour(chunks []string, q *Query, fn func(*Record) error) error {
 		}
 	}
 	return nil
+}
+
+// IDKey is the key both stores deduplicate record ids by: the id with its
+// trailing run of ASCII digits taken apart,
+//
+//	hex2(len(prefix)) prefix hex2(len(digits)) digits
+//
+// (hex2 is two lower-case hex digits; ids are at most MaxIDLength bytes).
+// It is one-to-one (the lengths say where each part ends), so
+// deduplicating by key is deduplicating by id, and it orders the ids of a
+// counter scheme ("usage-9", "usage-10", …) by number within their prefix:
+// a batch of consecutive ids goes into the stores' key index as a run at
+// its right edge instead of scattered over it (in text order "usage-10"
+// sorts between "usage-1" and "usage-2"). Time-ordered ids (ULIDs, UUIDv7)
+// keep their order within a prefix length. Migrations rebuild the key
+// tables of older databases with the same rule in SQL (billing_id_key).
+func IDKey(id string) string {
+	n := len(id)
+	for n > 0 && id[n-1] >= '0' && id[n-1] <= '9' {
+		n--
+	}
+	const hex = "0123456789abcdef"
+	b := make([]byte, 0, len(id)+4)
+	b = append(b, hex[n>>4&15], hex[n&15])
+	b = append(b, id[:n]...)
+	d := len(id) - n
+	b = append(b, hex[d>>4&15], hex[d&15])
+	b = append(b, id[n:]...)
+	return string(b)
+}
+
+// BatchKeys returns the records of a batch less the repeats of an id
+// within it (the first is kept), in batch order, and their IDKeys in the
+// same order: what stores deduplicate against the ledger.
+func BatchKeys(recs []Record) (keys []string, fresh []Record) {
+	keys = make([]string, len(recs))
+	order := make([]int32, len(recs))
+	for i := range recs {
+		keys[i], order[i] = IDKey(recs[i].ID), int32(i)
+	}
+	slices.SortFunc(order, func(a, b int32) int { return cmp.Or(strings.Compare(keys[a], keys[b]), cmp.Compare(a, b)) })
+	var repeat []bool
+	for j := 1; j < len(order); j++ {
+		if keys[order[j]] == keys[order[j-1]] {
+			if repeat == nil {
+				repeat = make([]bool, len(recs))
+			}
+			repeat[order[j]] = true
+		}
+	}
+	if repeat == nil {
+		return keys, recs
+	}
+	out := keys[:0]
+	for i := range recs {
+		if !repeat[i] {
+			out = append(out, keys[i])
+			fresh = append(fresh, recs[i])
+		}
+	}
+	return out, fresh
 }

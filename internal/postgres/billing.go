@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"errors"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -13,29 +14,34 @@ import (
 
 var _ billing.Store = (*DB)(nil)
 
-// BillingIngest records the ids not seen before, appends their records
-// to billing_record_chunks and adds them to billing_row_packs and
-// billing_day_totals in one transaction (retried on a
-// deadlock or serialization failure); it returns once that has committed.
-// A concurrent batch carrying the same id waits for the first and skips it.
+// BillingIngest records the id keys (billing.IDKey) not seen before in
+// billing_record_keys, appends their records to billing_record_chunks and
+// adds them to billing_row_packs and billing_day_totals in one transaction
+// (retried on a deadlock or serialization failure); it returns once that
+// has committed. The chunks and pack deltas are made before the
+// transaction as if every record were new, and again from the new ones
+// when some were recorded before. A first attempt COPYs the keys without
+// looking them up: a key recorded before (or by a concurrent batch, which
+// the COPY waits for) fails it with a unique violation, and the next
+// attempts look the keys up first.
 func (db *DB) BillingIngest(ctx context.Context, recs []billing.Record) (billing.IngestResult, error) {
 	res := billing.IngestResult{Received: len(recs)}
 	if len(recs) == 0 {
 		return res, nil
 	}
-	ids := make([]string, len(recs))
-	for i := range recs {
-		ids[i] = recs[i].ID
-	}
+	keys, fresh := billing.BatchKeys(recs)
+	in := &billingBatch{recs: fresh, keys: keys, sorted: slices.Clone(keys)}
+	slices.Sort(in.sorted)
+	in.chunks = billing.ChunkRecords(fresh)
+	in.packs, in.days = billing.AggregatePacks(fresh)
 	var err error
 	for attempt := 0; ; attempt++ {
 		err = db.inTx(ctx, "billing ingest", func(tx pgx.Tx) error {
-			res.Recorded, res.Duplicates = 0, 0
-			return billingIngestTx(ctx, tx, recs, ids, &res)
+			return billingIngestTx(ctx, tx, in, attempt > 0, &res)
 		})
 		var pe *pgconn.PgError
-		if attempt < 10 && errors.As(err, &pe) && pe.Code == codeUniqueViolation && (pe.TableName == "billing_record_ids" || pe.ConstraintName == "billing_record_ids_pkey") {
-			continue // a concurrent batch committed one of the ids: it is a duplicate now
+		if attempt < 10 && errors.As(err, &pe) && pe.Code == codeUniqueViolation && (pe.TableName == "billing_record_keys" || pe.ConstraintName == "billing_record_keys_pkey") {
+			continue // recorded before, or a concurrent batch committed one of the keys: look them up
 		}
 		break
 	}
@@ -45,58 +51,75 @@ func (db *DB) BillingIngest(ctx context.Context, recs []billing.Record) (billing
 	return res, nil
 }
 
-// billingIngestTx is one attempt of BillingIngest: the ids already
-// recorded are looked up, the new ones COPYed into billing_record_ids (a
-// concurrent batch inserting one of them makes the COPY wait for it, and
-// fail with a unique violation if it commits: BillingIngest then tries
-// again, and the id is a duplicate), their records chunked and added to
-// the packs and day totals.
-func billingIngestTx(ctx context.Context, tx pgx.Tx, recs []billing.Record, ids []string, res *billing.IngestResult) error {
-	rows, err := tx.Query(ctx, `SELECT id FROM billing_record_ids WHERE id = ANY($1::text[])`, ids)
-	if err != nil {
-		return err
-	}
-	seen := make(map[string]bool, len(recs))
-	var id string
-	if _, err := pgx.ForEachRow(rows, []any{&id}, func() error { seen[id] = true; return nil }); err != nil {
-		return err
-	}
-	fresh := make([]billing.Record, 0, len(recs)-len(seen))
-	for i := range recs {
-		if !seen[recs[i].ID] {
-			fresh = append(fresh, recs[i])
-			seen[recs[i].ID] = true // a repeat within the batch counts once
+// billingBatch is a batch without repeats of an id, its keys in batch and
+// in key order, and its chunks and pack and day deltas.
+type billingBatch struct {
+	recs         []billing.Record
+	keys, sorted []string
+	chunks       []billing.RecordChunk
+	packs        []billing.PackDelta
+	days         []billing.DayDelta
+}
+
+// billingIngestTx is one attempt of BillingIngest: with lookup, the keys
+// already recorded are looked up first and their records left out (their
+// chunks and deltas made again); the new keys are COPYed into
+// billing_record_keys in key order, the records' chunks COPYed into
+// billing_record_chunks and their deltas added to the packs and day totals.
+func billingIngestTx(ctx context.Context, tx pgx.Tx, in *billingBatch, lookup bool, res *billing.IngestResult) error {
+	b := in
+	if lookup {
+		rows, err := tx.Query(ctx, `SELECT k FROM billing_record_keys WHERE k = ANY($1::text[])`, in.sorted)
+		if err != nil {
+			return err
+		}
+		seen := map[string]bool{}
+		var k string
+		if _, err := pgx.ForEachRow(rows, []any{&k}, func() error { seen[k] = true; return nil }); err != nil {
+			return err
+		}
+		if len(seen) > 0 {
+			b = &billingBatch{}
+			for i := range in.recs {
+				if !seen[in.keys[i]] {
+					b.recs, b.keys = append(b.recs, in.recs[i]), append(b.keys, in.keys[i])
+				}
+			}
+			for _, k := range in.sorted {
+				if !seen[k] {
+					b.sorted = append(b.sorted, k)
+				}
+			}
+			b.chunks = billing.ChunkRecords(b.recs)
+			b.packs, b.days = billing.AggregatePacks(b.recs)
 		}
 	}
-	res.Recorded, res.Duplicates = len(fresh), len(recs)-len(fresh)
-	if len(fresh) == 0 {
+	res.Recorded, res.Duplicates = len(b.recs), res.Received-len(b.recs)
+	if len(b.recs) == 0 {
 		return nil
 	}
-	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"billing_record_ids"}, []string{"id"},
-		pgx.CopyFromSlice(len(fresh), func(i int) ([]any, error) { return []any{fresh[i].ID}, nil })); err != nil {
+	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"billing_record_keys"}, []string{"k"},
+		pgx.CopyFromSlice(len(b.sorted), func(i int) ([]any, error) { return []any{b.sorted[i]}, nil })); err != nil {
 		return err
 	}
-	chunks := billing.ChunkRecords(fresh)
-	ca, cd, cdata := make([]string, len(chunks)), make([]int64, len(chunks)), make([]string, len(chunks))
-	for i, c := range chunks {
-		ca[i], cd[i], cdata[i] = c.Account, c.Hour.Unix(), c.Data
-	}
-	if _, err := tx.Exec(ctx, `INSERT INTO billing_record_chunks (account, hour, data)
-		SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[])`, ca, cd, cdata); err != nil {
+	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"billing_record_chunks"}, []string{"account", "hour", "data"},
+		pgx.CopyFromSlice(len(b.chunks), func(i int) ([]any, error) {
+			c := &b.chunks[i]
+			return []any{c.Account, c.Hour.Unix(), c.Data}, nil
+		})); err != nil {
 		return err
 	}
-	packs, days := billing.AggregatePacks(fresh)
-	if err := mergePacks(ctx, tx, packs); err != nil {
+	if err := mergePacks(ctx, tx, b.packs); err != nil {
 		return err
 	}
-	k := len(days)
+	k := len(b.days)
 	ta, tsku := make([]string, k), make([]string, k)
 	tday, tq := make([]int64, k), make([]int64, k)
 	tpub := make([]bool, k)
-	for i, d := range days {
+	for i, d := range b.days {
 		ta[i], tday[i], tsku[i], tpub[i], tq[i] = d.Account, d.Day.Unix(), d.SKU, d.Public, int64(d.Quantity)
 	}
-	_, err = tx.Exec(ctx, `INSERT INTO billing_day_totals (account, day, sku, public, quantity)
+	_, err := tx.Exec(ctx, `INSERT INTO billing_day_totals (account, day, sku, public, quantity)
 		SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::boolean[], $5::bigint[])
 		ON CONFLICT (account, day, sku, public) DO UPDATE SET quantity = billing_day_totals.quantity + excluded.quantity`,
 		ta, tday, tsku, tpub, tq)

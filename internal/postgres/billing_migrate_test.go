@@ -61,6 +61,8 @@ func TestBillingPacksMigration(t *testing.T) {
 		}
 	}
 	recs[1].WorkflowPath, recs[2].ID = `C:\ci\t.yml`, "id\twith\ttabs\\"
+	// Ids whose keys (billing.IDKey, migration 0022) take each branch of the rule.
+	recs[3].ID, recs[4].ID, recs[5].ID, recs[6].ID = "日本-007", "12345", "no-digits", "a1b-10"
 	ref := billing.NewMemStore()
 	if _, err := ref.BillingIngest(ctx, recs); err != nil {
 		t.Fatal(err)
@@ -97,4 +99,21 @@ func TestBillingPacksMigration(t *testing.T) {
 	}
 	defer db.Close()
 	storetest.CheckMigratedLedger(t, ref, db, acme, g.Start, g.End, recs)
+	// Migration 0022's keys are billing.IDKey's.
+	var want, got []string
+	for i := range recs {
+		want = append(want, billing.IDKey(recs[i].ID))
+	}
+	slices.Sort(want)
+	rs, err := conn.Query(ctx, `SELECT k FROM billing_record_keys ORDER BY k`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var k string
+	if _, err := pgx.ForEachRow(rs, []any{&k}, func() error { got = append(got, k); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(got, want) {
+		t.Fatalf("%d migrated keys, want %d; first %q, want %q", len(got), len(want), got[:min(3, len(got))], want[:3])
+	}
 }

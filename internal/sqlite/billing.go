@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"database/sql/driver"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -16,33 +17,45 @@ import (
 
 var _ billing.Store = (*DB)(nil)
 
-// BillingIngest records the ids of the batch not seen before in
-// billing_record_ids, appends those records to billing_record_chunks (a
-// chunk per account and hour) and adds them to billing_row_packs and
-// billing_day_totals, in one transaction; it returns once that has
-// committed. Ids go in as JSON arrays, chunks and day totals with multi-row statements.
+// BillingIngest records the id keys (billing.IDKey) of the batch not
+// seen before in billing_record_keys, appends those records to
+// billing_record_chunks (a chunk per account and hour) and adds them to
+// billing_row_packs and billing_day_totals, in one transaction; it
+// returns once that has committed. The chunks and pack deltas are made
+// before the write transaction, as if every record were new (the common
+// case), so that a batch's Go work overlaps another batch's writing; they
+// are made again from the new records when some were recorded before.
 func (db *DB) BillingIngest(ctx context.Context, recs []billing.Record) (billing.IngestResult, error) {
 	res := billing.IngestResult{Received: len(recs)}
 	if len(recs) == 0 {
 		return res, nil
 	}
+	keys, fresh := billing.BatchKeys(recs)
+	chunks := billing.ChunkRecords(fresh)
+	packs, days := billing.AggregatePacks(fresh)
 	err := db.write(ctx, func(tx *sql.Tx) error {
-		isNew, err := newBillingIDs(ctx, tx, recs)
+		isNew, err := newBillingKeys(ctx, tx, keys)
 		if err != nil {
 			return err
 		}
-		fresh := make([]billing.Record, 0, len(isNew))
-		for i := range recs {
-			if isNew[recs[i].ID] {
-				fresh = append(fresh, recs[i])
-				delete(isNew, recs[i].ID) // a repeat within the batch counts once
+		recorded := fresh
+		if isNew != nil { // some were recorded before
+			recorded = make([]billing.Record, 0, len(isNew))
+			for i := range fresh {
+				if isNew[keys[i]] {
+					recorded = append(recorded, fresh[i])
+				}
 			}
 		}
-		res.Recorded, res.Duplicates = len(fresh), len(recs)-len(fresh)
-		if len(fresh) == 0 {
+		res.Recorded, res.Duplicates = len(recorded), len(recs)-len(recorded)
+		if len(recorded) == 0 {
 			return nil
 		}
-		chunks := billing.ChunkRecords(fresh)
+		chunks, packs, days := chunks, packs, days
+		if isNew != nil {
+			chunks = billing.ChunkRecords(recorded)
+			packs, days = billing.AggregatePacks(recorded)
+		}
 		err = chunked(ctx, tx, len(chunks), `INSERT INTO billing_record_chunks (account, hour, data) VALUES `, 3, ``,
 			func(i int, args []any) []any {
 				c := &chunks[i]
@@ -51,7 +64,6 @@ func (db *DB) BillingIngest(ctx context.Context, recs []billing.Record) (billing
 		if err != nil {
 			return err
 		}
-		packs, days := billing.AggregatePacks(fresh)
 		if err := mergePacks(ctx, tx, packs); err != nil {
 			return err
 		}
@@ -68,57 +80,108 @@ func (db *DB) BillingIngest(ctx context.Context, recs []billing.Record) (billing
 	return res, nil
 }
 
-// newBillingIDs inserts the batch's ids into billing_record_ids and
-// returns those that were not there. The ids go in as one JSON array per
+// newBillingKeys inserts the keys (unique) into billing_record_keys in key
+// order. It returns nil when none was there (the common case), else the
+// set of those that were not. The keys go in as one JSON array per
 // statement (json_each), which costs far less than binding one variable
-// per id.
-func newBillingIDs(ctx context.Context, tx *sql.Tx, recs []billing.Record) (map[string]bool, error) {
-	isNew := make(map[string]bool, len(recs))
-	for i := range recs {
-		if !plainID(recs[i].ID) {
-			// Control characters or invalid UTF-8 would not survive JSON
-			// unchanged: one variable per id then.
-			err := chunked(ctx, tx, len(recs), `INSERT INTO billing_record_ids (id) VALUES `, 1,
-				` ON CONFLICT (id) DO NOTHING RETURNING id`, func(i int, args []any) []any {
-					return append(args, recs[i].ID)
-				}, func(rs *sql.Rows) error {
-					var id string
-					if err := rs.Scan(&id); err != nil {
-						return err
-					}
-					isNew[id] = true
-					return nil
-				})
-			return isNew, err
+// per key, without RETURNING (which SQLite buffers) unless a statement
+// inserted fewer keys than it carried: that statement is rolled back to a
+// savepoint and run again returning the keys it inserts.
+func newBillingKeys(ctx context.Context, tx *sql.Tx, keys []string) (map[string]bool, error) {
+	sorted := slices.Clone(keys)
+	slices.Sort(sorted)
+	var isNew map[string]bool // nil while every key so far was new
+	seenNew := func(lo int, got map[string]bool) {
+		if isNew == nil {
+			isNew = make(map[string]bool, len(sorted))
+			for _, k := range sorted[:lo] {
+				isNew[k] = true
+			}
+		}
+		for k := range got {
+			isNew[k] = true
 		}
 	}
-	st, err := tx.PrepareContext(ctx, `INSERT INTO billing_record_ids (id) SELECT value FROM json_each(?) WHERE true
-		ON CONFLICT (id) DO NOTHING RETURNING id`)
+	for _, k := range sorted {
+		if !plainID(k) {
+			// Control characters or invalid UTF-8 would not survive JSON
+			// unchanged: one variable per key then.
+			got := map[string]bool{}
+			err := chunked(ctx, tx, len(sorted), `INSERT INTO billing_record_keys (k) VALUES `, 1,
+				` ON CONFLICT (k) DO NOTHING RETURNING k`, func(i int, args []any) []any {
+					return append(args, sorted[i])
+				}, func(rs *sql.Rows) error {
+					var k string
+					if err := rs.Scan(&k); err != nil {
+						return err
+					}
+					got[k] = true
+					return nil
+				})
+			if err != nil || len(got) == len(sorted) {
+				return nil, err
+			}
+			seenNew(0, got)
+			return isNew, nil
+		}
+	}
+	const ins = `INSERT INTO billing_record_keys (k) SELECT value FROM json_each(?) WHERE true ON CONFLICT (k) DO NOTHING`
+	st, err := tx.PrepareContext(ctx, ins)
 	if err != nil {
 		return nil, err
 	}
 	defer st.Close()
 	var arr []byte
-	for lo := 0; lo < len(recs); lo += billingIDsPerStatement {
+	for lo := 0; lo < len(sorted); lo += billingIDsPerStatement {
+		hi := min(lo+billingIDsPerStatement, len(sorted))
 		arr = append(arr[:0], '[')
-		for i := lo; i < min(lo+billingIDsPerStatement, len(recs)); i++ {
+		for i := lo; i < hi; i++ {
 			if i > lo {
 				arr = append(arr, ',')
 			}
-			arr = billing.AppendJSONString(arr, recs[i].ID)
+			arr = billing.AppendJSONString(arr, sorted[i])
 		}
 		arr = append(arr, ']')
-		rs, err := st.QueryContext(ctx, string(arr))
+		if _, err := tx.ExecContext(ctx, `SAVEPOINT billing_keys`); err != nil {
+			return nil, err
+		}
+		r, err := st.ExecContext(ctx, string(arr))
+		if err != nil {
+			return nil, err
+		}
+		n, err := r.RowsAffected()
+		if err != nil {
+			return nil, err
+		}
+		if int(n) == hi-lo {
+			if isNew != nil {
+				for _, k := range sorted[lo:hi] {
+					isNew[k] = true
+				}
+			}
+			if _, err := tx.ExecContext(ctx, `RELEASE billing_keys`); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		// Some were recorded before: which ones the RETURNING form says.
+		for _, q := range []string{`ROLLBACK TO billing_keys`, `RELEASE billing_keys`} {
+			if _, err := tx.ExecContext(ctx, q); err != nil {
+				return nil, err
+			}
+		}
+		got := map[string]bool{}
+		rs, err := tx.QueryContext(ctx, ins+` RETURNING k`, string(arr))
 		if err != nil {
 			return nil, err
 		}
 		for rs.Next() {
-			var id string
-			if err := rs.Scan(&id); err != nil {
+			var k string
+			if err := rs.Scan(&k); err != nil {
 				rs.Close()
 				return nil, err
 			}
-			isNew[id] = true
+			got[k] = true
 		}
 		if err := rs.Close(); err != nil {
 			return nil, err
@@ -126,6 +189,7 @@ func newBillingIDs(ctx context.Context, tx *sql.Tx, recs []billing.Record) (map[
 		if err := rs.Err(); err != nil {
 			return nil, err
 		}
+		seenNew(lo, got)
 	}
 	return isNew, nil
 }
@@ -140,8 +204,21 @@ func plainID(id string) bool {
 	return utf8.ValidString(id)
 }
 
-// billingIDsPerStatement is how many ids one json_each insert carries.
+// billingIDsPerStatement is how many keys one json_each insert carries.
 const billingIDsPerStatement = 5000
+
+// billingIDKeyFunc is the SQL function billing_id_key(id): billing.IDKey.
+// Migration 0018 builds billing_record_keys from the ids recorded before
+// with it.
+const billingIDKeyFunc = "billing_id_key"
+
+func billingIDKeySQL(_ *msqlite.FunctionContext, args []driver.Value) (driver.Value, error) {
+	id, ok := args[0].(string)
+	if !ok {
+		return nil, fmt.Errorf("billing_id_key: the id is %T, not text", args[0])
+	}
+	return billing.IDKey(id), nil
+}
 
 // mergePacks adds the pack deltas to billing_row_packs: each pack a batch
 // touches is read, merged and written back once.

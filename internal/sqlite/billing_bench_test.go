@@ -2,6 +2,8 @@ package sqlite_test
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"net/url"
@@ -75,4 +77,39 @@ func BenchmarkBillingUsageMonth(b *testing.B) {
 		items = len(rep.UsageItems)
 	}
 	b.ReportMetric(float64(items), "items")
+}
+
+// BenchmarkBillingIngestIDs ingests fresh batches of 20,000 records (the
+// bench's enterprise, spread over a month as 2,000,000 records would be:
+// -benchtime 50x ingests 1,000,000) whose ids are a counter
+// ("bench-0", "bench-1", …) or in random order (32 hex digits, as UUIDv4
+// ids are): what the order of the ids costs the dedup index.
+func BenchmarkBillingIngestIDs(b *testing.B) {
+	for _, kind := range []string{"counter", "random"} {
+		b.Run(kind, func(b *testing.B) {
+			db := openTemp(b)
+			start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+			g := &billinggen.Gen{Seed: 1, N: 2_000_000, Start: start, End: start.AddDate(0, 1, 0), Enterprise: "acme",
+				Orgs: []string{"acme-web", "acme-data", "acme-infra"}, Repos: 50, Users: 300, IDPrefix: "bench-"}
+			recs := make([]billing.Record, 20_000)
+			next, n := 0, 0
+			for b.Loop() {
+				b.StopTimer()
+				for i := range recs {
+					recs[i] = g.Record(next)
+					if kind == "random" {
+						h := sha256.Sum256([]byte(recs[i].ID))
+						recs[i].ID = hex.EncodeToString(h[:16])
+					}
+					next++
+				}
+				b.StartTimer()
+				if _, err := db.BillingIngest(context.Background(), recs); err != nil {
+					b.Fatal(err)
+				}
+				n += len(recs)
+			}
+			b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "records/s")
+		})
+	}
 }

@@ -61,6 +61,8 @@ func TestBillingPacksMigration(t *testing.T) {
 		}
 	}
 	recs[1].WorkflowPath, recs[2].ID = `C:\ci\t.yml`, "id\twith\ttabs\\"
+	// Ids whose keys (billing.IDKey, migration 0018) take each branch of the rule.
+	recs[3].ID, recs[4].ID, recs[5].ID, recs[6].ID = "日本-007", "12345", "no-digits", "a1b-10"
 	ref := billing.NewMemStore()
 	if _, err := ref.BillingIngest(ctx, recs); err != nil {
 		t.Fatal(err)

@@ -75,6 +75,9 @@ func Open(ctx context.Context, path string, opt Options) (*DB, error) {
 	if err := wd.RegisterDeterministicScalarFunction(billingItemPackFunc, 1, billingItemPackSQL); err != nil {
 		return nil, err
 	}
+	if err := wd.RegisterDeterministicScalarFunction(billingIDKeyFunc, 1, billingIDKeySQL); err != nil {
+		return nil, err
+	}
 	w := sql.OpenDB(dsnConnector{wd, dsn})
 	w.SetMaxOpenConns(1)
 	w.SetConnMaxIdleTime(0)

@@ -24,6 +24,7 @@ func RunBilling(t *testing.T, open func(t *testing.T) Backend) {
 	}{
 		{"MatchesReference", testBillingMatchesReference},
 		{"Dedup", testBillingDedup},
+		{"DedupLarge", testBillingDedupLarge},
 		{"Invariants", testBillingInvariants},
 		{"Committers", testBillingCommitters},
 		{"Version", testBillingVersion},
