@@ -65,6 +65,9 @@ func isUniqueViolation(err error) bool {
 type storedRow struct {
 	total, rl int64
 	list      []int64
+	// an hour row of a folded table: its minutes and detail lists (nil:
+	// none), read when the batch's rows carry them
+	minutes, detail []int64
 }
 
 // tableRows are a batch's rows of one table, and (after writeInner)
@@ -246,6 +249,9 @@ func lockStored(ctx context.Context, tx pgx.Tx, t packedTable, r *packedRows, pr
 	if t.listCol != "" {
 		list = "t." + t.listCol
 	}
+	if r.hasHourLists() {
+		list += ", t." + hourMinutesCol + ", t." + hourDetailCol
+	}
 	q := fmt.Sprintf(`SELECT u.i, t.total, t.rl, %[2]s
 		FROM unnest($1::text[], $2::bigint[], $3::smallint[], $4::bigint[]) WITH ORDINALITY AS u(org, k, lvl, bucket, i)
 		JOIN %[1]s t ON %[3]s
@@ -259,15 +265,18 @@ func lockStored(ctx context.Context, tx pgx.Tx, t packedTable, r *packedRows, pr
 	for rows.Next() {
 		var i int64
 		var s storedRow
-		if fd := rows.FieldDescriptions(); t.listCol != "" && fd[3].Format == pgx.BinaryFormatCode && fd[3].DataTypeOID == int8ArrayOID {
-			if err := rows.Scan(&i, &s.total, &s.rl, nil); err != nil {
-				return nil, err
-			}
-			if s.list, err = appendInt8Array(nil, rows.RawValues()[3]); err != nil {
+		dest := []any{&i, &s.total, &s.rl, nil, nil, nil}
+		if err := rows.Scan(dest[:len(rows.FieldDescriptions())]...); err != nil {
+			return nil, err
+		}
+		lists := []*[]int64{&s.list}
+		if r.hasHourLists() {
+			lists = append(lists, &s.minutes, &s.detail)
+		}
+		for c, l := range lists {
+			if *l, err = int8ArrayColumn(rows, 3+c, nil); err != nil {
 				return nil, fmt.Errorf("%s: %w", t.name, err)
 			}
-		} else if err := rows.Scan(&i, &s.total, &s.rl, &s.list); err != nil {
-			return nil, err
 		}
 		if i < 1 || int(i) > n {
 			return nil, fmt.Errorf("%s: row %d of %d", t.name, i, n)
@@ -275,6 +284,33 @@ func lockStored(ctx context.Context, tx pgx.Tx, t packedTable, r *packedRows, pr
 		stored[probe[i-1]] = s
 	}
 	return stored, rows.Err()
+}
+
+// int8ArrayColumn returns the bigint[] in column c of rows' current row
+// appended to dst (nothing for NULL), read in place from its binary form when it has one.
+func int8ArrayColumn(rows pgx.Rows, c int, dst []int64) ([]int64, error) {
+	if fd := rows.FieldDescriptions()[c]; fd.Format == pgx.BinaryFormatCode && fd.DataTypeOID == int8ArrayOID {
+		return appendInt8Array(dst, rows.RawValues()[c])
+	}
+	vals, err := rows.Values()
+	if err != nil {
+		return nil, err
+	}
+	out := dst
+	switch v := vals[c].(type) {
+	case nil:
+	case []any:
+		for _, x := range v {
+			n, ok := x.(int64)
+			if !ok {
+				return nil, fmt.Errorf("bigint[] holding %T", x)
+			}
+			out = append(out, n)
+		}
+	default:
+		return nil, fmt.Errorf("bigint[] read as %T", v)
+	}
+	return out, nil
 }
 
 // updateStored replaces each stored row with its sum with r's row.
@@ -293,6 +329,27 @@ func updateStored(ctx context.Context, tx pgx.Tx, t packedTable, r *packedRows, 
 	org, key, lvl, bucket := make([]string, n), make([]int64, n), make([]int16, n), make([]int64, n)
 	total, rl, start, end := make([]int64, n), make([]int64, n), make([]int32, n), make([]int32, n)
 	var flat []int64
+	hour := r.hasHourLists()
+	var ms, me, ds, de []int32
+	var mflat, dflat []int64
+	if hour {
+		ms, me, ds, de = make([]int32, n), make([]int32, n), make([]int32, n), make([]int32, n)
+	}
+	// mergeList appends to *into the merge of a stored list and the
+	// batch's [s, e] of from, setting *ps, *pe to its slice (0, 0: NULL,
+	// both empty)
+	mergeList := func(into *[]int64, ps, pe *int32, a, from []int64, s, e int32, byMinute bool) {
+		var b []int64
+		if s > 0 {
+			b = from[s-1 : e]
+		}
+		if len(a) == 0 && len(b) == 0 {
+			return
+		}
+		*ps = int32(len(*into) + 1)
+		*into = mergeEntries(*into, a, b, byMinute)
+		*pe = int32(len(*into))
+	}
 	for j, i := range idx {
 		s := stored[i]
 		org[j], key[j], lvl[j], bucket[j] = r.org[i], r.key[i], r.lvl[i], r.bucket[i]
@@ -302,22 +359,42 @@ func updateStored(ctx context.Context, tx pgx.Tx, t packedTable, r *packedRows, 
 			flat = mergeEntries(flat, s.list, r.flat[r.start[i]-1:r.end[i]], r.lvl[i] == lvlMinuteDetail && foldedTable(t.name))
 		}
 		end[j] = int32(len(flat))
+		if hour {
+			mergeList(&mflat, &ms[j], &me[j], s.minutes, r.mflat, r.mstart[i], r.mend[i], false)
+			mergeList(&dflat, &ds[j], &de[j], s.detail, r.dflat, r.dstart[i], r.dend[i], true)
+		}
 	}
 	_, join := keyCols(t)
 	set := "total = u.total, rl = u.rl"
 	if t.listCol != "" {
 		set += ", " + t.listCol + " = ($9::bigint[])[u.s:u.e]"
 	}
+	cols, from := "org, k, lvl, bucket, total, rl, s, e", "$1::text[], $2::bigint[], $3::smallint[], $4::bigint[], $5::bigint[], $6::bigint[], $7::int[], $8::int[]"
+	if hour {
+		set += fmt.Sprintf(", %s = CASE WHEN u.ms > 0 THEN ($14::bigint[])[u.ms:u.me] END, %s = CASE WHEN u.ds > 0 THEN ($15::bigint[])[u.ds:u.de] END",
+			hourMinutesCol, hourDetailCol)
+		cols += ", ms, me, ds, de"
+		from += ", $10::int[], $11::int[], $12::int[], $13::int[]"
+	}
 	q := fmt.Sprintf(`UPDATE %[1]s t SET %[2]s
-		FROM unnest($1::text[], $2::bigint[], $3::smallint[], $4::bigint[], $5::bigint[], $6::bigint[], $7::int[], $8::int[])
-			AS u(org, k, lvl, bucket, total, rl, s, e)
-		WHERE %[3]s`, t.name, set, join)
+		FROM unnest(%[4]s)
+			AS u(%[5]s)
+		WHERE %[3]s`, t.name, set, join, from, cols)
 	args := []any{org, key, lvl, bucket, total, rl, start, end}
 	if t.listCol != "" {
 		if flat == nil {
 			flat = []int64{}
 		}
 		args = append(args, flat)
+	}
+	if hour {
+		if mflat == nil {
+			mflat = []int64{}
+		}
+		if dflat == nil {
+			dflat = []int64{}
+		}
+		args = append(args, ms, me, ds, de, mflat, dflat)
 	}
 	tag, err := tx.Exec(ctx, q, args...)
 	if err == nil && tag.RowsAffected() != int64(n) {
@@ -337,6 +414,10 @@ func copyFresh(ctx context.Context, tx pgx.Tx, t packedTable, r *packedRows, fre
 	if t.listCol != "" {
 		cols = append(cols, t.listCol)
 	}
+	hour := r.hasHourLists()
+	if hour {
+		cols = append(cols, hourMinutesCol, hourDetailCol)
+	}
 	var b copyBuf
 	b.start(len(fresh) * (64 + 12*len(r.flat)/max(1, len(r.org))))
 	for _, i := range fresh {
@@ -351,6 +432,10 @@ func copyFresh(ctx context.Context, tx pgx.Tx, t packedTable, r *packedRows, fre
 		b.int64(r.rl[i])
 		if t.listCol != "" {
 			b.int8Array(r.flat[r.start[i]-1 : r.end[i]])
+		}
+		if hour {
+			b.int8ArrayOrNull(r.mflat, r.mstart[i], r.mend[i])
+			b.int8ArrayOrNull(r.dflat, r.dstart[i], r.dend[i])
 		}
 	}
 	return copyInSavepoint(ctx, tx, t.name, cols, b.finish())
@@ -411,6 +496,16 @@ func (c *copyBuf) int8Array(vs []int64) {
 		c.b = binary.BigEndian.AppendUint32(c.b, 8)
 		c.b = binary.BigEndian.AppendUint64(c.b, uint64(v))
 	}
+}
+
+// int8ArrayOrNull writes flat's slice [s, e] (1-based, inclusive) as a
+// bigint[], or NULL when s is 0.
+func (c *copyBuf) int8ArrayOrNull(flat []int64, s, e int32) {
+	if s == 0 {
+		c.b = binary.BigEndian.AppendUint32(c.b, 0xffffffff) // NULL
+		return
+	}
+	c.int8Array(flat[s-1 : e])
 }
 
 // finish ends the data and returns it.
