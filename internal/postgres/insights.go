@@ -45,15 +45,24 @@ func (db *DB) inTx(ctx context.Context, what string, fn func(tx pgx.Tx) error) e
 	}
 }
 
-// InsightsIngest records events in one transaction: it claims their ids in
-// insights_seen, then adds the packed roll-up rows of the events not seen
-// before (refs of their names are interned first, see refsOf). Batches
-// lock the rows they share in one order (see writeRollup); a deadlock
-// (possible only between batches overlapping each other's spans, in the
-// rows one COPYed blind and the other shares) aborts one of them, which is
-// retried whole (inTx). A concurrent batch carrying the same id waits for
-// the first and then skips it. It returns once the transaction has
-// committed.
+// InsightsIngest records events in one transaction, in one of two ways:
+//
+//   - a batch none of whose ids is stored when it begins (and none
+//     repeated in it), the common case, is written whole, and its ids are
+//     claimed in insights_seen_keys last (claimSeen). Should a concurrent
+//     batch have claimed one of them in the meantime (a replica writing
+//     the same events at once), the transaction is rolled back and the
+//     batch written the second way;
+//   - otherwise its ids are claimed first, and the events not seen before
+//     written.
+//
+// Names are interned first (see refsOf). Batches lock the rows they share
+// in one order (see writeRollup); a deadlock (possible between batches
+// overlapping each other's spans, in the rows one COPYed blind and the
+// other shares, or in the id rows of one and the roll-up rows of the
+// other) aborts one of them, which is retried whole (inTx). A concurrent
+// batch claiming the same id waits for the first and then skips it. It
+// returns once the transaction has committed.
 func (db *DB) InsightsIngest(ctx context.Context, events []insights.Event, cut insights.Cutoffs) (insights.IngestResult, error) {
 	res := insights.IngestResult{Received: len(events)}
 	if len(events) == 0 {
@@ -75,29 +84,72 @@ func (db *DB) InsightsIngest(ctx context.Context, events []insights.Event, cut i
 	if err != nil {
 		return insights.IngestResult{}, wrap(err, "insights ingest")
 	}
-	err = db.inTx(ctx, "insights ingest", func(tx pgx.Tx) error {
-		fresh, err := dedupEvents(ctx, tx, events, keys)
-		if err != nil {
-			return err
+	withID := 0
+	for _, ok := range keys.ok {
+		if ok {
+			withID++
 		}
-		res.Recorded, res.Duplicates = len(fresh), len(events)-len(fresh)
-		if len(fresh) == 0 {
-			return nil
+	}
+	// claimFirst: the ids are claimed before the roll-ups are written
+	claimFirst := len(keys.sorted) < withID // an id repeated in the batch
+	for {
+		raced := false
+		err = db.inTx(ctx, "insights ingest", func(tx pgx.Tx) error {
+			raced = false
+			if !claimFirst {
+				stored, err := anySeen(ctx, tx, keys.sorted)
+				if err != nil {
+					return err
+				}
+				if !stored {
+					if err := writeRollup(ctx, tx, all(), refs); err != nil {
+						return err
+					}
+					n, err := claimSeen(ctx, tx, keys.sorted, func(seenKey) {})
+					if err != nil {
+						return err
+					}
+					if n < len(keys.sorted) {
+						raced = true
+						return errRaced
+					}
+					res.Recorded, res.Duplicates = len(events), 0
+					return nil
+				}
+			}
+			fresh, err := dedupEvents(ctx, tx, events, keys)
+			if err != nil {
+				return err
+			}
+			res.Recorded, res.Duplicates = len(fresh), len(events)-len(fresh)
+			if len(fresh) == 0 {
+				return nil
+			}
+			p := all()
+			if len(fresh) < len(events) {
+				p = insights.AggregatePackedWith(fresh, cut, opts)
+			}
+			return writeRollup(ctx, tx, p, refs)
+		})
+		if raced && !claimFirst {
+			claimFirst = true
+			continue
 		}
-		p := all()
-		if len(fresh) < len(events) {
-			p = insights.AggregatePackedWith(fresh, cut, opts)
-		}
-		return writeRollup(ctx, tx, p, refs)
-	})
+		break
+	}
 	if err != nil {
 		return insights.IngestResult{}, err
 	}
 	return res, nil
 }
 
-// seenKey is what insights_seen remembers of an event: the minute of its
-// time and its id key (see insights.EventKey), as the embedded store does.
+// errRaced rolls back a batch written before its ids were claimed when
+// another batch claimed one of them first.
+var errRaced = errors.New("insights: an id of the batch was claimed by a concurrent batch")
+
+// seenKey is what insights_seen_keys remembers of an event: the minute of
+// its time and its id key (see insights.EventKey), as the embedded store
+// does.
 type seenKey struct {
 	minute int64
 	k      [16]byte
@@ -134,7 +186,7 @@ func newDedupKeys(events []insights.Event) *dedupKeys {
 	return d
 }
 
-// dedupEvents inserts the keys of events into insights_seen and returns
+// dedupEvents claims the keys of events in insights_seen_keys and returns
 // the events whose key was new (and those without an id), in order; an
 // event repeated within the batch counts once.
 func dedupEvents(ctx context.Context, tx pgx.Tx, events []insights.Event, keys *dedupKeys) ([]insights.Event, error) {
@@ -142,17 +194,12 @@ func dedupEvents(ctx context.Context, tx pgx.Tx, events []insights.Event, keys *
 		return events, nil
 	}
 	isNew := map[seenKey]bool{}
-	allNew, err := claimKeys(ctx, tx, keys.sorted, isNew)
+	n, err := claimSeen(ctx, tx, keys.sorted, func(k seenKey) { isNew[k] = true })
 	if err != nil {
 		return nil, err
 	}
-	if allNew && len(keys.sorted) == len(events) {
+	if n == len(keys.sorted) && len(keys.sorted) == len(events) {
 		return events, nil
-	}
-	if allNew {
-		for _, k := range keys.sorted {
-			isNew[k] = true
-		}
 	}
 	fresh := make([]insights.Event, 0, len(events))
 	for i := range events {
@@ -167,45 +214,6 @@ func dedupEvents(ctx context.Context, tx pgx.Tx, events []insights.Event, keys *
 		}
 	}
 	return fresh, nil
-}
-
-// claimKeys inserts keys (sorted, each once) into insights_seen. The
-// batch's keys are first COPYed in at once, the common case of a batch of
-// new events: then it returns allNew. When one of them is already stored,
-// the COPY fails with a unique violation and is rolled back, and the keys
-// are inserted again skipping those stored: isNew[k] is then set for each
-// key not stored before. A key a concurrent transaction is inserting
-// makes either wait for it to end.
-func claimKeys(ctx context.Context, tx pgx.Tx, keys []seenKey, isNew map[seenKey]bool) (allNew bool, err error) {
-	var b copyBuf
-	b.start(len(keys) * 34)
-	for _, k := range keys {
-		b.tuple(2)
-		b.int64(k.minute)
-		b.bytes(k.k[:])
-	}
-	err = copyInSavepoint(ctx, tx, "insights_seen", []string{"minute", "k"}, b.finish())
-	if err == nil || !isUniqueViolation(err) {
-		return err == nil, err
-	}
-	minutes := make([]int64, len(keys))
-	ks := make([][]byte, len(keys))
-	for i := range keys {
-		minutes[i], ks[i] = keys[i].minute, keys[i].k[:]
-	}
-	rows, err := tx.Query(ctx, `INSERT INTO insights_seen (minute, k)
-		SELECT * FROM unnest($1::bigint[], $2::bytea[])
-		ON CONFLICT DO NOTHING RETURNING minute, k`, minutes, ks)
-	if err != nil {
-		return false, err
-	}
-	var m int64
-	var kb []byte
-	_, err = pgx.ForEachRow(rows, []any{&m, &kb}, func() error {
-		isNew[seenKey{m, [16]byte(kb)}] = true
-		return nil
-	})
-	return false, err
 }
 
 // writeNames upserts the names of the batch's actors and subjects, each in
@@ -879,7 +887,7 @@ func (db *DB) InsightsPrune(ctx context.Context, cut insights.Cutoffs) (int64, e
 		}
 	}
 	if cut.Seen > 0 {
-		tag, err := db.pool.Exec(ctx, "DELETE FROM insights_seen WHERE minute < $1", cut.Seen)
+		tag, err := db.pool.Exec(ctx, "DELETE FROM insights_seen_keys WHERE minute < $1", cut.Seen)
 		if err != nil {
 			return total, wrap(err, "insights prune")
 		}
