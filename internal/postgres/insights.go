@@ -547,8 +547,8 @@ func storedSegs(table string, segs []insights.Segment) (whole []storedSeg, detai
 // hourDetailCol) of the scope's hour rows whose minute lies in one of the
 // segments (of minutes or five minutes), with the segment. One statement
 // reads, for each segment, the hour rows overlapping it; each keeps its
-// own minutes, so no entry is given twice. A row's list is read in place
-// from its binary form, one row at a time.
+// own minutes, so no entry is given twice. A row's list is decoded in
+// place, one row at a time.
 func (db *DB) hourMinutes(ctx context.Context, table, col, prefix string, prefixArgs []any, segs []insights.Segment,
 	fn func(s insights.Segment, ref int64, c insights.Counts)) error {
 	if len(segs) == 0 {
@@ -561,7 +561,7 @@ func (db *DB) hourMinutes(ctx context.Context, table, col, prefix string, prefix
 			b.WriteString(" UNION ALL ")
 		}
 		n := len(args)
-		fmt.Fprintf(&b, "SELECT %d, %s FROM %s WHERE %s AND lvl = $%d AND bucket >= $%d AND bucket < $%d AND %s IS NOT NULL",
+		fmt.Fprintf(&b, "SELECT %d, bucket, %s FROM %s WHERE %s AND lvl = $%d AND bucket >= $%d AND bucket < $%d AND %s IS NOT NULL",
 			i, col, table, prefix, n+1, n+2, n+3, col)
 		args = append(args, int16(insights.Hour), insights.Hour.Floor(s.Start), s.End)
 	}
@@ -570,24 +570,27 @@ func (db *DB) hourMinutes(ctx context.Context, table, col, prefix string, prefix
 		return err
 	}
 	defer rows.Close()
-	var l []int64
 	for rows.Next() {
 		var seg int32
-		if err := rows.Scan(&seg, nil); err != nil {
+		var bucket int64
+		if err := rows.Scan(&seg, &bucket, nil); err != nil {
 			return err
 		}
-		if l, err = int8ArrayColumn(rows, 1, l[:0]); err != nil {
-			return fmt.Errorf("%s: %w", table, err)
-		}
-		if seg < 0 || int(seg) >= len(segs) || len(l)%entryWidth != 0 {
-			return fmt.Errorf("%s: segment %d, entry list of %d values", table, seg, len(l))
+		if seg < 0 || int(seg) >= len(segs) {
+			return fmt.Errorf("%s: segment %d of %d", table, seg, len(segs))
 		}
 		s := segs[seg]
-		for i := 0; i < len(l); i += entryWidth {
-			c := insights.Counts{Total: l[i+1], RateLimited: l[i+2], Last: l[i+3], LastRateLimited: l[i+4]}
+		raw, err := byteaColumn(rows, 2)
+		if err != nil {
+			return fmt.Errorf("%s: %w", table, err)
+		}
+		err = eachHourEntry(raw, bucket, func(ref int64, c insights.Counts) {
 			if m := insights.Minute.Floor(c.Last); m >= s.Start && m < s.End {
-				fn(s, l[i], c)
+				fn(s, ref, c)
 			}
+		})
+		if err != nil {
+			return fmt.Errorf("%s: %w", table, err)
 		}
 	}
 	return rows.Err()

@@ -269,21 +269,36 @@ func lockStored(ctx context.Context, tx pgx.Tx, t packedTable, r *packedRows, pr
 		if err := rows.Scan(dest[:len(rows.FieldDescriptions())]...); err != nil {
 			return nil, err
 		}
-		lists := []*[]int64{&s.list}
-		if r.hasHourLists() {
-			lists = append(lists, &s.minutes, &s.detail)
-		}
-		for c, l := range lists {
-			if *l, err = int8ArrayColumn(rows, 3+c, nil); err != nil {
-				return nil, fmt.Errorf("%s: %w", t.name, err)
-			}
+		if s.list, err = int8ArrayColumn(rows, 3, nil); err != nil {
+			return nil, fmt.Errorf("%s: %w", t.name, err)
 		}
 		if i < 1 || int(i) > n {
 			return nil, fmt.Errorf("%s: row %d of %d", t.name, i, n)
 		}
+		if r.hasHourLists() {
+			i := probe[i-1]
+			for c, l := range []*[]int64{&s.minutes, &s.detail} {
+				raw, err := byteaColumn(rows, 4+c)
+				if err == nil && raw != nil {
+					*l, err = appendHourEntries(nil, raw, r.bucket[i])
+				}
+				if err != nil {
+					return nil, fmt.Errorf("%s: %w", t.name, err)
+				}
+			}
+		}
 		stored[probe[i-1]] = s
 	}
 	return stored, rows.Err()
+}
+
+// byteaColumn returns the bytea in column c of rows' current row, in
+// place (nil for NULL).
+func byteaColumn(rows pgx.Rows, c int) ([]byte, error) {
+	if fd := rows.FieldDescriptions()[c]; fd.Format != pgx.BinaryFormatCode {
+		return nil, fmt.Errorf("bytea column %d in text format", c)
+	}
+	return rows.RawValues()[c], nil
 }
 
 // int8ArrayColumn returns the bigint[] in column c of rows' current row
@@ -330,25 +345,23 @@ func updateStored(ctx context.Context, tx pgx.Tx, t packedTable, r *packedRows, 
 	total, rl, start, end := make([]int64, n), make([]int64, n), make([]int32, n), make([]int32, n)
 	var flat []int64
 	hour := r.hasHourLists()
-	var ms, me, ds, de []int32
-	var mflat, dflat []int64
+	var mins, detail [][]byte
 	if hour {
-		ms, me, ds, de = make([]int32, n), make([]int32, n), make([]int32, n), make([]int32, n)
+		mins, detail = make([][]byte, n), make([][]byte, n)
 	}
-	// mergeList appends to *into the merge of a stored list and the
-	// batch's [s, e] of from, setting *ps, *pe to its slice (0, 0: NULL,
-	// both empty)
-	mergeList := func(into *[]int64, ps, pe *int32, a, from []int64, s, e int32, byMinute bool) {
+	var tmp []int64
+	// mergeList returns the encoded merge of a stored list and the
+	// batch's [s, e] of from (nil, NULL, when both are empty)
+	mergeList := func(a, from []int64, s, e int32, bucket int64, byMinute bool) []byte {
 		var b []int64
 		if s > 0 {
 			b = from[s-1 : e]
 		}
 		if len(a) == 0 && len(b) == 0 {
-			return
+			return nil
 		}
-		*ps = int32(len(*into) + 1)
-		*into = mergeEntries(*into, a, b, byMinute)
-		*pe = int32(len(*into))
+		tmp = mergeEntries(tmp[:0], a, b, byMinute)
+		return appendHourList(nil, tmp, bucket)
 	}
 	for j, i := range idx {
 		s := stored[i]
@@ -360,8 +373,8 @@ func updateStored(ctx context.Context, tx pgx.Tx, t packedTable, r *packedRows, 
 		}
 		end[j] = int32(len(flat))
 		if hour {
-			mergeList(&mflat, &ms[j], &me[j], s.minutes, r.mflat, r.mstart[i], r.mend[i], false)
-			mergeList(&dflat, &ds[j], &de[j], s.detail, r.dflat, r.dstart[i], r.dend[i], true)
+			mins[j] = mergeList(s.minutes, r.mflat, r.mstart[i], r.mend[i], r.bucket[i], false)
+			detail[j] = mergeList(s.detail, r.dflat, r.dstart[i], r.dend[i], r.bucket[i], true)
 		}
 	}
 	_, join := keyCols(t)
@@ -371,10 +384,9 @@ func updateStored(ctx context.Context, tx pgx.Tx, t packedTable, r *packedRows, 
 	}
 	cols, from := "org, k, lvl, bucket, total, rl, s, e", "$1::text[], $2::bigint[], $3::smallint[], $4::bigint[], $5::bigint[], $6::bigint[], $7::int[], $8::int[]"
 	if hour {
-		set += fmt.Sprintf(", %s = CASE WHEN u.ms > 0 THEN ($14::bigint[])[u.ms:u.me] END, %s = CASE WHEN u.ds > 0 THEN ($15::bigint[])[u.ds:u.de] END",
-			hourMinutesCol, hourDetailCol)
-		cols += ", ms, me, ds, de"
-		from += ", $10::int[], $11::int[], $12::int[], $13::int[]"
+		set += fmt.Sprintf(", %s = u.m, %s = u.d", hourMinutesCol, hourDetailCol)
+		cols += ", m, d"
+		from += ", $10::bytea[], $11::bytea[]"
 	}
 	q := fmt.Sprintf(`UPDATE %[1]s t SET %[2]s
 		FROM unnest(%[4]s)
@@ -388,13 +400,7 @@ func updateStored(ctx context.Context, tx pgx.Tx, t packedTable, r *packedRows, 
 		args = append(args, flat)
 	}
 	if hour {
-		if mflat == nil {
-			mflat = []int64{}
-		}
-		if dflat == nil {
-			dflat = []int64{}
-		}
-		args = append(args, ms, me, ds, de, mflat, dflat)
+		args = append(args, mins, detail)
 	}
 	tag, err := tx.Exec(ctx, q, args...)
 	if err == nil && tag.RowsAffected() != int64(n) {
@@ -434,8 +440,8 @@ func copyFresh(ctx context.Context, tx pgx.Tx, t packedTable, r *packedRows, fre
 			b.int8Array(r.flat[r.start[i]-1 : r.end[i]])
 		}
 		if hour {
-			b.int8ArrayOrNull(r.mflat, r.mstart[i], r.mend[i])
-			b.int8ArrayOrNull(r.dflat, r.dstart[i], r.dend[i])
+			b.hourListOrNull(r.mflat, r.mstart[i], r.mend[i], r.bucket[i])
+			b.hourListOrNull(r.dflat, r.dstart[i], r.dend[i], r.bucket[i])
 		}
 	}
 	return copyInSavepoint(ctx, tx, t.name, cols, b.finish())
@@ -498,14 +504,18 @@ func (c *copyBuf) int8Array(vs []int64) {
 	}
 }
 
-// int8ArrayOrNull writes flat's slice [s, e] (1-based, inclusive) as a
-// bigint[], or NULL when s is 0.
-func (c *copyBuf) int8ArrayOrNull(flat []int64, s, e int32) {
+// hourListOrNull writes flat's slice [s, e] (1-based, inclusive) of a row
+// of bucket as an encoded hour list (see appendHourList), or NULL when s
+// is 0.
+func (c *copyBuf) hourListOrNull(flat []int64, s, e int32, bucket int64) {
 	if s == 0 {
 		c.b = binary.BigEndian.AppendUint32(c.b, 0xffffffff) // NULL
 		return
 	}
-	c.int8Array(flat[s-1 : e])
+	at := len(c.b)
+	c.b = binary.BigEndian.AppendUint32(c.b, 0)
+	c.b = appendHourList(c.b, flat[s-1:e], bucket)
+	binary.BigEndian.PutUint32(c.b[at:], uint32(len(c.b)-at-4))
 }
 
 // finish ends the data and returns it.

@@ -2,7 +2,8 @@
 -- the embedded store: minutes holds the hour's requests by minute (an
 -- entry list whose refs are the minute's index in the hour, 0-59), detail
 -- its requests by group and minute (an entry list of one entry per ref
--- and minute, the minute of its last time, as lvl 4 rows hold them). No
+-- and minute, the minute of its last time, as lvl 4 rows hold them), both
+-- in a compact varint form (see insights_hourlists.go). No
 -- minute, five-minute or lvl 4 row is written for actors and users any
 -- more: on sparse traffic most five-minute buckets of an actor hold a
 -- request or two, and those rows were four fifths of the rows a batch
@@ -11,8 +12,8 @@
 -- them or in its hour row's minutes), so nothing is converted here.
 -- Retention empties both once the hour is older than the five-minute
 -- cutoff.
-ALTER TABLE insights_p_actor ADD COLUMN minutes bigint[], ADD COLUMN detail bigint[];
-ALTER TABLE insights_p_user ADD COLUMN minutes bigint[], ADD COLUMN detail bigint[];
+ALTER TABLE insights_p_actor ADD COLUMN minutes bytea, ADD COLUMN detail bytea;
+ALTER TABLE insights_p_user ADD COLUMN minutes bytea, ADD COLUMN detail bytea;
 DO $$
 BEGIN
 	ALTER TABLE insights_p_actor ALTER COLUMN minutes SET COMPRESSION lz4, ALTER COLUMN detail SET COMPRESSION lz4;
