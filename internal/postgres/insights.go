@@ -394,7 +394,7 @@ func packHourLists[T any](out *packedRows, rows []insights.PackedRow, ord []T, a
 		return
 	}
 	out.dflat = make([]int64, 0, total*entryWidth)
-	var es []entry
+	out.mflat = make([]int64, 0, min(total, 60*n)*entryWidth)
 	for j, o := range ord {
 		r := &rows[at(o)]
 		if len(r.Minutes) == 0 {
@@ -413,17 +413,11 @@ func packHourLists[T any](out *packedRows, rows []insights.PackedRow, ord []T, a
 			}
 		}
 		out.mend[j] = int32(len(out.mflat))
-		// by ref and minute, in that order
-		es = es[:0]
-		for _, e := range r.Minutes {
-			es = append(es, entry{entRef[e.Ref], e.Counts})
-		}
-		slices.SortFunc(es, func(a, b entry) int {
-			return cmp.Or(cmp.Compare(a.ref, b.ref), cmp.Compare(insights.Minute.Floor(a.Last), insights.Minute.Floor(b.Last)))
-		})
+		// by ref and minute, in the order aggregation gives them: readers
+		// filter every entry by minute, and merges sort
 		out.dstart[j] = int32(len(out.dflat) + 1)
-		for _, e := range es {
-			out.dflat = append(out.dflat, e.ref, e.Total, e.RateLimited, e.Last, e.LastRateLimited)
+		for _, e := range r.Minutes {
+			out.dflat = append(out.dflat, entRef[e.Ref], e.Total, e.RateLimited, e.Last, e.LastRateLimited)
 		}
 		out.dend[j] = int32(len(out.dflat))
 	}

@@ -14,8 +14,8 @@ import (
 // time, and their values are small. An entry is five varints: its ref,
 // total and rate-limited count, its last time less the row's bucket
 // (zigzag), and its last rate-limited time less the bucket plus one
-// (zigzag), or 0 for none. Entries are in ref order (and, in detail, by
-// minute within a ref), as in bigint[] lists.
+// (zigzag), or 0 for none. Minutes are in minute order; detail entries
+// in no particular order (readers filter each by minute, merges sort).
 
 // appendHourList appends the encoding of flat (entries of entryWidth
 // values) of a row of bucket to dst.
