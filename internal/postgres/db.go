@@ -39,6 +39,9 @@ type DB struct {
 	log  *slog.Logger
 
 	refs refCache // refs of insights actors, subjects and routes
+	// legacyFold writes insights as builds before migration 0024 did
+	// (lvlMinuteDetail rows, no hour minutes): tests of reading such rows
+	legacyFold bool
 }
 
 // Open connects to the database named by dsn (a postgres:// URL or a

@@ -45,15 +45,24 @@ func (db *DB) inTx(ctx context.Context, what string, fn func(tx pgx.Tx) error) e
 	}
 }
 
-// InsightsIngest records events in one transaction: it claims their ids in
-// insights_seen, then adds the packed roll-up rows of the events not seen
-// before (refs of their names are interned first, see refsOf). Batches
-// lock the rows they share in one order (see writeRollup); a deadlock
-// (possible only between batches overlapping each other's spans, in the
-// rows one COPYed blind and the other shares) aborts one of them, which is
-// retried whole (inTx). A concurrent batch carrying the same id waits for
-// the first and then skips it. It returns once the transaction has
-// committed.
+// InsightsIngest records events in one transaction, in one of two ways:
+//
+//   - a batch none of whose ids is stored when it begins (and none
+//     repeated in it), the common case, is written whole, and its ids are
+//     claimed in insights_seen_keys last (claimSeen). Should a concurrent
+//     batch have claimed one of them in the meantime (a replica writing
+//     the same events at once), the transaction is rolled back and the
+//     batch written the second way;
+//   - otherwise its ids are claimed first, and the events not seen before
+//     written.
+//
+// Names are interned first (see refsOf). Batches lock the rows they share
+// in one order (see writeRollup); a deadlock (possible between batches
+// overlapping each other's spans, in the rows one COPYed blind and the
+// other shares, or in the id rows of one and the roll-up rows of the
+// other) aborts one of them, which is retried whole (inTx). A concurrent
+// batch claiming the same id waits for the first and then skips it. It
+// returns once the transaction has committed.
 func (db *DB) InsightsIngest(ctx context.Context, events []insights.Event, cut insights.Cutoffs) (insights.IngestResult, error) {
 	res := insights.IngestResult{Received: len(events)}
 	if len(events) == 0 {
@@ -62,7 +71,10 @@ func (db *DB) InsightsIngest(ctx context.Context, events []insights.Event, cut i
 	// The batch is aggregated whole while PostgreSQL interns its names and
 	// claims its ids, the common case being a batch of new events; the
 	// events left once duplicates are dropped are aggregated again.
-	opts := insights.PackOptions{FoldMinutes: true}
+	opts := packOptions
+	if db.legacyFold {
+		opts = insights.PackOptions{FoldMinutes: true}
+	}
 	whole := make(chan *insights.Packed, 1)
 	go func() { whole <- insights.AggregatePackedWith(events, cut, opts) }()
 	all := sync.OnceValue(func() *insights.Packed { return <-whole })
@@ -72,29 +84,72 @@ func (db *DB) InsightsIngest(ctx context.Context, events []insights.Event, cut i
 	if err != nil {
 		return insights.IngestResult{}, wrap(err, "insights ingest")
 	}
-	err = db.inTx(ctx, "insights ingest", func(tx pgx.Tx) error {
-		fresh, err := dedupEvents(ctx, tx, events, keys)
-		if err != nil {
-			return err
+	withID := 0
+	for _, ok := range keys.ok {
+		if ok {
+			withID++
 		}
-		res.Recorded, res.Duplicates = len(fresh), len(events)-len(fresh)
-		if len(fresh) == 0 {
-			return nil
+	}
+	// claimFirst: the ids are claimed before the roll-ups are written
+	claimFirst := len(keys.sorted) < withID // an id repeated in the batch
+	for {
+		raced := false
+		err = db.inTx(ctx, "insights ingest", func(tx pgx.Tx) error {
+			raced = false
+			if !claimFirst {
+				stored, err := anySeen(ctx, tx, keys.sorted)
+				if err != nil {
+					return err
+				}
+				if !stored {
+					if err := writeRollup(ctx, tx, all(), refs); err != nil {
+						return err
+					}
+					n, err := claimSeen(ctx, tx, keys.sorted, func(seenKey) {})
+					if err != nil {
+						return err
+					}
+					if n < len(keys.sorted) {
+						raced = true
+						return errRaced
+					}
+					res.Recorded, res.Duplicates = len(events), 0
+					return nil
+				}
+			}
+			fresh, err := dedupEvents(ctx, tx, events, keys)
+			if err != nil {
+				return err
+			}
+			res.Recorded, res.Duplicates = len(fresh), len(events)-len(fresh)
+			if len(fresh) == 0 {
+				return nil
+			}
+			p := all()
+			if len(fresh) < len(events) {
+				p = insights.AggregatePackedWith(fresh, cut, opts)
+			}
+			return writeRollup(ctx, tx, p, refs)
+		})
+		if raced && !claimFirst {
+			claimFirst = true
+			continue
 		}
-		p := all()
-		if len(fresh) < len(events) {
-			p = insights.AggregatePackedWith(fresh, cut, opts)
-		}
-		return writeRollup(ctx, tx, p, refs)
-	})
+		break
+	}
 	if err != nil {
 		return insights.IngestResult{}, err
 	}
 	return res, nil
 }
 
-// seenKey is what insights_seen remembers of an event: the minute of its
-// time and its id key (see insights.EventKey), as the embedded store does.
+// errRaced rolls back a batch written before its ids were claimed when
+// another batch claimed one of them first.
+var errRaced = errors.New("insights: an id of the batch was claimed by a concurrent batch")
+
+// seenKey is what insights_seen_keys remembers of an event: the minute of
+// its time and its id key (see insights.EventKey), as the embedded store
+// does.
 type seenKey struct {
 	minute int64
 	k      [16]byte
@@ -131,7 +186,7 @@ func newDedupKeys(events []insights.Event) *dedupKeys {
 	return d
 }
 
-// dedupEvents inserts the keys of events into insights_seen and returns
+// dedupEvents claims the keys of events in insights_seen_keys and returns
 // the events whose key was new (and those without an id), in order; an
 // event repeated within the batch counts once.
 func dedupEvents(ctx context.Context, tx pgx.Tx, events []insights.Event, keys *dedupKeys) ([]insights.Event, error) {
@@ -139,17 +194,12 @@ func dedupEvents(ctx context.Context, tx pgx.Tx, events []insights.Event, keys *
 		return events, nil
 	}
 	isNew := map[seenKey]bool{}
-	allNew, err := claimKeys(ctx, tx, keys.sorted, isNew)
+	n, err := claimSeen(ctx, tx, keys.sorted, func(k seenKey) { isNew[k] = true })
 	if err != nil {
 		return nil, err
 	}
-	if allNew && len(keys.sorted) == len(events) {
+	if n == len(keys.sorted) && len(keys.sorted) == len(events) {
 		return events, nil
-	}
-	if allNew {
-		for _, k := range keys.sorted {
-			isNew[k] = true
-		}
 	}
 	fresh := make([]insights.Event, 0, len(events))
 	for i := range events {
@@ -164,45 +214,6 @@ func dedupEvents(ctx context.Context, tx pgx.Tx, events []insights.Event, keys *
 		}
 	}
 	return fresh, nil
-}
-
-// claimKeys inserts keys (sorted, each once) into insights_seen. The
-// batch's keys are first COPYed in at once, the common case of a batch of
-// new events: then it returns allNew. When one of them is already stored,
-// the COPY fails with a unique violation and is rolled back, and the keys
-// are inserted again skipping those stored: isNew[k] is then set for each
-// key not stored before. A key a concurrent transaction is inserting
-// makes either wait for it to end.
-func claimKeys(ctx context.Context, tx pgx.Tx, keys []seenKey, isNew map[seenKey]bool) (allNew bool, err error) {
-	var b copyBuf
-	b.start(len(keys) * 34)
-	for _, k := range keys {
-		b.tuple(2)
-		b.int64(k.minute)
-		b.bytes(k.k[:])
-	}
-	err = copyInSavepoint(ctx, tx, "insights_seen", []string{"minute", "k"}, b.finish())
-	if err == nil || !isUniqueViolation(err) {
-		return err == nil, err
-	}
-	minutes := make([]int64, len(keys))
-	ks := make([][]byte, len(keys))
-	for i := range keys {
-		minutes[i], ks[i] = keys[i].minute, keys[i].k[:]
-	}
-	rows, err := tx.Query(ctx, `INSERT INTO insights_seen (minute, k)
-		SELECT * FROM unnest($1::bigint[], $2::bytea[])
-		ON CONFLICT DO NOTHING RETURNING minute, k`, minutes, ks)
-	if err != nil {
-		return false, err
-	}
-	var m int64
-	var kb []byte
-	_, err = pgx.ForEachRow(rows, []any{&m, &kb}, func() error {
-		isNew[seenKey{m, [16]byte(kb)}] = true
-		return nil
-	})
-	return false, err
 }
 
 // writeNames upserts the names of the batch's actors and subjects, each in
@@ -251,8 +262,30 @@ func writeNames(ctx context.Context, tx pgx.Tx, p *insights.Packed) error {
 // are read too: each event is in those or in lvl 4, never both.
 const lvlMinuteDetail = 4
 
-// foldedTable reports whether table keeps its minutes in lvlMinuteDetail rows.
+// foldedTable reports whether table keeps its minutes in lvlMinuteDetail
+// rows (written before migration 0024) and in its hour rows.
 func foldedTable(table string) bool { return table == "insights_p_actor" || table == "insights_p_user" }
+
+// packOptions is how a batch is aggregated: with the minutes of actors and
+// users in their hour rows (migration 0024). Each hour row of
+// insights_p_actor and insights_p_user holds, beside its entry list summed
+// over the hour, two more lists: minutes, the hour's requests by minute
+// (entries whose ref is the minute's index in the hour, 0-59), and detail,
+// its requests by group and minute (one entry per ref and minute, the
+// minute of its last time, as lvlMinuteDetail rows hold them). No minute,
+// five-minute or lvlMinuteDetail row is written for actors and users: on
+// sparse traffic an actor's five-minute buckets hold a request or two, and
+// their rows were four fifths of the rows a batch wrote. Minute and
+// five-minute series and totals read the minutes of the hour rows
+// overlapping their range (at most 60 entries a row), lists of such ranges
+// the detail; both filtered by minute (see hourMinutes).
+var packOptions = insights.PackOptions{HourMinutes: true}
+
+// The list columns of the hour rows of folded tables (see packOptions).
+const (
+	hourMinutesCol = "minutes"
+	hourDetailCol  = "detail"
+)
 
 // entryWidth is the number of bigints an entry of a packed list takes:
 // ref, total, rate limited, last, last rate limited.
@@ -269,7 +302,15 @@ type packedRows struct {
 	total, rl  []int64
 	start, end []int32
 	flat       []int64
+	// the hour rows of folded tables: their minutes and detail lists
+	// (see packOptions), as slices of mflat and dflat; 0, 0 for none
+	// (NULL)
+	mstart, mend, dstart, dend []int32
+	mflat, dflat               []int64
 }
+
+// hasHourLists reports whether r's rows carry minutes and detail lists.
+func (r *packedRows) hasHourLists() bool { return r.mstart != nil }
 
 // pack turns the rows of rows at fine levels (minute, five minutes; or,
 // when coarse, hour and day) into packedRows sorted by (organization, key,
@@ -334,7 +375,52 @@ func pack(p *insights.Packed, rows []insights.PackedRow, coarse, folded bool, ke
 		}
 		out.end[j] = int32(len(out.flat))
 	}
+	if folded && coarse {
+		packHourLists(out, rows, ord, func(o sorted) int { return o.i }, entRef)
+	}
 	return out
+}
+
+// packHourLists sets the minutes and detail lists of out's rows (those of
+// rows[at(ord[j])]): a row without Minutes gets none (NULL).
+func packHourLists[T any](out *packedRows, rows []insights.PackedRow, ord []T, at func(T) int, entRef []int64) {
+	n := len(ord)
+	out.mstart, out.mend, out.dstart, out.dend = make([]int32, n), make([]int32, n), make([]int32, n), make([]int32, n)
+	total := 0
+	for _, o := range ord {
+		total += len(rows[at(o)].Minutes)
+	}
+	if total == 0 {
+		return
+	}
+	out.dflat = make([]int64, 0, total*entryWidth)
+	out.mflat = make([]int64, 0, min(total, 60*n)*entryWidth)
+	for j, o := range ord {
+		r := &rows[at(o)]
+		if len(r.Minutes) == 0 {
+			continue
+		}
+		// by minute: at most 60 entries, ref the minute's index
+		var mins [60]insights.Counts
+		for _, e := range r.Minutes {
+			m := &mins[(insights.Minute.Floor(e.Last)-r.Bucket)/60%60]
+			m.Add(e.Counts)
+		}
+		out.mstart[j] = int32(len(out.mflat) + 1)
+		for m := range mins {
+			if c := mins[m]; c.Total != 0 || c.RateLimited != 0 {
+				out.mflat = append(out.mflat, int64(m), c.Total, c.RateLimited, c.Last, c.LastRateLimited)
+			}
+		}
+		out.mend[j] = int32(len(out.mflat))
+		// by ref and minute, in the order aggregation gives them: readers
+		// filter every entry by minute, and merges sort
+		out.dstart[j] = int32(len(out.dflat) + 1)
+		for _, e := range r.Minutes {
+			out.dflat = append(out.dflat, entRef[e.Ref], e.Total, e.RateLimited, e.Last, e.LastRateLimited)
+		}
+		out.dend[j] = int32(len(out.dflat))
+	}
 }
 
 // writeRollup adds a packed batch to the tables, in two passes (see
@@ -427,8 +513,11 @@ type storedSeg struct {
 // storedSegs maps segments to the rows of table that hold them whole. In
 // a folded table a five-minute segment is its lvl 1 and lvlMinuteDetail
 // rows, and a minute segment its lvl 0 rows and the minutes it returns in
-// detail: those read by entry from the lvlMinuteDetail rows (minuteDetail).
-func storedSegs(table string, segs []insights.Segment) (whole []storedSeg, detail []insights.Segment) {
+// detail: those read by entry from the lvlMinuteDetail rows (minuteDetail);
+// both are also in hours, the segments to read from the minutes of hour
+// rows (hourMinutes). Rows of lvl 0, 1 and 4 are those builds before
+// migration 0024 wrote.
+func storedSegs(table string, segs []insights.Segment) (whole []storedSeg, detail, hours []insights.Segment) {
 	folded := foldedTable(table)
 	whole = make([]storedSeg, 0, len(segs)+2)
 	for _, s := range segs {
@@ -439,11 +528,66 @@ func storedSegs(table string, segs []insights.Segment) (whole []storedSeg, detai
 		switch s.Level {
 		case insights.FiveMinutes:
 			whole = append(whole, storedSeg{lvlMinuteDetail, s.Start, s.End})
+			hours = append(hours, s)
 		case insights.Minute:
 			detail = append(detail, s)
+			hours = append(hours, s)
 		}
 	}
-	return whole, detail
+	return whole, detail, hours
+}
+
+// hourMinutes calls fn with every entry of column col (hourMinutesCol or
+// hourDetailCol) of the scope's hour rows whose minute lies in one of the
+// segments (of minutes or five minutes), with the segment. One statement
+// reads, for each segment, the hour rows overlapping it; each keeps its
+// own minutes, so no entry is given twice. A row's list is decoded in
+// place, one row at a time.
+func (db *DB) hourMinutes(ctx context.Context, table, col, prefix string, prefixArgs []any, segs []insights.Segment,
+	fn func(s insights.Segment, ref int64, c insights.Counts)) error {
+	if len(segs) == 0 {
+		return nil
+	}
+	var b strings.Builder
+	args := slices.Clone(prefixArgs)
+	for i, s := range segs {
+		if i > 0 {
+			b.WriteString(" UNION ALL ")
+		}
+		n := len(args)
+		fmt.Fprintf(&b, "SELECT %d, bucket, %s FROM %s WHERE %s AND lvl = $%d AND bucket >= $%d AND bucket < $%d AND %s IS NOT NULL",
+			i, col, table, prefix, n+1, n+2, n+3, col)
+		args = append(args, int16(insights.Hour), insights.Hour.Floor(s.Start), s.End)
+	}
+	rows, err := db.pool.Query(ctx, b.String(), args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var seg int32
+		var bucket int64
+		if err := rows.Scan(&seg, &bucket, nil); err != nil {
+			return err
+		}
+		if seg < 0 || int(seg) >= len(segs) {
+			return fmt.Errorf("%s: segment %d of %d", table, seg, len(segs))
+		}
+		s := segs[seg]
+		raw, err := byteaColumn(rows, 2)
+		if err != nil {
+			return fmt.Errorf("%s: %w", table, err)
+		}
+		err = eachHourEntry(raw, bucket, func(ref int64, c insights.Counts) {
+			if m := insights.Minute.Floor(c.Last); m >= s.Start && m < s.End {
+				fn(s, ref, c)
+			}
+		})
+		if err != nil {
+			return fmt.Errorf("%s: %w", table, err)
+		}
+	}
+	return rows.Err()
 }
 
 // minuteDetail calls fn with each entry of the scope's lvlMinuteDetail
@@ -515,15 +659,19 @@ func (db *DB) InsightsTotals(ctx context.Context, s insights.Scope, segs []insig
 		return c, nil
 	}
 	table, prefix, args := scopeSQL(s)
-	whole, detail := storedSegs(table, segs)
+	whole, detail, hours := storedSegs(table, segs)
 	inner, qargs := segmentRows("total, rl", table, prefix, args, whole)
 	err := db.pool.QueryRow(ctx, `SELECT COALESCE(SUM(total), 0)::bigint, COALESCE(SUM(rl), 0)::bigint FROM (`+inner+`) s`,
 		qargs...).Scan(&c.Total, &c.RateLimited)
+	add := func(e insights.Counts) {
+		c.Total += e.Total
+		c.RateLimited += e.RateLimited
+	}
 	if err == nil && len(detail) > 0 {
-		err = db.minuteDetail(ctx, listColumn(table), table, prefix, args, detail, func(_, _ int64, e insights.Counts) {
-			c.Total += e.Total
-			c.RateLimited += e.RateLimited
-		})
+		err = db.minuteDetail(ctx, listColumn(table), table, prefix, args, detail, func(_, _ int64, e insights.Counts) { add(e) })
+	}
+	if err == nil {
+		err = db.hourMinutes(ctx, table, hourMinutesCol, prefix, args, hours, func(_ insights.Segment, _ int64, e insights.Counts) { add(e) })
 	}
 	return c, wrap(err, "insights totals")
 }
@@ -535,7 +683,7 @@ func (db *DB) InsightsSeries(ctx context.Context, s insights.Scope, segs []insig
 		return nil, nil
 	}
 	table, prefix, args := scopeSQL(s)
-	whole, detail := storedSegs(table, segs)
+	whole, detail, hours := storedSegs(table, segs)
 	inner, qargs := segmentRows("lvl, bucket, total, rl", table, prefix, args, whole)
 	rows, err := db.pool.Query(ctx, inner, qargs...)
 	if err != nil {
@@ -551,17 +699,31 @@ func (db *DB) InsightsSeries(ctx context.Context, s insights.Scope, segs []insig
 		}
 		return b, err
 	})
-	if err != nil || (len(detail) == 0 && len(whole) == len(segs)) {
+	if err != nil || (len(detail) == 0 && len(hours) == 0 && len(whole) == len(segs)) {
 		return out, wrap(err, "insights series")
 	}
-	// minutes from their five-minute rows, one row's minutes at a time
+	// A folded table: minutes from their five-minute rows' entries (one
+	// row's minutes at a time), minutes and five minutes from their hour
+	// rows' minutes, and buckets stored at several lvls summed.
 	minutes := insights.NewMinuteFolder(out)
 	err = db.minuteDetail(ctx, listColumn(table), table, prefix, args, detail, func(bucket, _ int64, c insights.Counts) { minutes.Add(bucket, c) })
 	if err != nil {
 		return nil, wrap(err, "insights series")
 	}
-	sum := insights.SumBuckets(minutes.Buckets())
-	return sum, nil
+	out = minutes.Buckets()
+	err = db.hourMinutes(ctx, table, hourMinutesCol, prefix, args, hours, func(s insights.Segment, _ int64, c insights.Counts) {
+		b := s.Level.Floor(c.Last)
+		if k := len(out) - 1; k >= 0 && out[k].Bucket == b && out[k].Level == s.Level { // a row's minutes of one bucket come in a row
+			out[k].Total += c.Total
+			out[k].RateLimited += c.RateLimited
+			return
+		}
+		out = append(out, insights.BucketCounts{Level: s.Level, Bucket: b, Total: c.Total, RateLimited: c.RateLimited})
+	})
+	if err != nil {
+		return nil, wrap(err, "insights series")
+	}
+	return insights.SumBuckets(out), nil
 }
 
 // InsightsGroups reads the entry lists of the scope's rows in the
@@ -580,7 +742,7 @@ func (db *DB) InsightsGroups(ctx context.Context, s insights.Scope, segs []insig
 	case s.Actor.ID != 0:
 		list, table, prefix, args = "routes", "insights_p_actor", actorPrefix, []any{s.Org, string(s.Actor.Type), s.Actor.ID}
 	}
-	whole, detail := storedSegs(table, segs)
+	whole, detail, hours := storedSegs(table, segs)
 	inner, qargs := segmentRows(list, table, prefix, args, whole)
 	rows, err := db.pool.Query(ctx, inner, qargs...)
 	if err != nil {
@@ -609,6 +771,9 @@ func (db *DB) InsightsGroups(ctx context.Context, s insights.Scope, segs []insig
 	}
 	rows.Close()
 	err = db.minuteDetail(ctx, list, table, prefix, args, detail, func(_, ref int64, c insights.Counts) { g.Add(ref, c) })
+	if err == nil {
+		err = db.hourMinutes(ctx, table, hourDetailCol, prefix, args, hours, func(_ insights.Segment, ref int64, c insights.Counts) { g.Add(ref, c) })
+	}
 	return wrap(err, "insights groups")
 }
 
@@ -706,10 +871,20 @@ func (db *DB) InsightsPrune(ctx context.Context, cut insights.Cutoffs) (int64, e
 				}
 				total += tag.RowsAffected()
 			}
+			if foldedTable(table) && l == insights.FiveMinutes {
+				// the minutes of hours wholly before the five-minute
+				// cutoff, which no answer reads (the rows stay, so they
+				// are not counted)
+				_, err := db.pool.Exec(ctx, "UPDATE "+table+" SET "+hourMinutesCol+" = NULL, "+hourDetailCol+" = NULL WHERE lvl = $1 AND bucket < $2 AND "+
+					hourMinutesCol+" IS NOT NULL", int16(insights.Hour), insights.Hour.Floor(cut.Level[l]))
+				if err != nil {
+					return total, wrap(err, "insights prune")
+				}
+			}
 		}
 	}
 	if cut.Seen > 0 {
-		tag, err := db.pool.Exec(ctx, "DELETE FROM insights_seen WHERE minute < $1", cut.Seen)
+		tag, err := db.pool.Exec(ctx, "DELETE FROM insights_seen_keys WHERE minute < $1", cut.Seen)
 		if err != nil {
 			return total, wrap(err, "insights prune")
 		}

@@ -65,6 +65,9 @@ func isUniqueViolation(err error) bool {
 type storedRow struct {
 	total, rl int64
 	list      []int64
+	// an hour row of a folded table: its minutes and detail lists (nil:
+	// none), read when the batch's rows carry them
+	minutes, detail []int64
 }
 
 // tableRows are a batch's rows of one table, and (after writeInner)
@@ -246,6 +249,9 @@ func lockStored(ctx context.Context, tx pgx.Tx, t packedTable, r *packedRows, pr
 	if t.listCol != "" {
 		list = "t." + t.listCol
 	}
+	if r.hasHourLists() {
+		list += ", t." + hourMinutesCol + ", t." + hourDetailCol
+	}
 	q := fmt.Sprintf(`SELECT u.i, t.total, t.rl, %[2]s
 		FROM unnest($1::text[], $2::bigint[], $3::smallint[], $4::bigint[]) WITH ORDINALITY AS u(org, k, lvl, bucket, i)
 		JOIN %[1]s t ON %[3]s
@@ -259,22 +265,67 @@ func lockStored(ctx context.Context, tx pgx.Tx, t packedTable, r *packedRows, pr
 	for rows.Next() {
 		var i int64
 		var s storedRow
-		if fd := rows.FieldDescriptions(); t.listCol != "" && fd[3].Format == pgx.BinaryFormatCode && fd[3].DataTypeOID == int8ArrayOID {
-			if err := rows.Scan(&i, &s.total, &s.rl, nil); err != nil {
-				return nil, err
-			}
-			if s.list, err = appendInt8Array(nil, rows.RawValues()[3]); err != nil {
-				return nil, fmt.Errorf("%s: %w", t.name, err)
-			}
-		} else if err := rows.Scan(&i, &s.total, &s.rl, &s.list); err != nil {
+		dest := []any{&i, &s.total, &s.rl, nil, nil, nil}
+		if err := rows.Scan(dest[:len(rows.FieldDescriptions())]...); err != nil {
 			return nil, err
+		}
+		if s.list, err = int8ArrayColumn(rows, 3, nil); err != nil {
+			return nil, fmt.Errorf("%s: %w", t.name, err)
 		}
 		if i < 1 || int(i) > n {
 			return nil, fmt.Errorf("%s: row %d of %d", t.name, i, n)
 		}
+		if r.hasHourLists() {
+			i := probe[i-1]
+			for c, l := range []*[]int64{&s.minutes, &s.detail} {
+				raw, err := byteaColumn(rows, 4+c)
+				if err == nil && raw != nil {
+					*l, err = appendHourEntries(nil, raw, r.bucket[i])
+				}
+				if err != nil {
+					return nil, fmt.Errorf("%s: %w", t.name, err)
+				}
+			}
+		}
 		stored[probe[i-1]] = s
 	}
 	return stored, rows.Err()
+}
+
+// byteaColumn returns the bytea in column c of rows' current row, in
+// place (nil for NULL).
+func byteaColumn(rows pgx.Rows, c int) ([]byte, error) {
+	if fd := rows.FieldDescriptions()[c]; fd.Format != pgx.BinaryFormatCode {
+		return nil, fmt.Errorf("bytea column %d in text format", c)
+	}
+	return rows.RawValues()[c], nil
+}
+
+// int8ArrayColumn returns the bigint[] in column c of rows' current row
+// appended to dst (nothing for NULL), read in place from its binary form when it has one.
+func int8ArrayColumn(rows pgx.Rows, c int, dst []int64) ([]int64, error) {
+	if fd := rows.FieldDescriptions()[c]; fd.Format == pgx.BinaryFormatCode && fd.DataTypeOID == int8ArrayOID {
+		return appendInt8Array(dst, rows.RawValues()[c])
+	}
+	vals, err := rows.Values()
+	if err != nil {
+		return nil, err
+	}
+	out := dst
+	switch v := vals[c].(type) {
+	case nil:
+	case []any:
+		for _, x := range v {
+			n, ok := x.(int64)
+			if !ok {
+				return nil, fmt.Errorf("bigint[] holding %T", x)
+			}
+			out = append(out, n)
+		}
+	default:
+		return nil, fmt.Errorf("bigint[] read as %T", v)
+	}
+	return out, nil
 }
 
 // updateStored replaces each stored row with its sum with r's row.
@@ -293,6 +344,25 @@ func updateStored(ctx context.Context, tx pgx.Tx, t packedTable, r *packedRows, 
 	org, key, lvl, bucket := make([]string, n), make([]int64, n), make([]int16, n), make([]int64, n)
 	total, rl, start, end := make([]int64, n), make([]int64, n), make([]int32, n), make([]int32, n)
 	var flat []int64
+	hour := r.hasHourLists()
+	var mins, detail [][]byte
+	if hour {
+		mins, detail = make([][]byte, n), make([][]byte, n)
+	}
+	var tmp []int64
+	// mergeList returns the encoded merge of a stored list and the
+	// batch's [s, e] of from (nil, NULL, when both are empty)
+	mergeList := func(a, from []int64, s, e int32, bucket int64, byMinute bool) []byte {
+		var b []int64
+		if s > 0 {
+			b = from[s-1 : e]
+		}
+		if len(a) == 0 && len(b) == 0 {
+			return nil
+		}
+		tmp = mergeEntries(tmp[:0], a, b, byMinute)
+		return appendHourList(nil, tmp, bucket)
+	}
 	for j, i := range idx {
 		s := stored[i]
 		org[j], key[j], lvl[j], bucket[j] = r.org[i], r.key[i], r.lvl[i], r.bucket[i]
@@ -302,22 +372,35 @@ func updateStored(ctx context.Context, tx pgx.Tx, t packedTable, r *packedRows, 
 			flat = mergeEntries(flat, s.list, r.flat[r.start[i]-1:r.end[i]], r.lvl[i] == lvlMinuteDetail && foldedTable(t.name))
 		}
 		end[j] = int32(len(flat))
+		if hour {
+			mins[j] = mergeList(s.minutes, r.mflat, r.mstart[i], r.mend[i], r.bucket[i], false)
+			detail[j] = mergeList(s.detail, r.dflat, r.dstart[i], r.dend[i], r.bucket[i], true)
+		}
 	}
 	_, join := keyCols(t)
 	set := "total = u.total, rl = u.rl"
 	if t.listCol != "" {
 		set += ", " + t.listCol + " = ($9::bigint[])[u.s:u.e]"
 	}
+	cols, from := "org, k, lvl, bucket, total, rl, s, e", "$1::text[], $2::bigint[], $3::smallint[], $4::bigint[], $5::bigint[], $6::bigint[], $7::int[], $8::int[]"
+	if hour {
+		set += fmt.Sprintf(", %s = u.m, %s = u.d", hourMinutesCol, hourDetailCol)
+		cols += ", m, d"
+		from += ", $10::bytea[], $11::bytea[]"
+	}
 	q := fmt.Sprintf(`UPDATE %[1]s t SET %[2]s
-		FROM unnest($1::text[], $2::bigint[], $3::smallint[], $4::bigint[], $5::bigint[], $6::bigint[], $7::int[], $8::int[])
-			AS u(org, k, lvl, bucket, total, rl, s, e)
-		WHERE %[3]s`, t.name, set, join)
+		FROM unnest(%[4]s)
+			AS u(%[5]s)
+		WHERE %[3]s`, t.name, set, join, from, cols)
 	args := []any{org, key, lvl, bucket, total, rl, start, end}
 	if t.listCol != "" {
 		if flat == nil {
 			flat = []int64{}
 		}
 		args = append(args, flat)
+	}
+	if hour {
+		args = append(args, mins, detail)
 	}
 	tag, err := tx.Exec(ctx, q, args...)
 	if err == nil && tag.RowsAffected() != int64(n) {
@@ -337,6 +420,10 @@ func copyFresh(ctx context.Context, tx pgx.Tx, t packedTable, r *packedRows, fre
 	if t.listCol != "" {
 		cols = append(cols, t.listCol)
 	}
+	hour := r.hasHourLists()
+	if hour {
+		cols = append(cols, hourMinutesCol, hourDetailCol)
+	}
 	var b copyBuf
 	b.start(len(fresh) * (64 + 12*len(r.flat)/max(1, len(r.org))))
 	for _, i := range fresh {
@@ -351,6 +438,10 @@ func copyFresh(ctx context.Context, tx pgx.Tx, t packedTable, r *packedRows, fre
 		b.int64(r.rl[i])
 		if t.listCol != "" {
 			b.int8Array(r.flat[r.start[i]-1 : r.end[i]])
+		}
+		if hour {
+			b.hourListOrNull(r.mflat, r.mstart[i], r.mend[i], r.bucket[i])
+			b.hourListOrNull(r.dflat, r.dstart[i], r.dend[i], r.bucket[i])
 		}
 	}
 	return copyInSavepoint(ctx, tx, t.name, cols, b.finish())
@@ -411,6 +502,20 @@ func (c *copyBuf) int8Array(vs []int64) {
 		c.b = binary.BigEndian.AppendUint32(c.b, 8)
 		c.b = binary.BigEndian.AppendUint64(c.b, uint64(v))
 	}
+}
+
+// hourListOrNull writes flat's slice [s, e] (1-based, inclusive) of a row
+// of bucket as an encoded hour list (see appendHourList), or NULL when s
+// is 0.
+func (c *copyBuf) hourListOrNull(flat []int64, s, e int32, bucket int64) {
+	if s == 0 {
+		c.b = binary.BigEndian.AppendUint32(c.b, 0xffffffff) // NULL
+		return
+	}
+	at := len(c.b)
+	c.b = binary.BigEndian.AppendUint32(c.b, 0)
+	c.b = appendHourList(c.b, flat[s-1:e], bucket)
+	binary.BigEndian.PutUint32(c.b[at:], uint32(len(c.b)-at-4))
 }
 
 // finish ends the data and returns it.

@@ -81,3 +81,16 @@ func TestMergeEntriesRandom(t *testing.T) {
 		}
 	}
 }
+
+func TestHourListRoundTrip(t *testing.T) {
+	const bucket = 1_773_500_400
+	flat := []int64{0, 3, 1, bucket + 59, bucket + 30, 7, 1, 0, bucket + 3599, 0, 300000, 1 << 40, 5, bucket - 7, bucket + 4000}
+	b := appendHourList(nil, flat, bucket)
+	got, err := appendHourEntries(nil, b, bucket)
+	if err != nil || !slices.Equal(got, flat) {
+		t.Fatalf("round trip: %v, %v; want %v", got, err, flat)
+	}
+	if _, err := appendHourEntries(nil, b[:len(b)-1], bucket); err == nil {
+		t.Fatal("a truncated list decoded")
+	}
+}
