@@ -92,17 +92,13 @@ func (s *Service) UsageJSON(ctx context.Context, sc Scope, p *Params) ([]byte, e
 	}
 	first, n := plan.first, len(plan.keys)
 	frags := make([][]byte, n)
-	lo, hi := -1, -1 // the days to compute, [lo, hi]
-	for i := range n {
-		if f, hit := s.fragments.get(plan.keys[i], plan.states[i]); hit {
+	lo, hi := missingDays(n, func(i int) bool {
+		f, hit := s.fragments.get(plan.keys[i], plan.states[i])
+		if hit {
 			frags[i] = f.json
-		} else {
-			if lo < 0 {
-				lo = i
-			}
-			hi = i
 		}
-	}
+		return hit
+	})
 	if lo >= 0 {
 		span := q
 		span.From, span.To = first.AddDays(lo).Time(), first.AddDays(hi+1).Time()
@@ -211,17 +207,13 @@ func (s *Service) summaryDays(ctx context.Context, sc Scope, p *Params, q Query,
 	}
 	n := len(plan.keys)
 	days := make([][]SummaryItem, n)
-	lo, hi := -1, -1 // the days to compute, [lo, hi]
-	for i := range n {
-		if f, hit := s.fragments.get(plan.keys[i], plan.states[i]); hit {
+	lo, hi := missingDays(n, func(i int) bool {
+		f, hit := s.fragments.get(plan.keys[i], plan.states[i])
+		if hit {
 			days[i] = f.parts
-		} else {
-			if lo < 0 {
-				lo = i
-			}
-			hi = i
 		}
-	}
+		return hit
+	})
 	if lo >= 0 {
 		span := q
 		span.From, span.To = plan.first.AddDays(lo).Time(), plan.first.AddDays(hi+1).Time()
@@ -293,4 +285,20 @@ func appendQuotaState(sb *strings.Builder, qm quotaMonth, d Date) {
 		}
 		sb.WriteByte(';')
 	}
+}
+
+// missingDays returns the first and the last of the n days for which kept
+// reports false (kept takes what it has): the span to compute, [lo, hi],
+// or -1, -1 when every day is kept.
+func missingDays(n int, kept func(i int) bool) (lo, hi int) {
+	lo, hi = -1, -1
+	for i := range n {
+		if !kept(i) {
+			if lo < 0 {
+				lo = i
+			}
+			hi = i
+		}
+	}
+	return lo, hi
 }
