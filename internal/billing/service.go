@@ -21,12 +21,12 @@ type Service struct {
 	// Attribution attributes usage to cost centers; nil means none exist.
 	Attribution Attribution
 
-	fragments dayFragments // encoded usage items per request and day (usage_days.go)
+	fragments *StateCache[dayFragment] // encoded usage items per request and day (usage_days.go)
 }
 
 // NewService returns a service over store with catalogue c.
 func NewService(store Store, c *Catalog, now func() time.Time) *Service {
-	return &Service{Store: store, Catalog: c, Now: now}
+	return &Service{Store: store, Catalog: c, Now: now, fragments: newDayFragments()}
 }
 
 // Ingest records validated, normalized records durably, filling in the

@@ -1,12 +1,10 @@
 package billing
 
 import (
-	"container/list"
 	"context"
 	"fmt"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 )
 
@@ -23,53 +21,15 @@ import (
 // dayFragmentBytes bounds the encoded day items a process keeps.
 const dayFragmentBytes = 96 << 20
 
-// dayFragments is an LRU of encoded day items; the zero value is ready.
-type dayFragments struct {
-	mu    sync.Mutex
-	bytes int
-	byKey map[string]*list.Element
-	lru   list.List // of *dayFragment, most recently used in front
-}
-
+// dayFragment is a day's kept part of an answer.
 type dayFragment struct {
-	key, state string
-	json       []byte        // the day's usage items, comma-separated, never changed once kept
-	parts      []SummaryItem // or the day's summary parts (summaryParts)
+	json  []byte        // the day's usage items, comma-separated, never changed once kept
+	parts []SummaryItem // or the day's summary parts (summaryParts)
 }
 
-func (f *dayFragment) size() int { return len(f.key) + len(f.json) + 160*len(f.parts) }
-
-func (c *dayFragments) get(key, state string) (*dayFragment, bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if e, ok := c.byKey[key]; ok {
-		if f := e.Value.(*dayFragment); f.state == state {
-			c.lru.MoveToFront(e)
-			return f, true
-		}
-	}
-	return nil, false
-}
-
-func (c *dayFragments) put(f *dayFragment) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.byKey == nil {
-		c.byKey = map[string]*list.Element{}
-	}
-	if e, ok := c.byKey[f.key]; ok {
-		c.bytes -= e.Value.(*dayFragment).size()
-		c.lru.Remove(e)
-	}
-	c.byKey[f.key] = c.lru.PushFront(f)
-	c.bytes += f.size()
-	for c.bytes > dayFragmentBytes {
-		e := c.lru.Back()
-		old := e.Value.(*dayFragment)
-		c.lru.Remove(e)
-		delete(c.byKey, old.key)
-		c.bytes -= old.size()
-	}
+// newDayFragments returns the cache of encoded day items.
+func newDayFragments() *StateCache[dayFragment] {
+	return &StateCache[dayFragment]{Max: dayFragmentBytes, Size: func(f dayFragment) int { return len(f.json) + 160*len(f.parts) }}
 }
 
 // UsageJSON answers the usage endpoint as Usage does, encoded as
@@ -93,7 +53,7 @@ func (s *Service) UsageJSON(ctx context.Context, sc Scope, p *Params) ([]byte, e
 	first, n := plan.first, len(plan.keys)
 	frags := make([][]byte, n)
 	lo, hi := missingDays(n, func(i int) bool {
-		f, hit := s.fragments.get(plan.keys[i], plan.states[i])
+		f, hit := s.fragments.Get(plan.keys[i], plan.states[i])
 		if hit {
 			frags[i] = f.json
 		}
@@ -120,7 +80,7 @@ func (s *Service) UsageJSON(ctx context.Context, sc Scope, p *Params) ([]byte, e
 			d := first.AddDays(i)
 			f := appendUsageItems([]byte{}, byDate[d.Time().Format(time.DateOnly)])
 			frags[i] = f
-			s.fragments.put(&dayFragment{key: plan.keys[i], state: plan.states[i], json: f})
+			s.fragments.Put(plan.keys[i], plan.states[i], dayFragment{json: f})
 		}
 	}
 	size := 32
@@ -208,7 +168,7 @@ func (s *Service) summaryDays(ctx context.Context, sc Scope, p *Params, q Query,
 	n := len(plan.keys)
 	days := make([][]SummaryItem, n)
 	lo, hi := missingDays(n, func(i int) bool {
-		f, hit := s.fragments.get(plan.keys[i], plan.states[i])
+		f, hit := s.fragments.Get(plan.keys[i], plan.states[i])
 		if hit {
 			days[i] = f.parts
 		}
@@ -232,7 +192,7 @@ func (s *Service) summaryDays(ctx context.Context, sc Scope, p *Params, q Query,
 				parts = []SummaryItem{}
 			}
 			days[i] = parts
-			s.fragments.put(&dayFragment{key: plan.keys[i], state: plan.states[i], parts: parts})
+			s.fragments.Put(plan.keys[i], plan.states[i], dayFragment{parts: parts})
 		}
 	}
 	var parts []SummaryItem

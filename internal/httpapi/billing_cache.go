@@ -1,9 +1,7 @@
 package httpapi
 
 import (
-	"container/list"
 	"net/http"
-	"sync"
 
 	"github.com/ghusage/ghusage/internal/billing"
 )
@@ -13,71 +11,18 @@ import (
 // 10 million records a month); an answer over a quarter of it is not kept.
 const billingAnswerBytes = 96 << 20
 
-// billingAnswers keeps the latest encoded answer of each usage and
-// summary request (billing.Service.AnswerKey's req), valid while the
-// state it was computed at (the ledger versions of its months and its
-// cost-center attribution) is unchanged, with its weak ETag, least
-// recently used first out. The zero value is ready.
-type billingAnswers struct {
-	mu    sync.Mutex
-	bytes int
-	byReq map[string]*list.Element
-	lru   list.List // of *billingAnswer, most recently used in front
-	// Hits and misses, for tests and the bench.
-	hits, misses int64
-}
-
+// billingAnswer is a kept usage or summary answer.
 type billingAnswer struct {
-	req, state string
-	body       []byte // the JSON and its newline, never changed once kept
-	etag       string // weakETag(body)
+	body []byte // the JSON and its newline, never changed once kept
+	etag string // weakETag(body)
 }
 
-// get returns the answer of req kept at state, or nil.
-func (c *billingAnswers) get(req, state string) *billingAnswer {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if e, ok := c.byReq[req]; ok {
-		if a := e.Value.(*billingAnswer); a.state == state {
-			c.lru.MoveToFront(e)
-			c.hits++
-			return a
-		}
-	}
-	c.misses++
-	return nil
-}
-
-// put keeps a, replacing req's answer at any other state.
-func (c *billingAnswers) put(a *billingAnswer) {
-	if len(a.body) > billingAnswerBytes/4 {
-		return
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.byReq == nil {
-		c.byReq = map[string]*list.Element{}
-	}
-	if e, ok := c.byReq[a.req]; ok {
-		c.bytes -= len(e.Value.(*billingAnswer).body)
-		c.lru.Remove(e)
-	}
-	c.byReq[a.req] = c.lru.PushFront(a)
-	c.bytes += len(a.body)
-	for c.bytes > billingAnswerBytes {
-		e := c.lru.Back()
-		old := e.Value.(*billingAnswer)
-		c.lru.Remove(e)
-		delete(c.byReq, old.req)
-		c.bytes -= len(old.body)
-	}
-}
-
-// counts returns the hits and misses so far.
-func (c *billingAnswers) counts() (hits, misses int64) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.hits, c.misses
+// newBillingAnswers returns the cache of the latest encoded answer of
+// each usage and summary request (billing.Service.AnswerKey's req), valid
+// while the state it was computed at (the ledger versions of its months
+// and its cost-center attribution) is unchanged.
+func newBillingAnswers() *billing.StateCache[billingAnswer] {
+	return &billing.StateCache[billingAnswer]{Max: billingAnswerBytes, Size: func(a billingAnswer) int { return len(a.body) + len(a.etag) }}
 }
 
 // billingAnswer serves a usage or summary answer: the kept one when the
@@ -89,7 +34,7 @@ func (s *Server) billingAnswer(w http.ResponseWriter, r *http.Request, sc billin
 		return err
 	}
 	if ok {
-		if a := s.billingAnswers.get(req, state); a != nil {
+		if a, hit := s.billingAnswers.Get(req, state); hit {
 			writeBody(w, a.body, a.etag)
 			return nil
 		}
@@ -99,9 +44,9 @@ func (s *Server) billingAnswer(w http.ResponseWriter, r *http.Request, sc billin
 		return err
 	}
 	body = append(body, '\n')
-	a := &billingAnswer{req: req, state: state, body: body, etag: weakETag(body)}
+	a := billingAnswer{body: body, etag: weakETag(body)}
 	if ok {
-		s.billingAnswers.put(a)
+		s.billingAnswers.Put(req, state, a)
 	}
 	writeBody(w, a.body, a.etag)
 	return nil

@@ -76,8 +76,8 @@ type Server struct {
 	once   sync.Once
 	h      http.Handler
 
-	rateLimitBodies rateLimitBodies // recent GET /rate_limit bodies (ratelimit.go)
-	billingAnswers  billingAnswers  // encoded usage and summary answers (billing_cache.go)
+	rateLimitBodies rateLimitBodies                    // recent GET /rate_limit bodies (ratelimit.go)
+	billingAnswers  *billing.StateCache[billingAnswer] // encoded usage and summary answers (billing_cache.go)
 }
 
 // apiPrefix is GitHub Enterprise Server's REST prefix, served as an alias.
@@ -98,6 +98,7 @@ func (s *Server) Handler() http.Handler {
 		if s.Metrics == nil {
 			s.Metrics = metrics.New()
 		}
+		s.billingAnswers = newBillingAnswers()
 		if s.MaxBodyBytes == 0 {
 			s.MaxBodyBytes = 1 << 20
 		}
