@@ -10,7 +10,7 @@ import (
 // budget of bytes, least recently used out first. It is safe for
 // concurrent use; the zero value is not: set Max and Size.
 type StateCache[V any] struct {
-	Max  int          // the bytes kept at most
+	Max  int         // the bytes kept at most
 	Size func(V) int // the bytes a value costs
 
 	mu    sync.Mutex
