@@ -6,6 +6,8 @@ import (
 	"fmt"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/ghusage/ghusage/internal/insights"
 )
 
 // How the ids of a batch are remembered (insights_seen_keys, migration
@@ -28,24 +30,7 @@ type seenMinute struct {
 
 // has reports whether the minute holds key k.
 func (m *seenMinute) has(k *[16]byte) bool {
-	return m != nil && (containsKey(m.keys[k[0]>>4], k) || containsKey(m.keys[seenWholeMinute], k))
-}
-
-// containsKey reports whether the sorted 16-byte keys in have include k.
-func containsKey(have []byte, k *[16]byte) bool {
-	lo, hi := 0, len(have)/16
-	for lo < hi {
-		mid := (lo + hi) / 2
-		switch bytes.Compare(have[mid*16:mid*16+16], k[:]) {
-		case 0:
-			return true
-		case -1:
-			lo = mid + 1
-		default:
-			hi = mid
-		}
-	}
-	return false
+	return m != nil && (insights.KeysContain(m.keys[k[0]>>4], k) || insights.KeysContain(m.keys[seenWholeMinute], k))
 }
 
 // minutesOf returns the distinct minutes of keys (sorted by minute).

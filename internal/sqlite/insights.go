@@ -246,7 +246,7 @@ func dedup(ctx context.Context, tx *sql.Tx, events []insights.Event, dk *dedupKe
 			have := existing[g.shard]
 			var added []byte
 			for _, k := range gkeys[gi] {
-				if !containsKey(have, k) && !containsKey(whole, k) {
+				if !insights.KeysContain(have, &k) && !insights.KeysContain(whole, &k) {
 					newKeys = append(newKeys, seenKey{g.bucket, k})
 					added = append(added, k[:]...)
 				}
@@ -362,23 +362,6 @@ func loadSeen(ctx context.Context, tx *sql.Tx, buckets []int64) (map[int64]*seen
 		}
 	}
 	return out, nil
-}
-
-// containsKey reports whether the sorted 16-byte keys in have include k.
-func containsKey(have []byte, k [16]byte) bool {
-	lo, hi := 0, len(have)/16
-	for lo < hi {
-		mid := (lo + hi) / 2
-		switch bytes.Compare(have[mid*16:mid*16+16], k[:]) {
-		case 0:
-			return true
-		case -1:
-			lo = mid + 1
-		default:
-			hi = mid
-		}
-	}
-	return false
 }
 
 // mergeKeyBytes merges the sorted 16-byte keys add into the sorted key
