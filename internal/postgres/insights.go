@@ -102,7 +102,7 @@ func (db *DB) InsightsIngest(ctx context.Context, events []insights.Event, cut i
 					return err
 				}
 				if !stored {
-					if err := writeRollup(ctx, tx, all(), refs); err != nil {
+					if err := writeRollup(ctx, tx, all(), refs, db.legacyFold); err != nil {
 						return err
 					}
 					n, err := claimSeen(ctx, tx, keys.sorted, func(seenKey) {})
@@ -129,7 +129,7 @@ func (db *DB) InsightsIngest(ctx context.Context, events []insights.Event, cut i
 			if len(fresh) < len(events) {
 				p = insights.AggregatePackedWith(fresh, cut, opts)
 			}
-			return writeRollup(ctx, tx, p, refs)
+			return writeRollup(ctx, tx, p, refs, db.legacyFold)
 		})
 		if raced && !claimFirst {
 			claimFirst = true
@@ -445,7 +445,10 @@ func packHourLists[T any](out *packedRows, rows []insights.PackedRow, ord []T, a
 // so two batches written at once (two in flight, or replicas) do their
 // first passes side by side, and the one behind waits in the second, at
 // the buckets they share.
-func writeRollup(ctx context.Context, tx pgx.Tx, p *insights.Packed, refs *batchRefs) error {
+//
+// With arrays, entry lists are written as bigint[], as builds before
+// migration 0026 did (see packedTable).
+func writeRollup(ctx context.Context, tx pgx.Tx, p *insights.Packed, refs *batchRefs, arrays bool) error {
 	actors := make([]int64, len(p.Actors))
 	for i, a := range p.Actors {
 		actors[i] = refs.actors[a]
@@ -466,12 +469,14 @@ func writeRollup(ctx context.Context, tx pgx.Tx, p *insights.Packed, refs *batch
 	same := func(k int64) int64 { return k }
 	actorRef := func(k int64) int64 { return actors[k] }
 	var sets []tableRows
+	tSubjects, tActor, tUser := tableSubjects, tableActor, tableUser
+	tSubjects.arrays, tActor.arrays, tUser.arrays = arrays, arrays, arrays
 	for _, coarse := range []bool{false, true} {
 		orgs := pack(p, p.OrgRows, coarse, false, same, subjects)
 		// the organization's totals: the subjects' rows without their lists
-		sets = append(sets, tableRows{t: tableOrg, r: orgs}, tableRows{t: tableSubjects, r: orgs},
-			tableRows{t: tableActor, r: pack(p, p.ActorRows, coarse, true, actorRef, routes)},
-			tableRows{t: tableUser, r: pack(p, p.UserRows, coarse, true, same, actors)})
+		sets = append(sets, tableRows{t: tableOrg, r: orgs}, tableRows{t: tSubjects, r: orgs},
+			tableRows{t: tActor, r: pack(p, p.ActorRows, coarse, true, actorRef, routes)},
+			tableRows{t: tUser, r: pack(p, p.UserRows, coarse, true, same, actors)})
 	}
 	if err := writeInner(ctx, tx, sets); err != nil {
 		return err
@@ -597,7 +602,7 @@ func (db *DB) hourMinutes(ctx context.Context, table, col, prefix string, prefix
 func (db *DB) minuteDetail(ctx context.Context, list, table, prefix string, args []any, segs []insights.Segment,
 	fn func(row, ref int64, c insights.Counts)) error {
 	for _, s := range segs {
-		q, qargs := segmentRows("bucket, "+list, table, prefix, args,
+		q, qargs := segmentRows("bucket, "+list+", "+list+listVarSuffix, table, prefix, args,
 			[]storedSeg{{lvlMinuteDetail, insights.FiveMinutes.Floor(s.Start), s.End}})
 		rows, err := db.pool.Query(ctx, q+" ORDER BY bucket", qargs...)
 		if err != nil {
@@ -606,9 +611,13 @@ func (db *DB) minuteDetail(ctx context.Context, list, table, prefix string, args
 		var l []int64
 		var bucket int64
 		for rows.Next() {
-			if err := rows.Scan(&bucket, &l); err != nil {
+			err := rows.Scan(&bucket, nil, nil)
+			if err == nil {
+				l, err = readEntryLists(rows, 1, bucket, l[:0])
+			}
+			if err != nil {
 				rows.Close()
-				return err
+				return fmt.Errorf("%s: %w", table, err)
 			}
 			if len(l)%entryWidth != 0 {
 				rows.Close()
@@ -629,7 +638,22 @@ func (db *DB) minuteDetail(ctx context.Context, list, table, prefix string, args
 	return nil
 }
 
-// listColumn is the entry list column of a folded table.
+// readEntryLists appends to dst the entries of the row's bigint[] list in
+// column c and of its bytea list (of a row of bucket) in column c+1
+// (migration 0026: a row holds its entries in one of them, or in both).
+func readEntryLists(rows pgx.Rows, c int, bucket int64, dst []int64) ([]int64, error) {
+	dst, err := int8ArrayColumn(rows, c, dst)
+	if err != nil {
+		return nil, err
+	}
+	raw, err := byteaColumn(rows, c+1)
+	if err != nil || raw == nil {
+		return dst, err
+	}
+	return appendHourEntries(dst, raw, bucket)
+}
+
+// listColumn is the (bigint[]) entry list column of a folded table.
 func listColumn(table string) string {
 	if table == "insights_p_user" {
 		return "actors"
@@ -743,18 +767,18 @@ func (db *DB) InsightsGroups(ctx context.Context, s insights.Scope, segs []insig
 		list, table, prefix, args = "routes", "insights_p_actor", actorPrefix, []any{s.Org, string(s.Actor.Type), s.Actor.ID}
 	}
 	whole, detail, hours := storedSegs(table, segs)
-	inner, qargs := segmentRows(list, table, prefix, args, whole)
+	inner, qargs := segmentRows("bucket, "+list+", "+list+listVarSuffix, table, prefix, args, whole)
 	rows, err := db.pool.Query(ctx, inner, qargs...)
 	if err != nil {
 		return wrap(err, "insights groups")
 	}
 	defer rows.Close()
 	var l []int64
+	var bucket int64
 	for rows.Next() {
-		if fd := rows.FieldDescriptions(); fd[0].Format == pgx.BinaryFormatCode && fd[0].DataTypeOID == int8ArrayOID {
-			l, err = appendInt8Array(l[:0], rows.RawValues()[0])
-		} else {
-			err = rows.Scan(&l)
+		err := rows.Scan(&bucket, nil, nil)
+		if err == nil {
+			l, err = int8ArrayColumn(rows, 1, l[:0])
 		}
 		if err != nil {
 			return wrap(fmt.Errorf("%s: %w", table, err), "insights groups")
@@ -764,6 +788,13 @@ func (db *DB) InsightsGroups(ctx context.Context, s insights.Scope, segs []insig
 		}
 		for i := 0; i < len(l); i += entryWidth {
 			g.Add(l[i], insights.Counts{Total: l[i+1], RateLimited: l[i+2], Last: l[i+3], LastRateLimited: l[i+4]})
+		}
+		raw, err := byteaColumn(rows, 2)
+		if err == nil {
+			err = eachHourEntry(raw, bucket, g.Add)
+		}
+		if err != nil {
+			return wrap(fmt.Errorf("%s: %w", table, err), "insights groups")
 		}
 	}
 	if err := rows.Err(); err != nil {

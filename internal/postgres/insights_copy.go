@@ -42,18 +42,29 @@ import (
 const maxCopyRetries = 20
 
 // packedTable describes one roll-up table for writePacked: its key column
-// after the organization ("" for none) and its entry list column ("" for
-// none: insights_r_org).
+// after the organization ("" for none), its entry list columns ("" for
+// none: insights_r_org), the bigint[] one of builds before migration 0026
+// and the bytea one (listCol + "_v", see insights_hourlists.go) lists are
+// written to now, and whether to write the bigint[] one instead, as
+// builds before migration 0026 did (legacyFold, for tests).
 type packedTable struct {
 	name, keyCol, listCol string
+	arrays                bool
 }
 
 var (
-	tableOrg      = packedTable{"insights_r_org", "", ""}
-	tableSubjects = packedTable{"insights_p_subjects", "", "subjects"}
-	tableActor    = packedTable{"insights_p_actor", "actor", "routes"}
-	tableUser     = packedTable{"insights_p_user", "user_id", "actors"}
+	tableOrg      = packedTable{name: "insights_r_org"}
+	tableSubjects = packedTable{name: "insights_p_subjects", listCol: "subjects"}
+	tableActor    = packedTable{name: "insights_p_actor", keyCol: "actor", listCol: "routes"}
+	tableUser     = packedTable{name: "insights_p_user", keyCol: "user_id", listCol: "actors"}
 )
+
+// varCol is the bytea list column of t (migration 0026).
+func (t packedTable) varCol() string { return t.listCol + listVarSuffix }
+
+// listVarSuffix names a table's bytea entry list column after its
+// bigint[] one.
+const listVarSuffix = "_v"
 
 // isUniqueViolation reports whether err is PostgreSQL's unique_violation.
 func isUniqueViolation(err error) bool {
@@ -245,9 +256,9 @@ func lockStored(ctx context.Context, tx pgx.Tx, t packedTable, r *packedRows, pr
 		org[j], key[j], lvl[j], bucket[j] = r.org[i], r.key[i], r.lvl[i], r.bucket[i]
 	}
 	_, join := keyCols(t)
-	list := "NULL::bigint[]"
+	list := "NULL::bigint[], NULL::bytea"
 	if t.listCol != "" {
-		list = "t." + t.listCol
+		list = "t." + t.listCol + ", t." + t.varCol()
 	}
 	if r.hasHourLists() {
 		list += ", t." + hourMinutesCol + ", t." + hourDetailCol
@@ -265,20 +276,27 @@ func lockStored(ctx context.Context, tx pgx.Tx, t packedTable, r *packedRows, pr
 	for rows.Next() {
 		var i int64
 		var s storedRow
-		dest := []any{&i, &s.total, &s.rl, nil, nil, nil}
+		dest := []any{&i, &s.total, &s.rl, nil, nil, nil, nil}
 		if err := rows.Scan(dest[:len(rows.FieldDescriptions())]...); err != nil {
 			return nil, err
-		}
-		if s.list, err = int8ArrayColumn(rows, 3, nil); err != nil {
-			return nil, fmt.Errorf("%s: %w", t.name, err)
 		}
 		if i < 1 || int(i) > n {
 			return nil, fmt.Errorf("%s: row %d of %d", t.name, i, n)
 		}
+		if s.list, err = int8ArrayColumn(rows, 3, nil); err != nil {
+			return nil, fmt.Errorf("%s: %w", t.name, err)
+		}
+		raw, err := byteaColumn(rows, 4)
+		if err == nil && raw != nil {
+			s.list, err = appendHourEntries(s.list, raw, r.bucket[probe[i-1]])
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", t.name, err)
+		}
 		if r.hasHourLists() {
 			i := probe[i-1]
 			for c, l := range []*[]int64{&s.minutes, &s.detail} {
-				raw, err := byteaColumn(rows, 4+c)
+				raw, err := byteaColumn(rows, 5+c)
 				if err == nil && raw != nil {
 					*l, err = appendHourEntries(nil, raw, r.bucket[i])
 				}
@@ -344,6 +362,12 @@ func updateStored(ctx context.Context, tx pgx.Tx, t packedTable, r *packedRows, 
 	org, key, lvl, bucket := make([]string, n), make([]int64, n), make([]int16, n), make([]int64, n)
 	total, rl, start, end := make([]int64, n), make([]int64, n), make([]int32, n), make([]int32, n)
 	var flat []int64
+	var lists [][]byte // the merged lists as bytea (unless t.arrays)
+	if t.listCol != "" && !t.arrays {
+		lists = make([][]byte, n)
+	}
+	var enc []byte
+	ends := make([]int, 0, len(lists))
 	hour := r.hasHourLists()
 	var mins, detail [][]byte
 	if hour {
@@ -368,8 +392,14 @@ func updateStored(ctx context.Context, tx pgx.Tx, t packedTable, r *packedRows, 
 		org[j], key[j], lvl[j], bucket[j] = r.org[i], r.key[i], r.lvl[i], r.bucket[i]
 		total[j], rl[j] = s.total+r.total[i], s.rl+r.rl[i]
 		start[j] = int32(len(flat) + 1)
-		if t.listCol != "" {
-			flat = mergeEntries(flat, s.list, r.flat[r.start[i]-1:r.end[i]], r.lvl[i] == lvlMinuteDetail && foldedTable(t.name))
+		byMinute := r.lvl[i] == lvlMinuteDetail && foldedTable(t.name)
+		switch {
+		case lists != nil:
+			tmp = mergeEntries(tmp[:0], s.list, r.flat[r.start[i]-1:r.end[i]], byMinute)
+			enc = appendHourList(enc, tmp, r.bucket[i])
+			ends = append(ends, len(enc))
+		case t.listCol != "":
+			flat = mergeEntries(flat, s.list, r.flat[r.start[i]-1:r.end[i]], byMinute)
 		}
 		end[j] = int32(len(flat))
 		if hour {
@@ -377,12 +407,22 @@ func updateStored(ctx context.Context, tx pgx.Tx, t packedTable, r *packedRows, 
 			detail[j] = mergeList(s.detail, r.dflat, r.dstart[i], r.dend[i], r.bucket[i], true)
 		}
 	}
+	prev := 0
+	for j := range lists {
+		lists[j] = enc[prev:ends[j]:ends[j]]
+		prev = ends[j]
+	}
 	_, join := keyCols(t)
 	set := "total = u.total, rl = u.rl"
-	if t.listCol != "" {
-		set += ", " + t.listCol + " = ($9::bigint[])[u.s:u.e]"
-	}
 	cols, from := "org, k, lvl, bucket, total, rl, s, e", "$1::text[], $2::bigint[], $3::smallint[], $4::bigint[], $5::bigint[], $6::bigint[], $7::int[], $8::int[]"
+	switch {
+	case lists != nil:
+		set += fmt.Sprintf(", %s = NULL, %s = u.l", t.listCol, t.varCol())
+		cols += ", l"
+		from += ", $9::bytea[]"
+	case t.listCol != "":
+		set += fmt.Sprintf(", %s = ($9::bigint[])[u.s:u.e], %s = NULL", t.listCol, t.varCol())
+	}
 	if hour {
 		set += fmt.Sprintf(", %s = u.m, %s = u.d", hourMinutesCol, hourDetailCol)
 		cols += ", m, d"
@@ -393,7 +433,10 @@ func updateStored(ctx context.Context, tx pgx.Tx, t packedTable, r *packedRows, 
 			AS u(%[5]s)
 		WHERE %[3]s`, t.name, set, join, from, cols)
 	args := []any{org, key, lvl, bucket, total, rl, start, end}
-	if t.listCol != "" {
+	switch {
+	case lists != nil:
+		args = append(args, lists)
+	case t.listCol != "":
 		if flat == nil {
 			flat = []int64{}
 		}
@@ -417,15 +460,22 @@ func copyFresh(ctx context.Context, tx pgx.Tx, t packedTable, r *packedRows, fre
 		cols = append(cols, t.keyCol)
 	}
 	cols = append(cols, "lvl", "bucket", "total", "rl")
-	if t.listCol != "" {
+	switch {
+	case t.listCol != "" && t.arrays:
 		cols = append(cols, t.listCol)
+	case t.listCol != "":
+		cols = append(cols, t.varCol())
 	}
 	hour := r.hasHourLists()
 	if hour {
 		cols = append(cols, hourMinutesCol, hourDetailCol)
 	}
 	var b copyBuf
-	b.start(len(fresh) * (64 + 12*len(r.flat)/max(1, len(r.org))))
+	per := 12
+	if !t.arrays {
+		per = 3
+	}
+	b.start(len(fresh) * (64 + per*len(r.flat)/max(1, len(r.org))))
 	for _, i := range fresh {
 		b.tuple(len(cols))
 		b.text(r.org[i])
@@ -436,8 +486,11 @@ func copyFresh(ctx context.Context, tx pgx.Tx, t packedTable, r *packedRows, fre
 		b.int64(r.bucket[i])
 		b.int64(r.total[i])
 		b.int64(r.rl[i])
-		if t.listCol != "" {
+		switch {
+		case t.listCol != "" && t.arrays:
 			b.int8Array(r.flat[r.start[i]-1 : r.end[i]])
+		case t.listCol != "":
+			b.hourList(r.flat[r.start[i]-1:r.end[i]], r.bucket[i])
 		}
 		if hour {
 			b.hourListOrNull(r.mflat, r.mstart[i], r.mend[i], r.bucket[i])
@@ -504,6 +557,15 @@ func (c *copyBuf) int8Array(vs []int64) {
 	}
 }
 
+// hourList writes the entries flat of a row of bucket as an encoded list
+// (see appendHourList).
+func (c *copyBuf) hourList(flat []int64, bucket int64) {
+	at := len(c.b)
+	c.b = binary.BigEndian.AppendUint32(c.b, 0)
+	c.b = appendHourList(c.b, flat, bucket)
+	binary.BigEndian.PutUint32(c.b[at:], uint32(len(c.b)-at-4))
+}
+
 // hourListOrNull writes flat's slice [s, e] (1-based, inclusive) of a row
 // of bucket as an encoded hour list (see appendHourList), or NULL when s
 // is 0.
@@ -512,10 +574,7 @@ func (c *copyBuf) hourListOrNull(flat []int64, s, e int32, bucket int64) {
 		c.b = binary.BigEndian.AppendUint32(c.b, 0xffffffff) // NULL
 		return
 	}
-	at := len(c.b)
-	c.b = binary.BigEndian.AppendUint32(c.b, 0)
-	c.b = appendHourList(c.b, flat[s-1:e], bucket)
-	binary.BigEndian.PutUint32(c.b[at:], uint32(len(c.b)-at-4))
+	c.hourList(flat[s-1:e], bucket)
 }
 
 // finish ends the data and returns it.
