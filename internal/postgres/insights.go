@@ -1,7 +1,6 @@
 package postgres
 
 import (
-	"bytes"
 	"cmp"
 	"context"
 	"encoding/binary"
@@ -179,11 +178,22 @@ func newDedupKeys(events []insights.Event) *dedupKeys {
 			d.sorted = append(d.sorted, k)
 		}
 	}
-	slices.SortFunc(d.sorted, func(a, b seenKey) int {
-		return cmp.Or(cmp.Compare(a.minute, b.minute), bytes.Compare(a.k[:], b.k[:]))
-	})
+	slices.SortFunc(d.sorted, cmpSeenKey)
 	d.sorted = slices.Compact(d.sorted)
 	return d
+}
+
+// cmpSeenKey orders keys by minute, then key bytes (compared as two
+// big-endian words: sorting a batch's keys was a tenth of ingest's CPU in
+// the store with bytes.Compare).
+func cmpSeenKey(a, b seenKey) int {
+	if a.minute != b.minute {
+		return cmp.Compare(a.minute, b.minute)
+	}
+	if x, y := binary.BigEndian.Uint64(a.k[:8]), binary.BigEndian.Uint64(b.k[:8]); x != y {
+		return cmp.Compare(x, y)
+	}
+	return cmp.Compare(binary.BigEndian.Uint64(a.k[8:]), binary.BigEndian.Uint64(b.k[8:]))
 }
 
 // dedupEvents claims the keys of events in insights_seen_keys and returns
@@ -349,29 +359,33 @@ func pack(p *insights.Packed, rows []insights.PackedRow, coarse, folded bool, ke
 		entries += len(r.Entries)
 	}
 	slices.SortFunc(ord, func(a, b sorted) int {
-		return cmp.Or(cmp.Compare(a.org, b.org), cmp.Compare(a.key, b.key), cmp.Compare(a.lvl, b.lvl), cmp.Compare(a.bucket, b.bucket))
+		switch {
+		case a.org != b.org:
+			return cmp.Compare(a.org, b.org)
+		case a.key != b.key:
+			return cmp.Compare(a.key, b.key)
+		case a.lvl != b.lvl:
+			return cmp.Compare(a.lvl, b.lvl)
+		}
+		return cmp.Compare(a.bucket, b.bucket)
 	})
 	n := len(ord)
 	out := &packedRows{org: make([]string, n), key: make([]int64, n), lvl: make([]int16, n), bucket: make([]int64, n),
 		total: make([]int64, n), rl: make([]int64, n), start: make([]int32, n), end: make([]int32, n),
 		flat: make([]int64, 0, entries*entryWidth)}
-	type ent struct {
-		ref int64
-		c   insights.Counts
-	}
-	var es []ent
+	var es []entry
 	for j, o := range ord {
 		r := &rows[o.i]
 		out.org[j], out.key[j], out.lvl[j], out.bucket[j] = p.Orgs[r.Org], o.key, o.lvl, o.bucket
 		out.total[j], out.rl[j] = r.Total, r.RateLimited
 		es = es[:0]
 		for _, e := range r.Entries {
-			es = append(es, ent{entRef[e.Ref], e.Counts})
+			es = append(es, entry{entRef[e.Ref], e.Counts})
 		}
-		slices.SortFunc(es, func(a, b ent) int { return cmp.Compare(a.ref, b.ref) })
+		sortEntries(es)
 		out.start[j] = int32(len(out.flat) + 1)
 		for _, e := range es {
-			out.flat = append(out.flat, e.ref, e.c.Total, e.c.RateLimited, e.c.Last, e.c.LastRateLimited)
+			out.flat = append(out.flat, e.ref, e.Total, e.RateLimited, e.Last, e.LastRateLimited)
 		}
 		out.end[j] = int32(len(out.flat))
 	}

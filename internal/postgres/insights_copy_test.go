@@ -1,6 +1,8 @@
 package postgres
 
 import (
+	"bytes"
+	"cmp"
 	"encoding/binary"
 	"maps"
 	"math/rand/v2"
@@ -60,8 +62,17 @@ func TestMergeEntriesRandom(t *testing.T) {
 		}
 		return l
 	}
-	for range 100 {
+	// sorted lists without a repeated ref (those stored and packed) take
+	// mergeSorted's way; the others mergeBySorting's
+	unique := func(l []int64) []int64 { return mergeBySorting(nil, l, nil, false) }
+	for k := range 200 {
 		a, b := list(r.IntN(80)), list(r.IntN(80))
+		if k%2 == 0 {
+			a, b = unique(a), unique(b)
+			if _, ok := mergeSorted(nil, a, b); !ok {
+				t.Fatalf("sorted lists %v and %v not merged in order", a, b)
+			}
+		}
 		byRef := map[int64][4]int64{}
 		for _, l := range [][]int64{a, b} {
 			for i := 0; i+5 <= len(l); i += 5 {
@@ -78,6 +89,44 @@ func TestMergeEntriesRandom(t *testing.T) {
 		}
 		if got := mergeEntries(nil, a, b, false); !slices.Equal(got, want) {
 			t.Fatalf("merged %v and %v into %v, want %v", a, b, got, want)
+		}
+	}
+}
+
+// TestSortEntries checks sortEntries against slices.SortFunc on lists
+// short and long.
+func TestSortEntries(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	for n := range 60 {
+		es := make([]entry, n)
+		for i := range es {
+			es[i].ref = r.Int64N(1000)*100 + int64(i)
+		}
+		want := slices.Clone(es)
+		slices.SortFunc(want, func(a, b entry) int { return int(a.ref - b.ref) })
+		sortEntries(es)
+		if !slices.Equal(es, want) {
+			t.Fatalf("%d entries sorted as %v, want %v", n, es, want)
+		}
+	}
+}
+
+// TestCmpSeenKey checks that seen keys sort by minute, then key bytes.
+func TestCmpSeenKey(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 8))
+	keys := make([]seenKey, 500)
+	for i := range keys {
+		keys[i].minute = 60 * r.Int64N(3)
+		for j := range keys[i].k {
+			keys[i].k[j] = byte(r.IntN(3) * 127)
+		}
+	}
+	for _, a := range keys {
+		for _, b := range keys[:50] {
+			want := cmp.Or(cmp.Compare(a.minute, b.minute), bytes.Compare(a.k[:], b.k[:]))
+			if got := cmpSeenKey(a, b); got != want {
+				t.Fatalf("cmpSeenKey(%v, %v) = %d, want %d", a, b, got, want)
+			}
 		}
 	}
 }
