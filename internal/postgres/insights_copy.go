@@ -283,14 +283,7 @@ func lockStored(ctx context.Context, tx pgx.Tx, t packedTable, r *packedRows, pr
 		if i < 1 || int(i) > n {
 			return nil, fmt.Errorf("%s: row %d of %d", t.name, i, n)
 		}
-		if s.list, err = int8ArrayColumn(rows, 3, nil); err != nil {
-			return nil, fmt.Errorf("%s: %w", t.name, err)
-		}
-		raw, err := byteaColumn(rows, 4)
-		if err == nil && raw != nil {
-			s.list, err = appendHourEntries(s.list, raw, r.bucket[probe[i-1]])
-		}
-		if err != nil {
+		if s.list, err = readEntryLists(rows, 3, r.bucket[probe[i-1]], nil); err != nil {
 			return nil, fmt.Errorf("%s: %w", t.name, err)
 		}
 		if r.hasHourLists() {
