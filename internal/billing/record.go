@@ -262,7 +262,9 @@ type RecordChunk struct {
 
 // ChunkRecords groups records by account and UTC hour into chunks, sorted
 // by account and hour. Records mostly come in time order, so the chunk of
-// the record before is tried first.
+// the record before is tried first. A first pass gives each record its
+// chunk and sizes the chunks, so each is written once into a buffer of
+// its size and handed over without a copy.
 func ChunkRecords(recs []Record) []RecordChunk {
 	type key struct {
 		acct string
@@ -270,7 +272,8 @@ func ChunkRecords(recs []Record) []RecordChunk {
 	}
 	idx := map[key]int{}
 	var keys []key
-	var bufs [][]byte
+	var sizes []int
+	of := make([]int32, len(recs))
 	var lastAcct Account
 	acctKey := ""
 	last := -1
@@ -285,27 +288,44 @@ func ChunkRecords(recs []Record) []RecordChunk {
 			k := key{acctKey, hour}
 			j, ok := idx[k]
 			if !ok {
-				j = len(bufs)
+				j = len(keys)
 				idx[k] = j
 				keys = append(keys, k)
-				bufs = append(bufs, nil)
+				sizes = append(sizes, 0)
 			}
 			last = j
 		}
-		b := bufs[last]
-		if len(b) > 0 {
-			b = append(b, '\n')
+		of[i] = int32(last)
+		sizes[last] += recordLineSize(r) + 1
+	}
+	bufs := make([]strings.Builder, len(keys))
+	for j := range bufs {
+		bufs[j].Grow(sizes[j])
+	}
+	var line []byte
+	for i := range recs {
+		b := &bufs[of[i]]
+		if b.Len() > 0 {
+			b.WriteByte('\n')
 		}
-		bufs[last] = AppendRecordLine(b, r)
+		line = AppendRecordLine(line[:0], &recs[i])
+		b.Write(line)
 	}
 	out := make([]RecordChunk, len(bufs))
 	for j, k := range keys {
-		out[j] = RecordChunk{k.acct, time.Unix(k.hour, 0).UTC(), string(bufs[j])}
+		out[j] = RecordChunk{k.acct, time.Unix(k.hour, 0).UTC(), bufs[j].String()}
 	}
 	slices.SortFunc(out, func(a, b RecordChunk) int {
 		return cmp.Or(strings.Compare(a.Account, b.Account), a.Hour.Compare(b.Hour))
 	})
 	return out
+}
+
+// recordLineSize is at least the length of r's chunk line when no field
+// needs escaping (a line that does is longer, and its buffer grows).
+func recordLineSize(r *Record) int {
+	return len(r.ID) + len(r.Product) + len(r.SKU) + len(r.Unit) + len(r.Enterprise) + len(r.Organization) +
+		len(r.Repository) + len(r.Username) + len(r.WorkflowPath) + len(r.Model) + 12 + 2*20 + 1
 }
 
 // RecordsOfHour calls fn, in timestamp then id order, with the records of
