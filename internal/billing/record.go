@@ -376,31 +376,56 @@ func RecordsOfHour(chunks []string, q *Query, fn func(*Record) error) error {
 // sorts between "usage-1" and "usage-2"). Time-ordered ids (ULIDs, UUIDv7)
 // keep their order within a prefix length. Migrations rebuild the key
 // tables of older databases with the same rule in SQL (billing_id_key).
-func IDKey(id string) string {
+func IDKey(id string) string { return string(appendIDKey(make([]byte, 0, len(id)+4), id)) }
+
+// appendIDKey appends id's IDKey to b.
+func appendIDKey(b []byte, id string) []byte {
 	n := len(id)
 	for n > 0 && id[n-1] >= '0' && id[n-1] <= '9' {
 		n--
 	}
 	const hex = "0123456789abcdef"
-	b := make([]byte, 0, len(id)+4)
 	b = append(b, hex[n>>4&15], hex[n&15])
 	b = append(b, id[:n]...)
 	d := len(id) - n
 	b = append(b, hex[d>>4&15], hex[d&15])
-	b = append(b, id[n:]...)
-	return string(b)
+	return append(b, id[n:]...)
 }
 
 // BatchKeys returns the records of a batch less the repeats of an id
 // within it (the first is kept), in batch order, and their IDKeys in the
 // same order: what stores deduplicate against the ledger.
 func BatchKeys(recs []Record) (keys []string, fresh []Record) {
+	keys, _, fresh = SortedBatchKeys(recs)
+	return keys, fresh
+}
+
+// SortedBatchKeys is BatchKeys that also returns the keys in key order
+// (bytewise), as stores insert them. The keys share one allocation.
+func SortedBatchKeys(recs []Record) (keys, sorted []string, fresh []Record) {
+	size := 0
+	for i := range recs {
+		size += len(recs[i].ID) + 4
+	}
+	var arena strings.Builder
+	arena.Grow(size)
+	ends := make([]int32, len(recs))
+	var kb []byte
+	for i := range recs {
+		kb = appendIDKey(kb[:0], recs[i].ID)
+		arena.Write(kb)
+		ends[i] = int32(arena.Len())
+	}
+	all := arena.String()
 	keys = make([]string, len(recs))
 	order := make([]int32, len(recs))
+	lo := int32(0)
 	for i := range recs {
-		keys[i], order[i] = IDKey(recs[i].ID), int32(i)
+		keys[i], order[i], lo = all[lo:ends[i]], int32(i), ends[i]
 	}
-	slices.SortFunc(order, func(a, b int32) int { return cmp.Or(strings.Compare(keys[a], keys[b]), cmp.Compare(a, b)) })
+	if !slices.IsSortedFunc(order, func(a, b int32) int { return strings.Compare(keys[a], keys[b]) }) {
+		slices.SortFunc(order, func(a, b int32) int { return cmp.Or(strings.Compare(keys[a], keys[b]), cmp.Compare(a, b)) })
+	}
 	var repeat []bool
 	for j := 1; j < len(order); j++ {
 		if keys[order[j]] == keys[order[j-1]] {
@@ -410,8 +435,14 @@ func BatchKeys(recs []Record) (keys []string, fresh []Record) {
 			repeat[order[j]] = true
 		}
 	}
+	sorted = make([]string, 0, len(recs))
+	for _, i := range order {
+		if repeat == nil || !repeat[i] {
+			sorted = append(sorted, keys[i])
+		}
+	}
 	if repeat == nil {
-		return keys, recs
+		return keys, sorted, recs
 	}
 	out := keys[:0]
 	for i := range recs {
@@ -420,5 +451,5 @@ func BatchKeys(recs []Record) (keys []string, fresh []Record) {
 			fresh = append(fresh, recs[i])
 		}
 	}
-	return out, fresh
+	return out, sorted, fresh
 }
