@@ -224,7 +224,7 @@ func decodeAll(r io.Reader, c *Catalog, now time.Time, max int, refuse func(*Rec
 		var seg strings.Builder
 		seg.Grow(len(carry) + decodeSegment)
 		seg.WriteString(carry)
-		_, err := io.CopyN(&seg, br, decodeSegment)
+		err := readSegment(&seg, br, decodeSegment)
 		text := seg.String()
 		switch {
 		case err == io.EOF:
@@ -284,6 +284,23 @@ func decodeAll(r io.Reader, c *Catalog, now time.Time, max int, refuse func(*Rec
 
 // decodeBlock is how many records a block of decodeAll holds at most.
 const decodeBlock = 4096
+
+// readSegment appends up to n bytes of br to seg straight from br's
+// buffer; the error is io.EOF when br ended before n bytes.
+func readSegment(seg *strings.Builder, br *bufio.Reader, n int) error {
+	for n > 0 {
+		if br.Buffered() == 0 {
+			if _, err := br.Peek(1); err != nil {
+				return err
+			}
+		}
+		p, _ := br.Peek(min(br.Buffered(), n))
+		seg.Write(p)
+		br.Discard(len(p))
+		n -= len(p)
+	}
+	return nil
+}
 
 // decodeSegment is how many bytes decodeAll reads at a time (more than
 // MaxLineBytes: a segment without a newline is a line too long).
@@ -492,15 +509,17 @@ func fastString(s string, i int) (string, int, bool) {
 	if i >= len(s) || s[i] != '"' {
 		return "", 0, false
 	}
-	for j := i + 1; j < len(s); j++ {
-		switch c := s[j]; {
-		case c == '"':
-			return s[i+1 : j], j + 1, true
-		case c == '\\' || c < 0x20 || c >= 0x80:
+	j := strings.IndexByte(s[i+1:], '"')
+	if j < 0 {
+		return "", 0, false
+	}
+	v := s[i+1 : i+1+j]
+	for k := 0; k < len(v); k++ {
+		if c := v[k]; c == '\\' || c < 0x20 || c >= 0x80 {
 			return "", 0, false
 		}
 	}
-	return "", 0, false
+	return v, i + 2 + j, true
 }
 
 // plainDecimal reports whether s is a JSON number without exponent:

@@ -205,23 +205,33 @@ func validRepo(s string) bool {
 
 // AppendRecordLine appends r's chunk line (without a newline).
 func AppendRecordLine(b []byte, r *Record) []byte {
-	b = append(b, PackModel(r.ID)...)
+	b = appendField(b, r.ID)
 	b = append(b, '\t')
 	b = strconv.AppendInt(b, r.Timestamp.UnixNano(), 10)
-	for _, f := range [...]string{r.Product, r.SKU} {
-		b = append(b, '\t')
-		b = append(b, PackModel(f)...)
-	}
+	b = append(b, '\t')
+	b = appendField(b, r.Product)
+	b = append(b, '\t')
+	b = appendField(b, r.SKU)
 	b = append(b, '\t')
 	b = strconv.AppendInt(b, int64(r.Quantity), 10)
 	for _, f := range [...]string{r.Unit, r.Enterprise, r.Organization, r.Repository, r.Username, r.WorkflowPath, r.Model} {
 		b = append(b, '\t')
-		b = append(b, PackModel(f)...)
+		b = appendField(b, f)
 	}
 	if r.Public {
 		return append(b, "\t1"...)
 	}
 	return append(b, "\t0"...)
+}
+
+// appendField appends PackModel(f) to b.
+func appendField(b []byte, f string) []byte {
+	for i := 0; i < len(f); i++ {
+		if c := f[i]; c == '\t' || c == '\n' || c == '\\' {
+			return append(b, PackModel(f)...)
+		}
+	}
+	return append(b, f...)
 }
 
 // ParseRecordLine parses a chunk line into r; r's strings share line's memory.
