@@ -10,6 +10,7 @@ import (
 	"io"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/ghusage/ghusage/internal/usage"
 )
@@ -140,10 +141,15 @@ func decodeAll(r io.Reader, c *Catalog, now time.Time, max int, refuse func(*Rec
 		}
 		br = bufio.NewReaderSize(io.LimitReader(zr, MaxDecodedBytes), 256<<10)
 	}
+	// The payload is read in segments of whole lines, each one string (a
+	// strings.Builder hands its bytes over without a copy): the records'
+	// fields are substrings of their segment, so a batch costs a few
+	// allocations per segment instead of one or more per record, and
+	// memory stays bounded by the records kept, as line by line.
 	// Records are decoded into blocks, copied once into the answer: no
 	// slice of the whole batch is grown and copied over and over.
 	var blocks [][]Record
-	var blk []Record
+	var recs []Record // the current block
 	n := 0
 	var bad []*LineError
 	nbad, line := 0, 0
@@ -153,46 +159,41 @@ func decodeAll(r io.Reader, c *Catalog, now time.Time, max int, refuse func(*Rec
 			bad = append(bad, le)
 		}
 	}
-	for {
-		raw, err := br.ReadSlice('\n')
-		if errors.Is(err, bufio.ErrBufferFull) {
+	tooLong := func() {
+		fail(&LineError{Line: line, Message: fmt.Sprintf("line is longer than %d bytes", MaxLineBytes)})
+	}
+	// lines decodes the lines of text (the last one may lack its newline).
+	lines := func(text string) error {
+		for rest := text; rest != ""; {
+			raw := rest
+			if nl := strings.IndexByte(rest, '\n'); nl >= 0 {
+				raw, rest = rest[:nl+1], rest[nl+1:]
+			} else {
+				rest = ""
+			}
 			line++
-			for errors.Is(err, bufio.ErrBufferFull) {
-				_, err = br.ReadSlice('\n')
+			if len(raw) > MaxLineBytes {
+				tooLong()
+				continue
 			}
-			fail(&LineError{Line: line, Message: fmt.Sprintf("line is longer than %d bytes", MaxLineBytes)})
-			if err == io.EOF {
-				break
+			b := trimSpace(raw)
+			if len(b) == 0 {
+				continue
 			}
-			if err != nil {
-				return nil, readError(err)
-			}
-			continue
-		}
-		if err != nil && err != io.EOF {
-			return nil, readError(err)
-		}
-		if len(raw) == 0 && err == io.EOF {
-			break
-		}
-		line++
-		if len(raw) > MaxLineBytes {
-			fail(&LineError{Line: line, Message: fmt.Sprintf("line is longer than %d bytes", MaxLineBytes)})
-		} else if b := bytes.TrimSpace(raw); len(b) > 0 {
 			// The record is decoded into its place in the current block,
 			// which keeps it only if it is valid.
-			if len(blk) == cap(blk) {
-				if len(blk) > 0 {
-					blocks = append(blocks, blk)
+			if len(recs) == cap(recs) {
+				if len(recs) > 0 {
+					blocks = append(blocks, recs)
 				}
-				blk = make([]Record, 0, min(2*cap(blk)+64, decodeBlock))
+				recs = make([]Record, 0, min(2*cap(recs)+64, decodeBlock))
 			}
-			blk = append(blk, Record{})
-			rec := &blk[len(blk)-1]
+			recs = append(recs, Record{})
+			rec := &recs[len(recs)-1]
 			var fe *FieldError
 			if !parseRecordFast(b, rec) {
 				*rec = Record{}
-				fe = ParseRecordJSON(b, rec)
+				fe = ParseRecordJSON([]byte(b), rec)
 			}
 			keep := false
 			if fe != nil {
@@ -205,7 +206,7 @@ func decodeAll(r io.Reader, c *Catalog, now time.Time, max int, refuse func(*Rec
 					fail(&LineError{Line: line, Field: "sku", Message: why})
 				} else if nbad == 0 {
 					if n >= max {
-						return nil, &usage.Error{Kind: usage.KindTooLarge,
+						return &usage.Error{Kind: usage.KindTooLarge,
 							Message: fmt.Sprintf("A batch may hold at most %d records; split the file into smaller batches", max)}
 					}
 					keep = true
@@ -213,28 +214,117 @@ func decodeAll(r io.Reader, c *Catalog, now time.Time, max int, refuse func(*Rec
 				}
 			}
 			if !keep {
-				blk = blk[:len(blk)-1]
+				recs = recs[:len(recs)-1]
 			}
 		}
-		if err == io.EOF {
-			break
+		return nil
+	}
+	carry := "" // the start of a line the segment before cut
+	for {
+		var seg strings.Builder
+		seg.Grow(len(carry) + decodeSegment)
+		seg.WriteString(carry)
+		err := readSegment(&seg, br, decodeSegment)
+		text := seg.String()
+		switch {
+		case err == io.EOF:
+			if err := lines(text); err != nil {
+				return nil, err
+			}
+		case err != nil:
+			// The lines read whole before the error are decoded, as a
+			// reader going line by line would have (a batch over max
+			// answers so); a partial last line is not a line.
+			if nl := strings.LastIndexByte(text, '\n'); nl >= 0 {
+				if err := lines(text[:nl+1]); err != nil {
+					return nil, err
+				}
+			}
+			return nil, readError(err)
+		default:
+			nl := strings.LastIndexByte(text, '\n')
+			if nl < 0 {
+				// No newline in a segment's worth: the line is longer
+				// than MaxLineBytes; the rest of it is skipped.
+				line++
+				tooLong()
+				_, err := br.ReadSlice('\n')
+				for errors.Is(err, bufio.ErrBufferFull) {
+					_, err = br.ReadSlice('\n')
+				}
+				if err != nil && err != io.EOF {
+					return nil, readError(err)
+				}
+				carry = ""
+				if err == io.EOF {
+					break
+				}
+				continue
+			}
+			if err := lines(text[:nl+1]); err != nil {
+				return nil, err
+			}
+			carry = text[nl+1:]
+			continue
 		}
+		break
 	}
 	if nbad > 0 {
 		return nil, lineErrors(bad, nbad)
 	}
 	if len(blocks) == 0 {
-		return blk, nil
+		return recs, nil
 	}
-	recs := make([]Record, 0, n)
+	out := make([]Record, 0, n)
 	for _, b := range blocks {
-		recs = append(recs, b...)
+		out = append(out, b...)
 	}
-	return append(recs, blk...), nil
+	return append(out, recs...), nil
 }
 
 // decodeBlock is how many records a block of decodeAll holds at most.
 const decodeBlock = 4096
+
+// readSegment appends up to n bytes of br to seg straight from br's
+// buffer; the error is io.EOF when br ended before n bytes.
+func readSegment(seg *strings.Builder, br *bufio.Reader, n int) error {
+	for n > 0 {
+		if br.Buffered() == 0 {
+			if _, err := br.Peek(1); err != nil {
+				return err
+			}
+		}
+		p, _ := br.Peek(min(br.Buffered(), n))
+		seg.Write(p)
+		br.Discard(len(p))
+		n -= len(p)
+	}
+	return nil
+}
+
+// decodeSegment is how many bytes decodeAll reads at a time (more than
+// MaxLineBytes: a segment without a newline is a line too long).
+const decodeSegment = 1 << 20
+
+// trimSpace is bytes.TrimSpace for a line of text: ASCII white space and
+// the Unicode spaces TrimSpace also trims.
+func trimSpace(s string) string {
+	i, j := 0, len(s)
+	for i < j && asciiSpace(s[i]) {
+		i++
+	}
+	for j > i && asciiSpace(s[j-1]) {
+		j--
+	}
+	if (i < j && s[i] >= utf8.RuneSelf) || (j > i && s[j-1] >= utf8.RuneSelf) {
+		return strings.TrimSpace(s[i:j])
+	}
+	return s[i:j]
+}
+
+func asciiSpace(c byte) bool {
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f'
+}
 
 func refused(refuse func(*Record) string, r *Record) string {
 	if refuse == nil {
@@ -269,8 +359,7 @@ func lineErrors(bad []*LineError, total int) *usage.Error {
 // decimal quantity, true or false for public. It reports false (r then
 // holds garbage) for anything else, valid or not, and ParseRecordJSON
 // decides: the answer, and every error message, are the same either way.
-func parseRecordFast(b []byte, r *Record) bool {
-	line := string(b) // one allocation: the fields are substrings of it
+func parseRecordFast(line string, r *Record) bool {
 	i := skipSpace(line, 0)
 	if i >= len(line) || line[i] != '{' {
 		return false
@@ -367,13 +456,44 @@ func parseRecordFast(b []byte, r *Record) bool {
 	}
 	r.Quantity = Quantity(q)
 	if ts != "" {
-		t, err := ParseTime(ts)
-		if err != nil {
-			return false
+		t, ok := parseTimeZ(ts)
+		if !ok {
+			var err error
+			if t, err = ParseTime(ts); err != nil {
+				return false
+			}
 		}
 		r.Timestamp = t
 	}
 	return true
+}
+
+// parseTimeZ is ParseTime for the common form 2026-01-15T10:00:00Z with
+// every field in range; ok is false for anything else (ParseTime decides).
+func parseTimeZ(s string) (t time.Time, ok bool) {
+	if len(s) != 20 || s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' || s[16] != ':' || s[19] != 'Z' {
+		return time.Time{}, false
+	}
+	num := func(i, n int) int {
+		v := 0
+		for _, c := range []byte(s[i : i+n]) {
+			if c < '0' || c > '9' {
+				return -1
+			}
+			v = v*10 + int(c-'0')
+		}
+		return v
+	}
+	y, mo, d, h, mi, sec := num(0, 4), num(5, 2), num(8, 2), num(11, 2), num(14, 2), num(17, 2)
+	if y < 0 || mo < 1 || mo > 12 || d < 1 || d > 28 && d > daysIn(y, time.Month(mo)) || h < 0 || h > 23 || mi < 0 || mi > 59 || sec < 0 || sec > 59 {
+		return time.Time{}, false
+	}
+	return time.Date(y, time.Month(mo), d, h, mi, sec, 0, time.UTC), true
+}
+
+// daysIn is the number of days of month m of year y.
+func daysIn(y int, m time.Month) int {
+	return time.Date(y, m+1, 0, 0, 0, 0, 0, time.UTC).Day()
 }
 
 func skipSpace(s string, i int) int {
@@ -389,15 +509,17 @@ func fastString(s string, i int) (string, int, bool) {
 	if i >= len(s) || s[i] != '"' {
 		return "", 0, false
 	}
-	for j := i + 1; j < len(s); j++ {
-		switch c := s[j]; {
-		case c == '"':
-			return s[i+1 : j], j + 1, true
-		case c == '\\' || c < 0x20 || c >= 0x80:
+	j := strings.IndexByte(s[i+1:], '"')
+	if j < 0 {
+		return "", 0, false
+	}
+	v := s[i+1 : i+1+j]
+	for k := 0; k < len(v); k++ {
+		if c := v[k]; c == '\\' || c < 0x20 || c >= 0x80 {
 			return "", 0, false
 		}
 	}
-	return "", 0, false
+	return v, i + 2 + j, true
 }
 
 // plainDecimal reports whether s is a JSON number without exponent:

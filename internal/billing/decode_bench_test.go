@@ -34,3 +34,15 @@ func BenchmarkDecodeAll(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.N*g.N)/b.Elapsed().Seconds(), "records/s")
 }
+
+// BenchmarkChunkRecords makes the record chunks of a batch of 20,000.
+func BenchmarkChunkRecords(b *testing.B) {
+	now := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
+	g := &billinggen.Gen{Seed: 1, N: 20_000, Start: now.AddDate(0, -1, 0), End: now, Enterprise: "acme",
+		Orgs: []string{"acme-web", "acme-data", "acme-infra"}, Repos: 50, Users: 300, IDPrefix: "bench-"}
+	recs := g.Records()
+	for b.Loop() {
+		billing.ChunkRecords(recs)
+	}
+	b.ReportMetric(float64(b.N*g.N)/b.Elapsed().Seconds(), "records/s")
+}

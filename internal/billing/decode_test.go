@@ -2,9 +2,13 @@ package billing
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/ghusage/ghusage/internal/usage"
 )
 
 // TestParseRecordFastAgrees checks that the fast path either declines a
@@ -61,7 +65,7 @@ func FuzzParseRecordFast(f *testing.F) {
 func checkFastAgrees(t *testing.T, l string) bool {
 	t.Helper()
 	var got Record
-	if !parseRecordFast([]byte(l), &got) {
+	if !parseRecordFast(l, &got) {
 		return false
 	}
 	var want Record
@@ -76,4 +80,71 @@ func checkFastAgrees(t *testing.T, l string) bool {
 		t.Fatalf("%s:\n got %+v\nwant %+v", l, got, want)
 	}
 	return true
+}
+
+// TestParseTimeZAgrees checks that the fast timestamp form gives what
+// ParseTime gives, and declines what it rejects.
+func TestParseTimeZAgrees(t *testing.T) {
+	for _, s := range []string{"2026-01-15T10:00:00Z", "2024-02-29T23:59:59Z", "2025-02-29T00:00:00Z", "2026-04-31T00:00:00Z",
+		"2026-12-31T24:00:00Z", "2026-13-01T00:00:00Z", "2026-00-01T00:00:00Z", "2026-01-00T00:00:00Z", "2026-01-01T00:60:00Z",
+		"2026-01-01T00:00:60Z", "0000-01-01T00:00:00Z", "2026-01-01T00:00:00z", "2026-01-01 00:00:00Z", "2026-1-01T00:00:00Z",
+		"+026-01-01T00:00:00Z", "2026-01-01T0a:00:00Z", "1900-02-29T00:00:00Z", "2000-02-29T00:00:00Z"} {
+		got, ok := parseTimeZ(s)
+		want, err := ParseTime(s)
+		if ok && (err != nil || !got.Equal(want) || got.Location() != want.Location()) {
+			t.Errorf("%s: fast %v, ParseTime %v %v", s, got, want, err)
+		}
+	}
+	for d := range 3000 {
+		tm := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC).Add(time.Duration(d) * 7 * time.Hour).Add(time.Duration(d) * time.Second)
+		s := tm.Format("2006-01-02T15:04:05Z")
+		got, ok := parseTimeZ(s)
+		if !ok || !got.Equal(tm) {
+			t.Fatalf("%s: fast %v %v", s, got, ok)
+		}
+	}
+}
+
+// TestDecodeAllSegments decodes bodies whose lines cross the reader's
+// segments, with lines too long within a segment and longer than one.
+func TestDecodeAllSegments(t *testing.T) {
+	now := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
+	c := DefaultCatalog()
+	line := func(i int) string {
+		return fmt.Sprintf(`{"id":"seg-%d","timestamp":"2026-02-01T10:00:00Z","product":"actions","sku":"actions_linux","quantity":%d,"unit":"minutes","organization":"acme-web"}`, i, i%7)
+	}
+	var body strings.Builder
+	const n = 30_000 // about 4 MB: several segments
+	for i := range n {
+		body.WriteString(line(i))
+		body.WriteString("\n")
+	}
+	recs, err := DecodeAll(strings.NewReader(body.String()), c, now, MaxBatch)
+	if err != nil || len(recs) != n {
+		t.Fatalf("%d records, %v", len(recs), err)
+	}
+	for i, r := range recs {
+		if r.ID != fmt.Sprintf("seg-%d", i) || r.Quantity != Units(int64(i%7)) {
+			t.Fatalf("record %d: %+v", i, r)
+		}
+	}
+	for _, long := range []int{MaxLineBytes, 100 << 10, decodeSegment + 10, 3*decodeSegment + 5} {
+		for _, at := range []int{0, 4, 7000} {
+			var b strings.Builder
+			for i := range 8000 {
+				if i == at {
+					b.WriteString(`{"id":"` + strings.Repeat("x", long) + `"}`)
+				} else {
+					b.WriteString(line(i))
+				}
+				b.WriteString("\n")
+			}
+			_, err := DecodeAll(strings.NewReader(b.String()), c, now, MaxBatch)
+			var ue *usage.Error
+			if !errors.As(err, &ue) || len(ue.Fields) != 1 || ue.Fields[0].Field != fmt.Sprintf("line %d", at+1) ||
+				!strings.Contains(ue.Fields[0].Message, "longer than") {
+				t.Fatalf("long %d at %d: %v %+v", long, at, err, ue)
+			}
+		}
+	}
 }

@@ -78,3 +78,17 @@ func TestBatchKeys(t *testing.T) {
 		t.Fatal("a batch without repeats is not copied")
 	}
 }
+
+func TestSortedBatchKeys(t *testing.T) {
+	for _, ids := range [][]string{{"b-2", "a", "b-2", "b-10", "a"}, {"u-1", "u-2", "u-3", "u-10"}, {"z", "y", "x", "x"}, {}} {
+		recs := make([]Record, len(ids))
+		for i, id := range ids {
+			recs[i].ID = id
+		}
+		keys, sorted, fresh := SortedBatchKeys(recs)
+		wantKeys, wantFresh := BatchKeys(recs)
+		if !slices.Equal(keys, wantKeys) || len(fresh) != len(wantFresh) || !slices.Equal(sorted, slices.Sorted(slices.Values(keys))) {
+			t.Fatalf("%v: keys %q sorted %q fresh %d", ids, keys, sorted, len(fresh))
+		}
+	}
+}

@@ -205,23 +205,33 @@ func validRepo(s string) bool {
 
 // AppendRecordLine appends r's chunk line (without a newline).
 func AppendRecordLine(b []byte, r *Record) []byte {
-	b = append(b, PackModel(r.ID)...)
+	b = appendField(b, r.ID)
 	b = append(b, '\t')
 	b = strconv.AppendInt(b, r.Timestamp.UnixNano(), 10)
-	for _, f := range [...]string{r.Product, r.SKU} {
-		b = append(b, '\t')
-		b = append(b, PackModel(f)...)
-	}
+	b = append(b, '\t')
+	b = appendField(b, r.Product)
+	b = append(b, '\t')
+	b = appendField(b, r.SKU)
 	b = append(b, '\t')
 	b = strconv.AppendInt(b, int64(r.Quantity), 10)
 	for _, f := range [...]string{r.Unit, r.Enterprise, r.Organization, r.Repository, r.Username, r.WorkflowPath, r.Model} {
 		b = append(b, '\t')
-		b = append(b, PackModel(f)...)
+		b = appendField(b, f)
 	}
 	if r.Public {
 		return append(b, "\t1"...)
 	}
 	return append(b, "\t0"...)
+}
+
+// appendField appends PackModel(f) to b.
+func appendField(b []byte, f string) []byte {
+	for i := 0; i < len(f); i++ {
+		if c := f[i]; c == '\t' || c == '\n' || c == '\\' {
+			return append(b, PackModel(f)...)
+		}
+	}
+	return append(b, f...)
 }
 
 // ParseRecordLine parses a chunk line into r; r's strings share line's memory.
@@ -262,7 +272,9 @@ type RecordChunk struct {
 
 // ChunkRecords groups records by account and UTC hour into chunks, sorted
 // by account and hour. Records mostly come in time order, so the chunk of
-// the record before is tried first.
+// the record before is tried first. A first pass gives each record its
+// chunk and sizes the chunks, so each is written once into a buffer of
+// its size and handed over without a copy.
 func ChunkRecords(recs []Record) []RecordChunk {
 	type key struct {
 		acct string
@@ -270,7 +282,8 @@ func ChunkRecords(recs []Record) []RecordChunk {
 	}
 	idx := map[key]int{}
 	var keys []key
-	var bufs [][]byte
+	var sizes []int
+	of := make([]int32, len(recs))
 	var lastAcct Account
 	acctKey := ""
 	last := -1
@@ -285,27 +298,44 @@ func ChunkRecords(recs []Record) []RecordChunk {
 			k := key{acctKey, hour}
 			j, ok := idx[k]
 			if !ok {
-				j = len(bufs)
+				j = len(keys)
 				idx[k] = j
 				keys = append(keys, k)
-				bufs = append(bufs, nil)
+				sizes = append(sizes, 0)
 			}
 			last = j
 		}
-		b := bufs[last]
-		if len(b) > 0 {
-			b = append(b, '\n')
+		of[i] = int32(last)
+		sizes[last] += recordLineSize(r) + 1
+	}
+	bufs := make([]strings.Builder, len(keys))
+	for j := range bufs {
+		bufs[j].Grow(sizes[j])
+	}
+	var line []byte
+	for i := range recs {
+		b := &bufs[of[i]]
+		if b.Len() > 0 {
+			b.WriteByte('\n')
 		}
-		bufs[last] = AppendRecordLine(b, r)
+		line = AppendRecordLine(line[:0], &recs[i])
+		b.Write(line)
 	}
 	out := make([]RecordChunk, len(bufs))
 	for j, k := range keys {
-		out[j] = RecordChunk{k.acct, time.Unix(k.hour, 0).UTC(), string(bufs[j])}
+		out[j] = RecordChunk{k.acct, time.Unix(k.hour, 0).UTC(), bufs[j].String()}
 	}
 	slices.SortFunc(out, func(a, b RecordChunk) int {
 		return cmp.Or(strings.Compare(a.Account, b.Account), a.Hour.Compare(b.Hour))
 	})
 	return out
+}
+
+// recordLineSize is at least the length of r's chunk line when no field
+// needs escaping (a line that does is longer, and its buffer grows).
+func recordLineSize(r *Record) int {
+	return len(r.ID) + len(r.Product) + len(r.SKU) + len(r.Unit) + len(r.Enterprise) + len(r.Organization) +
+		len(r.Repository) + len(r.Username) + len(r.WorkflowPath) + len(r.Model) + 12 + 2*20 + 1
 }
 
 // RecordsOfHour calls fn, in timestamp then id order, with the records of
@@ -356,31 +386,56 @@ func RecordsOfHour(chunks []string, q *Query, fn func(*Record) error) error {
 // sorts between "usage-1" and "usage-2"). Time-ordered ids (ULIDs, UUIDv7)
 // keep their order within a prefix length. Migrations rebuild the key
 // tables of older databases with the same rule in SQL (billing_id_key).
-func IDKey(id string) string {
+func IDKey(id string) string { return string(appendIDKey(make([]byte, 0, len(id)+4), id)) }
+
+// appendIDKey appends id's IDKey to b.
+func appendIDKey(b []byte, id string) []byte {
 	n := len(id)
 	for n > 0 && id[n-1] >= '0' && id[n-1] <= '9' {
 		n--
 	}
 	const hex = "0123456789abcdef"
-	b := make([]byte, 0, len(id)+4)
 	b = append(b, hex[n>>4&15], hex[n&15])
 	b = append(b, id[:n]...)
 	d := len(id) - n
 	b = append(b, hex[d>>4&15], hex[d&15])
-	b = append(b, id[n:]...)
-	return string(b)
+	return append(b, id[n:]...)
 }
 
 // BatchKeys returns the records of a batch less the repeats of an id
 // within it (the first is kept), in batch order, and their IDKeys in the
 // same order: what stores deduplicate against the ledger.
 func BatchKeys(recs []Record) (keys []string, fresh []Record) {
+	keys, _, fresh = SortedBatchKeys(recs)
+	return keys, fresh
+}
+
+// SortedBatchKeys is BatchKeys that also returns the keys in key order
+// (bytewise), as stores insert them. The keys share one allocation.
+func SortedBatchKeys(recs []Record) (keys, sorted []string, fresh []Record) {
+	size := 0
+	for i := range recs {
+		size += len(recs[i].ID) + 4
+	}
+	var arena strings.Builder
+	arena.Grow(size)
+	ends := make([]int32, len(recs))
+	var kb []byte
+	for i := range recs {
+		kb = appendIDKey(kb[:0], recs[i].ID)
+		arena.Write(kb)
+		ends[i] = int32(arena.Len())
+	}
+	all := arena.String()
 	keys = make([]string, len(recs))
 	order := make([]int32, len(recs))
+	lo := int32(0)
 	for i := range recs {
-		keys[i], order[i] = IDKey(recs[i].ID), int32(i)
+		keys[i], order[i], lo = all[lo:ends[i]], int32(i), ends[i]
 	}
-	slices.SortFunc(order, func(a, b int32) int { return cmp.Or(strings.Compare(keys[a], keys[b]), cmp.Compare(a, b)) })
+	if !slices.IsSortedFunc(order, func(a, b int32) int { return strings.Compare(keys[a], keys[b]) }) {
+		slices.SortFunc(order, func(a, b int32) int { return cmp.Or(strings.Compare(keys[a], keys[b]), cmp.Compare(a, b)) })
+	}
 	var repeat []bool
 	for j := 1; j < len(order); j++ {
 		if keys[order[j]] == keys[order[j-1]] {
@@ -390,8 +445,14 @@ func BatchKeys(recs []Record) (keys []string, fresh []Record) {
 			repeat[order[j]] = true
 		}
 	}
+	sorted = make([]string, 0, len(recs))
+	for _, i := range order {
+		if repeat == nil || !repeat[i] {
+			sorted = append(sorted, keys[i])
+		}
+	}
 	if repeat == nil {
-		return keys, recs
+		return keys, sorted, recs
 	}
 	out := keys[:0]
 	for i := range recs {
@@ -400,5 +461,5 @@ func BatchKeys(recs []Record) (keys []string, fresh []Record) {
 			fresh = append(fresh, recs[i])
 		}
 	}
-	return out, fresh
+	return out, sorted, fresh
 }

@@ -3,7 +3,6 @@ package postgres
 import (
 	"context"
 	"errors"
-	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -29,9 +28,8 @@ func (db *DB) BillingIngest(ctx context.Context, recs []billing.Record) (billing
 	if len(recs) == 0 {
 		return res, nil
 	}
-	keys, fresh := billing.BatchKeys(recs)
-	in := &billingBatch{recs: fresh, keys: keys, sorted: slices.Clone(keys)}
-	slices.Sort(in.sorted)
+	keys, sorted, fresh := billing.SortedBatchKeys(recs)
+	in := &billingBatch{recs: fresh, keys: keys, sorted: sorted}
 	in.chunks = billing.ChunkRecords(fresh)
 	in.packs, in.days = billing.AggregatePacks(fresh)
 	var err error
@@ -98,8 +96,7 @@ func billingIngestTx(ctx context.Context, tx pgx.Tx, in *billingBatch, lookup bo
 	if len(b.recs) == 0 {
 		return nil
 	}
-	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"billing_record_keys"}, []string{"k"},
-		pgx.CopyFromSlice(len(b.sorted), func(i int) ([]any, error) { return []any{b.sorted[i]}, nil })); err != nil {
+	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"billing_record_keys"}, []string{"k"}, &keyRows{keys: b.sorted, i: -1}); err != nil {
 		return err
 	}
 	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"billing_record_chunks"}, []string{"account", "hour", "data"},
@@ -125,6 +122,21 @@ func billingIngestTx(ctx context.Context, tx pgx.Tx, in *billingBatch, lookup bo
 		ta, tday, tsku, tpub, tq)
 	return err
 }
+
+// keyRows is the COPY source of the keys: one row value reused for all
+// (pgx encodes each row before asking for the next).
+type keyRows struct {
+	keys []string
+	i    int
+	row  [1]any
+}
+
+func (r *keyRows) Next() bool { r.i++; return r.i < len(r.keys) }
+func (r *keyRows) Values() ([]any, error) {
+	r.row[0] = r.keys[r.i]
+	return r.row[:], nil
+}
+func (r *keyRows) Err() error { return nil }
 
 // mergePacks adds the pack deltas (sorted by key) to their packs: it
 // creates the missing packs, locks the batch's packs in key order

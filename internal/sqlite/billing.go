@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"database/sql/driver"
 	"fmt"
-	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -30,11 +29,12 @@ func (db *DB) BillingIngest(ctx context.Context, recs []billing.Record) (billing
 	if len(recs) == 0 {
 		return res, nil
 	}
-	keys, fresh := billing.BatchKeys(recs)
+	keys, sorted, fresh := billing.SortedBatchKeys(recs)
+	arrays := billingKeyArrays(sorted)
 	chunks := billing.ChunkRecords(fresh)
 	packs, days := billing.AggregatePacks(fresh)
 	err := db.write(ctx, func(tx *sql.Tx) error {
-		isNew, err := newBillingKeys(ctx, tx, keys)
+		isNew, err := newBillingKeys(ctx, tx, sorted, arrays)
 		if err != nil {
 			return err
 		}
@@ -80,16 +80,48 @@ func (db *DB) BillingIngest(ctx context.Context, recs []billing.Record) (billing
 	return res, nil
 }
 
-// newBillingKeys inserts the keys (unique) into billing_record_keys in key
-// order. It returns nil when none was there (the common case), else the
-// set of those that were not. The keys go in as one JSON array per
-// statement (json_each), which costs far less than binding one variable
-// per key, without RETURNING (which SQLite buffers) unless a statement
-// inserted fewer keys than it carried: that statement is rolled back to a
-// savepoint and run again returning the keys it inserts.
-func newBillingKeys(ctx context.Context, tx *sql.Tx, keys []string) (map[string]bool, error) {
-	sorted := slices.Clone(keys)
-	slices.Sort(sorted)
+// billingKeyArrays makes the JSON arrays newBillingKeys inserts the
+// sorted keys with, billingIDsPerStatement keys each (before the write
+// transaction: this work overlaps another batch's writing), or nil when a
+// key would not go through JSON unchanged.
+func billingKeyArrays(sorted []string) []string {
+	size := 0
+	for _, k := range sorted {
+		if !plainID(k) {
+			return nil
+		}
+		size += len(k) + 3
+	}
+	var all strings.Builder
+	all.Grow(size + 2*(len(sorted)/billingIDsPerStatement+1))
+	var arrays []string
+	var arr []byte
+	for lo := 0; lo < len(sorted); lo += billingIDsPerStatement {
+		hi := min(lo+billingIDsPerStatement, len(sorted))
+		arr = append(arr[:0], '[')
+		for i := lo; i < hi; i++ {
+			if i > lo {
+				arr = append(arr, ',')
+			}
+			arr = billing.AppendJSONString(arr, sorted[i])
+		}
+		arr = append(arr, ']')
+		start := all.Len()
+		all.Write(arr)
+		arrays = append(arrays, all.String()[start:])
+	}
+	return arrays
+}
+
+// newBillingKeys inserts the keys (unique, sorted) into billing_record_keys
+// in key order. It returns nil when none was there (the common case), else
+// the set of those that were not. The keys go in as one JSON array per
+// statement (json_each; arrays from billingKeyArrays), which costs far
+// less than binding one variable per key, without RETURNING (which SQLite
+// buffers) unless a statement inserted fewer keys than it carried: that
+// statement is rolled back to a savepoint and run again returning the keys
+// it inserts.
+func newBillingKeys(ctx context.Context, tx *sql.Tx, sorted, arrays []string) (map[string]bool, error) {
 	var isNew map[string]bool // nil while every key so far was new
 	seenNew := func(lo int, got map[string]bool) {
 		if isNew == nil {
@@ -102,28 +134,26 @@ func newBillingKeys(ctx context.Context, tx *sql.Tx, keys []string) (map[string]
 			isNew[k] = true
 		}
 	}
-	for _, k := range sorted {
-		if !plainID(k) {
-			// Control characters or invalid UTF-8 would not survive JSON
-			// unchanged: one variable per key then.
-			got := map[string]bool{}
-			err := chunked(ctx, tx, len(sorted), `INSERT INTO billing_record_keys (k) VALUES `, 1,
-				` ON CONFLICT (k) DO NOTHING RETURNING k`, func(i int, args []any) []any {
-					return append(args, sorted[i])
-				}, func(rs *sql.Rows) error {
-					var k string
-					if err := rs.Scan(&k); err != nil {
-						return err
-					}
-					got[k] = true
-					return nil
-				})
-			if err != nil || len(got) == len(sorted) {
-				return nil, err
-			}
-			seenNew(0, got)
-			return isNew, nil
+	if arrays == nil && len(sorted) > 0 {
+		// Control characters or invalid UTF-8 would not survive JSON
+		// unchanged: one variable per key then.
+		got := map[string]bool{}
+		err := chunked(ctx, tx, len(sorted), `INSERT INTO billing_record_keys (k) VALUES `, 1,
+			` ON CONFLICT (k) DO NOTHING RETURNING k`, func(i int, args []any) []any {
+				return append(args, sorted[i])
+			}, func(rs *sql.Rows) error {
+				var k string
+				if err := rs.Scan(&k); err != nil {
+					return err
+				}
+				got[k] = true
+				return nil
+			})
+		if err != nil || len(got) == len(sorted) {
+			return nil, err
 		}
+		seenNew(0, got)
+		return isNew, nil
 	}
 	const ins = `INSERT INTO billing_record_keys (k) SELECT value FROM json_each(?) WHERE true ON CONFLICT (k) DO NOTHING`
 	st, err := tx.PrepareContext(ctx, ins)
@@ -131,21 +161,13 @@ func newBillingKeys(ctx context.Context, tx *sql.Tx, keys []string) (map[string]
 		return nil, err
 	}
 	defer st.Close()
-	var arr []byte
-	for lo := 0; lo < len(sorted); lo += billingIDsPerStatement {
+	for a, arr := range arrays {
+		lo := a * billingIDsPerStatement
 		hi := min(lo+billingIDsPerStatement, len(sorted))
-		arr = append(arr[:0], '[')
-		for i := lo; i < hi; i++ {
-			if i > lo {
-				arr = append(arr, ',')
-			}
-			arr = billing.AppendJSONString(arr, sorted[i])
-		}
-		arr = append(arr, ']')
 		if _, err := tx.ExecContext(ctx, `SAVEPOINT billing_keys`); err != nil {
 			return nil, err
 		}
-		r, err := st.ExecContext(ctx, string(arr))
+		r, err := st.ExecContext(ctx, arr)
 		if err != nil {
 			return nil, err
 		}
@@ -171,7 +193,7 @@ func newBillingKeys(ctx context.Context, tx *sql.Tx, keys []string) (map[string]
 			}
 		}
 		got := map[string]bool{}
-		rs, err := tx.QueryContext(ctx, ins+` RETURNING k`, string(arr))
+		rs, err := tx.QueryContext(ctx, ins+` RETURNING k`, arr)
 		if err != nil {
 			return nil, err
 		}
