@@ -21,14 +21,7 @@ type entry struct {
 }
 
 func encodeEntries(dst []byte, es []entry, bucket int64) []byte {
-	// by ref, then time: a ref appears once per minute in a list of
-	// minute entries (lvlMinuteDetail), once in any other
-	slices.SortFunc(es, func(a, b entry) int {
-		if c := compareInt(a.ref, b.ref); c != 0 {
-			return c
-		}
-		return compareInt(a.c.Last, b.c.Last)
-	})
+	sortEntries(es)
 	prev := int64(0)
 	for _, e := range es {
 		dst = binary.AppendUvarint(dst, uint64(e.ref-prev))
@@ -43,6 +36,40 @@ func encodeEntries(dst []byte, es []entry, bucket int64) []byte {
 		dst = binary.AppendVarint(dst, rl)
 	}
 	return dst
+}
+
+// sortEntries sorts es by ref, then time: a ref appears once per minute in
+// a list of minute entries (lvlMinuteDetail, hour detail), once in any
+// other. Most lists are short or already sorted (an hour's minutes), so
+// those are checked for and sorted by insertion, without the comparison
+// calls of the general sort, which takes the others.
+func sortEntries(es []entry) {
+	less := func(a, b *entry) bool { return a.ref < b.ref || a.ref == b.ref && a.c.Last < b.c.Last }
+	i := 1
+	for i < len(es) && !less(&es[i], &es[i-1]) {
+		i++
+	}
+	if i >= len(es) {
+		return // sorted
+	}
+	if len(es) > 24 {
+		slices.SortFunc(es, func(a, b entry) int {
+			if c := compareInt(a.ref, b.ref); c != 0 {
+				return c
+			}
+			return compareInt(a.c.Last, b.c.Last)
+		})
+		return
+	}
+	for ; i < len(es); i++ {
+		e := es[i]
+		j := i
+		for j > 0 && less(&e, &es[j-1]) {
+			es[j] = es[j-1]
+			j--
+		}
+		es[j] = e
+	}
 }
 
 func compareInt(a, b int64) int {
