@@ -52,7 +52,7 @@ func sortEntries(es []entry) {
 	if i >= len(es) {
 		return // sorted
 	}
-	if len(es) > 24 {
+	if len(es) > 24 && !sortPacked(es) {
 		slices.SortFunc(es, func(a, b entry) int {
 			if c := compareInt(a.ref, b.ref); c != 0 {
 				return c
@@ -70,6 +70,37 @@ func sortEntries(es []entry) {
 		}
 		es[j] = e
 	}
+}
+
+// sortPacked sorts es as sortEntries does (equal entries in their order) by
+// sorting words that hold the ref, the time relative to the earliest one
+// and the entry's index, in that order of significance, and reports
+// whether they fit (refs below 2^27, times within 2^17 seconds, a day and
+// more, and at most 2^20 entries).
+func sortPacked(es []entry) bool {
+	const refBits, timeBits, idxBits = 27, 17, 20
+	if len(es) > 1<<idxBits {
+		return false
+	}
+	t0 := es[0].c.Last
+	for i := range es {
+		t0 = min(t0, es[i].c.Last)
+	}
+	words := make([]uint64, len(es))
+	for i := range es {
+		ref, t := es[i].ref, es[i].c.Last-t0
+		if ref < 0 || ref >= 1<<refBits || t >= 1<<timeBits {
+			return false
+		}
+		words[i] = uint64(ref)<<(timeBits+idxBits) | uint64(t)<<idxBits | uint64(i)
+	}
+	slices.Sort(words)
+	sorted := make([]entry, len(es))
+	for i, w := range words {
+		sorted[i] = es[w&(1<<idxBits-1)]
+	}
+	copy(es, sorted)
+	return true
 }
 
 func compareInt(a, b int64) int {
