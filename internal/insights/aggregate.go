@@ -327,8 +327,10 @@ type packedEnt struct {
 	PackedEntry
 }
 
-func newPackedTable(n int) *packedTable {
-	t := &packedTable{raw: make([]packedEnt, 0, n)}
+// newPackedTable returns a table for n entries and, as a first guess,
+// rows rows (more are appended as needed).
+func newPackedTable(n, rows int) *packedTable {
+	t := &packedTable{raw: make([]packedEnt, 0, n), rows: make([]PackedRow, 0, rows), slots: make([]int32, 0, rows)}
 	t.minute = levelIndex{t: t, l: Minute}
 	return t
 }
@@ -502,6 +504,9 @@ func (t *packedTable) finish(cut Cutoffs, o PackOptions) []PackedRow {
 		p0, p1 := below.r1, int32(len(t.rows)) // the rows of level l: all new
 		lifted := make([]packedEnt, len(below.list))
 		var mins []packedEnt
+		if hourMinutes && l == Hour {
+			mins = make([]packedEnt, 0, len(below.list))
+		}
 		for i, e := range below.list {
 			if hourMinutes && l == Hour && keepMinute(t.rows[e.row].Bucket) {
 				mins = append(mins, packedEnt{up[e.row-below.r0], e.PackedEntry})
@@ -514,7 +519,7 @@ func (t *packedTable) finish(cut Cutoffs, o PackOptions) []PackedRow {
 		if !(fold && l == FiveMinutes) { // folded: not merged, one entry per minute
 			lv.list, lv.off = m.merge(lv.list, lv.off)
 		}
-		if mins != nil {
+		if len(mins) > 0 {
 			lv.mins, lv.minOff = groupEnts(mins, p0, p1)
 		}
 		levels = append(levels, lv)
@@ -600,7 +605,12 @@ func AggregatePackedWith(events []Event, cut Cutoffs, o PackOptions) *Packed {
 	var subjectInfo []SubjectInfo
 	var users intern[int64] // slots of the user table's row cache
 	lastUser, lastUserSlot := int64(0), int32(0)
-	orgT, actorT, userT := newPackedTable(len(events)), newPackedTable(len(events)), newPackedTable(len(events))
+	// An actor's or user's minutes are most of the rows of their tables:
+	// on sparse traffic about one row for two events (rows are 104
+	// bytes, so growing them from nothing is a large share of the work).
+	// An organization has a row a minute.
+	rowGuess := len(events)/2 + 16
+	orgT, actorT, userT := newPackedTable(len(events), 16), newPackedTable(len(events), rowGuess), newPackedTable(len(events), rowGuess)
 	lastOrg, lastOrgID := "", int32(-1)
 	for i := range events {
 		e := &events[i]

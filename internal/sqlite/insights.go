@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
+	"encoding/binary"
 	"fmt"
 	"slices"
 	"strings"
@@ -23,6 +24,9 @@ type insightsRefs struct {
 	actors   map[insights.ActorRef]actorRef
 	subjects map[insights.SubjectRef]subjectRef
 	routes   map[insights.RouteRef]int64
+	// stmts are ingest statements kept prepared on the writer connection
+	// across transactions, by query (see txStmts); copied on write
+	stmts map[string]*sql.Stmt
 }
 
 type actorRef struct {
@@ -48,6 +52,96 @@ type refBatch struct {
 // rowsPerStatement is how many rows one multi-row INSERT carries.
 const rowsPerStatement = 512
 
+// statementRows is how many rows the next multi-row statement over n rows
+// carries: rowsPerStatement, or for the rest of a batch the largest of a
+// few fixed sizes, so that a handful of statements, prepared once and kept
+// (see txStmts), serve every batch.
+func statementRows(n int) int {
+	for _, m := range [...]int{rowsPerStatement, 64, 8} {
+		if n >= m {
+			return m
+		}
+	}
+	return 1
+}
+
+// txStmts hands out the statements of one write transaction: one the
+// writer connection keeps prepared, or, for a query not kept yet, one
+// prepared in the transaction and kept once it has ended (keep). Preparing
+// a 512-row upsert costs about a tenth of executing it.
+type txStmts struct {
+	tx   *sql.Tx
+	kept map[string]*sql.Stmt
+	own  map[string]*sql.Stmt
+	want []string
+}
+
+func (db *DB) txStmts(tx *sql.Tx) *txStmts {
+	c := &db.insights
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return &txStmts{tx: tx, kept: c.stmts, own: map[string]*sql.Stmt{}}
+}
+
+// get returns the statement of query, valid until the transaction ends.
+func (s *txStmts) get(ctx context.Context, query string) (*sql.Stmt, error) {
+	if st := s.own[query]; st != nil {
+		return st, nil
+	}
+	var st *sql.Stmt
+	if k := s.kept[query]; k != nil {
+		st = s.tx.StmtContext(ctx, k) // the connection's prepared statement
+	} else {
+		var err error
+		if st, err = s.tx.PrepareContext(ctx, query); err != nil {
+			return nil, err
+		}
+		s.want = append(s.want, query)
+	}
+	s.own[query] = st
+	return st, nil
+}
+
+// keep prepares, on the writer, the queries the transaction of s prepared
+// for itself, for the transactions after it. Call it after the
+// transaction has ended, outside db.write; it is an optimization only, so
+// a failure to prepare is ignored (the next transaction prepares again).
+func (db *DB) keep(ctx context.Context, s *txStmts) {
+	if s == nil || len(s.want) == 0 {
+		return
+	}
+	c := &db.insights
+	c.mu.Lock()
+	have := c.stmts
+	c.mu.Unlock()
+	add := map[string]*sql.Stmt{}
+	for _, q := range s.want {
+		if have[q] != nil || add[q] != nil {
+			continue
+		}
+		if st, err := db.writer.PrepareContext(ctx, q); err == nil {
+			add[q] = st
+		}
+	}
+	if len(add) == 0 {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	stmts := make(map[string]*sql.Stmt, len(c.stmts)+len(add))
+	for q, st := range c.stmts {
+		stmts[q] = st
+	}
+	for q, st := range add {
+		if stmts[q] != nil {
+			st.Close()
+			continue
+		}
+		stmts[q] = st
+	}
+	c.stmts = stmts
+}
+
 // InsightsIngest records events in one transaction: new event ids, then
 // the roll-up deltas of the events not seen before. The single writer is
 // held for writes alone: the events are aggregated, their id keys hashed
@@ -67,8 +161,10 @@ func (db *DB) InsightsIngest(ctx context.Context, events []insights.Event, cut i
 		rows = buildRows(roll, cached) // refs never change once committed
 	}
 	var refs *refBatch
+	var stmts *txStmts
 	err := db.write(ctx, func(tx *sql.Tx) error {
-		fresh, err := dedup(ctx, tx, events, keys)
+		stmts = db.txStmts(tx)
+		fresh, err := dedup(ctx, stmts, events, keys)
 		if err != nil {
 			return err
 		}
@@ -86,8 +182,9 @@ func (db *DB) InsightsIngest(ctx context.Context, events []insights.Event, cut i
 		if rows == nil {
 			rows = buildRows(roll, refs)
 		}
-		return writeRollup(ctx, tx, rows)
+		return writeRollup(ctx, stmts, rows)
 	})
+	db.keep(ctx, stmts)
 	if err != nil {
 		return insights.IngestResult{}, fmt.Errorf("insights ingest: %w", err)
 	}
@@ -155,13 +252,16 @@ type dedupKeys struct {
 
 func newDedupKeys(events []insights.Event) *dedupKeys {
 	d := &dedupKeys{ids: make([][16]byte, len(events))}
-	// One sort by (minute, key) groups the keys: a key's shard is its
-	// first four bits, so the keys of a minute come in shard order.
+	// Sorting by (minute, key) groups the keys: a key's shard is its
+	// first four bits, so the keys of a minute come in shard order. The
+	// key is compared as two big-endian words, and a batch in time order
+	// (the common case) is sorted minute by minute, a few dozen keys each.
 	type minuteKey struct {
 		bucket int64
-		k      [16]byte
+		hi, lo uint64
 	}
 	all := make([]minuteKey, 0, len(events))
+	inOrder := true
 	for i := range events {
 		if events[i].ID == "" {
 			continue
@@ -169,25 +269,56 @@ func newDedupKeys(events []insights.Event) *dedupKeys {
 		d.withID++
 		k := insights.EventKey(events[i].ID)
 		d.ids[i] = k
-		all = append(all, minuteKey{insights.Minute.Floor(events[i].Timestamp.Unix()), k})
+		mk := minuteKey{insights.Minute.Floor(events[i].Timestamp.Unix()), binary.BigEndian.Uint64(k[:8]), binary.BigEndian.Uint64(k[8:])}
+		if n := len(all); n > 0 && mk.bucket < all[n-1].bucket {
+			inOrder = false
+		}
+		all = append(all, mk)
 	}
-	slices.SortFunc(all, func(a, b minuteKey) int {
+	byKey := func(a, b minuteKey) int {
 		if c := compareInt(a.bucket, b.bucket); c != 0 {
 			return c
 		}
-		return bytes.Compare(a.k[:], b.k[:])
-	})
+		if a.hi != b.hi {
+			if a.hi < b.hi {
+				return -1
+			}
+			return 1
+		}
+		if a.lo != b.lo {
+			if a.lo < b.lo {
+				return -1
+			}
+			return 1
+		}
+		return 0
+	}
+	if inOrder {
+		for first := 0; first < len(all); {
+			end := first + 1
+			for end < len(all) && all[end].bucket == all[first].bucket {
+				end++
+			}
+			slices.SortFunc(all[first:end], byKey)
+			first = end
+		}
+	} else {
+		slices.SortFunc(all, byKey)
+	}
 	flat := make([][16]byte, 0, len(all))
 	for i, mk := range all {
 		if i > 0 && mk == all[i-1] {
 			continue // repeated within the batch
 		}
-		g := seenGroup{mk.bucket, int(mk.k[0] >> 4)}
+		var k [16]byte
+		binary.BigEndian.PutUint64(k[:8], mk.hi)
+		binary.BigEndian.PutUint64(k[8:], mk.lo)
+		g := seenGroup{mk.bucket, int(k[0] >> 4)}
 		if n := len(d.order); n == 0 || d.order[n-1] != g {
 			d.order = append(d.order, g)
 			d.keys = append(d.keys, flat[len(flat):len(flat)])
 		}
-		flat = append(flat, mk.k)
+		flat = append(flat, k)
 		d.keys[len(d.keys)-1] = d.keys[len(d.keys)-1][:len(d.keys[len(d.keys)-1])+1]
 	}
 	d.unique = len(flat)
@@ -198,7 +329,7 @@ func newDedupKeys(events []insights.Event) *dedupKeys {
 // returns the events whose key was new (and those without an id), in
 // order; an event repeated within the batch counts once. dk holds the
 // events' keys.
-func dedup(ctx context.Context, tx *sql.Tx, events []insights.Event, dk *dedupKeys) ([]insights.Event, error) {
+func dedup(ctx context.Context, st *txStmts, events []insights.Event, dk *dedupKeys) ([]insights.Event, error) {
 	if dk.withID == 0 {
 		return events, nil
 	}
@@ -209,7 +340,7 @@ func dedup(ctx context.Context, tx *sql.Tx, events []insights.Event, dk *dedupKe
 			buckets = append(buckets, g.bucket)
 		}
 	}
-	stored, err := loadSeen(ctx, tx, buckets)
+	stored, err := loadSeen(ctx, st, buckets)
 	if err != nil {
 		return nil, err
 	}
@@ -219,8 +350,7 @@ func dedup(ctx context.Context, tx *sql.Tx, events []insights.Event, dk *dedupKe
 		k      [16]byte
 	}
 	newKeys := make([]seenKey, 0, dk.unique)
-	w := newSeenWriter(tx)
-	defer w.close()
+	w := &seenWriter{st: st}
 	type shardKeys struct {
 		shard       int
 		have, added []byte // stored keys; added: new ones, sorted
@@ -315,7 +445,7 @@ type seenMinute struct {
 // loadSeen reads the insights_seen rows of the minutes buckets (sorted):
 // with one range scan when they are dense (a batch in time order, the
 // common case), else one lookup per minute.
-func loadSeen(ctx context.Context, tx *sql.Tx, buckets []int64) (map[int64]*seenMinute, error) {
+func loadSeen(ctx context.Context, st *txStmts, buckets []int64) (map[int64]*seenMinute, error) {
 	out := make(map[int64]*seenMinute, len(buckets))
 	if len(buckets) == 0 {
 		return out, nil
@@ -349,13 +479,16 @@ func loadSeen(ctx context.Context, tx *sql.Tx, buckets []int64) (map[int64]*seen
 	}
 	lo, hi := buckets[0], buckets[len(buckets)-1]
 	if (hi-lo)/60+1 <= 4*int64(len(buckets)) {
-		return out, read(tx.QueryContext(ctx, "SELECT bucket, shard, keys FROM insights_seen WHERE bucket >= ? AND bucket <= ?", lo, hi))
+		sel, err := st.get(ctx, "SELECT bucket, shard, keys FROM insights_seen WHERE bucket >= ? AND bucket <= ?")
+		if err != nil {
+			return nil, err
+		}
+		return out, read(sel.QueryContext(ctx, lo, hi))
 	}
-	sel, err := tx.PrepareContext(ctx, "SELECT bucket, shard, keys FROM insights_seen WHERE bucket = ?")
+	sel, err := st.get(ctx, "SELECT bucket, shard, keys FROM insights_seen WHERE bucket = ?")
 	if err != nil {
 		return nil, err
 	}
-	defer sel.Close()
 	for _, b := range buckets {
 		if err := read(sel.QueryContext(ctx, b)); err != nil {
 			return nil, err
@@ -382,13 +515,10 @@ func mergeKeyBytes(have, add []byte) []byte {
 
 // seenWriter writes insights_seen rows with multi-row upserts.
 type seenWriter struct {
-	tx    *sql.Tx
-	args  []any
-	n     int
-	stmts map[int]*sql.Stmt
+	st   *txStmts
+	args []any
+	n    int
 }
-
-func newSeenWriter(tx *sql.Tx) *seenWriter { return &seenWriter{tx: tx, stmts: map[int]*sql.Stmt{}} }
 
 func (w *seenWriter) add(ctx context.Context, bucket int64, shard int, keys []byte) error {
 	w.args = append(w.args, bucket, shard, keys)
@@ -399,29 +529,22 @@ func (w *seenWriter) add(ctx context.Context, bucket int64, shard int, keys []by
 	return nil
 }
 
+// flush writes the rows added, in statements of statementRows rows.
 func (w *seenWriter) flush(ctx context.Context) error {
-	if w.n == 0 {
-		return nil
-	}
-	st := w.stmts[w.n]
-	if st == nil {
-		var err error
-		st, err = w.tx.PrepareContext(ctx, "INSERT INTO insights_seen (bucket, shard, keys) VALUES "+placeholders(w.n, 3)+
+	for rest := w.args; len(rest) > 0; {
+		m := statementRows(len(rest) / 3)
+		st, err := w.st.get(ctx, "INSERT INTO insights_seen (bucket, shard, keys) VALUES "+placeholders(m, 3)+
 			" ON CONFLICT (bucket, shard) DO UPDATE SET keys = excluded.keys")
 		if err != nil {
 			return err
 		}
-		w.stmts[w.n] = st
+		if _, err := st.ExecContext(ctx, rest[:3*m]...); err != nil {
+			return err
+		}
+		rest = rest[3*m:]
 	}
-	_, err := st.ExecContext(ctx, w.args...)
 	w.args, w.n = w.args[:0], 0
-	return err
-}
-
-func (w *seenWriter) close() {
-	for _, s := range w.stmts {
-		s.Close()
-	}
+	return nil
 }
 
 // placeholders returns "(?,?),(?,?)…": n groups of cols.
@@ -747,7 +870,7 @@ func buildRows(roll *insights.Packed, refs *refBatch) *rollupRows {
 	return rows
 }
 
-func writeRollup(ctx context.Context, tx *sql.Tx, rows *rollupRows) error {
+func writeRollup(ctx context.Context, tx *txStmts, rows *rollupRows) error {
 	for _, w := range []struct {
 		t    packedTable
 		rows []*packedRow
@@ -760,7 +883,7 @@ func writeRollup(ctx context.Context, tx *sql.Tx, rows *rollupRows) error {
 }
 
 // writeTotals adds the totals of rows to a table without a list.
-func writeTotals(ctx context.Context, tx *sql.Tx, t packedTable, rows []*packedRow) error {
+func writeTotals(ctx context.Context, tx *txStmts, t packedTable, rows []*packedRow) error {
 	cols := strings.Join(t.keys, ", ")
 	return upsertRows(ctx, tx, t, rows, false, func(m int) string {
 		return fmt.Sprintf("INSERT INTO %s (%s, total, rl) VALUES %s ON CONFLICT (%s) DO UPDATE SET total = total + excluded.total, rl = rl + excluded.rl",
@@ -771,7 +894,7 @@ func writeTotals(ctx context.Context, tx *sql.Tx, t packedTable, rows []*packedR
 // writePacked adds rows to table t in key order with multi-row upserts:
 // a row that already exists gets the totals added and its list merged
 // with insights_merge, inside SQLite, without being read back.
-func writePacked(ctx context.Context, tx *sql.Tx, t packedTable, sorted []*packedRow) error {
+func writePacked(ctx context.Context, tx *txStmts, t packedTable, sorted []*packedRow) error {
 	cols := strings.Join(t.keys, ", ")
 	merge := fmt.Sprintf("%s(%s, excluded.%s, excluded.bucket)", mergeListsFunc, t.list, t.list)
 	if t.folded {
@@ -799,7 +922,7 @@ func writePacked(ctx context.Context, tx *sql.Tx, t packedTable, sorted []*packe
 
 // writeDetail adds the detail lists of the hour rows among sorted (in key
 // order) to t's detail table, merging a list with the stored one.
-func writeDetail(ctx context.Context, tx *sql.Tx, t packedTable, sorted []*packedRow) error {
+func writeDetail(ctx context.Context, tx *txStmts, t packedTable, sorted []*packedRow) error {
 	var rows []*packedRow
 	for _, r := range sorted {
 		if r.detail != nil {
@@ -810,24 +933,14 @@ func writeDetail(ctx context.Context, tx *sql.Tx, t packedTable, sorted []*packe
 	n := len(t.keys)
 	keys := append(slices.Clone(t.keys[:n-2]), t.keys[n-1])
 	cols := strings.Join(keys, ", ")
-	stmts := map[int]*sql.Stmt{}
-	defer func() {
-		for _, s := range stmts {
-			s.Close()
-		}
-	}()
 	args := make([]any, 0, (len(keys)+1)*rowsPerStatement)
 	for rest := rows; len(rest) > 0; {
-		m := min(len(rest), rowsPerStatement)
-		st := stmts[m]
-		if st == nil {
-			q := fmt.Sprintf("INSERT INTO %[1]s (%[2]s, %[3]s) VALUES %[4]s ON CONFLICT (%[2]s) DO UPDATE SET %[3]s = %[5]s(%[3]s, excluded.%[3]s, excluded.bucket)",
-				t.detail, cols, hourDetailCol, placeholders(m, len(keys)+1), mergeMinutesFunc)
-			var err error
-			if st, err = tx.PrepareContext(ctx, q); err != nil {
-				return err
-			}
-			stmts[m] = st
+		m := statementRows(len(rest))
+		q := fmt.Sprintf("INSERT INTO %[1]s (%[2]s, %[3]s) VALUES %[4]s ON CONFLICT (%[2]s) DO UPDATE SET %[3]s = %[5]s(%[3]s, excluded.%[3]s, excluded.bucket)",
+			t.detail, cols, hourDetailCol, placeholders(m, len(keys)+1), mergeMinutesFunc)
+		st, err := tx.get(ctx, q)
+		if err != nil {
+			return err
 		}
 		args = args[:0]
 		for _, r := range rest[:m] {
@@ -847,24 +960,14 @@ func writeDetail(ctx context.Context, tx *sql.Tx, t packedTable, sorted []*packe
 // upsertRows runs the statement query(m) over rows, rowsPerStatement rows
 // at a time, binding each row's key columns, its totals and, with list,
 // its packed list. Statements are prepared once per row count.
-func upsertRows(ctx context.Context, tx *sql.Tx, t packedTable, rows []*packedRow, list bool, query func(m int) string) error {
+func upsertRows(ctx context.Context, tx *txStmts, t packedTable, rows []*packedRow, list bool, query func(m int) string) error {
 	n := len(t.keys)
-	stmts := map[int]*sql.Stmt{}
-	defer func() {
-		for _, s := range stmts {
-			s.Close()
-		}
-	}()
-	args := make([]any, 0, (n+3)*rowsPerStatement)
+	args := make([]any, 0, (n+4)*rowsPerStatement)
 	for rest := rows; len(rest) > 0; {
-		m := min(len(rest), rowsPerStatement)
-		st := stmts[m]
-		if st == nil {
-			var err error
-			if st, err = tx.PrepareContext(ctx, query(m)); err != nil {
-				return err
-			}
-			stmts[m] = st
+		m := statementRows(len(rest))
+		st, err := tx.get(ctx, query(m))
+		if err != nil {
+			return err
 		}
 		args = args[:0]
 		for _, r := range rest[:m] {

@@ -21,14 +21,7 @@ type entry struct {
 }
 
 func encodeEntries(dst []byte, es []entry, bucket int64) []byte {
-	// by ref, then time: a ref appears once per minute in a list of
-	// minute entries (lvlMinuteDetail), once in any other
-	slices.SortFunc(es, func(a, b entry) int {
-		if c := compareInt(a.ref, b.ref); c != 0 {
-			return c
-		}
-		return compareInt(a.c.Last, b.c.Last)
-	})
+	sortEntries(es)
 	prev := int64(0)
 	for _, e := range es {
 		dst = binary.AppendUvarint(dst, uint64(e.ref-prev))
@@ -43,6 +36,71 @@ func encodeEntries(dst []byte, es []entry, bucket int64) []byte {
 		dst = binary.AppendVarint(dst, rl)
 	}
 	return dst
+}
+
+// sortEntries sorts es by ref, then time: a ref appears once per minute in
+// a list of minute entries (lvlMinuteDetail, hour detail), once in any
+// other. Most lists are short or already sorted (an hour's minutes), so
+// those are checked for and sorted by insertion, without the comparison
+// calls of the general sort, which takes the others.
+func sortEntries(es []entry) {
+	less := func(a, b *entry) bool { return a.ref < b.ref || a.ref == b.ref && a.c.Last < b.c.Last }
+	i := 1
+	for i < len(es) && !less(&es[i], &es[i-1]) {
+		i++
+	}
+	if i >= len(es) {
+		return // sorted
+	}
+	if len(es) > 24 && !sortPacked(es) {
+		slices.SortFunc(es, func(a, b entry) int {
+			if c := compareInt(a.ref, b.ref); c != 0 {
+				return c
+			}
+			return compareInt(a.c.Last, b.c.Last)
+		})
+		return
+	}
+	for ; i < len(es); i++ {
+		e := es[i]
+		j := i
+		for j > 0 && less(&e, &es[j-1]) {
+			es[j] = es[j-1]
+			j--
+		}
+		es[j] = e
+	}
+}
+
+// sortPacked sorts es as sortEntries does (equal entries in their order) by
+// sorting words that hold the ref, the time relative to the earliest one
+// and the entry's index, in that order of significance, and reports
+// whether they fit (refs below 2^27, times within 2^17 seconds, a day and
+// more, and at most 2^20 entries).
+func sortPacked(es []entry) bool {
+	const refBits, timeBits, idxBits = 27, 17, 20
+	if len(es) > 1<<idxBits {
+		return false
+	}
+	t0 := es[0].c.Last
+	for i := range es {
+		t0 = min(t0, es[i].c.Last)
+	}
+	words := make([]uint64, len(es))
+	for i := range es {
+		ref, t := es[i].ref, es[i].c.Last-t0
+		if ref < 0 || ref >= 1<<refBits || t >= 1<<timeBits {
+			return false
+		}
+		words[i] = uint64(ref)<<(timeBits+idxBits) | uint64(t)<<idxBits | uint64(i)
+	}
+	slices.Sort(words)
+	sorted := make([]entry, len(es))
+	for i, w := range words {
+		sorted[i] = es[w&(1<<idxBits-1)]
+	}
+	copy(es, sorted)
+	return true
 }
 
 func compareInt(a, b int64) int {

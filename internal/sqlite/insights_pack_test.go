@@ -1,6 +1,8 @@
 package sqlite
 
 import (
+	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"github.com/ghusage/ghusage/internal/insights"
@@ -36,5 +38,33 @@ func TestMergeLists(t *testing.T) {
 	}
 	if _, err := mergeLists([]byte{0x80}, nil, bucket); err == nil {
 		t.Error("a corrupt list merged without error")
+	}
+}
+
+func TestSortEntries(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	for _, n := range []int{0, 1, 2, 5, 24, 25, 100, 3000} {
+		for _, wide := range []bool{false, true} {
+			es := make([]entry, n)
+			for i := range es {
+				es[i] = entry{ref: rng.Int64N(40), c: insights.Counts{Total: int64(i), Last: 1000 + rng.Int64N(3600)}}
+				if wide && i == n/2 {
+					es[i].ref = 1 << 40 // past sortPacked's refs: the general sort
+				}
+			}
+			want := slices.Clone(es)
+			slices.SortStableFunc(want, func(a, b entry) int {
+				if c := compareInt(a.ref, b.ref); c != 0 {
+					return c
+				}
+				return compareInt(a.c.Last, b.c.Last)
+			})
+			sortEntries(es)
+			for i := range es {
+				if es[i].ref != want[i].ref || es[i].c.Last != want[i].c.Last {
+					t.Fatalf("n=%d wide=%v: at %d %+v, want %+v", n, wide, i, es[i], want[i])
+				}
+			}
+		}
 	}
 }

@@ -167,7 +167,7 @@ func testRowsBefore(t *testing.T, lvl4 bool) {
 				}
 			}
 		}
-		return writeRollup(ctx, tx, rows)
+		return writeRollup(ctx, db.txStmts(tx), rows)
 	})
 	if err != nil {
 		t.Fatal(err)

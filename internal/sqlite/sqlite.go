@@ -59,7 +59,13 @@ func Open(ctx context.Context, path string, opt Options) (*DB, error) {
 		return nil, fmt.Errorf("sqlite: synchronous must be FULL, NORMAL, EXTRA or OFF, not %q", opt.Synchronous)
 	}
 	q := url.Values{}
-	for _, p := range []string{"busy_timeout(10000)", "journal_mode(WAL)", "foreign_keys(ON)", "synchronous(" + sync + ")", "temp_store(MEMORY)", "cache_size(-32768)"} {
+	// wal_autocheckpoint: a commit copies the WAL into the database once
+	// it holds 16,384 pages (64 MiB) rather than SQLite's 1,000. An
+	// insights batch of 100,000 events dirties a few thousand pages, the
+	// same tail pages of every actor and user batch after batch, so with
+	// the default every commit copied them all again; now every third or
+	// so does, once (2M-event bench over HTTP: 0.42-0.45x to 0.50x COPY).
+	for _, p := range []string{"busy_timeout(10000)", "journal_mode(WAL)", "foreign_keys(ON)", "synchronous(" + sync + ")", "temp_store(MEMORY)", "cache_size(-32768)", "wal_autocheckpoint(16384)"} {
 		q.Add("_pragma", p)
 	}
 	q.Set("_txlock", "immediate")
