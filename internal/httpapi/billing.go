@@ -169,8 +169,8 @@ func (s *Server) billingUsage(scope billingScopeFunc) handlerFunc {
 		if err != nil {
 			return err
 		}
-		return s.billingAnswer(w, r, sc, p, billing.EndpointUsage, func() ([]byte, error) {
-			return s.Billing.UsageJSON(r.Context(), sc, p)
+		return s.billingAnswer(w, r, sc, p, billing.EndpointUsage, func() (billing.Body, error) {
+			return s.Billing.UsageBody(r.Context(), sc, p)
 		})
 	}
 }
@@ -186,12 +186,12 @@ func (s *Server) billingSummary(scope billingScopeFunc, ep billing.Endpoint) han
 		if err != nil {
 			return err
 		}
-		return s.billingAnswer(w, r, sc, p, ep, func() ([]byte, error) {
+		return s.billingAnswer(w, r, sc, p, ep, func() (billing.Body, error) {
 			rep, err := s.Billing.Summary(r.Context(), sc, p, ep)
 			if err != nil {
-				return nil, err
+				return billing.Body{}, err
 			}
-			return appendJSON(nil, rep)
+			return bytesBody(appendJSON(nil, rep))
 		})
 	}
 }

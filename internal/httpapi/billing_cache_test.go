@@ -3,6 +3,7 @@ package httpapi_test
 import (
 	"encoding/json"
 	"fmt"
+	"hash/crc32"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -127,6 +128,11 @@ func testBillingAnswersFollowWrites(t *testing.T, env, writer *testenv.Env) {
 					t.Fatalf("%s: Content-Length %q, body of %d bytes", step, n, len(body))
 				}
 				etag := resp.Header.Get("Etag")
+				// The usage answer's ETag is combined from its parts' CRCs:
+				// it is the body's, as every other answer's.
+				if v := uint64(crc32.Checksum([]byte(body), crc32.MakeTable(crc32.Castagnoli)))<<32 | uint64(crc32.ChecksumIEEE([]byte(body))); etag != fmt.Sprintf(`W/"%016x"`, v) {
+					t.Fatalf("%s: GET %s?%s: ETag %s, not the body's %016x", step, c.path, c.query, etag, v)
+				}
 				if changed {
 					if body == bodies[i] || etag == etags[i] {
 						t.Fatalf("%s: GET %s?%s: the answer (ETag %s) did not change", step, c.path, c.query, etag)
