@@ -141,7 +141,7 @@ func (s *Service) planDays(ctx context.Context, sc Scope, p *Params, q Query, pr
 	mfrom, mto := first.MonthStart(), end.AddDays(-1).MonthStart()
 	mto = mto.AddDays(mto.DaysInMonth())
 	// The versions first: rows read after them are at least as new.
-	vv, err := vs.BillingDayVersions(ctx, sc.Account, mfrom.Time(), mto.Time())
+	vv, err := s.dayVersions(ctx, vs, sc.Account, mfrom.Time(), mto.Time())
 	if err != nil {
 		return nil, err
 	}
@@ -151,7 +151,7 @@ func (s *Service) planDays(ctx context.Context, sc Scope, p *Params, q Query, pr
 	}
 	attr := ""
 	if s.Attribution != nil && sc.Account.Kind == KindEnterprise {
-		ix, err := s.Attribution.Memberships(ctx, sc.Account.Login, q.From, q.To)
+		ix, err := s.memberships(ctx, sc.Account.Login, q.From, q.To)
 		if err != nil {
 			return nil, err
 		}

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"net/http"
 	"strings"
 
@@ -169,8 +170,8 @@ func (s *Server) billingUsage(scope billingScopeFunc) handlerFunc {
 		if err != nil {
 			return err
 		}
-		return s.billingAnswer(w, r, sc, p, billing.EndpointUsage, func() (billing.Body, error) {
-			return s.Billing.UsageBody(r.Context(), sc, p)
+		return s.billingAnswer(w, r, sc, p, billing.EndpointUsage, func(ctx context.Context) (billing.Body, error) {
+			return s.Billing.UsageBody(ctx, sc, p)
 		})
 	}
 }
@@ -186,8 +187,8 @@ func (s *Server) billingSummary(scope billingScopeFunc, ep billing.Endpoint) han
 		if err != nil {
 			return err
 		}
-		return s.billingAnswer(w, r, sc, p, ep, func() (billing.Body, error) {
-			rep, err := s.Billing.Summary(r.Context(), sc, p, ep)
+		return s.billingAnswer(w, r, sc, p, ep, func(ctx context.Context) (billing.Body, error) {
+			rep, err := s.Billing.Summary(ctx, sc, p, ep)
 			if err != nil {
 				return billing.Body{}, err
 			}

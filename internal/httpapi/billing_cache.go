@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"net/http"
 
 	"github.com/ghusage/ghusage/internal/billing"
@@ -27,11 +28,15 @@ func newBillingAnswers() *billing.StateCache[billingAnswer] {
 
 // billingAnswer serves a usage or summary answer: the kept one when the
 // ledger and attribution it was computed from are unchanged, else
-// compute's encoded answer (without its newline), kept and sent. The
+// compute's encoded answer (without its newline), kept and sent; compute
+// runs under the request's memo (billing.WithRequestMemo). The
 // usage answer's parts are its days' kept items (billing.Service.UsageBody):
 // neither put together nor hashed again, the ETag combined from their CRCs.
-func (s *Server) billingAnswer(w http.ResponseWriter, r *http.Request, sc billing.Scope, p *billing.Params, ep billing.Endpoint, compute func() (billing.Body, error)) error {
-	req, state, ok, err := s.Billing.AnswerKey(r.Context(), sc, p, ep)
+func (s *Server) billingAnswer(w http.ResponseWriter, r *http.Request, sc billing.Scope, p *billing.Params, ep billing.Endpoint, compute func(ctx context.Context) (billing.Body, error)) error {
+	// One reading of the day versions and the attribution for the key and
+	// the answer.
+	ctx := billing.WithRequestMemo(r.Context())
+	req, state, ok, err := s.Billing.AnswerKey(ctx, sc, p, ep)
 	if err != nil {
 		return err
 	}
@@ -41,7 +46,7 @@ func (s *Server) billingAnswer(w http.ResponseWriter, r *http.Request, sc billin
 			return nil
 		}
 	}
-	body, err := compute()
+	body, err := compute(ctx)
 	if err != nil {
 		return err
 	}

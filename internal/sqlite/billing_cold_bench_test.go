@@ -43,6 +43,7 @@ func BenchmarkBillingUsageMonthCold(b *testing.B) {
 	}
 	sc := billing.Scope{Account: billing.Account{Kind: billing.KindEnterprise, Login: "acme"}}
 	answer := func() int {
+		ctx := billing.WithRequestMemo(ctx)
 		if _, _, _, err := svc.AnswerKey(ctx, sc, p, billing.EndpointUsage); err != nil {
 			b.Fatal(err)
 		}
