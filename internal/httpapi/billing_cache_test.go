@@ -85,9 +85,12 @@ func testBillingAnswersFollowWrites(t *testing.T, env, writer *testenv.Env) {
 		{"/enterprises/acme/settings/billing/usage/summary", acme, ym + "&organization=acme-web&product=actions", billing.EndpointSummary},
 		{"/enterprises/acme/settings/billing/premium_request/usage", acme, ym, billing.EndpointPremiumRequest},
 	}
-	// fresh is the service's answer computed now, encoded as served.
+	// fresh is the answer a new service (keeping nothing yet) computes
+	// now, encoded as served.
 	fresh := func(i int) string {
 		t.Helper()
+		svc := billing.NewService(svc.Store, svc.Catalog, svc.Now)
+		svc.Accounts, svc.Attribution = env.Server.API.Billing.Accounts, env.Server.API.Billing.Attribution
 		c := cases[i]
 		q, _ := url.ParseQuery(c.query)
 		p, err := billing.ParseParams(q, c.ep, svc.Catalog, now)
