@@ -18,7 +18,7 @@ type Body struct {
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
 // Reflected polynomials of the two CRCs, and the powers x^(2^k) modulo
-// each that crcCombine multiplies by (never changed after init).
+// each that crcShift multiplies by (never changed after init).
 const (
 	polyIEEE       = 0xedb88320
 	polyCastagnoli = 0x82f63b78
@@ -26,9 +26,15 @@ const (
 
 var x2nIEEE, x2nCastagnoli = x2nTable(polyIEEE), x2nTable(polyCastagnoli)
 
-// partSums returns the CRC-32s (Castagnoli, IEEE) of p.
-func partSums(p []byte) (c, i uint32) {
-	return crc32.Checksum(p, castagnoli), crc32.ChecksumIEEE(p)
+// partSum is what appending a part to a Body needs of it: its CRC-32s
+// (Castagnoli, IEEE), and x^(8·len) modulo each polynomial, by which a
+// CRC before it is multiplied (crcShift).
+type partSum struct{ c, i, shiftC, shiftI uint32 }
+
+// sumPart returns p's partSum.
+func sumPart(p []byte) partSum {
+	return partSum{crc32.Checksum(p, castagnoli), crc32.ChecksumIEEE(p),
+		crcShift(polyCastagnoli, &x2nCastagnoli, len(p)), crcShift(polyIEEE, &x2nIEEE, len(p))}
 }
 
 // Append adds p (hashing it).
@@ -42,15 +48,15 @@ func (b *Body) Append(p []byte) {
 	b.CRC32 = crc32.Update(b.CRC32, crc32.IEEETable, p)
 }
 
-// appendSummed adds p, whose CRC-32s are c (Castagnoli) and i (IEEE).
-func (b *Body) appendSummed(p []byte, c, i uint32) {
+// appendSummed adds p, whose partSum is ps.
+func (b *Body) appendSummed(p []byte, ps *partSum) {
 	if len(p) == 0 {
 		return
 	}
 	b.Parts = append(b.Parts, p)
 	b.Len += len(p)
-	b.CRC32C = crcCombine(polyCastagnoli, &x2nCastagnoli, b.CRC32C, c, len(p))
-	b.CRC32 = crcCombine(polyIEEE, &x2nIEEE, b.CRC32, i, len(p))
+	b.CRC32C = multModP(polyCastagnoli, ps.shiftC, b.CRC32C) ^ ps.c
+	b.CRC32 = multModP(polyIEEE, ps.shiftI, b.CRC32) ^ ps.i
 }
 
 // Bytes returns the parts put together.
@@ -62,10 +68,10 @@ func (b *Body) Bytes() []byte {
 	return out
 }
 
-// crcCombine returns the CRC of A followed by B from the CRC a of A and
-// the CRC b of B, n bytes long (zlib's crc32_combine: a times x^(8n)
-// modulo the polynomial, plus b).
-func crcCombine(poly uint32, x2n *[32]uint32, a, b uint32, n int) uint32 {
+// crcShift returns x^(8n) modulo the polynomial: the CRC of A followed
+// by n bytes B is the CRC of A times it, plus the CRC of B (zlib's
+// crc32_combine).
+func crcShift(poly uint32, x2n *[32]uint32, n int) uint32 {
 	// x^(8n) = x^(n·2^3): multiply by x^(2^k) for each bit of n, from k = 3.
 	p := uint32(1) << 31 // x^0
 	for k := 3; n > 0; n, k = n>>1, k+1 {
@@ -73,7 +79,7 @@ func crcCombine(poly uint32, x2n *[32]uint32, a, b uint32, n int) uint32 {
 			p = multModP(poly, x2n[k&31], p)
 		}
 	}
-	return multModP(poly, p, a) ^ b
+	return p
 }
 
 // multModP multiplies a and b modulo the polynomial (bit-reflected).

@@ -22,8 +22,8 @@ func TestBodySums(t *testing.T) {
 			if trial%2 == 0 && r.IntN(2) == 0 {
 				b.Append(p)
 			} else {
-				c, i := partSums(p)
-				b.appendSummed(p, c, i)
+				ps := sumPart(p)
+				b.appendSummed(p, &ps)
 			}
 			all = append(all, p...)
 		}

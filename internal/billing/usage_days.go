@@ -23,9 +23,9 @@ const dayFragmentBytes = 96 << 20
 
 // dayFragment is a day's kept part of an answer.
 type dayFragment struct {
-	json      []byte        // the day's usage items, comma-separated, never changed once kept
-	crcC, crc uint32        // json's CRC-32s (Castagnoli, IEEE), for Body
-	parts     []SummaryItem // or the day's summary parts (summaryParts)
+	json  []byte        // the day's usage items, comma-separated, never changed once kept
+	sum   partSum       // json's CRCs, for Body
+	parts []SummaryItem // or the day's summary parts (summaryParts)
 }
 
 // newDayFragments returns the cache of encoded day items.
@@ -102,8 +102,7 @@ func (s *Service) UsageBody(ctx context.Context, sc Scope, p *Params) (Body, err
 			d := first.AddDays(i)
 			day := byDate[d.Time().Format(time.DateOnly)]
 			js := appendUsageItems(make([]byte, 0, len(day)*270), day)
-			f := dayFragment{json: js}
-			f.crcC, f.crc = partSums(js)
+			f := dayFragment{json: js, sum: sumPart(js)}
 			frags[i] = f
 			s.fragments.Put(plan.keys[i], plan.states[i], f)
 		}
@@ -120,7 +119,7 @@ func (s *Service) UsageBody(ctx context.Context, sc Scope, p *Params) (Body, err
 		if sep {
 			b.Append(usageSep)
 		}
-		b.appendSummed(f.json, f.crcC, f.crc)
+		b.appendSummed(f.json, &f.sum)
 		sep = true
 	}
 	b.Append(usageTail)
