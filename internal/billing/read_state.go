@@ -46,23 +46,18 @@ func newQuotaMonths() *StateCache[quotaMonth] {
 	}}
 }
 
-// requestMemo is what one request read first (WithRequestMemo).
+// requestMemo is what one request read first (WithRequestMemo): day
+// versions (key "v" and the account) and attribution indexes ("a" and the
+// enterprise), each of a range of time.
 type requestMemo struct {
-	mu       sync.Mutex
-	versions []memoVersions
-	attr     []memoAttribution
+	mu      sync.Mutex
+	entries []memoEntry
 }
 
-type memoVersions struct {
-	acct     Account
+type memoEntry struct {
+	key      string
 	from, to time.Time
-	vv       []DayVersion
-}
-
-type memoAttribution struct {
-	enterprise string
-	from, to   time.Time
-	ix         *AttributionIndex
+	v        any // []DayVersion or *AttributionIndex
 }
 
 type requestMemoKey struct{}
@@ -76,43 +71,45 @@ func WithRequestMemo(ctx context.Context) context.Context {
 	return context.WithValue(ctx, requestMemoKey{}, &requestMemo{})
 }
 
-func memoOf(ctx context.Context) *requestMemo {
+// memoized returns what ctx's memo read for key over a range covering
+// [from, to), else reads it (and remembers it under a memo).
+func memoized[V any](ctx context.Context, key string, from, to time.Time, read func() (V, error)) (v V, e memoEntry, err error) {
 	m, _ := ctx.Value(requestMemoKey{}).(*requestMemo)
-	return m
-}
-
-// dayVersions returns the versions of a's days in [from, to) (any order).
-func (s *Service) dayVersions(ctx context.Context, vs VersionStore, a Account, from, to time.Time) ([]DayVersion, error) {
-	m := memoOf(ctx)
 	if m != nil {
 		m.mu.Lock()
-		for _, e := range m.versions {
-			if e.acct == a && !from.Before(e.from) && !to.After(e.to) {
+		for _, e := range m.entries {
+			if e.key == key && !from.Before(e.from) && !to.After(e.to) {
 				m.mu.Unlock()
-				if from.Equal(e.from) && to.Equal(e.to) {
-					return e.vv, nil
-				}
-				var out []DayVersion
-				for _, v := range e.vv {
-					if !v.Day.Before(from) && v.Day.Before(to) {
-						out = append(out, v)
-					}
-				}
-				return out, nil
+				return e.v.(V), e, nil
 			}
 		}
 		m.mu.Unlock()
 	}
-	vv, err := vs.BillingDayVersions(ctx, a, from, to)
-	if err != nil {
-		return nil, err
+	if v, err = read(); err != nil {
+		return v, e, err
 	}
+	e = memoEntry{key, from, to, v}
 	if m != nil {
 		m.mu.Lock()
-		m.versions = append(m.versions, memoVersions{a, from, to, vv})
+		m.entries = append(m.entries, e)
 		m.mu.Unlock()
 	}
-	return vv, nil
+	return v, e, nil
+}
+
+// dayVersions returns the versions of a's days in [from, to) (any order).
+func (s *Service) dayVersions(ctx context.Context, vs VersionStore, a Account, from, to time.Time) ([]DayVersion, error) {
+	vv, e, err := memoized(ctx, "v"+a.Key(), from, to, func() ([]DayVersion, error) { return vs.BillingDayVersions(ctx, a, from, to) })
+	if err != nil || (from.Equal(e.from) && to.Equal(e.to)) {
+		return vv, err
+	}
+	var out []DayVersion // of a wider range
+	for _, v := range vv {
+		if !v.Day.Before(from) && v.Day.Before(to) {
+			out = append(out, v)
+		}
+	}
+	return out, nil
 }
 
 // memberships returns the attribution index of the enterprise's usage in
@@ -120,27 +117,10 @@ func (s *Service) dayVersions(ctx context.Context, vs VersionStore, a Account, f
 // (memberships that overlap the wider range but not [from, to) attribute
 // none of its usage and change nothing in it).
 func (s *Service) memberships(ctx context.Context, enterprise string, from, to time.Time) (*AttributionIndex, error) {
-	m := memoOf(ctx)
-	if m != nil {
-		m.mu.Lock()
-		for _, e := range m.attr {
-			if e.enterprise == enterprise && !from.Before(e.from) && !to.After(e.to) {
-				m.mu.Unlock()
-				return e.ix, nil
-			}
-		}
-		m.mu.Unlock()
-	}
-	ix, err := s.Attribution.Memberships(ctx, enterprise, from, to)
-	if err != nil {
-		return nil, err
-	}
-	if m != nil {
-		m.mu.Lock()
-		m.attr = append(m.attr, memoAttribution{enterprise, from, to, ix})
-		m.mu.Unlock()
-	}
-	return ix, nil
+	ix, _, err := memoized(ctx, "a"+enterprise, from, to, func() (*AttributionIndex, error) {
+		return s.Attribution.Memberships(ctx, enterprise, from, to)
+	})
+	return ix, err
 }
 
 // dayTotals returns a's day totals in [from, to) (whole days), by day:
