@@ -48,13 +48,21 @@ func (b *Body) Append(p []byte) {
 	b.CRC32 = crc32.Update(b.CRC32, crc32.IEEETable, p)
 }
 
-// appendSummed adds p, whose partSum is ps.
-func (b *Body) appendSummed(p []byte, ps *partSum) {
+// appendSummed adds p, whose partSum is ps, after sep when withSep is
+// set: sep must lead p in memory (p is sep's continuation), so that the
+// two go as one part.
+func (b *Body) appendSummed(sep []byte, withSep bool, p []byte, ps *partSum) {
 	if len(p) == 0 {
 		return
 	}
-	b.Parts = append(b.Parts, p)
-	b.Len += len(p)
+	whole := p
+	if withSep {
+		whole = sep[:len(sep)+len(p)]
+		b.CRC32C = crc32.Update(b.CRC32C, castagnoli, sep)
+		b.CRC32 = crc32.Update(b.CRC32, crc32.IEEETable, sep)
+	}
+	b.Parts = append(b.Parts, whole)
+	b.Len += len(whole)
 	b.CRC32C = multModP(polyCastagnoli, ps.shiftC, b.CRC32C) ^ ps.c
 	b.CRC32 = multModP(polyIEEE, ps.shiftI, b.CRC32) ^ ps.i
 }

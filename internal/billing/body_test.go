@@ -15,17 +15,22 @@ func TestBodySums(t *testing.T) {
 		var b Body
 		var all []byte
 		for range r.IntN(8) {
-			p := make([]byte, r.IntN(1<<uint(r.IntN(18))+1))
+			p := make([]byte, 2+r.IntN(1<<uint(r.IntN(18))+1))
 			for i := range p {
 				p[i] = byte(r.Uint32())
 			}
-			if trial%2 == 0 && r.IntN(2) == 0 {
-				b.Append(p)
-			} else {
-				ps := sumPart(p)
-				b.appendSummed(p, &ps)
+			switch sep := r.IntN(3); {
+			case trial%2 == 0 && sep == 0:
+				b.Append(p[1:])
+				all = append(all, p[1:]...)
+			default: // after p[0], or not
+				ps := sumPart(p[1:])
+				b.appendSummed(p[:1], sep == 1, p[1:], &ps)
+				if sep == 1 {
+					all = append(all, p[0])
+				}
+				all = append(all, p[1:]...)
 			}
-			all = append(all, p...)
 		}
 		if got := b.Bytes(); !bytes.Equal(got, all) || b.Len != len(all) {
 			t.Fatalf("trial %d: bytes differ", trial)

@@ -23,8 +23,8 @@ const dayFragmentBytes = 96 << 20
 
 // dayFragment is a day's kept part of an answer.
 type dayFragment struct {
-	json  []byte        // the day's usage items, comma-separated, never changed once kept
-	sum   partSum       // json's CRCs, for Body
+	json  []byte        // the day's usage items, each after a comma, never changed once kept ("" for none)
+	sum   partSum       // the CRCs of json without its first comma, for Body
 	parts []SummaryItem // or the day's summary parts (summaryParts)
 }
 
@@ -46,7 +46,7 @@ func (s *Service) UsageJSON(ctx context.Context, sc Scope, p *Params) ([]byte, e
 
 // Body parts of the usage answer around its days' items.
 var (
-	usageHead, usageSep, usageTail = []byte(`{"usageItems":[`), []byte(","), []byte("]}")
+	usageHead, usageTail = []byte(`{"usageItems":[`), []byte("]}")
 )
 
 // UsageBody answers the usage endpoint as UsageJSON does, as parts: the
@@ -101,26 +101,26 @@ func (s *Service) UsageBody(ctx context.Context, sc Scope, p *Params) (Body, err
 			}
 			d := first.AddDays(i)
 			day := byDate[d.Time().Format(time.DateOnly)]
-			js := appendUsageItems(make([]byte, 0, len(day)*270), day)
-			f := dayFragment{json: js, sum: sumPart(js)}
+			f := dayFragment{json: []byte{}}
+			if len(day) > 0 {
+				f.json = appendUsageItems(append(make([]byte, 0, 1+len(day)*270), ','), day)
+				f.sum = sumPart(f.json[1:])
+			}
 			frags[i] = f
 			s.fragments.Put(plan.keys[i], plan.states[i], f)
 		}
 	}
 	var b Body
-	b.Parts = make([][]byte, 0, 2*n+2)
+	b.Parts = make([][]byte, 0, n+3)
 	b.Append(usageHead)
-	sep := false
+	comma := false // the first day's items go without the comma that leads each day's
 	for i := range frags {
 		f := &frags[i]
 		if len(f.json) == 0 {
 			continue
 		}
-		if sep {
-			b.Append(usageSep)
-		}
-		b.appendSummed(f.json, &f.sum)
-		sep = true
+		b.appendSummed(f.json[:1], comma, f.json[1:], &f.sum)
+		comma = true
 	}
 	b.Append(usageTail)
 	return b, nil
