@@ -11,9 +11,8 @@ import (
 // first time it runs there and keeps it): a cold answer runs a few of
 // them, and parsing each again was a tenth of its time.
 type billingReads struct {
-	once                   sync.Once
-	err                    error
-	rows, totals, versions *sql.Stmt
+	mu                     sync.Mutex
+	rows, totals, versions *sql.Stmt // set together once, then never changed
 }
 
 const (
@@ -25,19 +24,26 @@ const (
 		WHERE account = ? AND day >= ? AND day < ?`
 )
 
-// billingStmts returns the prepared read statements.
+// billingStmts returns the prepared read statements, preparing them on
+// first use (again after a failure).
 func (db *DB) billingStmts() (*billingReads, error) {
 	r := &db.billingReads
-	r.once.Do(func() {
-		ctx := context.Background() // not the first request's: the statements outlive it
-		for _, s := range []struct {
-			st  **sql.Stmt
-			sql string
-		}{{&r.rows, billingRowsSQL}, {&r.totals, billingTotalsSQL}, {&r.versions, billingVersionsSQL}} {
-			if *s.st, r.err = db.reader.PrepareContext(ctx, s.sql); r.err != nil {
-				return
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.rows != nil {
+		return r, nil
+	}
+	ctx := context.Background() // not the first request's: the statements outlive it
+	var st [3]*sql.Stmt
+	for i, q := range [3]string{billingRowsSQL, billingTotalsSQL, billingVersionsSQL} {
+		var err error
+		if st[i], err = db.reader.PrepareContext(ctx, q); err != nil {
+			for _, s := range st[:i] {
+				s.Close()
 			}
+			return nil, err
 		}
-	})
-	return r, r.err
+	}
+	r.rows, r.totals, r.versions = st[0], st[1], st[2]
+	return r, nil
 }
