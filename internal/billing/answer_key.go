@@ -28,8 +28,8 @@ type DayVersion struct {
 
 // billingVersion sums the day versions of a in [from, to): it changes
 // whenever a write touches one of those days.
-func billingVersion(ctx context.Context, vs VersionStore, a Account, from, to time.Time) (int64, error) {
-	vv, err := vs.BillingDayVersions(ctx, a, from, to)
+func (s *Service) billingVersion(ctx context.Context, vs VersionStore, a Account, from, to time.Time) (int64, error) {
+	vv, err := s.dayVersions(ctx, vs, a, from, to)
 	var sum int64
 	for _, v := range vv {
 		sum += v.Version
@@ -57,7 +57,7 @@ func (s *Service) AnswerKey(ctx context.Context, sc Scope, p *Params, ep Endpoin
 	mto := DateOf(to.Add(-time.Nanosecond)).MonthStart()
 	mto = mto.AddDays(mto.DaysInMonth())
 	// The version first: rows read after it are at least as new.
-	v, err := billingVersion(ctx, vs, sc.Account, mfrom.Time(), mto.Time())
+	v, err := s.billingVersion(ctx, vs, sc.Account, mfrom.Time(), mto.Time())
 	if err != nil {
 		return "", "", false, err
 	}
@@ -70,7 +70,7 @@ func (s *Service) AnswerKey(ctx context.Context, sc Scope, p *Params, ep Endpoin
 			}
 			state += fmt.Sprintf("\x00%s\x00%s", ref.ID, ref.Name)
 		}
-		ix, err := s.Attribution.Memberships(ctx, sc.Account.Login, from, to)
+		ix, err := s.memberships(ctx, sc.Account.Login, from, to)
 		if err != nil {
 			return "", "", false, err
 		}

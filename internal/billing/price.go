@@ -76,11 +76,18 @@ func (pr *pricer) quota(ctx context.Context, month Date) (quotaMonth, error) {
 	if qm, ok := pr.months[month]; ok {
 		return qm, nil
 	}
-	days := month.DaysInMonth()
-	totals, err := pr.s.Store.BillingDayTotals(ctx, pr.acct, month.Time(), month.AddDays(days).Time())
+	qm, err := pr.s.monthQuota(ctx, pr.acct, month) // read_state.go
 	if err != nil {
 		return nil, err
 	}
+	pr.months[month] = qm
+	return qm, nil
+}
+
+// foldQuota computes the included-usage state of a's month from its day
+// totals: each pool's usage consumed day by day, in time order.
+func (s *Service) foldQuota(a Account, month Date, totals []DayTotal) quotaMonth {
+	days := month.DaysInMonth()
 	type skuDay struct {
 		sku string
 		day int
@@ -88,7 +95,7 @@ func (pr *pricer) quota(ctx context.Context, month Date) (quotaMonth, error) {
 	qty := map[skuDay]Quantity{}
 	used := map[string][]Quantity{}
 	for _, t := range totals {
-		sku := pr.s.Catalog.SKU(t.SKU)
+		sku := s.Catalog.SKU(t.SKU)
 		if sku == nil {
 			continue
 		}
@@ -104,7 +111,7 @@ func (pr *pricer) quota(ctx context.Context, month Date) (quotaMonth, error) {
 		u[dd.Time().Day()-1] += t.Quantity * sku.weight()
 		qty[skuDay{t.SKU, dd.Time().Day() - 1}] += t.Quantity
 	}
-	plan := pr.s.Catalog.PlanOf(pr.acct)
+	plan := s.Catalog.PlanOf(a)
 	qm := quotaMonth{}
 	for pool, u := range used {
 		left := plan.IncludedFor(pool, month)
@@ -118,10 +125,10 @@ func (pr *pricer) quota(ctx context.Context, month Date) (quotaMonth, error) {
 			pd := poolDay{remaining: left, used: q, skuDisc: map[string]Quantity{}, skuQty: map[string]Quantity{}}
 			if left > 0 {
 				for k, sq := range qty {
-					if k.day != i || pr.s.Catalog.SKU(k.sku).Pool != pool {
+					if k.day != i || s.Catalog.SKU(k.sku).Pool != pool {
 						continue
 					}
-					step := unitStep(pr.s.Catalog.SKU(k.sku))
+					step := unitStep(s.Catalog.SKU(k.sku))
 					d := MulDiv(sq, left, q)
 					pd.skuDisc[k.sku] = d - d%step
 					pd.skuQty[k.sku] = sq
@@ -132,8 +139,7 @@ func (pr *pricer) quota(ctx context.Context, month Date) (quotaMonth, error) {
 		}
 		qm[pool] = st
 	}
-	pr.months[month] = qm
-	return qm, nil
+	return qm
 }
 
 // dayShares splits, on a day a quota ran out, each SKU's share among the
@@ -362,7 +368,7 @@ const levelTotal Level = -1
 // organization, repository, user or model: their discounts equal the sums
 // of the day rows' exactly.
 func (pr *pricer) priceTotals(ctx context.Context, from, to time.Time, keep func(*SKU) bool) ([]Priced, error) {
-	totals, err := pr.s.Store.BillingDayTotals(ctx, pr.acct, from, to)
+	totals, err := pr.s.dayTotals(ctx, pr.acct, from, to) // read_state.go
 	if err != nil {
 		return nil, err
 	}

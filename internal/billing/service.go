@@ -22,11 +22,13 @@ type Service struct {
 	Attribution Attribution
 
 	fragments *StateCache[dayFragment] // encoded usage items per request and day (usage_days.go)
+	totals    *StateCache[[]DayTotal]  // day totals per account and day (read_state.go)
+	quotas    *StateCache[quotaMonth]  // quota states per account and month (read_state.go)
 }
 
 // NewService returns a service over store with catalogue c.
 func NewService(store Store, c *Catalog, now func() time.Time) *Service {
-	return &Service{Store: store, Catalog: c, Now: now, fragments: newDayFragments()}
+	return &Service{Store: store, Catalog: c, Now: now, fragments: newDayFragments(), totals: newDayTotals(), quotas: newQuotaMonths()}
 }
 
 // Ingest records validated, normalized records durably, filling in the
@@ -198,7 +200,7 @@ func (s *Service) rows(ctx context.Context, sc Scope, p *Params, q Query, ok boo
 	var ix *AttributionIndex
 	if attributing && ok {
 		var err error
-		if ix, err = s.Attribution.Memberships(ctx, sc.Account.Login, q.From, q.To); err != nil {
+		if ix, err = s.memberships(ctx, sc.Account.Login, q.From, q.To); err != nil {
 			return nil, nil, err
 		}
 	}

@@ -23,7 +23,8 @@ const dayFragmentBytes = 96 << 20
 
 // dayFragment is a day's kept part of an answer.
 type dayFragment struct {
-	json  []byte        // the day's usage items, comma-separated, never changed once kept
+	json  []byte        // the day's usage items, each after a comma, never changed once kept ("" for none)
+	sum   partSum       // the CRCs of json without its first comma, for Body
 	parts []SummaryItem // or the day's summary parts (summaryParts)
 }
 
@@ -33,29 +34,47 @@ func newDayFragments() *StateCache[dayFragment] {
 }
 
 // UsageJSON answers the usage endpoint as Usage does, encoded as
-// UsageReport.AppendJSON encodes it (the same bytes), from the days'
-// kept items where their state is unchanged (see above). Hour reports,
-// a cost_center_id and stores without versions are computed whole.
+// UsageReport.AppendJSON encodes it (the same bytes): UsageBody's parts
+// put together.
 func (s *Service) UsageJSON(ctx context.Context, sc Scope, p *Params) ([]byte, error) {
+	b, err := s.UsageBody(ctx, sc, p)
+	if err != nil {
+		return nil, err
+	}
+	return b.Bytes(), nil
+}
+
+// Body parts of the usage answer around its days' items.
+var (
+	usageHead, usageTail = []byte(`{"usageItems":[`), []byte("]}")
+)
+
+// UsageBody answers the usage endpoint as UsageJSON does, as parts: the
+// days' kept items where their state is unchanged (see above), not copied.
+// Hour reports, a cost_center_id and stores without versions are computed
+// whole (one part).
+func (s *Service) UsageBody(ctx context.Context, sc Scope, p *Params) (Body, error) {
 	_, versioned := s.Store.(VersionStore)
 	q, ok := sc.query(p, s.Catalog)
 	if !versioned || !ok || q.Level != LevelDay || p.CostCenter.ID != "" {
 		rep, err := s.Usage(ctx, sc, p)
 		if err != nil {
-			return nil, err
+			return Body{}, err
 		}
-		return rep.AppendJSON(nil), nil
+		var b Body
+		b.Append(rep.AppendJSON(nil))
+		return b, nil
 	}
 	plan, err := s.planDays(ctx, sc, p, q, "u\x00")
 	if err != nil {
-		return nil, err
+		return Body{}, err
 	}
 	first, n := plan.first, len(plan.keys)
-	frags := make([][]byte, n)
+	frags := make([]dayFragment, n)
 	lo, hi := missingDays(n, func(i int) bool {
 		f, hit := s.fragments.Get(plan.keys[i], plan.states[i])
 		if hit {
-			frags[i] = f.json
+			frags[i] = f
 		}
 		return hit
 	})
@@ -64,7 +83,7 @@ func (s *Service) UsageJSON(ctx context.Context, sc Scope, p *Params) ([]byte, e
 		span.From, span.To = first.AddDays(lo).Time(), first.AddDays(hi+1).Time()
 		priced, _, err := s.rows(ctx, sc, p, span, true, ccDefaultNone)
 		if err != nil {
-			return nil, err
+			return Body{}, err
 		}
 		items, _ := usageItems(sc, LevelDay, priced, false)
 		byDate := map[string][]UsageItem{}
@@ -77,29 +96,34 @@ func (s *Service) UsageJSON(ctx context.Context, sc Scope, p *Params) ([]byte, e
 			j = k
 		}
 		for i := lo; i <= hi; i++ {
+			if frags[i].json != nil {
+				continue // kept: between two days to compute
+			}
 			d := first.AddDays(i)
-			f := appendUsageItems([]byte{}, byDate[d.Time().Format(time.DateOnly)])
+			day := byDate[d.Time().Format(time.DateOnly)]
+			f := dayFragment{json: []byte{}}
+			if len(day) > 0 {
+				f.json = appendUsageItems(append(make([]byte, 0, 1+len(day)*270), ','), day)
+				f.sum = sumPart(f.json[1:])
+			}
 			frags[i] = f
-			s.fragments.Put(plan.keys[i], plan.states[i], dayFragment{json: f})
+			s.fragments.Put(plan.keys[i], plan.states[i], f)
 		}
 	}
-	size := 32
-	for _, f := range frags {
-		size += len(f) + 1
-	}
-	b := make([]byte, 0, size)
-	b = append(b, `{"usageItems":[`...)
-	sep := false
-	for _, f := range frags {
-		if len(f) == 0 {
+	var b Body
+	b.Parts = make([][]byte, 0, n+3)
+	b.Append(usageHead)
+	comma := false // the first day's items go without the comma that leads each day's
+	for i := range frags {
+		f := &frags[i]
+		if len(f.json) == 0 {
 			continue
 		}
-		if sep {
-			b = append(b, ',')
-		}
-		b, sep = append(b, f...), true
+		b.appendSummed(f.json[:1], comma, f.json[1:], &f.sum)
+		comma = true
 	}
-	return append(b, "]}"...), nil
+	b.Append(usageTail)
+	return b, nil
 }
 
 // dayPlan is the key and state of each day of a report (see above).
@@ -116,7 +140,7 @@ func (s *Service) planDays(ctx context.Context, sc Scope, p *Params, q Query, pr
 	mfrom, mto := first.MonthStart(), end.AddDays(-1).MonthStart()
 	mto = mto.AddDays(mto.DaysInMonth())
 	// The versions first: rows read after them are at least as new.
-	vv, err := vs.BillingDayVersions(ctx, sc.Account, mfrom.Time(), mto.Time())
+	vv, err := s.dayVersions(ctx, vs, sc.Account, mfrom.Time(), mto.Time())
 	if err != nil {
 		return nil, err
 	}
@@ -126,7 +150,7 @@ func (s *Service) planDays(ctx context.Context, sc Scope, p *Params, q Query, pr
 	}
 	attr := ""
 	if s.Attribution != nil && sc.Account.Kind == KindEnterprise {
-		ix, err := s.Attribution.Memberships(ctx, sc.Account.Login, q.From, q.To)
+		ix, err := s.memberships(ctx, sc.Account.Login, q.From, q.To)
 		if err != nil {
 			return nil, err
 		}

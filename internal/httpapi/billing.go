@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"net/http"
 	"strings"
 
@@ -169,8 +170,8 @@ func (s *Server) billingUsage(scope billingScopeFunc) handlerFunc {
 		if err != nil {
 			return err
 		}
-		return s.billingAnswer(w, r, sc, p, billing.EndpointUsage, func() ([]byte, error) {
-			return s.Billing.UsageJSON(r.Context(), sc, p)
+		return s.billingAnswer(w, r, sc, p, billing.EndpointUsage, func(ctx context.Context) (billing.Body, error) {
+			return s.Billing.UsageBody(ctx, sc, p)
 		})
 	}
 }
@@ -186,12 +187,12 @@ func (s *Server) billingSummary(scope billingScopeFunc, ep billing.Endpoint) han
 		if err != nil {
 			return err
 		}
-		return s.billingAnswer(w, r, sc, p, ep, func() ([]byte, error) {
-			rep, err := s.Billing.Summary(r.Context(), sc, p, ep)
+		return s.billingAnswer(w, r, sc, p, ep, func(ctx context.Context) (billing.Body, error) {
+			rep, err := s.Billing.Summary(ctx, sc, p, ep)
 			if err != nil {
-				return nil, err
+				return billing.Body{}, err
 			}
-			return appendJSON(nil, rep)
+			return bytesBody(appendJSON(nil, rep))
 		})
 	}
 }

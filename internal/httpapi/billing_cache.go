@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"net/http"
 
 	"github.com/ghusage/ghusage/internal/billing"
@@ -13,8 +14,8 @@ const billingAnswerBytes = 96 << 20
 
 // billingAnswer is a kept usage or summary answer.
 type billingAnswer struct {
-	body []byte // the JSON and its newline, never changed once kept
-	etag string // weakETag(body)
+	body billing.Body // the JSON and its newline, parts never changed once kept
+	etag string       // weakETag of the body
 }
 
 // newBillingAnswers returns the cache of the latest encoded answer of
@@ -22,14 +23,20 @@ type billingAnswer struct {
 // while the state it was computed at (the ledger versions of its months
 // and its cost-center attribution) is unchanged.
 func newBillingAnswers() *billing.StateCache[billingAnswer] {
-	return &billing.StateCache[billingAnswer]{Max: billingAnswerBytes, Size: func(a billingAnswer) int { return len(a.body) + len(a.etag) }}
+	return &billing.StateCache[billingAnswer]{Max: billingAnswerBytes, Size: func(a billingAnswer) int { return a.body.Len + 24*len(a.body.Parts) + len(a.etag) }}
 }
 
 // billingAnswer serves a usage or summary answer: the kept one when the
 // ledger and attribution it was computed from are unchanged, else
-// compute's encoded answer (without its newline), kept and sent.
-func (s *Server) billingAnswer(w http.ResponseWriter, r *http.Request, sc billing.Scope, p *billing.Params, ep billing.Endpoint, compute func() ([]byte, error)) error {
-	req, state, ok, err := s.Billing.AnswerKey(r.Context(), sc, p, ep)
+// compute's encoded answer (without its newline), kept and sent; compute
+// runs under the request's memo (billing.WithRequestMemo). The
+// usage answer's parts are its days' kept items (billing.Service.UsageBody):
+// neither put together nor hashed again, the ETag combined from their CRCs.
+func (s *Server) billingAnswer(w http.ResponseWriter, r *http.Request, sc billing.Scope, p *billing.Params, ep billing.Endpoint, compute func(ctx context.Context) (billing.Body, error)) error {
+	// One reading of the day versions and the attribution for the key and
+	// the answer.
+	ctx := billing.WithRequestMemo(r.Context())
+	req, state, ok, err := s.Billing.AnswerKey(ctx, sc, p, ep)
 	if err != nil {
 		return err
 	}
@@ -39,12 +46,12 @@ func (s *Server) billingAnswer(w http.ResponseWriter, r *http.Request, sc billin
 			return nil
 		}
 	}
-	body, err := compute()
+	body, err := compute(ctx)
 	if err != nil {
 		return err
 	}
-	body = append(body, '\n')
-	a := billingAnswer{body: body, etag: weakETag(body)}
+	body.Append(newline)
+	a := billingAnswer{body: body, etag: weakETagOf(body.CRC32C, body.CRC32)}
 	if ok {
 		s.billingAnswers.Put(req, state, a)
 	}
@@ -52,16 +59,42 @@ func (s *Server) billingAnswer(w http.ResponseWriter, r *http.Request, sc billin
 	return nil
 }
 
+var newline = []byte("\n")
+
+// bytesBody returns b as a Body of one part.
+func bytesBody(b []byte, err error) (billing.Body, error) {
+	var body billing.Body
+	if err == nil {
+		body.Append(b)
+	}
+	return body, err
+}
+
+// weakETagOf is weakETag of a body whose CRC-32s (Castagnoli, IEEE) are c and i.
+func weakETagOf(c, i uint32) string {
+	var b [3 + 16 + 1]byte
+	copy(b[:], `W/"`)
+	v := uint64(c)<<32 | uint64(i)
+	const hexDigits = "0123456789abcdef"
+	for k := range 16 {
+		b[3+k] = hexDigits[v>>(60-4*k)&0xF]
+	}
+	b[19] = '"'
+	return string(b[:])
+}
+
 // writeBody sends body, a JSON answer and its newline whose weak ETag is
-// etag, with status 200. Under serve's buffer the body is handed over
-// rather than copied (it must not change afterwards) and sent with its
-// Content-Length.
-func writeBody(w http.ResponseWriter, body []byte, etag string) {
+// etag, with status 200. Under serve's buffer the body's parts are handed
+// over rather than copied (they must not change afterwards) and sent with
+// its Content-Length.
+func writeBody(w http.ResponseWriter, body billing.Body, etag string) {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	if bw, ok := w.(*bufferedWriter); ok && bw.status == 0 && bw.buf.Len() == 0 {
-		bw.status, bw.body, bw.etag = http.StatusOK, body, etag
+		bw.status, bw.body, bw.bodyLen, bw.etag = http.StatusOK, body.Parts, body.Len, etag
 		return
 	}
 	w.WriteHeader(http.StatusOK)
-	w.Write(body)
+	for _, p := range body.Parts {
+		w.Write(p)
+	}
 }

@@ -3,6 +3,7 @@ package httpapi_test
 import (
 	"encoding/json"
 	"fmt"
+	"hash/crc32"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -84,9 +85,12 @@ func testBillingAnswersFollowWrites(t *testing.T, env, writer *testenv.Env) {
 		{"/enterprises/acme/settings/billing/usage/summary", acme, ym + "&organization=acme-web&product=actions", billing.EndpointSummary},
 		{"/enterprises/acme/settings/billing/premium_request/usage", acme, ym, billing.EndpointPremiumRequest},
 	}
-	// fresh is the service's answer computed now, encoded as served.
+	// fresh is the answer a new service (keeping nothing yet) computes
+	// now, encoded as served.
 	fresh := func(i int) string {
 		t.Helper()
+		svc := billing.NewService(svc.Store, svc.Catalog, svc.Now)
+		svc.Accounts, svc.Attribution = env.Server.API.Billing.Accounts, env.Server.API.Billing.Attribution
 		c := cases[i]
 		q, _ := url.ParseQuery(c.query)
 		p, err := billing.ParseParams(q, c.ep, svc.Catalog, now)
@@ -127,6 +131,11 @@ func testBillingAnswersFollowWrites(t *testing.T, env, writer *testenv.Env) {
 					t.Fatalf("%s: Content-Length %q, body of %d bytes", step, n, len(body))
 				}
 				etag := resp.Header.Get("Etag")
+				// The usage answer's ETag is combined from its parts' CRCs:
+				// it is the body's, as every other answer's.
+				if v := uint64(crc32.Checksum([]byte(body), crc32.MakeTable(crc32.Castagnoli)))<<32 | uint64(crc32.ChecksumIEEE([]byte(body))); etag != fmt.Sprintf(`W/"%016x"`, v) {
+					t.Fatalf("%s: GET %s?%s: ETag %s, not the body's %016x", step, c.path, c.query, etag, v)
+				}
 				if changed {
 					if body == bodies[i] || etag == etags[i] {
 						t.Fatalf("%s: GET %s?%s: the answer (ETag %s) did not change", step, c.path, c.query, etag)

@@ -505,10 +505,12 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, h handlerFunc, au
 		}
 	}
 	if bw.body != nil { // handed over by writeBody (billing_cache.go)
-		hdr["Content-Length"] = []string{strconv.Itoa(len(bw.body))}
+		hdr["Content-Length"] = []string{strconv.Itoa(bw.bodyLen)}
 		w.WriteHeader(bw.status)
 		if r.Method != http.MethodHead {
-			w.Write(bw.body)
+			for _, p := range bw.body {
+				w.Write(p)
+			}
 		}
 		return bw.status
 	}
@@ -532,15 +534,7 @@ var crc32c = crc32.MakeTable(crc32.Castagnoli)
 // bodies are written by the server, and a client comparing tags learns
 // nothing it was not sent.
 func weakETag(body []byte) string {
-	var b [3 + 16 + 1]byte
-	copy(b[:], `W/"`)
-	v := uint64(crc32.Update(0, crc32c, body))<<32 | uint64(crc32.ChecksumIEEE(body))
-	const hexDigits = "0123456789abcdef"
-	for i := range 16 {
-		b[3+i] = hexDigits[v>>(60-4*i)&0xF]
-	}
-	b[19] = '"'
-	return string(b[:])
+	return weakETagOf(crc32.Update(0, crc32c, body), crc32.ChecksumIEEE(body))
 }
 
 // refundRateLimitHeaders shows the request as not counted: a 304 to an
@@ -577,11 +571,12 @@ var bufferedWriters = sync.Pool{New: func() any { return &bufferedWriter{header:
 
 // bufferedWriter holds a response until the handler returns.
 type bufferedWriter struct {
-	header http.Header
-	status int
-	buf    bytes.Buffer
-	etag   string // set by setETag; "" computes weakETag of buf
-	body   []byte // set by writeBody: the whole body instead of buf
+	header  http.Header
+	status  int
+	buf     bytes.Buffer
+	etag    string   // set by setETag; "" computes weakETag of buf
+	body    [][]byte // set by writeBody: the whole body (its parts in order) instead of buf
+	bodyLen int      // the body's length
 }
 
 // setETag tells serve the weak ETag of the 200 body the handler writes,
@@ -605,7 +600,9 @@ func (b *bufferedWriter) Write(p []byte) (int, error) {
 		b.status = http.StatusOK
 	}
 	if b.body != nil { // a handed-over body, then more: into buf, in order
-		b.buf.Write(b.body)
+		for _, p := range b.body {
+			b.buf.Write(p)
+		}
 		b.body, b.etag = nil, ""
 	}
 	return b.buf.Write(p)

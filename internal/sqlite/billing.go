@@ -335,9 +335,11 @@ func chunked(ctx context.Context, tx *sql.Tx, n int, head string, cols int, tail
 // query), in bucket order, and unpacks the rows q's filters select (a
 // product filter is q.SKUs: rows do not store the product).
 func (db *DB) BillingRows(ctx context.Context, q billing.Query) ([]billing.Row, error) {
-	rs, err := db.reader.QueryContext(ctx, `SELECT bucket, data FROM billing_row_packs
-		WHERE account = ? AND lvl = ? AND bucket >= ? AND bucket < ? ORDER BY bucket`,
-		q.Account.Key(), int(billing.PackLevel(&q)), q.From.Unix(), q.To.Unix())
+	st, err := db.billingStmts()
+	if err != nil {
+		return nil, err
+	}
+	rs, err := st.rows.QueryContext(ctx, q.Account.Key(), int(billing.PackLevel(&q)), q.From.Unix(), q.To.Unix())
 	if err != nil {
 		return nil, err
 	}
@@ -359,8 +361,11 @@ func (db *DB) BillingRows(ctx context.Context, q billing.Query) ([]billing.Row, 
 
 // BillingDayTotals reads an account's per-day totals in [from, to).
 func (db *DB) BillingDayTotals(ctx context.Context, a billing.Account, from, to time.Time) ([]billing.DayTotal, error) {
-	rs, err := db.reader.QueryContext(ctx, `SELECT day, sku, public, quantity FROM billing_day_totals
-		WHERE account = ? AND day >= ? AND day < ?`, a.Key(), from.Unix(), to.Unix())
+	st, err := db.billingStmts()
+	if err != nil {
+		return nil, err
+	}
+	rs, err := st.totals.QueryContext(ctx, a.Key(), from.Unix(), to.Unix())
 	if err != nil {
 		return nil, err
 	}

@@ -11,8 +11,11 @@ import (
 // migrations/0016_billing_day_versions.sql): each grows with every write
 // touching its day.
 func (db *DB) BillingDayVersions(ctx context.Context, a billing.Account, from, to time.Time) ([]billing.DayVersion, error) {
-	rs, err := db.reader.QueryContext(ctx, `SELECT day, version FROM billing_day_versions
-		WHERE account = ? AND day >= ? AND day < ?`, a.Key(), from.Unix(), to.Unix())
+	st, err := db.billingStmts()
+	if err != nil {
+		return nil, err
+	}
+	rs, err := st.versions.QueryContext(ctx, a.Key(), from.Unix(), to.Unix())
 	if err != nil {
 		return nil, err
 	}

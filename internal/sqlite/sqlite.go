@@ -31,6 +31,8 @@ type DB struct {
 	reader *sql.DB // a pool for queries
 
 	insights insightsRefs // cached refs of interned insights dimensions (insights.go)
+
+	billingReads billingReads // prepared statements of the billing reads (billing_read.go)
 }
 
 var _ usage.Store = (*DB)(nil)

@@ -28,6 +28,7 @@ func RunBilling(t *testing.T, open func(t *testing.T) Backend) {
 		{"Invariants", testBillingInvariants},
 		{"Committers", testBillingCommitters},
 		{"Version", testBillingVersion},
+		{"KeptReads", testBillingKeptReads},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
