@@ -20,3 +20,16 @@ func KeysContain(have []byte, k *[16]byte) bool {
 	}
 	return false
 }
+
+// How both stores pack the ids they have seen: per minute, up to
+// SeenShards rows by a key's first four bits, plus one whole-minute row
+// (shard SeenWholeMinute) holding keys of every shard. A sparse minute
+// (up to SeenWholeMinuteKeys keys) is that one row rather than up to
+// sixteen of a key or two each. A key is stored in one row: the
+// whole-minute row while the minute has only that row and it has room,
+// its shard's row after. Both are looked up.
+const (
+	SeenShards          = 16
+	SeenWholeMinute     = SeenShards
+	SeenWholeMinuteKeys = 128
+)

@@ -10,27 +10,20 @@ import (
 	"github.com/ghusage/ghusage/internal/insights"
 )
 
-// How the ids of a batch are remembered (insights_seen_keys, migration
-// 0025): one row per minute and shard holding sorted 16-byte keys. A key
-// is stored in one row: the whole-minute row (shard seenWholeMinute)
-// while the minute has only that row and it has room, its shard's row
-// (the key's first four bits) after. Both are looked up.
-const (
-	seenShards          = 16
-	seenWholeMinute     = seenShards
-	seenWholeMinuteKeys = 128
-)
+// The ids of a batch are remembered in insights_seen_keys (migration
+// 0025): one row per minute and shard holding sorted 16-byte keys, packed
+// as insights.SeenShards describes.
 
 // seenMinute is the stored insights_seen_keys rows of one minute.
 type seenMinute struct {
-	keys    [seenWholeMinute + 1][]byte // by shard
-	present [seenWholeMinute + 1]bool
+	keys    [insights.SeenWholeMinute + 1][]byte // by shard
+	present [insights.SeenWholeMinute + 1]bool
 	rows    int
 }
 
 // has reports whether the minute holds key k.
 func (m *seenMinute) has(k *[16]byte) bool {
-	return m != nil && (insights.KeysContain(m.keys[k[0]>>4], k) || insights.KeysContain(m.keys[seenWholeMinute], k))
+	return m != nil && (insights.KeysContain(m.keys[k[0]>>4], k) || insights.KeysContain(m.keys[insights.SeenWholeMinute], k))
 }
 
 // minutesOf returns the distinct minutes of keys (sorted by minute).
@@ -79,7 +72,7 @@ func scanSeen(rows pgx.Rows, err error) func(map[int64]*seenMinute) error {
 				return err
 			}
 			keys := bytes.Clone(rows.RawValues()[2])
-			if len(keys)%16 != 0 || shard < 0 || shard > seenWholeMinute {
+			if len(keys)%16 != 0 || shard < 0 || shard > insights.SeenWholeMinute {
 				return fmt.Errorf("insights_seen_keys: minute %d, shard %d of %d bytes", minute, shard, len(keys))
 			}
 			m := out[minute]
@@ -158,13 +151,13 @@ func claimSeen(ctx context.Context, tx pgx.Tx, keys []seenKey, isNew func(seenKe
 			// A minute stored in its whole-minute row only (or not at
 			// all) stays in it while it holds few keys; keys are sorted,
 			// so each shard's come together.
-			onlyWhole := sm.rows == 0 || (sm.rows == 1 && sm.present[seenWholeMinute])
-			if onlyWhole && len(sm.keys[seenWholeMinute])/16+len(added) <= seenWholeMinuteKeys {
+			onlyWhole := sm.rows == 0 || (sm.rows == 1 && sm.present[insights.SeenWholeMinute])
+			if onlyWhole && len(sm.keys[insights.SeenWholeMinute])/16+len(added) <= insights.SeenWholeMinuteKeys {
 				w := &ins
-				if sm.present[seenWholeMinute] {
+				if sm.present[insights.SeenWholeMinute] {
 					w = &upd
 				}
-				w.add(minute, seenWholeMinute, mergeKeys(sm.keys[seenWholeMinute], added))
+				w.add(minute, insights.SeenWholeMinute, mergeKeys(sm.keys[insights.SeenWholeMinute], added))
 				continue
 			}
 			for len(added) > 0 {

@@ -219,21 +219,6 @@ func (b *refBatch) has(roll *insights.Packed) bool {
 	return true
 }
 
-// seenShards is the number of insights_seen rows per minute.
-const seenShards = 16
-
-// seenWholeMinute is the shard of an insights_seen row holding keys of
-// every shard: a sparse minute (up to seenWholeMinuteKeys keys) is one
-// row rather than up to sixteen of a key or two each (on 2M events over
-// 30 days, 46 a minute, the shard rows were a quarter of the rows a batch
-// wrote). A key is stored in one row: the whole-minute row while the
-// minute has only that row and it has room, its shard's row after. Both
-// are looked up.
-const (
-	seenWholeMinute     = seenShards
-	seenWholeMinuteKeys = 128
-)
-
 // seenGroup is one insights_seen row: a minute and a shard.
 type seenGroup struct {
 	bucket int64
@@ -369,7 +354,7 @@ func dedup(ctx context.Context, st *txStmts, events []insights.Event, dk *dedupK
 			sm = &seenMinute{}
 		}
 		existing := &sm.keys
-		whole, hasWhole := existing[seenWholeMinute], sm.present[seenWholeMinute]
+		whole, hasWhole := existing[insights.SeenWholeMinute], sm.present[insights.SeenWholeMinute]
 		shards = shards[:0]
 		nAdded := 0
 		for gi, g := range gs {
@@ -394,12 +379,12 @@ func dedup(ctx context.Context, st *txStmts, events []insights.Event, dk *dedupK
 		// order and a shard is the first four bits of its keys, so their
 		// keys, one group after the other, are sorted.
 		onlyWhole := sm.rows == 0 || (sm.rows == 1 && hasWhole)
-		if onlyWhole && len(whole)/16+nAdded <= seenWholeMinuteKeys {
+		if onlyWhole && len(whole)/16+nAdded <= insights.SeenWholeMinuteKeys {
 			var all []byte
 			for _, sk := range shards {
 				all = append(all, sk.added...)
 			}
-			if err := w.add(ctx, bucket, seenWholeMinute, mergeKeyBytes(whole, all)); err != nil {
+			if err := w.add(ctx, bucket, insights.SeenWholeMinute, mergeKeyBytes(whole, all)); err != nil {
 				return nil, err
 			}
 			continue
@@ -437,8 +422,8 @@ func dedup(ctx context.Context, st *txStmts, events []insights.Event, dk *dedupK
 
 // seenMinute is the insights_seen rows of one minute.
 type seenMinute struct {
-	keys    [seenWholeMinute + 1][]byte // by shard
-	present [seenWholeMinute + 1]bool   // the shard has a row
+	keys    [insights.SeenWholeMinute + 1][]byte // by shard
+	present [insights.SeenWholeMinute + 1]bool   // the shard has a row
 	rows    int
 }
 
@@ -462,7 +447,7 @@ func loadSeen(ctx context.Context, st *txStmts, buckets []int64) (map[int64]*see
 			if err := rows.Scan(&bucket, &shard, &keys); err != nil {
 				return err
 			}
-			if len(keys)%16 != 0 || shard < 0 || shard > seenWholeMinute {
+			if len(keys)%16 != 0 || shard < 0 || shard > insights.SeenWholeMinute {
 				return errCorrupt
 			}
 			sm := out[bucket]
