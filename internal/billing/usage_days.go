@@ -30,7 +30,7 @@ type dayFragment struct {
 
 // newDayFragments returns the cache of encoded day items.
 func newDayFragments() *StateCache[dayFragment] {
-	return &StateCache[dayFragment]{Max: dayFragmentBytes, Size: func(f dayFragment) int { return len(f.json) + 160*len(f.parts) }}
+	return &StateCache[dayFragment]{Max: dayFragmentBytes, Size: func(f dayFragment) int { return cap(f.json) + 160*len(f.parts) }}
 }
 
 // UsageJSON answers the usage endpoint as Usage does, encoded as
@@ -103,7 +103,7 @@ func (s *Service) UsageBody(ctx context.Context, sc Scope, p *Params) (Body, err
 			day := byDate[d.Time().Format(time.DateOnly)]
 			f := dayFragment{json: []byte{}}
 			if len(day) > 0 {
-				f.json = appendUsageItems(append(make([]byte, 0, 1+len(day)*270), ','), day)
+				f.json = appendUsageItems(append(make([]byte, 0, 1+len(day)*300), ','), day)
 				f.sum = sumPart(f.json[1:])
 			}
 			frags[i] = f
