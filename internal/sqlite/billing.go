@@ -335,7 +335,7 @@ func chunked(ctx context.Context, tx *sql.Tx, n int, head string, cols int, tail
 // query), in bucket order, and unpacks the rows q's filters select (a
 // product filter is q.SKUs: rows do not store the product).
 func (db *DB) BillingRows(ctx context.Context, q billing.Query) ([]billing.Row, error) {
-	st, err := db.billingStmts()
+	st, err := db.billingStmts(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -361,7 +361,7 @@ func (db *DB) BillingRows(ctx context.Context, q billing.Query) ([]billing.Row, 
 
 // BillingDayTotals reads an account's per-day totals in [from, to).
 func (db *DB) BillingDayTotals(ctx context.Context, a billing.Account, from, to time.Time) ([]billing.DayTotal, error) {
-	st, err := db.billingStmts()
+	st, err := db.billingStmts(ctx)
 	if err != nil {
 		return nil, err
 	}

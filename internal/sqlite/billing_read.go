@@ -25,15 +25,17 @@ const (
 )
 
 // billingStmts returns the prepared read statements, preparing them on
-// first use (again after a failure).
-func (db *DB) billingStmts() (*billingReads, error) {
+// first use (again after a failure) under ctx, which bounds only the
+// preparing (database/sql runs a prepared statement under each
+// execution's own context), so a busy database delays the first reads no
+// longer than their requests allow.
+func (db *DB) billingStmts(ctx context.Context) (*billingReads, error) {
 	r := &db.billingReads
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.rows != nil {
 		return r, nil
 	}
-	ctx := context.Background() // not the first request's: the statements outlive it
 	var st [3]*sql.Stmt
 	for i, q := range [3]string{billingRowsSQL, billingTotalsSQL, billingVersionsSQL} {
 		var err error

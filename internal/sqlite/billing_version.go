@@ -11,7 +11,7 @@ import (
 // migrations/0016_billing_day_versions.sql): each grows with every write
 // touching its day.
 func (db *DB) BillingDayVersions(ctx context.Context, a billing.Account, from, to time.Time) ([]billing.DayVersion, error) {
-	st, err := db.billingStmts()
+	st, err := db.billingStmts(ctx)
 	if err != nil {
 		return nil, err
 	}
