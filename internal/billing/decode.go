@@ -10,7 +10,6 @@ import (
 	"io"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/ghusage/ghusage/internal/usage"
 )
@@ -176,7 +175,7 @@ func decodeAll(r io.Reader, c *Catalog, now time.Time, max int, refuse func(*Rec
 				tooLong()
 				continue
 			}
-			b := trimSpace(raw)
+			b := strings.TrimSpace(raw)
 			if len(b) == 0 {
 				continue
 			}
@@ -305,26 +304,6 @@ func readSegment(seg *strings.Builder, br *bufio.Reader, n int) error {
 // decodeSegment is how many bytes decodeAll reads at a time (more than
 // MaxLineBytes: a segment without a newline is a line too long).
 const decodeSegment = 1 << 20
-
-// trimSpace is bytes.TrimSpace for a line of text: ASCII white space and
-// the Unicode spaces TrimSpace also trims.
-func trimSpace(s string) string {
-	i, j := 0, len(s)
-	for i < j && asciiSpace(s[i]) {
-		i++
-	}
-	for j > i && asciiSpace(s[j-1]) {
-		j--
-	}
-	if (i < j && s[i] >= utf8.RuneSelf) || (j > i && s[j-1] >= utf8.RuneSelf) {
-		return strings.TrimSpace(s[i:j])
-	}
-	return s[i:j]
-}
-
-func asciiSpace(c byte) bool {
-	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f'
-}
 
 func refused(refuse func(*Record) string, r *Record) string {
 	if refuse == nil {
@@ -485,15 +464,10 @@ func parseTimeZ(s string) (t time.Time, ok bool) {
 		return v
 	}
 	y, mo, d, h, mi, sec := num(0, 4), num(5, 2), num(8, 2), num(11, 2), num(14, 2), num(17, 2)
-	if y < 0 || mo < 1 || mo > 12 || d < 1 || d > 28 && d > daysIn(y, time.Month(mo)) || h < 0 || h > 23 || mi < 0 || mi > 59 || sec < 0 || sec > 59 {
+	if y < 0 || mo < 1 || mo > 12 || d < 1 || d > 28 && d > NewDate(y, time.Month(mo), 1).DaysInMonth() || h < 0 || h > 23 || mi < 0 || mi > 59 || sec < 0 || sec > 59 {
 		return time.Time{}, false
 	}
 	return time.Date(y, time.Month(mo), d, h, mi, sec, 0, time.UTC), true
-}
-
-// daysIn is the number of days of month m of year y.
-func daysIn(y int, m time.Month) int {
-	return time.Date(y, m+1, 0, 0, 0, 0, 0, time.UTC).Day()
 }
 
 func skipSpace(s string, i int) int {
