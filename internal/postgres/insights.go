@@ -380,12 +380,12 @@ func pack(p *insights.Packed, rows []insights.PackedRow, coarse, folded bool, ke
 		out.total[j], out.rl[j] = r.Total, r.RateLimited
 		es = es[:0]
 		for _, e := range r.Entries {
-			es = append(es, entry{entRef[e.Ref], e.Counts})
+			es = append(es, entry{Ref: entRef[e.Ref], Counts: e.Counts})
 		}
-		sortEntries(es)
+		insights.SortRefCounts(es)
 		out.start[j] = int32(len(out.flat) + 1)
 		for _, e := range es {
-			out.flat = append(out.flat, e.ref, e.Total, e.RateLimited, e.Last, e.LastRateLimited)
+			out.flat = append(out.flat, e.Ref, e.Total, e.RateLimited, e.Last, e.LastRateLimited)
 		}
 		out.end[j] = int32(len(out.flat))
 	}

@@ -595,25 +595,7 @@ func copyInSavepoint(ctx context.Context, tx pgx.Tx, table string, cols []string
 }
 
 // entry is one entry of a packed list.
-type entry struct {
-	ref int64
-	insights.Counts
-}
-
-// sortEntries sorts es by ref: most rows' lists are short, which an
-// insertion sort with the comparison inlined does several times faster
-// than slices.SortFunc.
-func sortEntries(es []entry) {
-	if len(es) > 24 {
-		slices.SortFunc(es, func(a, b entry) int { return cmp.Compare(a.ref, b.ref) })
-		return
-	}
-	for i := 1; i < len(es); i++ {
-		for j := i; j > 0 && es[j].ref < es[j-1].ref; j-- {
-			es[j], es[j-1] = es[j-1], es[j]
-		}
-	}
-}
+type entry = insights.RefCounts
 
 // mergeSorted appends to dst the merge of lists a and b, each sorted by
 // ref with no ref twice (as pack and mergeEntries write them): the
@@ -667,7 +649,7 @@ func mergeBySorting(dst, a, b []int64, byMinute bool) []int64 {
 	es := make([]entry, 0, (len(a)+len(b))/entryWidth)
 	for _, l := range [][]int64{a, b} {
 		for i := 0; i+entryWidth <= len(l); i += entryWidth {
-			es = append(es, entry{l[i], insights.Counts{Total: l[i+1], RateLimited: l[i+2], Last: l[i+3], LastRateLimited: l[i+4]}})
+			es = append(es, entry{Ref: l[i], Counts: insights.Counts{Total: l[i+1], RateLimited: l[i+2], Last: l[i+3], LastRateLimited: l[i+4]}})
 		}
 	}
 	minute := func(e *entry) int64 {
@@ -677,18 +659,18 @@ func mergeBySorting(dst, a, b []int64, byMinute bool) []int64 {
 		return 0
 	}
 	slices.SortFunc(es, func(x, y entry) int {
-		return cmp.Or(cmp.Compare(x.ref, y.ref), cmp.Compare(minute(&x), minute(&y)))
+		return cmp.Or(cmp.Compare(x.Ref, y.Ref), cmp.Compare(minute(&x), minute(&y)))
 	})
 	out := es[:0]
 	for _, e := range es {
-		if k := len(out) - 1; k >= 0 && out[k].ref == e.ref && minute(&out[k]) == minute(&e) {
+		if k := len(out) - 1; k >= 0 && out[k].Ref == e.Ref && minute(&out[k]) == minute(&e) {
 			out[k].Add(e.Counts)
 			continue
 		}
 		out = append(out, e)
 	}
 	for _, e := range out {
-		dst = append(dst, e.ref, e.Total, e.RateLimited, e.Last, e.LastRateLimited)
+		dst = append(dst, e.Ref, e.Total, e.RateLimited, e.Last, e.LastRateLimited)
 	}
 	return dst
 }

@@ -93,24 +93,6 @@ func TestMergeEntriesRandom(t *testing.T) {
 	}
 }
 
-// TestSortEntries checks sortEntries against slices.SortFunc on lists
-// short and long.
-func TestSortEntries(t *testing.T) {
-	r := rand.New(rand.NewPCG(5, 6))
-	for n := range 60 {
-		es := make([]entry, n)
-		for i := range es {
-			es[i].ref = r.Int64N(1000)*100 + int64(i)
-		}
-		want := slices.Clone(es)
-		slices.SortFunc(want, func(a, b entry) int { return int(a.ref - b.ref) })
-		sortEntries(es)
-		if !slices.Equal(es, want) {
-			t.Fatalf("%d entries sorted as %v, want %v", n, es, want)
-		}
-	}
-}
-
 // TestCmpSeenKey checks that seen keys sort by minute, then key bytes.
 func TestCmpSeenKey(t *testing.T) {
 	r := rand.New(rand.NewPCG(7, 8))

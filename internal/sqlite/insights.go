@@ -751,7 +751,7 @@ func toRows(src []insights.PackedRow, key func(r *insights.PackedRow) [4]int64, 
 		ents = ents[len(r.Entries):]
 		*pr = packedRow{key: key(r), total: r.Total, rl: r.RateLimited, entries: es}
 		for j, e := range r.Entries {
-			pr.entries[j] = entry{ref[e.Ref], e.Counts}
+			pr.entries[j] = entry{Ref: ref[e.Ref], Counts: e.Counts}
 		}
 		lists = encodeEntries(lists, pr.entries, pr.key[n-1])
 		ends[i] = len(lists)
@@ -796,7 +796,7 @@ func encodeHourMinutes(src []insights.PackedRow, rows []packedRow, ref []int64, 
 		es := ents[:0]
 		for m := range mins {
 			if mins[m].Total != 0 || mins[m].RateLimited != 0 {
-				es = append(es, entry{int64(m), mins[m]})
+				es = append(es, entry{Ref: int64(m), Counts: mins[m]})
 			}
 		}
 		sp := span{m0: len(buf)}
@@ -804,7 +804,7 @@ func encodeHourMinutes(src []insights.PackedRow, rows []packedRow, ref []int64, 
 		sp.m1, sp.d0 = len(buf), len(buf)
 		es = es[:0]
 		for _, e := range r.Minutes {
-			es = append(es, entry{ref[e.Ref], e.Counts})
+			es = append(es, entry{Ref: ref[e.Ref], Counts: e.Counts})
 		}
 		buf = encodeEntries(buf, es, bucket)
 		sp.d1 = len(buf)

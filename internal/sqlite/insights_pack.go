@@ -4,7 +4,6 @@ import (
 	"database/sql/driver"
 	"encoding/binary"
 	"errors"
-	"slices"
 
 	"github.com/ghusage/ghusage/internal/insights"
 	msqlite "modernc.org/sqlite"
@@ -15,92 +14,25 @@ import (
 // limited, last request time and last rate-limited time (both relative to
 // the bucket start; the latter plus one, 0 meaning none), as varints.
 
-type entry struct {
-	ref int64
-	c   insights.Counts
-}
+// entry is one entry of a packed list.
+type entry = insights.RefCounts
 
 func encodeEntries(dst []byte, es []entry, bucket int64) []byte {
-	sortEntries(es)
+	insights.SortRefCounts(es)
 	prev := int64(0)
 	for _, e := range es {
-		dst = binary.AppendUvarint(dst, uint64(e.ref-prev))
-		prev = e.ref
-		dst = binary.AppendUvarint(dst, uint64(e.c.Total))
-		dst = binary.AppendUvarint(dst, uint64(e.c.RateLimited))
-		dst = binary.AppendVarint(dst, e.c.Last-bucket)
+		dst = binary.AppendUvarint(dst, uint64(e.Ref-prev))
+		prev = e.Ref
+		dst = binary.AppendUvarint(dst, uint64(e.Total))
+		dst = binary.AppendUvarint(dst, uint64(e.RateLimited))
+		dst = binary.AppendVarint(dst, e.Last-bucket)
 		rl := int64(0)
-		if e.c.LastRateLimited != 0 {
-			rl = e.c.LastRateLimited - bucket + 1
+		if e.LastRateLimited != 0 {
+			rl = e.LastRateLimited - bucket + 1
 		}
 		dst = binary.AppendVarint(dst, rl)
 	}
 	return dst
-}
-
-// sortEntries sorts es by ref, then time: a ref appears once per minute in
-// a list of minute entries (lvlMinuteDetail, hour detail), once in any
-// other. Most lists are short or already sorted (an hour's minutes), so
-// those are checked for and sorted by insertion, without the comparison
-// calls of the general sort, which takes the others.
-func sortEntries(es []entry) {
-	less := func(a, b *entry) bool { return a.ref < b.ref || a.ref == b.ref && a.c.Last < b.c.Last }
-	i := 1
-	for i < len(es) && !less(&es[i], &es[i-1]) {
-		i++
-	}
-	if i >= len(es) {
-		return // sorted
-	}
-	if len(es) > 24 && !sortPacked(es) {
-		slices.SortFunc(es, func(a, b entry) int {
-			if c := compareInt(a.ref, b.ref); c != 0 {
-				return c
-			}
-			return compareInt(a.c.Last, b.c.Last)
-		})
-		return
-	}
-	for ; i < len(es); i++ {
-		e := es[i]
-		j := i
-		for j > 0 && less(&e, &es[j-1]) {
-			es[j] = es[j-1]
-			j--
-		}
-		es[j] = e
-	}
-}
-
-// sortPacked sorts es as sortEntries does (equal entries in their order) by
-// sorting words that hold the ref, the time relative to the earliest one
-// and the entry's index, in that order of significance, and reports
-// whether they fit (refs below 2^27, times within 2^17 seconds, a day and
-// more, and at most 2^20 entries).
-func sortPacked(es []entry) bool {
-	const refBits, timeBits, idxBits = 27, 17, 20
-	if len(es) > 1<<idxBits {
-		return false
-	}
-	t0 := es[0].c.Last
-	for i := range es {
-		t0 = min(t0, es[i].c.Last)
-	}
-	words := make([]uint64, len(es))
-	for i := range es {
-		ref, t := es[i].ref, es[i].c.Last-t0
-		if ref < 0 || ref >= 1<<refBits || t >= 1<<timeBits {
-			return false
-		}
-		words[i] = uint64(ref)<<(timeBits+idxBits) | uint64(t)<<idxBits | uint64(i)
-	}
-	slices.Sort(words)
-	sorted := make([]entry, len(es))
-	for i, w := range words {
-		sorted[i] = es[w&(1<<idxBits-1)]
-	}
-	copy(es, sorted)
-	return true
 }
 
 func compareInt(a, b int64) int {
@@ -195,7 +127,7 @@ func mergeLists(a, b []byte, bucket int64) ([]byte, error) { return mergeListsBy
 func mergeListsBy(a, b []byte, bucket int64, byMinute bool) ([]byte, error) {
 	var ea, eb []entry
 	collect := func(dst *[]entry) func(int64, insights.Counts) {
-		return func(ref int64, c insights.Counts) { *dst = append(*dst, entry{ref, c}) }
+		return func(ref int64, c insights.Counts) { *dst = append(*dst, entry{Ref: ref, Counts: c}) }
 	}
 	if err := decodeEntries(a, bucket, collect(&ea)); err != nil {
 		return nil, err
@@ -205,10 +137,10 @@ func mergeListsBy(a, b []byte, bucket int64, byMinute bool) ([]byte, error) {
 	}
 	// cmp orders entries by ref, and byMinute by minute
 	cmp := func(x, y *entry) int {
-		if c := compareInt(x.ref, y.ref); c != 0 || !byMinute {
+		if c := compareInt(x.Ref, y.Ref); c != 0 || !byMinute {
 			return c
 		}
-		return compareInt(insights.Minute.Floor(x.c.Last), insights.Minute.Floor(y.c.Last))
+		return compareInt(insights.Minute.Floor(x.Last), insights.Minute.Floor(y.Last))
 	}
 	out := make([]entry, 0, len(ea)+len(eb))
 	i, j := 0, 0
@@ -222,7 +154,7 @@ func mergeListsBy(a, b []byte, bucket int64, byMinute bool) ([]byte, error) {
 			j++
 		default:
 			e := ea[i]
-			e.c.Add(eb[j].c)
+			e.Add(eb[j].Counts)
 			out = append(out, e)
 			i++
 			j++
