@@ -70,19 +70,6 @@ func bytesBody(b []byte, err error) (billing.Body, error) {
 	return body, err
 }
 
-// weakETagOf is weakETag of a body whose CRC-32s (Castagnoli, IEEE) are c and i.
-func weakETagOf(c, i uint32) string {
-	var b [3 + 16 + 1]byte
-	copy(b[:], `W/"`)
-	v := uint64(c)<<32 | uint64(i)
-	const hexDigits = "0123456789abcdef"
-	for k := range 16 {
-		b[3+k] = hexDigits[v>>(60-4*k)&0xF]
-	}
-	b[19] = '"'
-	return string(b[:])
-}
-
 // writeBody sends body, a JSON answer and its newline whose weak ETag is
 // etag, with status 200. Under serve's buffer the body's parts are handed
 // over rather than copied (they must not change afterwards) and sent with
@@ -90,7 +77,7 @@ func weakETagOf(c, i uint32) string {
 func writeBody(w http.ResponseWriter, body billing.Body, etag string) {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	if bw, ok := w.(*bufferedWriter); ok && bw.status == 0 && bw.buf.Len() == 0 {
-		bw.status, bw.body, bw.bodyLen, bw.etag = http.StatusOK, body.Parts, body.Len, etag
+		bw.status, bw.body, bw.etag = http.StatusOK, body.Parts, etag
 		return
 	}
 	w.WriteHeader(http.StatusOK)

@@ -505,7 +505,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, h handlerFunc, au
 		}
 	}
 	if bw.body != nil { // handed over by writeBody (billing_cache.go)
-		hdr["Content-Length"] = []string{strconv.Itoa(bw.bodyLen)}
+		hdr["Content-Length"] = []string{strconv.Itoa(partsLen(bw.body))}
 		w.WriteHeader(bw.status)
 		if r.Method != http.MethodHead {
 			for _, p := range bw.body {
@@ -535,6 +535,28 @@ var crc32c = crc32.MakeTable(crc32.Castagnoli)
 // nothing it was not sent.
 func weakETag(body []byte) string {
 	return weakETagOf(crc32.Update(0, crc32c, body), crc32.ChecksumIEEE(body))
+}
+
+// partsLen is the length of a body sent as parts.
+func partsLen(parts [][]byte) int {
+	n := 0
+	for _, p := range parts {
+		n += len(p)
+	}
+	return n
+}
+
+// weakETagOf is weakETag of a body whose CRC-32s (Castagnoli, IEEE) are c and i.
+func weakETagOf(c, i uint32) string {
+	var b [3 + 16 + 1]byte
+	copy(b[:], `W/"`)
+	v := uint64(c)<<32 | uint64(i)
+	const hexDigits = "0123456789abcdef"
+	for k := range 16 {
+		b[3+k] = hexDigits[v>>(60-4*k)&0xF]
+	}
+	b[19] = '"'
+	return string(b[:])
 }
 
 // refundRateLimitHeaders shows the request as not counted: a 304 to an
@@ -571,12 +593,11 @@ var bufferedWriters = sync.Pool{New: func() any { return &bufferedWriter{header:
 
 // bufferedWriter holds a response until the handler returns.
 type bufferedWriter struct {
-	header  http.Header
-	status  int
-	buf     bytes.Buffer
-	etag    string   // set by setETag; "" computes weakETag of buf
-	body    [][]byte // set by writeBody: the whole body (its parts in order) instead of buf
-	bodyLen int      // the body's length
+	header http.Header
+	status int
+	buf    bytes.Buffer
+	etag   string   // set by setETag; "" computes weakETag of buf
+	body   [][]byte // set by writeBody: the whole body (its parts in order) instead of buf
 }
 
 // setETag tells serve the weak ETag of the 200 body the handler writes,
