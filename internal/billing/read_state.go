@@ -112,6 +112,20 @@ func (s *Service) dayVersions(ctx context.Context, vs VersionStore, a Account, f
 	return out, nil
 }
 
+// dayVersionMap is dayVersions by day (its start in Unix seconds); a day
+// never written is absent (version 0).
+func (s *Service) dayVersionMap(ctx context.Context, vs VersionStore, a Account, from, to time.Time) (map[int64]int64, error) {
+	vv, err := s.dayVersions(ctx, vs, a, from, to)
+	if err != nil {
+		return nil, err
+	}
+	versions := make(map[int64]int64, len(vv))
+	for _, v := range vv {
+		versions[v.Day.Unix()] = v.Version
+	}
+	return versions, nil
+}
+
 // memberships returns the attribution index of the enterprise's usage in
 // [from, to): under a request memo, one read for a range covering it
 // (memberships that overlap the wider range but not [from, to) attribute
@@ -132,19 +146,12 @@ func (s *Service) dayTotals(ctx context.Context, a Account, from, to time.Time) 
 		return s.Store.BillingDayTotals(ctx, a, from, to)
 	}
 	// The versions first: totals read after them are at least as new.
-	vv, err := s.dayVersions(ctx, vs, a, from, to)
+	versions, err := s.dayVersionMap(ctx, vs, a, from, to)
 	if err != nil {
 		return nil, err
 	}
-	versions := make(map[int64]int64, len(vv))
-	for _, v := range vv {
-		versions[v.Day.Unix()] = v.Version
-	}
 	first, end := DateOf(from), DateOf(to)
-	n := 0
-	for d := first; d.Time().Before(end.Time()); d = d.AddDays(1) {
-		n++
-	}
+	n := int(end.Time().Sub(first.Time()) / (24 * time.Hour))
 	key := func(i int) string { return a.Key() + "\x00" + strconv.FormatInt(first.AddDays(i).Time().Unix(), 10) }
 	state := func(i int) string { return strconv.FormatInt(versions[first.AddDays(i).Time().Unix()], 10) }
 	days := make([][]DayTotal, n)

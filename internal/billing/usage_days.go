@@ -140,13 +140,9 @@ func (s *Service) planDays(ctx context.Context, sc Scope, p *Params, q Query, pr
 	mfrom, mto := first.MonthStart(), end.AddDays(-1).MonthStart()
 	mto = mto.AddDays(mto.DaysInMonth())
 	// The versions first: rows read after them are at least as new.
-	vv, err := s.dayVersions(ctx, vs, sc.Account, mfrom.Time(), mto.Time())
+	versions, err := s.dayVersionMap(ctx, vs, sc.Account, mfrom.Time(), mto.Time())
 	if err != nil {
 		return nil, err
-	}
-	versions := make(map[int64]int64, len(vv))
-	for _, v := range vv {
-		versions[v.Day.Unix()] = v.Version
 	}
 	attr := ""
 	if s.Attribution != nil && sc.Account.Kind == KindEnterprise {
