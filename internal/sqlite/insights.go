@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/binary"
@@ -261,22 +262,7 @@ func newDedupKeys(events []insights.Event) *dedupKeys {
 		all = append(all, mk)
 	}
 	byKey := func(a, b minuteKey) int {
-		if c := compareInt(a.bucket, b.bucket); c != 0 {
-			return c
-		}
-		if a.hi != b.hi {
-			if a.hi < b.hi {
-				return -1
-			}
-			return 1
-		}
-		if a.lo != b.lo {
-			if a.lo < b.lo {
-				return -1
-			}
-			return 1
-		}
-		return 0
+		return cmp.Or(cmp.Compare(a.bucket, b.bucket), cmp.Compare(a.hi, b.hi), cmp.Compare(a.lo, b.lo))
 	}
 	if inOrder {
 		for first := 0; first < len(all); {

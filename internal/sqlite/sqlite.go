@@ -66,7 +66,7 @@ func Open(ctx context.Context, path string, opt Options) (*DB, error) {
 	// insights batch of 100,000 events dirties a few thousand pages, the
 	// same tail pages of every actor and user batch after batch, so with
 	// the default every commit copied them all again; now every third or
-	// so does, once (2M-event bench over HTTP: 0.42-0.45x to 0.50x COPY).
+	// so does, once.
 	for _, p := range []string{"busy_timeout(10000)", "journal_mode(WAL)", "foreign_keys(ON)", "synchronous(" + sync + ")", "temp_store(MEMORY)", "cache_size(-32768)", "wal_autocheckpoint(16384)"} {
 		q.Add("_pragma", p)
 	}
