@@ -73,6 +73,7 @@ type benchRateLimitOptions struct {
 	profile  string // CPU profile of the full-pipeline measurements
 	actor    string // installation (metered) or user (not metered: no organization)
 	headers  bool   // the bare handler also sends the full pipeline's headers
+	timeouts bool   // the bare server has ghusage's read, write and idle timeouts
 }
 
 // runBenchRateLimit measures, side by side under the same load generator,
@@ -92,6 +93,7 @@ func runBenchRateLimit(ctx context.Context, e *env, args []string) error {
 	f.StringVar(&o.actor, "actor", "installation", "token of the load: installation (its requests are metered for its organization) or user (a classic PAT; GET /rate_limit names no organization, so it is not metered)")
 	f.StringVar(&o.profile, "cpuprofile", "", "write CPU profiles of the measurements to this file name + .N (full pipeline, round N) and + .bare.N (bare handler)")
 	f.BoolVar(&o.headers, "bare-headers", false, "the bare handler also sends every header the full pipeline sends (the same names and values, fixed), to separate net/http's cost of GitHub's header block from the pipeline's own")
+	f.BoolVar(&o.timeouts, "bare-timeouts", false, "the bare server also has ghusage's read-header, read, write and idle timeouts, with which net/http sets four connection deadlines per request instead of clearing one")
 	f.StringVar(&o.backend, "backend", "memory", "rate-limit backend of the full pipeline: memory or redis (needs --redis-url)")
 	f.StringVar(&o.redisURL, "redis-url", e.getenv("GHUSAGE_REDIS_URL"), "also measure Redis decisions against this Redis (redis://host:port/db)")
 	if err := f.Parse(args); err != nil {
@@ -190,6 +192,10 @@ func runBenchRateLimit(ctx context.Context, e *env, args []string) error {
 		h.Set("Content-Type", "application/json; charset=utf-8")
 		w.Write(body)
 	})}
+	if o.timeouts {
+		bare.ReadHeaderTimeout, bare.ReadTimeout = cfg.ReadHeaderTimeout, cfg.ReadTimeout
+		bare.WriteTimeout, bare.IdleTimeout = cfg.WriteTimeout, cfg.IdleTimeout
+	}
 	go bare.Serve(ln)
 	defer bare.Close()
 	bareURL := "http://" + ln.Addr().String() + "/rate_limit"
@@ -221,7 +227,7 @@ func runBenchRateLimit(ctx context.Context, e *env, args []string) error {
 			}
 			cpu0 := processCPU()
 			t0 := time.Now()
-			rps, failed, err := runLoad(ctx, o, m.url, token)
+			rps, failed, loadCPU, err := runLoad(ctx, o, m.url, token)
 			cpu := processCPU() - cpu0
 			el := time.Since(t0)
 			if profiling {
@@ -236,6 +242,9 @@ func runBenchRateLimit(ctx context.Context, e *env, args []string) error {
 				// built-in one, counted in too; either way this is less
 				// sensitive to a busy machine than req/s.
 				fmt.Fprintf(out, "  %6.1f µs CPU/req in this process", us)
+				if loadCPU > 0 {
+					fmt.Fprintf(out, ", %4.1f in wrk", loadCPU.Seconds()*1e6/(rps*el.Seconds()))
+				}
 				if b, ok := cpuPerReq[m.best]; !ok || us < b {
 					cpuPerReq[m.best] = us
 				}
@@ -359,7 +368,9 @@ func fetch(url, token string) ([]byte, http.Header, error) {
 
 // runLoad drives url with o.conns keep-alive connections for o.duration
 // and returns requests per second and the number of non-200 answers.
-func runLoad(ctx context.Context, o benchRateLimitOptions, url, token string) (float64, int64, error) {
+// With wrk it also returns wrk's CPU time (user and system); the built-in
+// generator runs in this process, so its CPU is in processCPU instead.
+func runLoad(ctx context.Context, o benchRateLimitOptions, url, token string) (float64, int64, time.Duration, error) {
 	if o.loader == "wrk" {
 		return runWrk(ctx, o, url, token)
 	}
@@ -391,16 +402,20 @@ func runLoad(ctx context.Context, o benchRateLimitOptions, url, token string) (f
 		})
 	}
 	wg.Wait()
-	return float64(ok.Load()) / time.Since(start).Seconds(), failed.Load(), nil
+	return float64(ok.Load()) / time.Since(start).Seconds(), failed.Load(), 0, nil
 }
 
-func runWrk(ctx context.Context, o benchRateLimitOptions, url, token string) (float64, int64, error) {
+func runWrk(ctx context.Context, o benchRateLimitOptions, url, token string) (float64, int64, time.Duration, error) {
 	secs := max(1, int(o.duration/time.Second))
 	cmd := exec.CommandContext(ctx, "wrk", "-t1", "-c"+strconv.Itoa(o.conns), "-d"+strconv.Itoa(secs)+"s",
 		"-H", "Authorization: Bearer "+token, url)
 	outb, err := cmd.CombinedOutput()
 	if err != nil {
-		return 0, 0, fmt.Errorf("wrk: %v\n%s", err, outb)
+		return 0, 0, 0, fmt.Errorf("wrk: %v\n%s", err, outb)
+	}
+	var loadCPU time.Duration
+	if ps := cmd.ProcessState; ps != nil {
+		loadCPU = ps.UserTime() + ps.SystemTime()
 	}
 	var rps float64
 	var failed int64
@@ -415,7 +430,7 @@ func runWrk(ctx context.Context, o benchRateLimitOptions, url, token string) (fl
 		}
 	}
 	if rps == 0 {
-		return 0, 0, errors.New("wrk: no Requests/sec in its output:\n" + string(outb))
+		return 0, 0, 0, errors.New("wrk: no Requests/sec in its output:\n" + string(outb))
 	}
-	return rps, failed, nil
+	return rps, failed, loadCPU, nil
 }

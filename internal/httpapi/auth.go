@@ -67,7 +67,8 @@ func asciiEqualFold(s, lower string) bool {
 // one); an unknown, malformed, expired or revoked token is ErrBadCredentials.
 // scopes is the X-OAuth-Scopes value of a classic PAT or OAuth app token
 // (oauthScopes), "" for other actors; it is joined once per cached token.
-func (s *Server) authenticate(r *http.Request) (_ *usage.Actor, scopes string, _ error) {
+// now is the request's time (Server.Now, read once per request).
+func (s *Server) authenticate(r *http.Request, now time.Time) (_ *usage.Actor, scopes string, _ error) {
 	token, ok := credentials(r)
 	if !ok {
 		return &usage.Actor{}, "", nil
@@ -83,7 +84,6 @@ func (s *Server) authenticate(r *http.Request) (_ *usage.Actor, scopes string, _
 	} else {
 		hash = sha256.Sum256([]byte(token))
 	}
-	now := s.Now()
 	// A token the cache knows was well-formed when it was resolved (the
 	// same hash is the same token), so its shape is checked only on a miss.
 	a, scopes, hit := s.tokens.lookup(&hash, now, s.TokenCacheTTL)

@@ -3,6 +3,7 @@ package httpapi
 import (
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/ghusage/ghusage/internal/insights"
 	"github.com/ghusage/ghusage/internal/usage"
@@ -14,8 +15,9 @@ import (
 // organization an installation token is installed on; otherwise to no
 // organization, and it is not recorded. A 404 on an {org} route is not
 // recorded either (the organization may not exist, or be invisible to the
-// caller). See doc/insights.md.
-func (s *Server) meter(r *http.Request, rt *Route, actor *usage.Actor, status int, rateLimited bool) {
+// caller). See doc/insights.md. now is the request's time, the one its
+// token was checked at.
+func (s *Server) meter(r *http.Request, rt *Route, actor *usage.Actor, now time.Time, status int, rateLimited bool) {
 	if s.Meter == nil || rt.APIRoute == "" || !actor.Authenticated() {
 		return
 	}
@@ -30,7 +32,7 @@ func (s *Server) meter(r *http.Request, rt *Route, actor *usage.Actor, status in
 		return
 	}
 	e := insights.Event{
-		Timestamp:          s.Now(),
+		Timestamp:          now,
 		Org:                strings.ToLower(org),
 		ActorType:          actor.Type,
 		ActorID:            actor.ID,

@@ -15,6 +15,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unsafe"
 
 	"github.com/ghusage/ghusage/internal/usage"
 )
@@ -144,7 +145,21 @@ type exchange struct {
 	// the ETag and X-OAuth-Scopes, in that order.
 	vals [8]string
 	ctx  reqContext
+	// text holds the bytes of the request id and of the four x-ratelimit-*
+	// numbers, so neither is a separate allocation. Each part is written
+	// once, before the string over it is made (textString), and never
+	// again: an exchange is never reused, so those strings are as
+	// immutable as any other for as long as anything refers to them.
+	text     [requestIDLen + rateLimitText]byte
+	numsUsed bool // text's rate-limit part is taken
 }
+
+// rateLimitText is room for four int64 numbers in decimal.
+const rateLimitText = 4 * 20
+
+// textString is the string over b, a part of an exchange's text that is
+// never written again (see exchange.text).
+func textString(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
 
 const (
 	valRequestID = 0
@@ -167,7 +182,9 @@ func (s *Server) common(next http.Handler) http.Handler {
 		start := time.Now()
 		ex := &exchange{statusWriter: statusWriter{ResponseWriter: w}}
 		info := &ex.info
-		info.id = newRequestID()
+		id := (*[requestIDLen]byte)(ex.text[:requestIDLen])
+		putRequestID(id)
+		info.id = textString(id[:])
 		info.public = s.publicURL
 		ex.ctx = reqContext{Context: r.Context(), info: info}
 		r = r.WithContext(&ex.ctx)
@@ -308,9 +325,18 @@ func mediaType(accept string) string {
 // It only needs to be unique enough to find a request in the logs, so it
 // comes from the fast runtime generator, not crypto/rand.
 func newRequestID() string {
+	var b [requestIDLen]byte
+	putRequestID(&b)
+	return string(b[:])
+}
+
+// requestIDLen is the length of a request id.
+const requestIDLen = 23
+
+// putRequestID writes a new request id (newRequestID) into b.
+func putRequestID(b *[requestIDLen]byte) {
 	const hexDigits = "0123456789ABCDEF"
 	v, w := rand.Uint64(), rand.Uint64()
-	var b [23]byte
 	// Groups of 4, 4, 6 and 6 digits: v gives the first 16, w the last 4.
 	for i := range 4 {
 		b[i] = hexDigits[v>>(4*i)&0xF]
@@ -326,7 +352,6 @@ func newRequestID() string {
 		b[19+i] = hexDigits[w>>(4*i)&0xF]
 	}
 	b[4], b[9], b[16] = ':', ':', ':'
-	return string(b[:])
 }
 
 // handle registers an API route: pattern is "METHOD /path" or "/" for the catch-all.
@@ -397,7 +422,8 @@ func (s *Server) api(rt *Route, h handlerFunc) http.Handler {
 			r.Body = http.MaxBytesReader(w, r.Body, limit)
 		}
 
-		actor, scopes, authErr := s.authenticate(r)
+		now := s.Now() // once: the token's check and the metered event's time
+		actor, scopes, authErr := s.authenticate(r, now)
 		info.actor = actor
 		if ex != nil && r.Context() == context.Context(&ex.ctx) {
 			ex.ctx.actor = actor // r already carries ex.ctx: no second copy of the request
@@ -419,7 +445,7 @@ func (s *Server) api(rt *Route, h handlerFunc) http.Handler {
 		if err != nil {
 			status := s.writeError(w, r, err)
 			// A 503 from an unreachable rate-limit store is not a rate limit.
-			s.meter(r, rt, actor, status, usage.ErrorKind(err) == usage.KindRateLimited)
+			s.meter(r, rt, actor, now, status, usage.ErrorKind(err) == usage.KindRateLimited)
 			return
 		}
 		status := http.StatusInternalServerError // what a panicking handler is answered
@@ -434,7 +460,7 @@ func (s *Server) api(rt *Route, h handlerFunc) http.Handler {
 			}()
 		}
 		status = s.serve(w, r, h, authErr, info)
-		s.meter(r, rt, actor, status, false)
+		s.meter(r, rt, actor, now, status, false)
 	})
 }
 
@@ -475,8 +501,12 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, h handlerFunc, au
 		bw.status = http.StatusOK
 	}
 	hdr := w.Header()
-	for k, v := range bw.header {
-		hdr[k] = v
+	if ct, ok := bw.header["Content-Type"]; ok && len(bw.header) == 1 {
+		hdr["Content-Type"] = ct // most answers: a lookup instead of a map iteration
+	} else {
+		for k, v := range bw.header {
+			hdr[k] = v
+		}
 	}
 	if bw.status == http.StatusOK {
 		etag := bw.etag

@@ -19,8 +19,18 @@ import (
 // cpu-ns/op, the process CPU per request, steadier on a shared machine.
 func BenchmarkPipeline(b *testing.B) {
 	env := testenv.New(b, func(c *server.Config) { c.TokenCacheTTL = time.Hour; c.RateLimit.Secondary.EndpointPoints = 1 << 50 })
-	h := env.Server.API.Handler()
-	tok := env.AdminToken
+	benchPipeline(b, env.Server.API.Handler(), env.AdminToken)
+}
+
+// BenchmarkPipelineMetered is BenchmarkPipeline with an installation
+// token, as `ghusage bench ratelimit` sends: the request is also metered
+// for the installation's organization (and its events ingested behind it).
+func BenchmarkPipelineMetered(b *testing.B) {
+	e, tok := meteredRateLimitEnv(b)
+	benchPipeline(b, e.Server.API.Handler(), tok)
+}
+
+func benchPipeline(b *testing.B, h http.Handler, tok string) {
 	req := httptest.NewRequest("GET", "/rate_limit", nil)
 	req.Header.Set("Authorization", "Bearer "+tok)
 	rec := httptest.NewRecorder()

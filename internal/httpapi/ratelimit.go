@@ -59,11 +59,7 @@ func (s *Server) admit(w http.ResponseWriter, r *http.Request, rt *Route, actor 
 			"Requests decided without the rate-limit store, by outcome.", "outcome", "admitted").Inc()
 		return d, false, nil
 	}
-	var vals []string
-	if ex := exchangeOf(w); ex != nil {
-		vals = ex.vals[valRateLimit : valRateLimit+5]
-	}
-	setRateLimitHeaders(w.Header(), &d, vals)
+	setRateLimitHeaders(w.Header(), &d, exchangeOf(w))
 	if d.Verdict != ratelimit.Allowed {
 		kind := "primary"
 		e := &usage.Error{Kind: usage.KindRateLimited, Message: d.Message(w.Header().Get("X-GitHub-Request-Id")),
@@ -90,20 +86,22 @@ func isRateLimitRoute(rt *Route) bool {
 	return rt.Method == http.MethodGet && rt.Pattern == "/rate_limit"
 }
 
-// setRateLimitHeaders sets the five x-ratelimit-* headers from d; v, when
-// it has room for five values, backs them.
-func setRateLimitHeaders(h http.Header, d *ratelimit.Decision, v []string) {
-	// The four numbers are formatted into one string and sliced, and the
-	// five values share one slice: at most two allocations for five headers.
-	var buf [80]byte
-	b := buf[:0]
+// setRateLimitHeaders sets the five x-ratelimit-* headers from d. In the
+// pipeline (ex not nil) the exchange backs the values and the numbers'
+// bytes, so the five headers allocate nothing; otherwise the four numbers
+// are one string, sliced, and the five values share one slice.
+func setRateLimitHeaders(h http.Header, d *ratelimit.Decision, ex *exchange) {
+	var nums string
 	var ends [4]int
-	for i, n := range [4]int64{d.Limit, d.Remaining(), min(d.Used, max(d.Limit, 0)), d.Reset} {
-		b = strconv.AppendInt(b, n, 10)
-		ends[i] = len(b)
-	}
-	nums := string(b)
-	if len(v) < 5 {
+	var v []string
+	if ex != nil && !ex.numsUsed {
+		ex.numsUsed = true
+		b := appendRateLimitNumbers(ex.text[requestIDLen:requestIDLen], d, &ends)
+		nums = textString(b) // written once, here: see exchange.text
+		v = ex.vals[valRateLimit : valRateLimit+5]
+	} else {
+		var buf [rateLimitText]byte
+		nums = string(appendRateLimitNumbers(buf[:0], d, &ends))
 		v = make([]string, 5)
 	}
 	v[0], v[1], v[2], v[3] = nums[:ends[0]], nums[ends[0]:ends[1]], nums[ends[1]:ends[2]], nums[ends[2]:ends[3]]
@@ -113,6 +111,17 @@ func setRateLimitHeaders(h http.Header, d *ratelimit.Decision, v []string) {
 	h["X-Ratelimit-Used"] = v[2:3:3]
 	h["X-Ratelimit-Reset"] = v[3:4:4]
 	h["X-Ratelimit-Resource"] = v[4:5:5]
+}
+
+// appendRateLimitNumbers appends d's limit, remaining, used and reset to b
+// (at most rateLimitText bytes, so within b's capacity when it has that
+// much room) and records where each ends.
+func appendRateLimitNumbers(b []byte, d *ratelimit.Decision, ends *[4]int) []byte {
+	for i, n := range [4]int64{d.Limit, d.Remaining(), min(d.Used, max(d.Limit, 0)), d.Reset} {
+		b = strconv.AppendInt(b, n, 10)
+		ends[i] = len(b)
+	}
+	return b
 }
 
 // rateSubject is who a request counts against: the user for every token

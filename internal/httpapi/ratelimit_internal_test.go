@@ -3,8 +3,12 @@ package httpapi
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -160,5 +164,76 @@ func TestTokenCacheRevocationDuringLoad(t *testing.T) {
 	}
 	if a, scopes, hit := c.lookup(&key, now, time.Hour); !hit || a == nil || scopes != "repo, read:org" {
 		t.Fatalf("a load with no revocation in between: hit %v, %+v %q", hit, a, scopes)
+	}
+}
+
+// TestHeaderValuesAreNeverRewritten pins what sharing header values needs:
+// the values the pipeline sets from package-level slices (constant
+// headers) and from each request's exchange (request id, x-ratelimit-*,
+// ETag) are never written again once set. Every response's live header
+// map, read after many later requests (some concurrent, on other counters),
+// still holds exactly what was sent, and the shared slices their literals.
+func TestHeaderValuesAreNeverRewritten(t *testing.T) {
+	now := time.Unix(1_800_000_000, 0)
+	var mu sync.Mutex
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	s := &Server{Now: clock, Limiter: ratelimit.New(ratelimit.DefaultConfig(), ratelimit.NewMemory(clock), nil)}
+	h := s.Handler()
+	shared := map[string][]string{
+		"allowOrigin": allowOriginValue, "exposed": exposedHeadersValue, "nosniff": nosniffValue,
+		"version": defaultVersionValue, "mediaType": defaultMediaType, "json": jsonContentType,
+	}
+	want := map[string]string{}
+	for k, v := range shared {
+		want[k] = strings.Join(v, "\x00")
+	}
+	var recs []*httptest.ResponseRecorder
+	var recMu sync.Mutex
+	serve := func(i int) {
+		path := "/rate_limit"
+		if i%2 == 1 {
+			path = "/no/such/route" // counted: x-ratelimit-used moves
+		}
+		r := httptest.NewRequest(http.MethodGet, path, nil)
+		r.RemoteAddr = fmt.Sprintf("192.0.2.%d:1234", i%3) // three pools
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		recMu.Lock()
+		recs = append(recs, w)
+		recMu.Unlock()
+	}
+	for i := range 40 {
+		serve(i)
+		if i%10 == 9 {
+			mu.Lock()
+			now = now.Add(time.Second) // new resets for the categories nobody used
+			mu.Unlock()
+		}
+	}
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Go(func() {
+			for i := range 50 {
+				serve(g*50 + i)
+			}
+		})
+	}
+	wg.Wait()
+	ids := map[string]bool{}
+	for i, w := range recs {
+		sent := w.Result().Header // as it was when the response was written
+		if !reflect.DeepEqual(w.HeaderMap, sent) {
+			t.Fatalf("response %d: header values changed after it was sent:\nnow  %v\nsent %v", i, w.HeaderMap, sent)
+		}
+		id := sent.Get("X-GitHub-Request-Id")
+		if id == "" || ids[id] || sent.Get("X-RateLimit-Used") == "" {
+			t.Fatalf("response %d: request id %q (seen before: %v), used %q", i, id, ids[id], sent.Get("X-RateLimit-Used"))
+		}
+		ids[id] = true
+	}
+	for k, v := range shared {
+		if got := strings.Join(v, "\x00"); got != want[k] {
+			t.Fatalf("shared header value %s changed: %q, was %q", k, got, want[k])
+		}
 	}
 }
