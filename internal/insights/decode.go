@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"math/bits"
 	"strconv"
 	"time"
 	"unicode/utf16"
@@ -299,8 +300,84 @@ func (s *stringSet) get(b []byte) string {
 	return v
 }
 
+// The fields of an event, in the order of the format's table (and of
+// encoding/json's encoding of Event): the order the scanner expects them
+// in first.
+const (
+	fID = iota
+	fTimestamp
+	fOrg
+	fActorType
+	fActorID
+	fActorName
+	fOAuthApplicationID
+	fIntegrationID
+	fUserID
+	fUserLogin
+	fSubjectType
+	fSubjectID
+	fSubjectName
+	fHTTPMethod
+	fAPIRoute
+	fRateLimited
+	nFields
+	fUnknown = nFields
+)
+
+var fieldNames = [nFields]string{"id", "timestamp", "org", "actor_type", "actor_id", "actor_name",
+	"oauth_application_id", "integration_id", "user_id", "user_login", "subject_type", "subject_id",
+	"subject_name", "http_method", "api_route", "rate_limited"}
+
+// fieldKeys are the field names as they appear when written plainly,
+// quoted and followed by the colon.
+var fieldKeys = func() (k [nFields + 1]string) {
+	for i, n := range fieldNames {
+		k[i] = `"` + n + `":`
+	}
+	k[nFields] = "\x00" // matches nothing: no field is expected after the last
+	return k
+}()
+
+func fieldOf(k []byte) int {
+	switch string(k) {
+	case "id":
+		return fID
+	case "timestamp":
+		return fTimestamp
+	case "org":
+		return fOrg
+	case "actor_type":
+		return fActorType
+	case "actor_id":
+		return fActorID
+	case "actor_name":
+		return fActorName
+	case "oauth_application_id":
+		return fOAuthApplicationID
+	case "integration_id":
+		return fIntegrationID
+	case "user_id":
+		return fUserID
+	case "user_login":
+		return fUserLogin
+	case "subject_type":
+		return fSubjectType
+	case "subject_id":
+		return fSubjectID
+	case "subject_name":
+		return fSubjectName
+	case "http_method":
+		return fHTTPMethod
+	case "api_route":
+		return fAPIRoute
+	case "rate_limited":
+		return fRateLimited
+	}
+	return fUnknown
+}
+
 func parseEvent(b []byte, e *Event, in *stringSet) *FieldError {
-	p := &scanner{b: b, in: in, intern: true}
+	p := scanner{b: b, in: in}
 	p.ws()
 	if !p.lit('{') {
 		return &FieldError{Message: "not a JSON object"}
@@ -309,20 +386,31 @@ func parseEvent(b []byte, e *Event, in *stringSet) *FieldError {
 	if p.lit('}') {
 		return p.end()
 	}
+	next := fID // the field expected next: the one after the last
 	for {
 		p.ws()
-		key, ok := p.key()
-		if !ok {
-			return &FieldError{Message: "invalid JSON: expected a quoted field name at byte " + strconv.Itoa(p.i+1)}
+		f := next
+		if k := fieldKeys[f]; len(b)-p.i >= len(k) && string(b[p.i:p.i+len(k)]) == k {
+			// the expected name, plainly written, and its colon
+			p.i += len(k)
+		} else {
+			key, ok := p.key()
+			if !ok {
+				return &FieldError{Message: "invalid JSON: expected a quoted field name at byte " + strconv.Itoa(p.i+1)}
+			}
+			p.ws()
+			if !p.lit(':') {
+				return &FieldError{Message: "invalid JSON: expected ':' at byte " + strconv.Itoa(p.i+1)}
+			}
+			if f = fieldOf(key); f == fUnknown {
+				return &FieldError{Field: truncate(string(key), 64), Message: "is not a field of an API request event (see doc/insights.md)"}
+			}
 		}
 		p.ws()
-		if !p.lit(':') {
-			return &FieldError{Message: "invalid JSON: expected ':' at byte " + strconv.Itoa(p.i+1)}
-		}
-		p.ws()
-		if fe := p.field(key, e); fe != nil {
+		if fe := p.field(f, e); fe != nil {
 			return fe
 		}
+		next = f + 1
 		p.ws()
 		if p.lit(',') {
 			continue
@@ -335,11 +423,10 @@ func parseEvent(b []byte, e *Event, in *stringSet) *FieldError {
 }
 
 type scanner struct {
-	b      []byte
-	i      int
-	buf    []byte
-	in     *stringSet // nil: no interning
-	intern bool       // intern the next string value
+	b   []byte
+	i   int
+	buf []byte
+	in  *stringSet // nil: no interning
 }
 
 func (p *scanner) end() *FieldError {
@@ -350,7 +437,14 @@ func (p *scanner) end() *FieldError {
 	return nil
 }
 
+// ws skips white space; most often there is none.
 func (p *scanner) ws() {
+	if p.i < len(p.b) && p.b[p.i] <= ' ' {
+		p.wsSlow()
+	}
+}
+
+func (p *scanner) wsSlow() {
 	for p.i < len(p.b) {
 		switch p.b[p.i] {
 		case ' ', '\t', '\r', '\n':
@@ -386,14 +480,12 @@ func plainEnd(b []byte, i int) int {
 	for ; i+8 <= len(b); i += 8 {
 		x := binary.LittleEndian.Uint64(b[i:])
 		q, bs := x^(lo*'"'), x^(lo*'\\')
-		// a zero byte of q or bs, a byte below 0x20, or one with the top
-		// bit set (may flag a byte after a true one, never miss one)
-		if ((q-lo)&^q|(bs-lo)&^bs|(x-lo*0x20)&^x|x)&hi != 0 {
-			for j := i; j < i+8; j++ {
-				if c := b[j]; c == '"' || c == '\\' || c < 0x20 || c >= 0x80 {
-					return j
-				}
-			}
+		// the top bit of each byte that is a quote or a backslash (a zero
+		// byte of q or bs), below 0x20, or not ASCII. A borrow may flag a
+		// byte after a true one, never one before it, so the lowest flag
+		// is the first such byte.
+		if m := ((q-lo)&^q | (bs-lo)&^bs | (x-lo*0x20)&^x | x) & hi; m != 0 {
+			return i + bits.TrailingZeros64(m)>>3
 		}
 	}
 	for ; i < len(b); i++ {
@@ -414,54 +506,58 @@ func (p *scanner) key() ([]byte, bool) {
 			return k, true
 		}
 	}
-	intern := p.intern
-	p.intern = false
-	s, ok := p.str()
-	p.intern = intern
-	return []byte(s), ok
+	return p.raw()
 }
 
-// str reads a JSON string; ok is false when it is malformed.
-func (p *scanner) str() (string, bool) {
+// raw reads a JSON string and returns its value: a part of p.b when it has
+// no escapes, else p.buf (valid until the next string); ok is false when
+// it is malformed.
+func (p *scanner) raw() ([]byte, bool) {
 	if !p.lit('"') {
-		return "", false
+		return nil, false
 	}
 	start := p.i
-	if j := plainEnd(p.b, start); j < len(p.b) && p.b[j] == '"' { // ASCII without escapes
-		s := p.b[start:j]
+	j := plainEnd(p.b, start)
+	if j < len(p.b) && p.b[j] == '"' { // ASCII without escapes
 		p.i = j + 1
-		if p.intern && p.in != nil {
-			return p.in.get(s), true
-		}
-		return string(s), true
-	} else {
-		p.i = j
+		return p.b[start:j], true
 	}
+	p.i = j
 	for p.i < len(p.b) {
 		c := p.b[p.i]
 		if c == '"' {
 			s := p.b[start:p.i]
 			p.i++
 			if !utf8.Valid(s) {
-				return "", false
+				return nil, false
 			}
-			if p.intern && p.in != nil {
-				return p.in.get(s), true
-			}
-			return string(s), true
+			return s, true
 		}
 		if c == '\\' {
 			return p.strSlow(start)
 		}
 		if c < 0x20 {
-			return "", false
+			return nil, false
 		}
 		p.i++
 	}
-	return "", false
+	return nil, false
 }
 
-func (p *scanner) strSlow(start int) (string, bool) {
+// str reads a JSON string, interned when intern is set and p has a
+// string set; ok is false when it is malformed.
+func (p *scanner) str(intern bool) (string, bool) {
+	s, ok := p.raw()
+	if !ok {
+		return "", false
+	}
+	if intern && p.in != nil {
+		return p.in.get(s), true
+	}
+	return string(s), true
+}
+
+func (p *scanner) strSlow(start int) ([]byte, bool) {
 	buf := append(p.buf[:0], p.b[start:p.i]...)
 	for p.i < len(p.b) {
 		c := p.b[p.i]
@@ -470,11 +566,11 @@ func (p *scanner) strSlow(start int) (string, bool) {
 			p.i++
 			p.buf = buf
 			if !utf8.Valid(buf) {
-				return "", false
+				return nil, false
 			}
-			return string(buf), true
+			return buf, true
 		case c < 0x20:
-			return "", false
+			return nil, false
 		case c != '\\':
 			buf = append(buf, c)
 			p.i++
@@ -482,7 +578,7 @@ func (p *scanner) strSlow(start int) (string, bool) {
 		}
 		p.i++
 		if p.i >= len(p.b) {
-			return "", false
+			return nil, false
 		}
 		esc := p.b[p.i]
 		p.i++
@@ -502,23 +598,23 @@ func (p *scanner) strSlow(start int) (string, bool) {
 		case 'u':
 			r, ok := p.hex4()
 			if !ok {
-				return "", false
+				return nil, false
 			}
 			if utf16.IsSurrogate(r) {
 				r2 := rune(-1)
 				if p.word(`\u`) {
 					if r2, ok = p.hex4(); !ok {
-						return "", false
+						return nil, false
 					}
 				}
 				r = utf16.DecodeRune(r, r2)
 			}
 			buf = utf8.AppendRune(buf, r)
 		default:
-			return "", false
+			return nil, false
 		}
 	}
-	return "", false
+	return nil, false
 }
 
 func (p *scanner) hex4() (rune, bool) {
@@ -545,137 +641,142 @@ func (p *scanner) hex4() (rune, bool) {
 
 func (p *scanner) null() bool { return p.word("null") }
 
-func (p *scanner) field(k []byte, e *Event) *FieldError {
-	strField := func(dst *string) *FieldError {
-		if p.null() {
-			*dst = ""
-			return nil
-		}
-		s, ok := p.str()
-		if !ok {
-			return &FieldError{Field: string(k), Message: "must be a JSON string"}
-		}
-		*dst = s
+// strField reads a string or null (""), interned or not.
+func (p *scanner) strField(f int, dst *string, intern bool) *FieldError {
+	if p.null() {
+		*dst = ""
 		return nil
 	}
-	intField := func(dst *int64) *FieldError {
-		if p.null() {
-			*dst = 0
-			return nil
-		}
-		start := p.i
-		if p.i < len(p.b) && p.b[p.i] == '-' {
-			p.i++
-		}
-		digits := p.i
-		for p.i < len(p.b) && p.b[p.i] >= '0' && p.b[p.i] <= '9' {
-			p.i++
-		}
-		if p.i-digits > 1 && p.b[digits] == '0' {
-			return &FieldError{Field: string(k), Message: "must be an integer without leading zeros"}
-		}
-		if p.i < len(p.b) && (p.b[p.i] == '.' || p.b[p.i] == 'e' || p.b[p.i] == 'E') {
-			return &FieldError{Field: string(k), Message: "must be an integer"}
-		}
-		nd := p.i - digits
-		if nd == 0 {
-			return &FieldError{Field: string(k), Message: "must be an integer"}
-		}
-		var u uint64
-		if nd <= 19 { // 19 digits cannot overflow a uint64
-			for _, c := range p.b[digits:p.i] {
-				u = u*10 + uint64(c-'0')
-			}
-		}
-		neg := digits > start
-		if nd > 19 || (!neg && u > math.MaxInt64) || (neg && u > -math.MinInt64) {
-			return &FieldError{Field: string(k), Message: "must be an integer that fits in 64 bits"}
-		}
-		if neg {
-			*dst = -int64(u)
-		} else {
-			*dst = int64(u)
-		}
+	s, ok := p.str(intern)
+	if !ok {
+		return &FieldError{Field: fieldNames[f], Message: "must be a JSON string"}
+	}
+	*dst = s
+	return nil
+}
+
+// intField reads an integer or null (0).
+func (p *scanner) intField(f int, dst *int64) *FieldError {
+	if p.null() {
+		*dst = 0
 		return nil
 	}
-	switch string(k) {
-	case "id":
-		p.intern = false
-		fe := strField(&e.ID)
-		p.intern = true
-		return fe
-	case "timestamp":
+	b := p.b
+	i := p.i
+	neg := i < len(b) && b[i] == '-'
+	if neg {
+		i++
+	}
+	digits := i
+	var u uint64
+	for ; i < len(b) && b[i]-'0' <= 9; i++ {
+		u = u*10 + uint64(b[i]-'0') // wraps past 19 digits: refused below
+	}
+	p.i = i
+	nd := i - digits
+	if nd > 1 && b[digits] == '0' {
+		return &FieldError{Field: fieldNames[f], Message: "must be an integer without leading zeros"}
+	}
+	if i < len(b) && (b[i] == '.' || b[i] == 'e' || b[i] == 'E') {
+		return &FieldError{Field: fieldNames[f], Message: "must be an integer"}
+	}
+	if nd == 0 {
+		return &FieldError{Field: fieldNames[f], Message: "must be an integer"}
+	}
+	// 19 digits cannot overflow a uint64
+	if nd > 19 || (!neg && u > math.MaxInt64) || (neg && u > -math.MinInt64) {
+		return &FieldError{Field: fieldNames[f], Message: "must be an integer that fits in 64 bits"}
+	}
+	if neg {
+		*dst = -int64(u)
+	} else {
+		*dst = int64(u)
+	}
+	return nil
+}
+
+func (p *scanner) field(f int, e *Event) *FieldError {
+	switch f {
+	case fID:
+		return p.strField(f, &e.ID, false)
+	case fTimestamp:
+		return p.timestamp(e)
+	case fOrg:
+		return p.strField(f, &e.Org, true)
+	case fActorType:
 		var s string
-		p.intern = false
-		fe := strField(&s)
-		p.intern = true
-		if fe != nil {
-			return fe
-		}
-		if s == "" {
-			e.Timestamp = time.Time{}
-			return nil
-		}
-		if p.in != nil && s == p.in.lastTS {
-			e.Timestamp = p.in.lastTime
-			return nil
-		}
-		if p.in != nil && p.in.lastMinute != "" && len(s) == len("2006-01-02T15:04:05Z") && s[:17] == p.in.lastMinute && s[19] == 'Z' &&
-			'0' <= s[17] && s[17] <= '5' && '0' <= s[18] && s[18] <= '9' { // another second of the last minute
-			e.Timestamp = p.in.minuteTime.Add(time.Duration(int(s[17]-'0')*10+int(s[18]-'0')) * time.Second)
-			return nil
-		}
-		t, err := ParseTimestamp(s)
-		if err != nil {
-			return &FieldError{Field: string(k), Message: err.Error()}
-		}
-		e.Timestamp = t
-		if p.in != nil {
-			p.in.lastTS, p.in.lastTime = s, t
-			if len(s) == len("2006-01-02T15:04:05Z") && t.Format("2006-01-02T15:04:05Z") == s { // canonical: any other second of it is too
-				p.in.lastMinute, p.in.minuteTime = s[:17], t.Add(-time.Duration(t.Second())*time.Second)
-			}
-		}
-		return nil
-	case "org":
-		return strField(&e.Org)
-	case "actor_type":
-		var s string
-		fe := strField(&s)
+		fe := p.strField(f, &s, true)
 		e.ActorType = usage.ActorType(s)
 		return fe
-	case "actor_id":
-		return intField(&e.ActorID)
-	case "actor_name":
-		return strField(&e.ActorName)
-	case "oauth_application_id":
-		return intField(&e.OAuthApplicationID)
-	case "integration_id":
-		return intField(&e.IntegrationID)
-	case "user_id":
-		return intField(&e.UserID)
-	case "user_login":
-		return strField(&e.UserLogin)
-	case "subject_type":
-		return strField(&e.SubjectType)
-	case "subject_id":
-		return intField(&e.SubjectID)
-	case "subject_name":
-		return strField(&e.SubjectName)
-	case "http_method":
-		return strField(&e.HTTPMethod)
-	case "api_route":
-		return strField(&e.APIRoute)
-	case "rate_limited":
-		switch {
-		case p.word("true"):
-			e.RateLimited = true
-		case p.word("false"), p.null():
-			e.RateLimited = false
-		default:
-			return &FieldError{Field: string(k), Message: "must be true or false"}
-		}
+	case fActorID:
+		return p.intField(f, &e.ActorID)
+	case fActorName:
+		return p.strField(f, &e.ActorName, true)
+	case fOAuthApplicationID:
+		return p.intField(f, &e.OAuthApplicationID)
+	case fIntegrationID:
+		return p.intField(f, &e.IntegrationID)
+	case fUserID:
+		return p.intField(f, &e.UserID)
+	case fUserLogin:
+		return p.strField(f, &e.UserLogin, true)
+	case fSubjectType:
+		return p.strField(f, &e.SubjectType, true)
+	case fSubjectID:
+		return p.intField(f, &e.SubjectID)
+	case fSubjectName:
+		return p.strField(f, &e.SubjectName, true)
+	case fHTTPMethod:
+		return p.strField(f, &e.HTTPMethod, true)
+	case fAPIRoute:
+		return p.strField(f, &e.APIRoute, true)
+	}
+	// fRateLimited
+	switch {
+	case p.word("true"):
+		e.RateLimited = true
+	case p.word("false"), p.null():
+		e.RateLimited = false
+	default:
+		return &FieldError{Field: fieldNames[f], Message: "must be true or false"}
+	}
+	return nil
+}
+
+func (p *scanner) timestamp(e *Event) *FieldError {
+	if p.null() {
+		e.Timestamp = time.Time{}
 		return nil
 	}
-	return &FieldError{Field: truncate(string(k), 64), Message: "is not a field of an API request event (see doc/insights.md)"}
+	s, ok := p.raw()
+	if !ok {
+		return &FieldError{Field: fieldNames[fTimestamp], Message: "must be a JSON string"}
+	}
+	if len(s) == 0 {
+		e.Timestamp = time.Time{}
+		return nil
+	}
+	in := p.in
+	if in != nil && string(s) == in.lastTS {
+		e.Timestamp = in.lastTime
+		return nil
+	}
+	if in != nil && in.lastMinute != "" && len(s) == len("2006-01-02T15:04:05Z") && string(s[:17]) == in.lastMinute && s[19] == 'Z' &&
+		'0' <= s[17] && s[17] <= '5' && '0' <= s[18] && s[18] <= '9' { // another second of the last minute
+		e.Timestamp = in.minuteTime.Add(time.Duration(int(s[17]-'0')*10+int(s[18]-'0')) * time.Second)
+		return nil
+	}
+	ts := string(s)
+	t, err := ParseTimestamp(ts)
+	if err != nil {
+		return &FieldError{Field: fieldNames[fTimestamp], Message: err.Error()}
+	}
+	e.Timestamp = t
+	if in != nil {
+		in.lastTS, in.lastTime = ts, t
+		if len(ts) == len("2006-01-02T15:04:05Z") && t.Format("2006-01-02T15:04:05Z") == ts { // canonical: any other second of it is too
+			in.lastMinute, in.minuteTime = ts[:17], t.Add(-time.Duration(t.Second())*time.Second)
+		}
+	}
+	return nil
 }
