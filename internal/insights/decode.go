@@ -10,7 +10,10 @@ import (
 	"io"
 	"math"
 	"math/bits"
+	"slices"
 	"strconv"
+	"strings"
+	"sync"
 	"time"
 	"unicode/utf16"
 	"unicode/utf8"
@@ -168,12 +171,163 @@ func DecodeAll(r io.Reader, now time.Time, max int) ([]Event, error) {
 	return decodeAll(r, now, max, nil)
 }
 
+// The ID of an event is stored at the end of decodeBuffered: until then
+// (while it is validated and checked) it is a part of idPlaceholder as long
+// as the ID.
+var idPlaceholder = strings.Repeat(".", MaxIDLength)
+
+// maxBuffered is the largest body decodeAll reads whole (an ingest
+// request's limit); larger (decompressed) bodies are read line by line. A
+// variable for tests.
+var maxBuffered = 64 << 20
+
+// bodies holds the buffers decodeAll reads bodies into (*[]byte): no event
+// refers to one after it returns.
+var bodies sync.Pool
+
+// idsOf is the number of bytes of a body a buffer for its ids starts with.
+const idsOf = 16
+
+// decodeAll is DecodeAll with a further check of each valid event (see
+// Decoder.Check), which may not look at the event's ID: the ID is filled
+// in once the whole body is decoded.
 func decodeAll(r io.Reader, now time.Time, max int, check func(e *Event) (*FieldError, error)) ([]Event, error) {
 	d, err := NewDecoder(r, now)
 	if err != nil {
 		return nil, lineErrors([]*LineError{err.(*LineError)}, 1)
 	}
 	d.Check = check
+	bp, _ := bodies.Get().(*[]byte)
+	if bp == nil {
+		bp = new([]byte)
+		*bp = make([]byte, 0, 1<<20)
+	}
+	defer bodies.Put(bp)
+	body, complete, rerr := readBody(d.r, (*bp)[:0], maxBuffered)
+	*bp = body[:0]
+	if !complete {
+		// decode what was read, then the rest (or the read error), line by line
+		rest := io.Reader(d.r)
+		if rerr != nil {
+			rest = errReader{rerr}
+		}
+		d.r = bufio.NewReaderSize(io.MultiReader(bytes.NewReader(body), rest), 256<<10)
+		return decodeStream(d, max)
+	}
+	return decodeBuffered(d, body, max)
+}
+
+type errReader struct{ err error }
+
+func (r errReader) Read([]byte) (int, error) { return 0, r.err }
+
+// readBody appends what r holds to buf, up to limit bytes: complete is
+// false when r holds more, or reading failed (err).
+func readBody(r io.Reader, buf []byte, limit int) (b []byte, complete bool, err error) {
+	for {
+		if len(buf) >= limit {
+			return buf, false, nil
+		}
+		if len(buf) == cap(buf) {
+			buf = slices.Grow(buf, min(max(len(buf), 1<<20), limit-len(buf)))
+		}
+		n, err := r.Read(buf[len(buf):min(cap(buf), limit)])
+		buf = buf[:len(buf)+n]
+		if err == io.EOF {
+			return buf, true, nil
+		}
+		if err != nil {
+			return buf, false, err
+		}
+	}
+}
+
+// decodeBuffered is decodeAll over a whole body in memory, with the same
+// events and errors as decodeStream: the events go straight into a slice
+// of the number of lines (no copy), and their ids into one string.
+func decodeBuffered(d *Decoder, body []byte, max int) ([]Event, error) {
+	lines := bytes.Count(body, []byte{'\n'})
+	if len(body) > 0 && body[len(body)-1] != '\n' {
+		lines++
+	}
+	if lines == 0 {
+		return nil, nil
+	}
+	events := make([]Event, min(lines, max+1))
+	ids := make([]byte, 0, len(body)/idsOf)
+	d.strings.m = map[string]string{}
+	n := 0
+	var bad []*LineError
+	nbad := 0
+	fail := func(le *LineError) {
+		nbad++
+		if len(bad) < MaxLineErrors {
+			bad = append(bad, le)
+		}
+	}
+	line := 0
+	for rest := body; len(rest) > 0; {
+		raw := rest
+		if j := bytes.IndexByte(rest, '\n'); j >= 0 {
+			raw, rest = rest[:j+1], rest[j+1:]
+		} else {
+			rest = nil
+		}
+		line++
+		if len(raw) > MaxLineBytes {
+			fail(&LineError{Line: line, Message: fmt.Sprintf("line is longer than %d bytes", MaxLineBytes)})
+			continue
+		}
+		text := bytes.TrimSpace(raw)
+		if len(text) == 0 {
+			continue
+		}
+		e := &events[n]
+		mark := len(ids)
+		p := scanner{b: text, in: &d.strings, ids: &ids, idMark: mark}
+		fe := p.event(e)
+		if fe == nil {
+			e.normalize(&d.routes)
+			fe = e.Validate(d.now, d.requireID)
+		}
+		if fe == nil && d.Check != nil {
+			var err error
+			if fe, err = d.Check(e); err != nil {
+				return nil, err
+			}
+		}
+		if fe != nil {
+			*e = Event{}
+			ids = ids[:mark]
+			fail(&LineError{Line: line, Field: fe.Field, Message: fe.Message})
+			continue
+		}
+		if n >= max {
+			return nil, &usage.Error{Kind: usage.KindTooLarge,
+				Message: fmt.Sprintf("A batch may hold at most %d events; split the file into smaller batches", max)}
+		}
+		n++
+	}
+	if nbad > 0 {
+		return nil, lineErrors(bad, nbad)
+	}
+	if n == 0 {
+		return nil, nil
+	}
+	events = events[:n:n]
+	all := string(ids)
+	off := 0
+	for i := range events {
+		l := len(events[i].ID)
+		events[i].ID = all[off : off+l]
+		off += l
+	}
+	return events, nil
+}
+
+// decodeStream is decodeAll reading d line by line: for bodies larger than
+// maxBuffered, and bodies whose reading failed.
+func decodeStream(d *Decoder, max int) ([]Event, error) {
 	// Events are decoded into chunks of a fixed size, then copied once
 	// into a slice of the exact length: appending to one growing slice
 	// copied every event about twice more and left the old arrays to the
@@ -378,6 +532,12 @@ func fieldOf(k []byte) int {
 
 func parseEvent(b []byte, e *Event, in *stringSet) *FieldError {
 	p := scanner{b: b, in: in}
+	return p.event(e)
+}
+
+// event reads the object of p.b into e.
+func (p *scanner) event(e *Event) *FieldError {
+	b := p.b
 	p.ws()
 	if !p.lit('{') {
 		return &FieldError{Message: "not a JSON object"}
@@ -427,6 +587,10 @@ type scanner struct {
 	i   int
 	buf []byte
 	in  *stringSet // nil: no interning
+	// ids, when set, receives the event's id from idMark on, and the
+	// event's ID is a placeholder of its length (see decodeBuffered)
+	ids    *[]byte
+	idMark int
 }
 
 func (p *scanner) end() *FieldError {
@@ -698,6 +862,9 @@ func (p *scanner) intField(f int, dst *int64) *FieldError {
 func (p *scanner) field(f int, e *Event) *FieldError {
 	switch f {
 	case fID:
+		if p.ids != nil {
+			return p.id(e)
+		}
 		return p.strField(f, &e.ID, false)
 	case fTimestamp:
 		return p.timestamp(e)
@@ -740,6 +907,26 @@ func (p *scanner) field(f int, e *Event) *FieldError {
 	default:
 		return &FieldError{Field: fieldNames[f], Message: "must be true or false"}
 	}
+	return nil
+}
+
+// id reads the id into p.ids, and a placeholder of its length into e.ID.
+func (p *scanner) id(e *Event) *FieldError {
+	*p.ids = (*p.ids)[:p.idMark] // the last "id" of the line counts
+	if p.null() {
+		e.ID = ""
+		return nil
+	}
+	s, ok := p.raw()
+	if !ok {
+		return &FieldError{Field: fieldNames[fID], Message: "must be a JSON string"}
+	}
+	if len(s) > len(idPlaceholder) {
+		e.ID = string(s) // refused as too long
+		return nil
+	}
+	*p.ids = append(*p.ids, s...)
+	e.ID = idPlaceholder[:len(s)]
 	return nil
 }
 
