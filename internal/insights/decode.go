@@ -10,7 +10,6 @@ import (
 	"io"
 	"math"
 	"math/bits"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -181,12 +180,23 @@ var idPlaceholder = strings.Repeat(".", MaxIDLength)
 // variable for tests.
 var maxBuffered = 64 << 20
 
-// bodies holds the buffers decodeAll reads bodies into (*[]byte): no event
-// refers to one after it returns.
-var bodies sync.Pool
-
-// idsOf is the number of bytes of a body a buffer for its ids starts with.
+// idsOf is the number of bytes of a body per byte of its ids' first buffer.
 const idsOf = 16
+
+// blockSize is the size of the blocks decodeAll reads a body into (each
+// holds whole lines; a variable for tests).
+var blockSize = 1 << 20
+
+// blocks holds blocks of blockSize bytes (*[]byte) for the next bodies:
+// no event refers to one once decodeAll returns.
+var blocks sync.Pool
+
+func getBlock() []byte {
+	if b, _ := blocks.Get().(*[]byte); b != nil && cap(*b) == blockSize {
+		return (*b)[:0]
+	}
+	return make([]byte, 0, blockSize)
+}
 
 // decodeAll is DecodeAll with a further check of each valid event (see
 // Decoder.Check), which may not look at the event's ID: the ID is filled
@@ -197,21 +207,24 @@ func decodeAll(r io.Reader, now time.Time, max int, check func(e *Event) (*Field
 		return nil, lineErrors([]*LineError{err.(*LineError)}, 1)
 	}
 	d.Check = check
-	bp, _ := bodies.Get().(*[]byte)
-	if bp == nil {
-		bp = new([]byte)
-		*bp = make([]byte, 0, 1<<20)
-	}
-	defer bodies.Put(bp)
-	body, complete, rerr := readBody(d.r, (*bp)[:0], maxBuffered)
-	*bp = body[:0]
+	body, complete, rerr := readBlocks(d.r, maxBuffered)
+	defer func() {
+		for i := range body {
+			blocks.Put(&body[i])
+		}
+	}()
 	if !complete {
 		// decode what was read, then the rest (or the read error), line by line
-		rest := io.Reader(d.r)
-		if rerr != nil {
-			rest = errReader{rerr}
+		parts := make([]io.Reader, 0, len(body)+1)
+		for _, b := range body {
+			parts = append(parts, bytes.NewReader(b))
 		}
-		d.r = bufio.NewReaderSize(io.MultiReader(bytes.NewReader(body), rest), 256<<10)
+		if rerr != nil {
+			parts = append(parts, errReader{rerr})
+		} else {
+			parts = append(parts, d.r)
+		}
+		d.r = bufio.NewReaderSize(io.MultiReader(parts...), 256<<10)
 		return decodeStream(d, max)
 	}
 	return decodeBuffered(d, body, max)
@@ -221,40 +234,58 @@ type errReader struct{ err error }
 
 func (r errReader) Read([]byte) (int, error) { return 0, r.err }
 
-// readBody appends what r holds to buf, up to limit bytes: complete is
-// false when r holds more, or reading failed (err).
-func readBody(r io.Reader, buf []byte, limit int) (b []byte, complete bool, err error) {
+// readBlocks reads what r holds, up to limit bytes, into blocks of
+// blockSize that each end with a whole line (but the last). complete is
+// false when r holds more, a line does not fit in a block with room to
+// spare, or reading failed (err); the blocks then hold what was read.
+func readBlocks(r io.Reader, limit int) (body [][]byte, complete bool, err error) {
+	size := 0
+	blk := getBlock()
 	for {
-		if len(buf) >= limit {
-			return buf, false, nil
-		}
-		if len(buf) == cap(buf) {
-			buf = slices.Grow(buf, min(max(len(buf), 1<<20), limit-len(buf)))
-		}
-		n, err := r.Read(buf[len(buf):min(cap(buf), limit)])
-		buf = buf[:len(buf)+n]
+		n, err := r.Read(blk[len(blk):cap(blk)])
+		blk = blk[:len(blk)+n]
+		size += n
 		if err == io.EOF {
-			return buf, true, nil
+			if len(blk) > 0 {
+				body = append(body, blk)
+			}
+			return body, size <= limit, nil
 		}
-		if err != nil {
-			return buf, false, err
+		if err != nil || size > limit {
+			return append(body, blk), false, err
 		}
+		if len(blk) < cap(blk) {
+			continue
+		}
+		// the block is full: its partial last line starts the next one
+		i := bytes.LastIndexByte(blk, '\n') + 1
+		carry := blk[i:]
+		if len(carry) > min(MaxLineBytes, blockSize/2) {
+			return append(body, blk), false, nil
+		}
+		next := append(getBlock(), carry...)
+		body = append(body, blk[:i])
+		blk = next
 	}
 }
 
 // decodeBuffered is decodeAll over a whole body in memory, with the same
 // events and errors as decodeStream: the events go straight into a slice
 // of the number of lines (no copy), and their ids into one string.
-func decodeBuffered(d *Decoder, body []byte, max int) ([]Event, error) {
-	lines := bytes.Count(body, []byte{'\n'})
-	if len(body) > 0 && body[len(body)-1] != '\n' {
-		lines++
-	}
-	if lines == 0 {
+func decodeBuffered(d *Decoder, body [][]byte, max int) ([]Event, error) {
+	if len(body) == 0 {
 		return nil, nil
 	}
+	lines, size := 0, 0
+	for _, b := range body {
+		lines += bytes.Count(b, []byte{'\n'})
+		size += len(b)
+	}
+	if last := body[len(body)-1]; last[len(last)-1] != '\n' {
+		lines++
+	}
 	events := make([]Event, min(lines, max+1))
-	ids := make([]byte, 0, len(body)/idsOf)
+	ids := make([]byte, 0, size/idsOf)
 	d.strings.m = map[string]string{}
 	n := 0
 	var bad []*LineError
@@ -266,47 +297,49 @@ func decodeBuffered(d *Decoder, body []byte, max int) ([]Event, error) {
 		}
 	}
 	line := 0
-	for rest := body; len(rest) > 0; {
-		raw := rest
-		if j := bytes.IndexByte(rest, '\n'); j >= 0 {
-			raw, rest = rest[:j+1], rest[j+1:]
-		} else {
-			rest = nil
-		}
-		line++
-		if len(raw) > MaxLineBytes {
-			fail(&LineError{Line: line, Message: fmt.Sprintf("line is longer than %d bytes", MaxLineBytes)})
-			continue
-		}
-		text := bytes.TrimSpace(raw)
-		if len(text) == 0 {
-			continue
-		}
-		e := &events[n]
-		mark := len(ids)
-		p := scanner{b: text, in: &d.strings, ids: &ids, idMark: mark}
-		fe := p.event(e)
-		if fe == nil {
-			e.normalize(&d.routes)
-			fe = e.Validate(d.now, d.requireID)
-		}
-		if fe == nil && d.Check != nil {
-			var err error
-			if fe, err = d.Check(e); err != nil {
-				return nil, err
+	for _, blk := range body {
+		for rest := blk; len(rest) > 0; {
+			raw := rest
+			if j := bytes.IndexByte(rest, '\n'); j >= 0 {
+				raw, rest = rest[:j+1], rest[j+1:]
+			} else {
+				rest = nil
 			}
+			line++
+			if len(raw) > MaxLineBytes {
+				fail(&LineError{Line: line, Message: fmt.Sprintf("line is longer than %d bytes", MaxLineBytes)})
+				continue
+			}
+			text := bytes.TrimSpace(raw)
+			if len(text) == 0 {
+				continue
+			}
+			e := &events[n]
+			mark := len(ids)
+			p := scanner{b: text, in: &d.strings, ids: &ids, idMark: mark}
+			fe := p.event(e)
+			if fe == nil {
+				e.normalize(&d.routes)
+				fe = e.Validate(d.now, d.requireID)
+			}
+			if fe == nil && d.Check != nil {
+				var err error
+				if fe, err = d.Check(e); err != nil {
+					return nil, err
+				}
+			}
+			if fe != nil {
+				*e = Event{}
+				ids = ids[:mark]
+				fail(&LineError{Line: line, Field: fe.Field, Message: fe.Message})
+				continue
+			}
+			if n >= max {
+				return nil, &usage.Error{Kind: usage.KindTooLarge,
+					Message: fmt.Sprintf("A batch may hold at most %d events; split the file into smaller batches", max)}
+			}
+			n++
 		}
-		if fe != nil {
-			*e = Event{}
-			ids = ids[:mark]
-			fail(&LineError{Line: line, Field: fe.Field, Message: fe.Message})
-			continue
-		}
-		if n >= max {
-			return nil, &usage.Error{Kind: usage.KindTooLarge,
-				Message: fmt.Sprintf("A batch may hold at most %d events; split the file into smaller batches", max)}
-		}
-		n++
 	}
 	if nbad > 0 {
 		return nil, lineErrors(bad, nbad)
@@ -414,7 +447,7 @@ type stringSet struct {
 	m map[string]string
 	// recent holds strings of m by a cheap hash of a few of their bytes,
 	// checked before m: a batch repeats a few hundred names and routes.
-	recent [4096]string
+	recent [4096]internEntry
 	// the last timestamp parsed: consecutive events often share it
 	lastTS   string
 	lastTime time.Time
@@ -425,23 +458,39 @@ type stringSet struct {
 	minuteTime time.Time
 }
 
+// internEntry is a string and its first and last eight bytes (all of it up
+// to 16 bytes), compared before the string.
+type internEntry struct {
+	lo, hi uint64
+	s      string
+}
+
+// words returns the first and last eight bytes of b (of a shorter b, its
+// bytes and zero), and a hash of them and the length.
+func words(b []byte) (lo, hi uint64, h uint) {
+	n := len(b)
+	switch {
+	case n >= 8:
+		lo, hi = binary.LittleEndian.Uint64(b), binary.LittleEndian.Uint64(b[n-8:])
+	case cap(b) >= 8: // the bytes after b are there to load, and masked off
+		lo = binary.LittleEndian.Uint64(b[:8]) & (1<<(8*n) - 1)
+	default:
+		for i, c := range b {
+			lo |= uint64(c) << (8 * i)
+		}
+	}
+	return lo, hi, uint(((lo*0x9e3779b97f4a7c15 ^ hi*0xc2b2ae3d27d4eb4f ^ uint64(n)) * 0x165667b19e3779f9) >> (64 - 12))
+}
+
 func (s *stringSet) get(b []byte) string {
 	n := len(b)
 	if n == 0 {
 		return ""
 	}
-	// a hash of the length and the first and last eight bytes
-	var lo, hi uint64
-	if n >= 8 {
-		lo, hi = binary.LittleEndian.Uint64(b), binary.LittleEndian.Uint64(b[n-8:])
-	} else {
-		for i, c := range b {
-			lo |= uint64(c) << (8 * i)
-		}
-	}
-	h := ((lo*0x9e3779b97f4a7c15 ^ hi*0xc2b2ae3d27d4eb4f ^ uint64(n)) * 0x165667b19e3779f9) >> (64 - 12)
-	if v := s.recent[h]; v == string(b) {
-		return v
+	lo, hi, h := words(b)
+	r := &s.recent[h%uint(len(s.recent))]
+	if r.lo == lo && r.hi == hi && len(r.s) == n && (n <= 16 || r.s[8:n-8] == string(b[8:n-8])) {
+		return r.s
 	}
 	v, ok := s.m[string(b)] // no allocation for the lookup
 	if !ok {
@@ -450,7 +499,7 @@ func (s *stringSet) get(b []byte) string {
 			s.m[v] = v
 		}
 	}
-	s.recent[h] = v
+	*r = internEntry{lo, hi, v}
 	return v
 }
 

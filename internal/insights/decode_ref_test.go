@@ -437,6 +437,9 @@ func FuzzDecodeAllSameAsStream(f *testing.F) {
 			readErr = errors.New("read failed")
 		}
 		sameDecode(t, body, int(max), readErr)
+		defer func(b int) { blockSize = b }(blockSize)
+		blockSize = 16 << (max % 8) // lines across blocks
+		sameDecode(t, body, int(max%16), readErr)
 	})
 }
 
@@ -460,13 +463,15 @@ func TestDecodeAllLargeBodies(t *testing.T) {
 	zw := gzip.NewWriter(&gz)
 	zw.Write(body)
 	zw.Close()
-	defer func(m int) { maxBuffered = m }(maxBuffered)
+	defer func(m, b int) { maxBuffered, blockSize = m, b }(maxBuffered, blockSize)
 	for _, m := range []int{0, 1, 1000, len(body) - 1, len(body), len(body) + 1, 64 << 20} {
-		maxBuffered = m
-		for _, b := range [][]byte{body, gz.Bytes(), append(slices.Clip(body), "not json\n"...)} {
-			for _, max := range []int{2999, 3000} {
-				sameDecode(t, b, max, nil)
-				sameDecode(t, b, max, errors.New("read failed"))
+		for _, bs := range []int{64, 300, 1000, 4096, 1 << 20} {
+			maxBuffered, blockSize = m, bs
+			for _, b := range [][]byte{body, gz.Bytes(), append(slices.Clip(body), "not json\n"...)} {
+				for _, max := range []int{2999, 3000} {
+					sameDecode(t, b, max, nil)
+					sameDecode(t, b, max, errors.New("read failed"))
+				}
 			}
 		}
 	}
