@@ -532,14 +532,46 @@ var fieldNames = [nFields]string{"id", "timestamp", "org", "actor_type", "actor_
 	"subject_name", "http_method", "api_route", "rate_limited"}
 
 // fieldKeys are the field names as they appear when written plainly,
-// quoted and followed by the colon.
-var fieldKeys = func() (k [nFields + 1]string) {
+// quoted and followed by the colon (5 to 23 bytes), as three words: the
+// first eight bytes (masked to the key for a shorter one), the next eight
+// and the last eight, compared with the line's.
+var fieldKeys = func() (k [nFields + 1]keyWords) {
 	for i, n := range fieldNames {
-		k[i] = `"` + n + `":`
+		key := []byte(`"` + n + `":`)
+		w := keyWords{n: len(key), mask: ^uint64(0)}
+		if len(key) < 8 {
+			w.mask = 1<<(8*len(key)) - 1
+			key = append(key, make([]byte, 8)...)
+		}
+		w.first = binary.LittleEndian.Uint64(key)
+		if w.n > 8 {
+			w.last = binary.LittleEndian.Uint64(key[w.n-8:])
+		}
+		if w.n > 16 {
+			w.mid = binary.LittleEndian.Uint64(key[8:])
+		}
+		k[i] = w
 	}
-	k[nFields] = "\x00" // matches nothing: no field is expected after the last
+	k[nFields] = keyWords{n: 1 << 30} // matches nothing: no field is expected after the last
 	return k
 }()
+
+type keyWords struct {
+	n                int
+	mask             uint64
+	first, mid, last uint64
+}
+
+// at reports whether b[i:] starts with the key.
+func (k *keyWords) at(b []byte, i int) bool {
+	if len(b)-i < max(k.n, 8) {
+		return false
+	}
+	b = b[i:]
+	return binary.LittleEndian.Uint64(b)&k.mask == k.first &&
+		(k.n <= 8 || binary.LittleEndian.Uint64(b[k.n-8:]) == k.last) &&
+		(k.n <= 16 || binary.LittleEndian.Uint64(b[8:]) == k.mid)
+}
 
 func fieldOf(k []byte) int {
 	switch string(k) {
@@ -597,12 +629,12 @@ func (p *scanner) event(e *Event) *FieldError {
 	}
 	next := fID // the field expected next: the one after the last
 	for {
-		p.ws()
 		f := next
-		if k := fieldKeys[f]; len(b)-p.i >= len(k) && string(b[p.i:p.i+len(k)]) == k {
+		if k := &fieldKeys[f]; k.at(b, p.i) {
 			// the expected name, plainly written, and its colon
-			p.i += len(k)
+			p.i += k.n
 		} else {
+			p.ws()
 			key, ok := p.key()
 			if !ok {
 				return &FieldError{Message: "invalid JSON: expected a quoted field name at byte " + strconv.Itoa(p.i+1)}
@@ -620,6 +652,9 @@ func (p *scanner) event(e *Event) *FieldError {
 			return fe
 		}
 		next = f + 1
+		if p.lit(',') {
+			continue
+		}
 		p.ws()
 		if p.lit(',') {
 			continue
