@@ -207,7 +207,7 @@ func decodeAll(r io.Reader, now time.Time, max int, check func(e *Event) (*Field
 		return nil, lineErrors([]*LineError{err.(*LineError)}, 1)
 	}
 	d.Check = check
-	body, complete, rerr := readBlocks(d.r, maxBuffered)
+	body, lines, complete, rerr := readBlocks(d.r, maxBuffered)
 	defer func() {
 		for i := range body {
 			blocks.Put(&body[i])
@@ -227,7 +227,7 @@ func decodeAll(r io.Reader, now time.Time, max int, check func(e *Event) (*Field
 		d.r = bufio.NewReaderSize(io.MultiReader(parts...), 256<<10)
 		return decodeStream(d, max)
 	}
-	return decodeBuffered(d, body, max)
+	return decodeBuffered(d, body, lines, max)
 }
 
 type errReader struct{ err error }
@@ -235,24 +235,26 @@ type errReader struct{ err error }
 func (r errReader) Read([]byte) (int, error) { return 0, r.err }
 
 // readBlocks reads what r holds, up to limit bytes, into blocks of
-// blockSize that each end with a whole line (but the last). complete is
-// false when r holds more, a line does not fit in a block with room to
-// spare, or reading failed (err); the blocks then hold what was read.
-func readBlocks(r io.Reader, limit int) (body [][]byte, complete bool, err error) {
+// blockSize that each end with a whole line (but the last), and counts the
+// newlines as it goes (while they are in cache). complete is false when r
+// holds more, a line does not fit in a block with room to spare, or
+// reading failed (err); the blocks then hold what was read.
+func readBlocks(r io.Reader, limit int) (body [][]byte, newlines int, complete bool, err error) {
 	size := 0
 	blk := getBlock()
 	for {
 		n, err := r.Read(blk[len(blk):cap(blk)])
+		newlines += bytes.Count(blk[len(blk):len(blk)+n], []byte{'\n'})
 		blk = blk[:len(blk)+n]
 		size += n
 		if err == io.EOF {
 			if len(blk) > 0 {
 				body = append(body, blk)
 			}
-			return body, size <= limit, nil
+			return body, newlines, size <= limit, nil
 		}
 		if err != nil || size > limit {
-			return append(body, blk), false, err
+			return append(body, blk), newlines, false, err
 		}
 		if len(blk) < cap(blk) {
 			continue
@@ -261,7 +263,7 @@ func readBlocks(r io.Reader, limit int) (body [][]byte, complete bool, err error
 		i := bytes.LastIndexByte(blk, '\n') + 1
 		carry := blk[i:]
 		if len(carry) > min(MaxLineBytes, blockSize/2) {
-			return append(body, blk), false, nil
+			return append(body, blk), newlines, false, nil
 		}
 		next := append(getBlock(), carry...)
 		body = append(body, blk[:i])
@@ -269,16 +271,16 @@ func readBlocks(r io.Reader, limit int) (body [][]byte, complete bool, err error
 	}
 }
 
-// decodeBuffered is decodeAll over a whole body in memory, with the same
-// events and errors as decodeStream: the events go straight into a slice
-// of the number of lines (no copy), and their ids into one string.
-func decodeBuffered(d *Decoder, body [][]byte, max int) ([]Event, error) {
+// decodeBuffered is decodeAll over a whole body in memory (with its number
+// of newlines), with the same events and errors as decodeStream: the
+// events go straight into a slice of the number of lines (no copy), and
+// their ids into one string.
+func decodeBuffered(d *Decoder, body [][]byte, lines, max int) ([]Event, error) {
 	if len(body) == 0 {
 		return nil, nil
 	}
-	lines, size := 0, 0
+	size := 0
 	for _, b := range body {
-		lines += bytes.Count(b, []byte{'\n'})
 		size += len(b)
 	}
 	if last := body[len(body)-1]; last[len(last)-1] != '\n' {

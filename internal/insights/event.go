@@ -70,7 +70,15 @@ func (e *Event) Normalize() { e.normalize(nil) }
 
 // normalize is Normalize with a cache of mapped routes (nil for none).
 func (e *Event) normalize(routes *routeCache) {
-	e.Org = strings.ToLower(e.Org)
+	switch {
+	case routes == nil:
+		e.Org = strings.ToLower(e.Org)
+	case e.Org == routes.org: // most often: the same (interned) login
+		e.Org = routes.lowerOrg
+	default:
+		routes.org, routes.lowerOrg = e.Org, strings.ToLower(e.Org)
+		e.Org = routes.lowerOrg
+	}
 	if !upperMethod(e.HTTPMethod) {
 		e.HTTPMethod = strings.ToUpper(e.HTTPMethod)
 	}
@@ -86,6 +94,8 @@ func (e *Event) normalize(routes *routeCache) {
 type routeCache struct {
 	m      map[RouteRef]string
 	recent [1024]struct{ method, route, canon string }
+	// the last organization login normalized, and its lower case
+	org, lowerOrg string
 }
 
 func (c *routeCache) canonical(method, route string) string {
