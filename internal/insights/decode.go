@@ -9,7 +9,10 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"math/bits"
 	"strconv"
+	"strings"
+	"sync"
 	"time"
 	"unicode/utf16"
 	"unicode/utf8"
@@ -167,12 +170,199 @@ func DecodeAll(r io.Reader, now time.Time, max int) ([]Event, error) {
 	return decodeAll(r, now, max, nil)
 }
 
+// The ID of an event is stored at the end of decodeBuffered: until then
+// (while it is validated and checked) it is a part of idPlaceholder as long
+// as the ID.
+var idPlaceholder = strings.Repeat(".", MaxIDLength)
+
+// maxBuffered is the largest body decodeAll reads whole (an ingest
+// request's limit); larger (decompressed) bodies are read line by line. A
+// variable for tests.
+var maxBuffered = 64 << 20
+
+// idsOf is the number of bytes of a body per byte of its ids' first buffer.
+const idsOf = 16
+
+// blockSize is the size of the blocks decodeAll reads a body into (each
+// holds whole lines; a variable for tests).
+var blockSize = 1 << 20
+
+// blocks holds blocks of blockSize bytes (*[]byte) for the next bodies:
+// no event refers to one once decodeAll returns.
+var blocks sync.Pool
+
+func getBlock() []byte {
+	if b, _ := blocks.Get().(*[]byte); b != nil && cap(*b) == blockSize {
+		return (*b)[:0]
+	}
+	return make([]byte, 0, blockSize)
+}
+
+// decodeAll is DecodeAll with a further check of each valid event (see
+// Decoder.Check), which may not look at the event's ID: the ID is filled
+// in once the whole body is decoded.
 func decodeAll(r io.Reader, now time.Time, max int, check func(e *Event) (*FieldError, error)) ([]Event, error) {
 	d, err := NewDecoder(r, now)
 	if err != nil {
 		return nil, lineErrors([]*LineError{err.(*LineError)}, 1)
 	}
 	d.Check = check
+	body, lines, complete, rerr := readBlocks(d.r, maxBuffered)
+	defer func() {
+		for i := range body {
+			blocks.Put(&body[i])
+		}
+	}()
+	if !complete {
+		// decode what was read, then the rest (or the read error), line by line
+		parts := make([]io.Reader, 0, len(body)+1)
+		for _, b := range body {
+			parts = append(parts, bytes.NewReader(b))
+		}
+		if rerr != nil {
+			parts = append(parts, errReader{rerr})
+		} else {
+			parts = append(parts, d.r)
+		}
+		d.r = bufio.NewReaderSize(io.MultiReader(parts...), 256<<10)
+		return decodeStream(d, max)
+	}
+	return decodeBuffered(d, body, lines, max)
+}
+
+type errReader struct{ err error }
+
+func (r errReader) Read([]byte) (int, error) { return 0, r.err }
+
+// readBlocks reads what r holds, up to limit bytes, into blocks of
+// blockSize that each end with a whole line (but the last), and counts the
+// newlines as it goes (while they are in cache). complete is false when r
+// holds more, a line does not fit in a block with room to spare, or
+// reading failed (err); the blocks then hold what was read.
+func readBlocks(r io.Reader, limit int) (body [][]byte, newlines int, complete bool, err error) {
+	size := 0
+	blk := getBlock()
+	for {
+		n, err := r.Read(blk[len(blk):cap(blk)])
+		newlines += bytes.Count(blk[len(blk):len(blk)+n], []byte{'\n'})
+		blk = blk[:len(blk)+n]
+		size += n
+		if err == io.EOF {
+			if len(blk) > 0 {
+				body = append(body, blk)
+			}
+			return body, newlines, size <= limit, nil
+		}
+		if err != nil || size > limit {
+			return append(body, blk), newlines, false, err
+		}
+		if len(blk) < cap(blk) {
+			continue
+		}
+		// the block is full: its partial last line starts the next one
+		i := bytes.LastIndexByte(blk, '\n') + 1
+		carry := blk[i:]
+		if len(carry) > min(MaxLineBytes, blockSize/2) {
+			return append(body, blk), newlines, false, nil
+		}
+		next := append(getBlock(), carry...)
+		body = append(body, blk[:i])
+		blk = next
+	}
+}
+
+// decodeBuffered is decodeAll over a whole body in memory (with its number
+// of newlines), with the same events and errors as decodeStream: the
+// events go straight into a slice of the number of lines (no copy), and
+// their ids into one string.
+func decodeBuffered(d *Decoder, body [][]byte, lines, max int) ([]Event, error) {
+	if len(body) == 0 {
+		return nil, nil
+	}
+	size := 0
+	for _, b := range body {
+		size += len(b)
+	}
+	if last := body[len(body)-1]; last[len(last)-1] != '\n' {
+		lines++
+	}
+	events := make([]Event, min(lines, max+1))
+	ids := make([]byte, 0, size/idsOf)
+	d.strings.m = map[string]string{}
+	n := 0
+	var bad []*LineError
+	nbad := 0
+	fail := func(le *LineError) {
+		nbad++
+		if len(bad) < MaxLineErrors {
+			bad = append(bad, le)
+		}
+	}
+	line := 0
+	for _, blk := range body {
+		for rest := blk; len(rest) > 0; {
+			raw := rest
+			if j := bytes.IndexByte(rest, '\n'); j >= 0 {
+				raw, rest = rest[:j+1], rest[j+1:]
+			} else {
+				rest = nil
+			}
+			line++
+			if len(raw) > MaxLineBytes {
+				fail(&LineError{Line: line, Message: fmt.Sprintf("line is longer than %d bytes", MaxLineBytes)})
+				continue
+			}
+			text := bytes.TrimSpace(raw)
+			if len(text) == 0 {
+				continue
+			}
+			e := &events[n]
+			mark := len(ids)
+			p := scanner{b: text, in: &d.strings, ids: &ids, idMark: mark}
+			fe := p.event(e)
+			if fe == nil {
+				e.normalize(&d.routes)
+				fe = e.Validate(d.now, d.requireID)
+			}
+			if fe == nil && d.Check != nil {
+				var err error
+				if fe, err = d.Check(e); err != nil {
+					return nil, err
+				}
+			}
+			if fe != nil {
+				*e = Event{}
+				ids = ids[:mark]
+				fail(&LineError{Line: line, Field: fe.Field, Message: fe.Message})
+				continue
+			}
+			if n >= max {
+				return nil, &usage.Error{Kind: usage.KindTooLarge,
+					Message: fmt.Sprintf("A batch may hold at most %d events; split the file into smaller batches", max)}
+			}
+			n++
+		}
+	}
+	if nbad > 0 {
+		return nil, lineErrors(bad, nbad)
+	}
+	if n == 0 {
+		return nil, nil
+	}
+	events = events[:n:n]
+	all := string(ids)
+	off := 0
+	for i := range events {
+		l := len(events[i].ID)
+		events[i].ID = all[off : off+l]
+		off += l
+	}
+	return events, nil
+}
+
+// decodeStream is decodeAll reading d line by line: for bodies larger than
+// maxBuffered, and bodies whose reading failed.
+func decodeStream(d *Decoder, max int) ([]Event, error) {
 	// Events are decoded into chunks of a fixed size, then copied once
 	// into a slice of the exact length: appending to one growing slice
 	// copied every event about twice more and left the old arrays to the
@@ -259,7 +449,7 @@ type stringSet struct {
 	m map[string]string
 	// recent holds strings of m by a cheap hash of a few of their bytes,
 	// checked before m: a batch repeats a few hundred names and routes.
-	recent [4096]string
+	recent [4096]internEntry
 	// the last timestamp parsed: consecutive events often share it
 	lastTS   string
 	lastTime time.Time
@@ -270,23 +460,39 @@ type stringSet struct {
 	minuteTime time.Time
 }
 
+// internEntry is a string and its first and last eight bytes (all of it up
+// to 16 bytes), compared before the string.
+type internEntry struct {
+	lo, hi uint64
+	s      string
+}
+
+// words returns the first and last eight bytes of b (of a shorter b, its
+// bytes and zero), and a hash of them and the length.
+func words(b []byte) (lo, hi uint64, h uint) {
+	n := len(b)
+	switch {
+	case n >= 8:
+		lo, hi = binary.LittleEndian.Uint64(b), binary.LittleEndian.Uint64(b[n-8:])
+	case cap(b) >= 8: // the bytes after b are there to load, and masked off
+		lo = binary.LittleEndian.Uint64(b[:8]) & (1<<(8*n) - 1)
+	default:
+		for i, c := range b {
+			lo |= uint64(c) << (8 * i)
+		}
+	}
+	return lo, hi, uint(((lo*0x9e3779b97f4a7c15 ^ hi*0xc2b2ae3d27d4eb4f ^ uint64(n)) * 0x165667b19e3779f9) >> (64 - 12))
+}
+
 func (s *stringSet) get(b []byte) string {
 	n := len(b)
 	if n == 0 {
 		return ""
 	}
-	// a hash of the length and the first and last eight bytes
-	var lo, hi uint64
-	if n >= 8 {
-		lo, hi = binary.LittleEndian.Uint64(b), binary.LittleEndian.Uint64(b[n-8:])
-	} else {
-		for i, c := range b {
-			lo |= uint64(c) << (8 * i)
-		}
-	}
-	h := ((lo*0x9e3779b97f4a7c15 ^ hi*0xc2b2ae3d27d4eb4f ^ uint64(n)) * 0x165667b19e3779f9) >> (64 - 12)
-	if v := s.recent[h]; v == string(b) {
-		return v
+	lo, hi, h := words(b)
+	r := &s.recent[h%uint(len(s.recent))]
+	if r.lo == lo && r.hi == hi && len(r.s) == n && (n <= 16 || r.s[8:n-8] == string(b[8:n-8])) {
+		return r.s
 	}
 	v, ok := s.m[string(b)] // no allocation for the lookup
 	if !ok {
@@ -295,12 +501,126 @@ func (s *stringSet) get(b []byte) string {
 			s.m[v] = v
 		}
 	}
-	s.recent[h] = v
+	*r = internEntry{lo, hi, v}
 	return v
 }
 
+// The fields of an event, in the order of the format's table (and of
+// encoding/json's encoding of Event): the order the scanner expects them
+// in first.
+const (
+	fID = iota
+	fTimestamp
+	fOrg
+	fActorType
+	fActorID
+	fActorName
+	fOAuthApplicationID
+	fIntegrationID
+	fUserID
+	fUserLogin
+	fSubjectType
+	fSubjectID
+	fSubjectName
+	fHTTPMethod
+	fAPIRoute
+	fRateLimited
+	nFields
+	fUnknown = nFields
+)
+
+var fieldNames = [nFields]string{"id", "timestamp", "org", "actor_type", "actor_id", "actor_name",
+	"oauth_application_id", "integration_id", "user_id", "user_login", "subject_type", "subject_id",
+	"subject_name", "http_method", "api_route", "rate_limited"}
+
+// fieldKeys are the field names as they appear when written plainly,
+// quoted and followed by the colon (5 to 23 bytes), as three words: the
+// first eight bytes (masked to the key for a shorter one), the next eight
+// and the last eight, compared with the line's.
+var fieldKeys = func() (k [nFields + 1]keyWords) {
+	for i, n := range fieldNames {
+		key := []byte(`"` + n + `":`)
+		w := keyWords{n: len(key), mask: ^uint64(0)}
+		if len(key) < 8 {
+			w.mask = 1<<(8*len(key)) - 1
+			key = append(key, make([]byte, 8)...)
+		}
+		w.first = binary.LittleEndian.Uint64(key)
+		if w.n > 8 {
+			w.last = binary.LittleEndian.Uint64(key[w.n-8:])
+		}
+		if w.n > 16 {
+			w.mid = binary.LittleEndian.Uint64(key[8:])
+		}
+		k[i] = w
+	}
+	k[nFields] = keyWords{n: 1 << 30} // matches nothing: no field is expected after the last
+	return k
+}()
+
+type keyWords struct {
+	n                int
+	mask             uint64
+	first, mid, last uint64
+}
+
+// at reports whether b[i:] starts with the key.
+func (k *keyWords) at(b []byte, i int) bool {
+	if len(b)-i < max(k.n, 8) {
+		return false
+	}
+	b = b[i:]
+	return binary.LittleEndian.Uint64(b)&k.mask == k.first &&
+		(k.n <= 8 || binary.LittleEndian.Uint64(b[k.n-8:]) == k.last) &&
+		(k.n <= 16 || binary.LittleEndian.Uint64(b[8:]) == k.mid)
+}
+
+func fieldOf(k []byte) int {
+	switch string(k) {
+	case "id":
+		return fID
+	case "timestamp":
+		return fTimestamp
+	case "org":
+		return fOrg
+	case "actor_type":
+		return fActorType
+	case "actor_id":
+		return fActorID
+	case "actor_name":
+		return fActorName
+	case "oauth_application_id":
+		return fOAuthApplicationID
+	case "integration_id":
+		return fIntegrationID
+	case "user_id":
+		return fUserID
+	case "user_login":
+		return fUserLogin
+	case "subject_type":
+		return fSubjectType
+	case "subject_id":
+		return fSubjectID
+	case "subject_name":
+		return fSubjectName
+	case "http_method":
+		return fHTTPMethod
+	case "api_route":
+		return fAPIRoute
+	case "rate_limited":
+		return fRateLimited
+	}
+	return fUnknown
+}
+
 func parseEvent(b []byte, e *Event, in *stringSet) *FieldError {
-	p := &scanner{b: b, in: in, intern: true}
+	p := scanner{b: b, in: in}
+	return p.event(e)
+}
+
+// event reads the object of p.b into e.
+func (p *scanner) event(e *Event) *FieldError {
+	b := p.b
 	p.ws()
 	if !p.lit('{') {
 		return &FieldError{Message: "not a JSON object"}
@@ -309,19 +629,33 @@ func parseEvent(b []byte, e *Event, in *stringSet) *FieldError {
 	if p.lit('}') {
 		return p.end()
 	}
+	next := fID // the field expected next: the one after the last
 	for {
-		p.ws()
-		key, ok := p.key()
-		if !ok {
-			return &FieldError{Message: "invalid JSON: expected a quoted field name at byte " + strconv.Itoa(p.i+1)}
+		f := next
+		if k := &fieldKeys[f]; k.at(b, p.i) {
+			// the expected name, plainly written, and its colon
+			p.i += k.n
+		} else {
+			p.ws()
+			key, ok := p.key()
+			if !ok {
+				return &FieldError{Message: "invalid JSON: expected a quoted field name at byte " + strconv.Itoa(p.i+1)}
+			}
+			p.ws()
+			if !p.lit(':') {
+				return &FieldError{Message: "invalid JSON: expected ':' at byte " + strconv.Itoa(p.i+1)}
+			}
+			if f = fieldOf(key); f == fUnknown {
+				return &FieldError{Field: truncate(string(key), 64), Message: "is not a field of an API request event (see doc/insights.md)"}
+			}
 		}
 		p.ws()
-		if !p.lit(':') {
-			return &FieldError{Message: "invalid JSON: expected ':' at byte " + strconv.Itoa(p.i+1)}
-		}
-		p.ws()
-		if fe := p.field(key, e); fe != nil {
+		if fe := p.field(f, e); fe != nil {
 			return fe
+		}
+		next = f + 1
+		if p.lit(',') {
+			continue
 		}
 		p.ws()
 		if p.lit(',') {
@@ -335,11 +669,14 @@ func parseEvent(b []byte, e *Event, in *stringSet) *FieldError {
 }
 
 type scanner struct {
-	b      []byte
-	i      int
-	buf    []byte
-	in     *stringSet // nil: no interning
-	intern bool       // intern the next string value
+	b   []byte
+	i   int
+	buf []byte
+	in  *stringSet // nil: no interning
+	// ids, when set, receives the event's id from idMark on, and the
+	// event's ID is a placeholder of its length (see decodeBuffered)
+	ids    *[]byte
+	idMark int
 }
 
 func (p *scanner) end() *FieldError {
@@ -350,7 +687,14 @@ func (p *scanner) end() *FieldError {
 	return nil
 }
 
+// ws skips white space; most often there is none.
 func (p *scanner) ws() {
+	if p.i < len(p.b) && p.b[p.i] <= ' ' {
+		p.wsSlow()
+	}
+}
+
+func (p *scanner) wsSlow() {
 	for p.i < len(p.b) {
 		switch p.b[p.i] {
 		case ' ', '\t', '\r', '\n':
@@ -386,14 +730,12 @@ func plainEnd(b []byte, i int) int {
 	for ; i+8 <= len(b); i += 8 {
 		x := binary.LittleEndian.Uint64(b[i:])
 		q, bs := x^(lo*'"'), x^(lo*'\\')
-		// a zero byte of q or bs, a byte below 0x20, or one with the top
-		// bit set (may flag a byte after a true one, never miss one)
-		if ((q-lo)&^q|(bs-lo)&^bs|(x-lo*0x20)&^x|x)&hi != 0 {
-			for j := i; j < i+8; j++ {
-				if c := b[j]; c == '"' || c == '\\' || c < 0x20 || c >= 0x80 {
-					return j
-				}
-			}
+		// the top bit of each byte that is a quote or a backslash (a zero
+		// byte of q or bs), below 0x20, or not ASCII. A borrow may flag a
+		// byte after a true one, never one before it, so the lowest flag
+		// is the first such byte.
+		if m := ((q-lo)&^q | (bs-lo)&^bs | (x-lo*0x20)&^x | x) & hi; m != 0 {
+			return i + bits.TrailingZeros64(m)>>3
 		}
 	}
 	for ; i < len(b); i++ {
@@ -414,54 +756,58 @@ func (p *scanner) key() ([]byte, bool) {
 			return k, true
 		}
 	}
-	intern := p.intern
-	p.intern = false
-	s, ok := p.str()
-	p.intern = intern
-	return []byte(s), ok
+	return p.raw()
 }
 
-// str reads a JSON string; ok is false when it is malformed.
-func (p *scanner) str() (string, bool) {
+// raw reads a JSON string and returns its value: a part of p.b when it has
+// no escapes, else p.buf (valid until the next string); ok is false when
+// it is malformed.
+func (p *scanner) raw() ([]byte, bool) {
 	if !p.lit('"') {
-		return "", false
+		return nil, false
 	}
 	start := p.i
-	if j := plainEnd(p.b, start); j < len(p.b) && p.b[j] == '"' { // ASCII without escapes
-		s := p.b[start:j]
+	j := plainEnd(p.b, start)
+	if j < len(p.b) && p.b[j] == '"' { // ASCII without escapes
 		p.i = j + 1
-		if p.intern && p.in != nil {
-			return p.in.get(s), true
-		}
-		return string(s), true
-	} else {
-		p.i = j
+		return p.b[start:j], true
 	}
+	p.i = j
 	for p.i < len(p.b) {
 		c := p.b[p.i]
 		if c == '"' {
 			s := p.b[start:p.i]
 			p.i++
 			if !utf8.Valid(s) {
-				return "", false
+				return nil, false
 			}
-			if p.intern && p.in != nil {
-				return p.in.get(s), true
-			}
-			return string(s), true
+			return s, true
 		}
 		if c == '\\' {
 			return p.strSlow(start)
 		}
 		if c < 0x20 {
-			return "", false
+			return nil, false
 		}
 		p.i++
 	}
-	return "", false
+	return nil, false
 }
 
-func (p *scanner) strSlow(start int) (string, bool) {
+// str reads a JSON string, interned when intern is set and p has a
+// string set; ok is false when it is malformed.
+func (p *scanner) str(intern bool) (string, bool) {
+	s, ok := p.raw()
+	if !ok {
+		return "", false
+	}
+	if intern && p.in != nil {
+		return p.in.get(s), true
+	}
+	return string(s), true
+}
+
+func (p *scanner) strSlow(start int) ([]byte, bool) {
 	buf := append(p.buf[:0], p.b[start:p.i]...)
 	for p.i < len(p.b) {
 		c := p.b[p.i]
@@ -470,11 +816,11 @@ func (p *scanner) strSlow(start int) (string, bool) {
 			p.i++
 			p.buf = buf
 			if !utf8.Valid(buf) {
-				return "", false
+				return nil, false
 			}
-			return string(buf), true
+			return buf, true
 		case c < 0x20:
-			return "", false
+			return nil, false
 		case c != '\\':
 			buf = append(buf, c)
 			p.i++
@@ -482,7 +828,7 @@ func (p *scanner) strSlow(start int) (string, bool) {
 		}
 		p.i++
 		if p.i >= len(p.b) {
-			return "", false
+			return nil, false
 		}
 		esc := p.b[p.i]
 		p.i++
@@ -502,23 +848,23 @@ func (p *scanner) strSlow(start int) (string, bool) {
 		case 'u':
 			r, ok := p.hex4()
 			if !ok {
-				return "", false
+				return nil, false
 			}
 			if utf16.IsSurrogate(r) {
 				r2 := rune(-1)
 				if p.word(`\u`) {
 					if r2, ok = p.hex4(); !ok {
-						return "", false
+						return nil, false
 					}
 				}
 				r = utf16.DecodeRune(r, r2)
 			}
 			buf = utf8.AppendRune(buf, r)
 		default:
-			return "", false
+			return nil, false
 		}
 	}
-	return "", false
+	return nil, false
 }
 
 func (p *scanner) hex4() (rune, bool) {
@@ -545,137 +891,165 @@ func (p *scanner) hex4() (rune, bool) {
 
 func (p *scanner) null() bool { return p.word("null") }
 
-func (p *scanner) field(k []byte, e *Event) *FieldError {
-	strField := func(dst *string) *FieldError {
-		if p.null() {
-			*dst = ""
-			return nil
-		}
-		s, ok := p.str()
-		if !ok {
-			return &FieldError{Field: string(k), Message: "must be a JSON string"}
-		}
-		*dst = s
+// strField reads a string or null (""), interned or not.
+func (p *scanner) strField(f int, dst *string, intern bool) *FieldError {
+	if p.null() {
+		*dst = ""
 		return nil
 	}
-	intField := func(dst *int64) *FieldError {
-		if p.null() {
-			*dst = 0
-			return nil
-		}
-		start := p.i
-		if p.i < len(p.b) && p.b[p.i] == '-' {
-			p.i++
-		}
-		digits := p.i
-		for p.i < len(p.b) && p.b[p.i] >= '0' && p.b[p.i] <= '9' {
-			p.i++
-		}
-		if p.i-digits > 1 && p.b[digits] == '0' {
-			return &FieldError{Field: string(k), Message: "must be an integer without leading zeros"}
-		}
-		if p.i < len(p.b) && (p.b[p.i] == '.' || p.b[p.i] == 'e' || p.b[p.i] == 'E') {
-			return &FieldError{Field: string(k), Message: "must be an integer"}
-		}
-		nd := p.i - digits
-		if nd == 0 {
-			return &FieldError{Field: string(k), Message: "must be an integer"}
-		}
-		var u uint64
-		if nd <= 19 { // 19 digits cannot overflow a uint64
-			for _, c := range p.b[digits:p.i] {
-				u = u*10 + uint64(c-'0')
-			}
-		}
-		neg := digits > start
-		if nd > 19 || (!neg && u > math.MaxInt64) || (neg && u > -math.MinInt64) {
-			return &FieldError{Field: string(k), Message: "must be an integer that fits in 64 bits"}
-		}
-		if neg {
-			*dst = -int64(u)
-		} else {
-			*dst = int64(u)
-		}
+	s, ok := p.str(intern)
+	if !ok {
+		return &FieldError{Field: fieldNames[f], Message: "must be a JSON string"}
+	}
+	*dst = s
+	return nil
+}
+
+// intField reads an integer or null (0).
+func (p *scanner) intField(f int, dst *int64) *FieldError {
+	if p.null() {
+		*dst = 0
 		return nil
 	}
-	switch string(k) {
-	case "id":
-		p.intern = false
-		fe := strField(&e.ID)
-		p.intern = true
-		return fe
-	case "timestamp":
+	b := p.b
+	i := p.i
+	neg := i < len(b) && b[i] == '-'
+	if neg {
+		i++
+	}
+	digits := i
+	var u uint64
+	for ; i < len(b) && b[i]-'0' <= 9; i++ {
+		u = u*10 + uint64(b[i]-'0') // wraps past 19 digits: refused below
+	}
+	p.i = i
+	nd := i - digits
+	if nd > 1 && b[digits] == '0' {
+		return &FieldError{Field: fieldNames[f], Message: "must be an integer without leading zeros"}
+	}
+	if i < len(b) && (b[i] == '.' || b[i] == 'e' || b[i] == 'E') {
+		return &FieldError{Field: fieldNames[f], Message: "must be an integer"}
+	}
+	if nd == 0 {
+		return &FieldError{Field: fieldNames[f], Message: "must be an integer"}
+	}
+	// 19 digits cannot overflow a uint64
+	if nd > 19 || (!neg && u > math.MaxInt64) || (neg && u > -math.MinInt64) {
+		return &FieldError{Field: fieldNames[f], Message: "must be an integer that fits in 64 bits"}
+	}
+	if neg {
+		*dst = -int64(u)
+	} else {
+		*dst = int64(u)
+	}
+	return nil
+}
+
+func (p *scanner) field(f int, e *Event) *FieldError {
+	switch f {
+	case fID:
+		if p.ids != nil {
+			return p.id(e)
+		}
+		return p.strField(f, &e.ID, false)
+	case fTimestamp:
+		return p.timestamp(e)
+	case fOrg:
+		return p.strField(f, &e.Org, true)
+	case fActorType:
 		var s string
-		p.intern = false
-		fe := strField(&s)
-		p.intern = true
-		if fe != nil {
-			return fe
-		}
-		if s == "" {
-			e.Timestamp = time.Time{}
-			return nil
-		}
-		if p.in != nil && s == p.in.lastTS {
-			e.Timestamp = p.in.lastTime
-			return nil
-		}
-		if p.in != nil && p.in.lastMinute != "" && len(s) == len("2006-01-02T15:04:05Z") && s[:17] == p.in.lastMinute && s[19] == 'Z' &&
-			'0' <= s[17] && s[17] <= '5' && '0' <= s[18] && s[18] <= '9' { // another second of the last minute
-			e.Timestamp = p.in.minuteTime.Add(time.Duration(int(s[17]-'0')*10+int(s[18]-'0')) * time.Second)
-			return nil
-		}
-		t, err := ParseTimestamp(s)
-		if err != nil {
-			return &FieldError{Field: string(k), Message: err.Error()}
-		}
-		e.Timestamp = t
-		if p.in != nil {
-			p.in.lastTS, p.in.lastTime = s, t
-			if len(s) == len("2006-01-02T15:04:05Z") && t.Format("2006-01-02T15:04:05Z") == s { // canonical: any other second of it is too
-				p.in.lastMinute, p.in.minuteTime = s[:17], t.Add(-time.Duration(t.Second())*time.Second)
-			}
-		}
-		return nil
-	case "org":
-		return strField(&e.Org)
-	case "actor_type":
-		var s string
-		fe := strField(&s)
+		fe := p.strField(f, &s, true)
 		e.ActorType = usage.ActorType(s)
 		return fe
-	case "actor_id":
-		return intField(&e.ActorID)
-	case "actor_name":
-		return strField(&e.ActorName)
-	case "oauth_application_id":
-		return intField(&e.OAuthApplicationID)
-	case "integration_id":
-		return intField(&e.IntegrationID)
-	case "user_id":
-		return intField(&e.UserID)
-	case "user_login":
-		return strField(&e.UserLogin)
-	case "subject_type":
-		return strField(&e.SubjectType)
-	case "subject_id":
-		return intField(&e.SubjectID)
-	case "subject_name":
-		return strField(&e.SubjectName)
-	case "http_method":
-		return strField(&e.HTTPMethod)
-	case "api_route":
-		return strField(&e.APIRoute)
-	case "rate_limited":
-		switch {
-		case p.word("true"):
-			e.RateLimited = true
-		case p.word("false"), p.null():
-			e.RateLimited = false
-		default:
-			return &FieldError{Field: string(k), Message: "must be true or false"}
-		}
+	case fActorID:
+		return p.intField(f, &e.ActorID)
+	case fActorName:
+		return p.strField(f, &e.ActorName, true)
+	case fOAuthApplicationID:
+		return p.intField(f, &e.OAuthApplicationID)
+	case fIntegrationID:
+		return p.intField(f, &e.IntegrationID)
+	case fUserID:
+		return p.intField(f, &e.UserID)
+	case fUserLogin:
+		return p.strField(f, &e.UserLogin, true)
+	case fSubjectType:
+		return p.strField(f, &e.SubjectType, true)
+	case fSubjectID:
+		return p.intField(f, &e.SubjectID)
+	case fSubjectName:
+		return p.strField(f, &e.SubjectName, true)
+	case fHTTPMethod:
+		return p.strField(f, &e.HTTPMethod, true)
+	case fAPIRoute:
+		return p.strField(f, &e.APIRoute, true)
+	}
+	// fRateLimited
+	switch {
+	case p.word("true"):
+		e.RateLimited = true
+	case p.word("false"), p.null():
+		e.RateLimited = false
+	default:
+		return &FieldError{Field: fieldNames[f], Message: "must be true or false"}
+	}
+	return nil
+}
+
+// id reads the id into p.ids, and a placeholder of its length into e.ID.
+func (p *scanner) id(e *Event) *FieldError {
+	*p.ids = (*p.ids)[:p.idMark] // the last "id" of the line counts
+	if p.null() {
+		e.ID = ""
 		return nil
 	}
-	return &FieldError{Field: truncate(string(k), 64), Message: "is not a field of an API request event (see doc/insights.md)"}
+	s, ok := p.raw()
+	if !ok {
+		return &FieldError{Field: fieldNames[fID], Message: "must be a JSON string"}
+	}
+	if len(s) > len(idPlaceholder) {
+		e.ID = string(s) // refused as too long
+		return nil
+	}
+	*p.ids = append(*p.ids, s...)
+	e.ID = idPlaceholder[:len(s)]
+	return nil
+}
+
+func (p *scanner) timestamp(e *Event) *FieldError {
+	if p.null() {
+		e.Timestamp = time.Time{}
+		return nil
+	}
+	s, ok := p.raw()
+	if !ok {
+		return &FieldError{Field: fieldNames[fTimestamp], Message: "must be a JSON string"}
+	}
+	if len(s) == 0 {
+		e.Timestamp = time.Time{}
+		return nil
+	}
+	in := p.in
+	if in != nil && string(s) == in.lastTS {
+		e.Timestamp = in.lastTime
+		return nil
+	}
+	if in != nil && in.lastMinute != "" && len(s) == len("2006-01-02T15:04:05Z") && string(s[:17]) == in.lastMinute && s[19] == 'Z' &&
+		'0' <= s[17] && s[17] <= '5' && '0' <= s[18] && s[18] <= '9' { // another second of the last minute
+		e.Timestamp = in.minuteTime.Add(time.Duration(int(s[17]-'0')*10+int(s[18]-'0')) * time.Second)
+		return nil
+	}
+	ts := string(s)
+	t, err := ParseTimestamp(ts)
+	if err != nil {
+		return &FieldError{Field: fieldNames[fTimestamp], Message: err.Error()}
+	}
+	e.Timestamp = t
+	if in != nil {
+		in.lastTS, in.lastTime = ts, t
+		if len(ts) == len("2006-01-02T15:04:05Z") && t.Format("2006-01-02T15:04:05Z") == ts { // canonical: any other second of it is too
+			in.lastMinute, in.minuteTime = ts[:17], t.Add(-time.Duration(t.Second())*time.Second)
+		}
+	}
+	return nil
 }

@@ -1,7 +1,15 @@
 package insights
 
 import (
+	"bytes"
+	"compress/gzip"
+	"encoding/json"
+	"errors"
+	"io"
+	"reflect"
+	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 	"unicode/utf16"
@@ -366,5 +374,109 @@ func TestParseTimestampsOfOneMinute(t *testing.T) {
 		if (fe == nil) != (err == nil) || (err != nil && fe.Message != err.Error()) || e.Timestamp != want {
 			t.Errorf("%s: %v %v, ParseTimestamp %v %v", ts, e.Timestamp, fe, want, err)
 		}
+	}
+}
+
+// decodeBoth decodes body as decodeAll does (the body read whole) and line
+// by line (decodeStream, the path of larger bodies and failed reads), with
+// a check that refuses the organization "refused" and fails on "broken".
+func decodeBoth(t *testing.T, body []byte, max int, readErr error) (got, want []Event, gotErr, wantErr error) {
+	t.Helper()
+	check := func(e *Event) (*FieldError, error) {
+		switch e.Org {
+		case "refused":
+			return &FieldError{Field: "org", Message: "refused"}, nil
+		case "broken":
+			return nil, errors.New("broken")
+		}
+		return nil, nil
+	}
+	src := func() io.Reader {
+		if readErr != nil {
+			return io.MultiReader(bytes.NewReader(body), errReader{readErr})
+		}
+		return bytes.NewReader(body)
+	}
+	got, gotErr = decodeAll(src(), now, max, check)
+	d, err := NewDecoder(src(), now)
+	if err != nil {
+		return got, nil, gotErr, lineErrors([]*LineError{err.(*LineError)}, 1)
+	}
+	d.Check = check
+	want, wantErr = decodeStream(d, max)
+	return got, want, gotErr, wantErr
+}
+
+func sameDecode(t *testing.T, body []byte, max int, readErr error) {
+	t.Helper()
+	got, want, gotErr, wantErr := decodeBoth(t, body, max, readErr)
+	if !slices.Equal(got, want) || (got == nil) != (want == nil) || !reflect.DeepEqual(gotErr, wantErr) {
+		t.Fatalf("%q (max %d, read error %v):\n  %d events, %v\nline by line:\n  %d events, %v", body, max, readErr, len(got), gotErr, len(want), wantErr)
+	}
+}
+
+// FuzzDecodeAllSameAsStream checks that a body read whole decodes to the
+// same events (ids included) or the same error as line by line, for any
+// body, batch limit and failing read.
+func FuzzDecodeAllSameAsStream(f *testing.F) {
+	ok := `{"id":"x-1","timestamp":"2026-03-14T15:00:00Z","org":"acme","actor_type":"classic_pat","actor_id":12,"actor_name":"tok","subject_type":"user","subject_id":7,"subject_name":"u","http_method":"get","api_route":"/repos/acme/web/issues/1"}`
+	for _, s := range []string{
+		ok, ok + "\n" + ok, ok + "\r\n\n  \n" + strings.Replace(ok, `"x-1"`, `"x-\u00e92"`, 1) + "\n",
+		strings.Replace(ok, `"id":"x-1",`, `"id":"x-1","id":null,`, 1),
+		strings.Replace(ok, `"id":"x-1",`, `"id":"a","id":"bb",`, 1) + "\n" + ok,
+		strings.Replace(ok, `"x-1"`, `"`+strings.Repeat("y", 129)+`"`, 1) + "\n" + ok,
+		strings.Replace(ok, `acme"`, `refused"`, 1) + "\n" + ok + "\n" + strings.Replace(ok, `acme"`, `broken"`, 1),
+		"not json\n" + ok + "\n{}\n", "\n\n", "", ok + "\n" + strings.Repeat(" ", MaxLineBytes) + "\n" + ok,
+		"\x1f\x8bnot gzip",
+	} {
+		f.Add([]byte(s), uint8(2), false)
+	}
+	f.Fuzz(func(t *testing.T, body []byte, max uint8, fail bool) {
+		var readErr error
+		if fail {
+			readErr = errors.New("read failed")
+		}
+		sameDecode(t, body, int(max), readErr)
+		defer func(b int) { blockSize = b }(blockSize)
+		blockSize = 16 << (max % 8) // lines across blocks
+		sameDecode(t, body, int(max%16), readErr)
+	})
+}
+
+// TestDecodeAllLargeBodies decodes bodies larger than what decodeAll reads
+// whole (as an ungzipped body may be), and gzip-compressed ones: the same
+// as line by line.
+func TestDecodeAllLargeBodies(t *testing.T) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	for i := 0; i < 3000; i++ {
+		e := validEvent()
+		e.ID = "id-" + strconv.Itoa(i)
+		e.ActorID = int64(1 + i%7)
+		enc.Encode(e)
+		if i%500 == 0 {
+			buf.WriteString("\n  \n")
+		}
+	}
+	body := buf.Bytes()
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	zw.Write(body)
+	zw.Close()
+	defer func(m, b int) { maxBuffered, blockSize = m, b }(maxBuffered, blockSize)
+	for _, m := range []int{0, 1, 1000, len(body) - 1, len(body), len(body) + 1, 64 << 20} {
+		for _, bs := range []int{64, 300, 1000, 4096, 1 << 20} {
+			maxBuffered, blockSize = m, bs
+			for _, b := range [][]byte{body, gz.Bytes(), append(slices.Clip(body), "not json\n"...)} {
+				for _, max := range []int{2999, 3000} {
+					sameDecode(t, b, max, nil)
+					sameDecode(t, b, max, errors.New("read failed"))
+				}
+			}
+		}
+	}
+	events, err := DecodeAll(bytes.NewReader(body), now, 3000)
+	if err != nil || len(events) != 3000 || events[2999].ID != "id-2999" {
+		t.Fatalf("%d events, %v", len(events), err)
 	}
 }

@@ -70,8 +70,18 @@ func (e *Event) Normalize() { e.normalize(nil) }
 
 // normalize is Normalize with a cache of mapped routes (nil for none).
 func (e *Event) normalize(routes *routeCache) {
-	e.Org = strings.ToLower(e.Org)
-	e.HTTPMethod = strings.ToUpper(e.HTTPMethod)
+	switch {
+	case routes == nil:
+		e.Org = strings.ToLower(e.Org)
+	case e.Org == routes.org: // most often: the same (interned) login
+		e.Org = routes.lowerOrg
+	default:
+		routes.org, routes.lowerOrg = e.Org, strings.ToLower(e.Org)
+		e.Org = routes.lowerOrg
+	}
+	if !upperMethod(e.HTTPMethod) {
+		e.HTTPMethod = strings.ToUpper(e.HTTPMethod)
+	}
 	if !strings.HasPrefix(e.APIRoute, "/") || len(e.APIRoute) > MaxRouteLength || !validMethod(e.HTTPMethod) {
 		return // Validate names the field
 	}
@@ -79,27 +89,44 @@ func (e *Event) normalize(routes *routeCache) {
 }
 
 // routeCache remembers the routes raw paths were mapped to (a batch
-// repeats its routes), up to a bound.
+// repeats its routes), up to a bound: the last ones by a cheap hash of
+// the route's ends, checked first, then a map.
 type routeCache struct {
-	m map[RouteRef]string
+	m      map[RouteRef]string
+	recent [1024]struct{ method, route, canon string }
+	// the last organization login normalized, and its lower case
+	org, lowerOrg string
 }
 
 func (c *routeCache) canonical(method, route string) string {
 	if c == nil {
 		return CanonicalRoute(method, route)
 	}
+	n := len(route) // > 0: it starts with '/'
+	h := uint64(n)<<8 ^ uint64(method[0])
+	if n >= 8 {
+		h ^= (uint64(route[n-1]) | uint64(route[n-2])<<8 | uint64(route[n-3])<<16 | uint64(route[n-4])<<24 |
+			uint64(route[n-5])<<32 | uint64(route[n-6])<<40 | uint64(route[n-7])<<48 | uint64(route[n-8])<<56) * 0x9e3779b97f4a7c15
+	} else {
+		h ^= uint64(route[n-1]) * 0x9e3779b97f4a7c15
+	}
+	r := &c.recent[(h*0x165667b19e3779f9)>>(64-10)]
+	if r.route == route && r.method == method {
+		return r.canon
+	}
 	k := RouteRef{method, route}
-	if r, ok := c.m[k]; ok {
-		return r
+	canon, ok := c.m[k]
+	if !ok {
+		canon = CanonicalRoute(method, route)
+		if c.m == nil {
+			c.m = map[RouteRef]string{}
+		}
+		if len(c.m) < 1<<14 {
+			c.m[k] = canon
+		}
 	}
-	r := CanonicalRoute(method, route)
-	if c.m == nil {
-		c.m = map[RouteRef]string{}
-	}
-	if len(c.m) < 1<<14 {
-		c.m[k] = r
-	}
-	return r
+	r.method, r.route, r.canon = method, route, canon
+	return canon
 }
 
 // Validate checks e as the ingest endpoint accepts it; requireID is false
@@ -152,7 +179,19 @@ func (e *Event) Validate(now time.Time, requireID bool) *FieldError {
 	return nil
 }
 
+// upperMethod reports whether m is one of httpMethods as written there.
+func upperMethod(m string) bool {
+	switch m {
+	case "GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS":
+		return true
+	}
+	return false
+}
+
 func validMethod(m string) bool {
+	if upperMethod(m) {
+		return true
+	}
 	for _, h := range httpMethods {
 		if strings.EqualFold(h, m) {
 			return true

@@ -25,9 +25,12 @@ type Traffic struct {
 	Actors     []insights.Event // the actors' fields of an event, by popularity
 	start, end time.Time
 	routes     []insights.RouteRef
-	actorCum   []float64
-	routeCum   []float64
+	actorCum   cumTable
+	routeCum   cumTable
 	seed       uint64
+	// the NDJSON of each actor's fields (from org to subject_name) and of
+	// each route's (http_method, api_route, up to rate_limited's value)
+	actorJSON, routeJSON [][]byte
 }
 
 // New returns the generator of n events over [start, end) for org.
@@ -36,6 +39,7 @@ func New(seed uint64, n int, start, end time.Time, org string) *Traffic {
 	r := rand.New(rand.NewPCG(seed, 99))
 	types := []usage.ActorType{usage.ActorClassicPAT, usage.ActorFineGrainedPAT, usage.ActorOAuthApp, usage.ActorUserToServer, usage.ActorInstallation}
 	total := 0.0
+	var actorCum, routeCum []float64
 	for i := 0; i < 400; i++ {
 		t := types[i%len(types)]
 		e := insights.Event{Org: org, ActorType: t, ActorID: int64(10_000 + i), ActorName: fmt.Sprintf("%s-%d", t, i)}
@@ -52,20 +56,58 @@ func New(seed uint64, n int, start, end time.Time, org string) *Traffic {
 		}
 		g.Actors = append(g.Actors, e)
 		total += 1 / float64(i+1)
-		g.actorCum = append(g.actorCum, total)
+		actorCum = append(actorCum, total)
 	}
 	total = 0
 	for i := 0; i < 300; i++ {
 		method := []string{"GET", "GET", "GET", "POST", "PATCH", "DELETE"}[i%6]
 		g.routes = append(g.routes, insights.RouteRef{Method: method, Route: fmt.Sprintf("/repos/:owner/:repo/resource-%d/:id", i)})
 		total += 1 / float64(i+1)
-		g.routeCum = append(g.routeCum, total)
+		routeCum = append(routeCum, total)
+	}
+	g.actorCum, g.routeCum = newCumTable(actorCum), newCumTable(routeCum)
+	for i := range g.Actors {
+		g.actorJSON = append(g.actorJSON, appendActor(nil, &g.Actors[i]))
+	}
+	for _, rt := range g.routes {
+		b := append([]byte(`","http_method":"`), rt.Method...)
+		b = append(b, `","api_route":"`...)
+		b = append(b, rt.Route...)
+		g.routeJSON = append(g.routeJSON, append(b, `","rate_limited":`...))
 	}
 	return g
 }
 
-func pickCum(cum []float64, x float64) int {
-	i, _ := slices.BinarySearch(cum, x*cum[len(cum)-1])
+// cumTable picks an index by a cumulative distribution: the first index
+// whose cumulative weight is at least x times the total, as a binary
+// search finds it, from a guide of where each 1/1024th of the total
+// starts.
+type cumTable struct {
+	cum   []float64
+	guide []int32
+}
+
+const guideSize = 1024
+
+func newCumTable(cum []float64) cumTable {
+	t := cumTable{cum: cum, guide: make([]int32, guideSize)}
+	for k := range t.guide {
+		i, _ := slices.BinarySearch(cum, float64(k)/guideSize*cum[len(cum)-1])
+		t.guide[k] = int32(i)
+	}
+	return t
+}
+
+func (t *cumTable) pick(x float64) int {
+	cum := t.cum
+	target := x * cum[len(cum)-1]
+	i := int(t.guide[min(int(x*guideSize), guideSize-1)])
+	for i > 0 && cum[i-1] >= target { // the guide went past it (rounding)
+		i--
+	}
+	for i < len(cum) && cum[i] < target {
+		i++
+	}
 	return min(i, len(cum)-1)
 }
 
@@ -92,8 +134,8 @@ func (g *Traffic) Event(i int) insights.Event {
 func (g *Traffic) event(i int) (insights.Event, int64) {
 	span := g.end.Sub(g.start)
 	ts := g.start.Add(time.Duration(float64(span) * float64(i) / float64(g.N))).Unix()
-	e := g.Actors[pickCum(g.actorCum, g.float(i, 0))]
-	rt := g.routes[pickCum(g.routeCum, g.float(i, 1))]
+	e := g.Actors[g.actorCum.pick(g.float(i, 0))]
+	rt := g.routes[g.routeCum.pick(g.float(i, 1))]
 	e.HTTPMethod, e.APIRoute = rt.Method, rt.Route
 	e.RateLimited = g.splitmix(i, 2)%100 == 0
 	return e, ts
@@ -101,11 +143,23 @@ func (g *Traffic) event(i int) (insights.Event, int64) {
 
 // AppendJSON appends event i, as Event returns it, as one NDJSON line.
 func (g *Traffic) AppendJSON(b []byte, i int) []byte {
-	e, ts := g.event(i)
+	span := g.end.Sub(g.start)
+	ts := g.start.Add(time.Duration(float64(span) * float64(i) / float64(g.N))).Unix()
 	b = append(b, `{"id":"bench-`...)
 	b = strconv.AppendInt(b, int64(i), 10)
 	b = append(b, `","timestamp":"`...)
-	b = time.Unix(ts, 0).UTC().AppendFormat(b, time.RFC3339)
+	b = insights.AppendTimestamp(b, ts)
+	b = append(b, g.actorJSON[g.actorCum.pick(g.float(i, 0))]...)
+	b = append(b, g.routeJSON[g.routeCum.pick(g.float(i, 1))]...)
+	if g.splitmix(i, 2)%100 == 0 {
+		return append(b, "true}\n"...)
+	}
+	return append(b, "false}\n"...)
+}
+
+// appendActor appends the fields of an actor's events from org to
+// subject_name, after the timestamp's value.
+func appendActor(b []byte, e *insights.Event) []byte {
 	b = append(b, `","org":"`...)
 	b = append(b, e.Org...)
 	b = append(b, `","actor_type":"`...)
@@ -127,12 +181,5 @@ func (g *Traffic) AppendJSON(b []byte, i int) []byte {
 	b = append(b, `","subject_id":`...)
 	b = strconv.AppendInt(b, e.SubjectID, 10)
 	b = append(b, `,"subject_name":"`...)
-	b = append(b, e.SubjectName...)
-	b = append(b, `","http_method":"`...)
-	b = append(b, e.HTTPMethod...)
-	b = append(b, `","api_route":"`...)
-	b = append(b, e.APIRoute...)
-	b = append(b, `","rate_limited":`...)
-	b = strconv.AppendBool(b, e.RateLimited)
-	return append(b, "}\n"...)
+	return append(b, e.SubjectName...)
 }
