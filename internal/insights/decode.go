@@ -175,39 +175,45 @@ func DecodeAll(r io.Reader, now time.Time, max int) ([]Event, error) {
 // as the ID.
 var idPlaceholder = strings.Repeat(".", MaxIDLength)
 
-// maxBuffered is the largest body decodeAll reads whole (an ingest
-// request's limit); larger (decompressed) bodies are read line by line. A
-// variable for tests.
-var maxBuffered = 64 << 20
+// bufferLimits says how decodeAll reads a body: whole, in blocks of block
+// bytes that each hold whole lines, when it is at most whole bytes (an
+// ingest request's limit); larger (decompressed) bodies are read line by
+// line. Tests pass smaller ones.
+type bufferLimits struct{ whole, block int }
+
+// defaultBuffers are the limits of every ingest.
+var defaultBuffers = bufferLimits{whole: 64 << 20, block: 1 << 20}
 
 // idsOf is the number of bytes of a body per byte of its ids' first buffer.
 const idsOf = 16
 
-// blockSize is the size of the blocks decodeAll reads a body into (each
-// holds whole lines; a variable for tests).
-var blockSize = 1 << 20
-
-// blocks holds blocks of blockSize bytes (*[]byte) for the next bodies:
-// no event refers to one once decodeAll returns.
+// blocks holds blocks (*[]byte) for the next bodies: no event refers to
+// one once decodeAll returns.
 var blocks sync.Pool
 
-func getBlock() []byte {
-	if b, _ := blocks.Get().(*[]byte); b != nil && cap(*b) == blockSize {
+// getBlock returns an empty block of size bytes.
+func getBlock(size int) []byte {
+	if b, _ := blocks.Get().(*[]byte); b != nil && cap(*b) == size {
 		return (*b)[:0]
 	}
-	return make([]byte, 0, blockSize)
+	return make([]byte, 0, size)
 }
 
 // decodeAll is DecodeAll with a further check of each valid event (see
 // Decoder.Check), which may not look at the event's ID: the ID is filled
 // in once the whole body is decoded.
 func decodeAll(r io.Reader, now time.Time, max int, check func(e *Event) (*FieldError, error)) ([]Event, error) {
+	return decodeAllWith(r, now, max, check, defaultBuffers)
+}
+
+// decodeAllWith is decodeAll reading the body within lim.
+func decodeAllWith(r io.Reader, now time.Time, max int, check func(e *Event) (*FieldError, error), lim bufferLimits) ([]Event, error) {
 	d, err := NewDecoder(r, now)
 	if err != nil {
 		return nil, lineErrors([]*LineError{err.(*LineError)}, 1)
 	}
 	d.Check = check
-	body, lines, complete, rerr := readBlocks(d.r, maxBuffered)
+	body, lines, complete, rerr := readBlocks(d.r, lim)
 	defer func() {
 		for i := range body {
 			blocks.Put(&body[i])
@@ -234,14 +240,14 @@ type errReader struct{ err error }
 
 func (r errReader) Read([]byte) (int, error) { return 0, r.err }
 
-// readBlocks reads what r holds, up to limit bytes, into blocks of
-// blockSize that each end with a whole line (but the last), and counts the
+// readBlocks reads what r holds, up to lim.whole bytes, into blocks of
+// lim.block bytes that each end with a whole line (but the last), and counts the
 // newlines as it goes (while they are in cache). complete is false when r
 // holds more, a line does not fit in a block with room to spare, or
 // reading failed (err); the blocks then hold what was read.
-func readBlocks(r io.Reader, limit int) (body [][]byte, newlines int, complete bool, err error) {
+func readBlocks(r io.Reader, lim bufferLimits) (body [][]byte, newlines int, complete bool, err error) {
 	size := 0
-	blk := getBlock()
+	blk := getBlock(lim.block)
 	for {
 		n, err := r.Read(blk[len(blk):cap(blk)])
 		newlines += bytes.Count(blk[len(blk):len(blk)+n], []byte{'\n'})
@@ -251,9 +257,9 @@ func readBlocks(r io.Reader, limit int) (body [][]byte, newlines int, complete b
 			if len(blk) > 0 {
 				body = append(body, blk)
 			}
-			return body, newlines, size <= limit, nil
+			return body, newlines, size <= lim.whole, nil
 		}
-		if err != nil || size > limit {
+		if err != nil || size > lim.whole {
 			return append(body, blk), newlines, false, err
 		}
 		if len(blk) < cap(blk) {
@@ -262,10 +268,10 @@ func readBlocks(r io.Reader, limit int) (body [][]byte, newlines int, complete b
 		// the block is full: its partial last line starts the next one
 		i := bytes.LastIndexByte(blk, '\n') + 1
 		carry := blk[i:]
-		if len(carry) > min(MaxLineBytes, blockSize/2) {
+		if len(carry) > min(MaxLineBytes, lim.block/2) {
 			return append(body, blk), newlines, false, nil
 		}
-		next := append(getBlock(), carry...)
+		next := append(getBlock(lim.block), carry...)
 		body = append(body, blk[:i])
 		blk = next
 	}
@@ -361,7 +367,7 @@ func decodeBuffered(d *Decoder, body [][]byte, lines, max int) ([]Event, error) 
 }
 
 // decodeStream is decodeAll reading d line by line: for bodies larger than
-// maxBuffered, and bodies whose reading failed.
+// defaultBuffers.whole, and bodies whose reading failed.
 func decodeStream(d *Decoder, max int) ([]Event, error) {
 	// Events are decoded into chunks of a fixed size, then copied once
 	// into a slice of the exact length: appending to one growing slice

@@ -380,7 +380,7 @@ func TestParseTimestampsOfOneMinute(t *testing.T) {
 // decodeBoth decodes body as decodeAll does (the body read whole) and line
 // by line (decodeStream, the path of larger bodies and failed reads), with
 // a check that refuses the organization "refused" and fails on "broken".
-func decodeBoth(t *testing.T, body []byte, max int, readErr error) (got, want []Event, gotErr, wantErr error) {
+func decodeBoth(t *testing.T, body []byte, max int, readErr error, lim bufferLimits) (got, want []Event, gotErr, wantErr error) {
 	t.Helper()
 	check := func(e *Event) (*FieldError, error) {
 		switch e.Org {
@@ -397,7 +397,7 @@ func decodeBoth(t *testing.T, body []byte, max int, readErr error) (got, want []
 		}
 		return bytes.NewReader(body)
 	}
-	got, gotErr = decodeAll(src(), now, max, check)
+	got, gotErr = decodeAllWith(src(), now, max, check, lim)
 	d, err := NewDecoder(src(), now)
 	if err != nil {
 		return got, nil, gotErr, lineErrors([]*LineError{err.(*LineError)}, 1)
@@ -407,9 +407,9 @@ func decodeBoth(t *testing.T, body []byte, max int, readErr error) (got, want []
 	return got, want, gotErr, wantErr
 }
 
-func sameDecode(t *testing.T, body []byte, max int, readErr error) {
+func sameDecode(t *testing.T, body []byte, max int, readErr error, lim bufferLimits) {
 	t.Helper()
-	got, want, gotErr, wantErr := decodeBoth(t, body, max, readErr)
+	got, want, gotErr, wantErr := decodeBoth(t, body, max, readErr, lim)
 	if !slices.Equal(got, want) || (got == nil) != (want == nil) || !reflect.DeepEqual(gotErr, wantErr) {
 		t.Fatalf("%q (max %d, read error %v):\n  %d events, %v\nline by line:\n  %d events, %v", body, max, readErr, len(got), gotErr, len(want), wantErr)
 	}
@@ -436,10 +436,9 @@ func FuzzDecodeAllSameAsStream(f *testing.F) {
 		if fail {
 			readErr = errors.New("read failed")
 		}
-		sameDecode(t, body, int(max), readErr)
-		defer func(b int) { blockSize = b }(blockSize)
-		blockSize = 16 << (max % 8) // lines across blocks
-		sameDecode(t, body, int(max%16), readErr)
+		sameDecode(t, body, int(max), readErr, defaultBuffers)
+		lines := bufferLimits{whole: defaultBuffers.whole, block: 16 << (max % 8)} // lines across blocks
+		sameDecode(t, body, int(max%16), readErr, lines)
 	})
 }
 
@@ -463,14 +462,13 @@ func TestDecodeAllLargeBodies(t *testing.T) {
 	zw := gzip.NewWriter(&gz)
 	zw.Write(body)
 	zw.Close()
-	defer func(m, b int) { maxBuffered, blockSize = m, b }(maxBuffered, blockSize)
 	for _, m := range []int{0, 1, 1000, len(body) - 1, len(body), len(body) + 1, 64 << 20} {
 		for _, bs := range []int{64, 300, 1000, 4096, 1 << 20} {
-			maxBuffered, blockSize = m, bs
+			lim := bufferLimits{whole: m, block: bs}
 			for _, b := range [][]byte{body, gz.Bytes(), append(slices.Clip(body), "not json\n"...)} {
 				for _, max := range []int{2999, 3000} {
-					sameDecode(t, b, max, nil)
-					sameDecode(t, b, max, errors.New("read failed"))
+					sameDecode(t, b, max, nil, lim)
+					sameDecode(t, b, max, errors.New("read failed"), lim)
 				}
 			}
 		}
