@@ -343,8 +343,7 @@ func decodeBuffered(d *Decoder, body [][]byte, lines, max int) ([]Event, error) 
 				continue
 			}
 			if n >= max {
-				return nil, &usage.Error{Kind: usage.KindTooLarge,
-					Message: fmt.Sprintf("A batch may hold at most %d events; split the file into smaller batches", max)}
+				return nil, tooManyEvents(max)
 			}
 			n++
 		}
@@ -406,8 +405,7 @@ func decodeStream(d *Decoder, max int) ([]Event, error) {
 			return nil, err
 		}
 		if n >= max {
-			return nil, &usage.Error{Kind: usage.KindTooLarge,
-				Message: fmt.Sprintf("A batch may hold at most %d events; split the file into smaller batches", max)}
+			return nil, tooManyEvents(max)
 		}
 		n++
 	}
@@ -1058,4 +1056,10 @@ func (p *scanner) timestamp(e *Event) *FieldError {
 		}
 	}
 	return nil
+}
+
+// tooManyEvents is the error of a batch of more than max events.
+func tooManyEvents(max int) error {
+	return &usage.Error{Kind: usage.KindTooLarge,
+		Message: fmt.Sprintf("A batch may hold at most %d events; split the file into smaller batches", max)}
 }
