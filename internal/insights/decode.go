@@ -106,7 +106,7 @@ func (d *Decoder) Next(e *Event) error {
 			if err != nil && err != io.EOF {
 				return readError(err)
 			}
-			return &LineError{Line: d.line, Message: fmt.Sprintf("line is longer than %d bytes", MaxLineBytes)}
+			return longLine(d.line)
 		}
 		if err != nil && err != io.EOF {
 			return readError(err)
@@ -116,7 +116,7 @@ func (d *Decoder) Next(e *Event) error {
 		}
 		d.line++
 		if len(raw) > MaxLineBytes {
-			return &LineError{Line: d.line, Message: fmt.Sprintf("line is longer than %d bytes", MaxLineBytes)}
+			return longLine(d.line)
 		}
 		line := bytes.TrimSpace(raw)
 		if len(line) == 0 {
@@ -129,24 +129,38 @@ func (d *Decoder) Next(e *Event) error {
 		if d.strings.m == nil {
 			d.strings.m = map[string]string{}
 		}
-		if fe := parseEvent(line, e, &d.strings); fe != nil {
-			return &LineError{Line: d.line, Field: fe.Field, Message: fe.Message}
+		p := scanner{b: line, in: &d.strings}
+		fe, err := d.decodeLine(&p, e)
+		if err != nil {
+			return err
 		}
-		e.normalize(&d.routes)
-		if fe := e.Validate(d.now, d.requireID); fe != nil {
+		if fe != nil {
 			return &LineError{Line: d.line, Field: fe.Field, Message: fe.Message}
-		}
-		if d.Check != nil {
-			fe, err := d.Check(e)
-			if err != nil {
-				return err
-			}
-			if fe != nil {
-				return &LineError{Line: d.line, Field: fe.Field, Message: fe.Message}
-			}
 		}
 		return nil
 	}
+}
+
+// decodeLine reads p's line into e, then normalizes, validates and checks
+// it (Check): the steps of every line, whichever way the body is read. A
+// field error is the line's fault; another error stops decoding.
+func (d *Decoder) decodeLine(p *scanner, e *Event) (*FieldError, error) {
+	if fe := p.event(e); fe != nil {
+		return fe, nil
+	}
+	e.normalize(&d.routes)
+	if fe := e.Validate(d.now, d.requireID); fe != nil {
+		return fe, nil
+	}
+	if d.Check == nil {
+		return nil, nil
+	}
+	return d.Check(e)
+}
+
+// longLine is the error of a line longer than MaxLineBytes.
+func longLine(line int) *LineError {
+	return &LineError{Line: line, Message: fmt.Sprintf("line is longer than %d bytes", MaxLineBytes)}
 }
 
 func readError(err error) error {
@@ -315,7 +329,7 @@ func decodeBuffered(d *Decoder, body [][]byte, lines, max int) ([]Event, error) 
 			}
 			line++
 			if len(raw) > MaxLineBytes {
-				fail(&LineError{Line: line, Message: fmt.Sprintf("line is longer than %d bytes", MaxLineBytes)})
+				fail(longLine(line))
 				continue
 			}
 			text := bytes.TrimSpace(raw)
@@ -325,16 +339,9 @@ func decodeBuffered(d *Decoder, body [][]byte, lines, max int) ([]Event, error) 
 			e := &events[n]
 			mark := len(ids)
 			p := scanner{b: text, in: &d.strings, ids: &ids, idMark: mark}
-			fe := p.event(e)
-			if fe == nil {
-				e.normalize(&d.routes)
-				fe = e.Validate(d.now, d.requireID)
-			}
-			if fe == nil && d.Check != nil {
-				var err error
-				if fe, err = d.Check(e); err != nil {
-					return nil, err
-				}
+			fe, err := d.decodeLine(&p, e)
+			if err != nil {
+				return nil, err
 			}
 			if fe != nil {
 				*e = Event{}
