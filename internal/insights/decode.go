@@ -69,7 +69,7 @@ type Decoder struct {
 	now       time.Time
 	requireID bool
 	strings   stringSet
-	routes    routeCache
+	norm      normCache
 	// Check, when set, checks each valid event further (against state the
 	// decoder does not have: the deduplication window, the organizations
 	// that exist); an error other than a field error stops decoding.
@@ -148,7 +148,7 @@ func (d *Decoder) decodeLine(p *scanner, e *Event) (*FieldError, error) {
 	if fe := p.event(e); fe != nil {
 		return fe, nil
 	}
-	e.normalize(&d.routes)
+	e.normalize(&d.norm)
 	if fe := e.Validate(d.now, d.requireID); fe != nil {
 		return fe, nil
 	}

@@ -68,16 +68,17 @@ func (e *FieldError) Error() string { return e.Field + ": " + e.Message }
 // GitHub's route template).
 func (e *Event) Normalize() { e.normalize(nil) }
 
-// normalize is Normalize with a cache of mapped routes (nil for none).
-func (e *Event) normalize(routes *routeCache) {
+// normalize is Normalize with what earlier events of the batch left in c
+// (nil for none).
+func (e *Event) normalize(c *normCache) {
 	switch {
-	case routes == nil:
+	case c == nil:
 		e.Org = strings.ToLower(e.Org)
-	case e.Org == routes.org: // most often: the same (interned) login
-		e.Org = routes.lowerOrg
+	case e.Org == c.org: // most often: the same (interned) login
+		e.Org = c.lowerOrg
 	default:
-		routes.org, routes.lowerOrg = e.Org, strings.ToLower(e.Org)
-		e.Org = routes.lowerOrg
+		c.org, c.lowerOrg = e.Org, strings.ToLower(e.Org)
+		e.Org = c.lowerOrg
 	}
 	if !upperMethod(e.HTTPMethod) {
 		e.HTTPMethod = strings.ToUpper(e.HTTPMethod)
@@ -85,20 +86,21 @@ func (e *Event) normalize(routes *routeCache) {
 	if !strings.HasPrefix(e.APIRoute, "/") || len(e.APIRoute) > MaxRouteLength || !validMethod(e.HTTPMethod) {
 		return // Validate names the field
 	}
-	e.APIRoute = routes.canonical(e.HTTPMethod, e.APIRoute)
+	e.APIRoute = c.canonical(e.HTTPMethod, e.APIRoute)
 }
 
-// routeCache remembers the routes raw paths were mapped to (a batch
-// repeats its routes), up to a bound: the last ones by a cheap hash of
-// the route's ends, checked first, then a map.
-type routeCache struct {
+// normCache is what normalize remembers within a batch: the routes raw
+// paths were mapped to (a batch repeats its routes), up to a bound (the
+// last ones by a cheap hash of the route's ends, checked first, then a
+// map), and the last organization login with its lower case.
+type normCache struct {
 	m      map[RouteRef]string
 	recent [1024]struct{ method, route, canon string }
 	// the last organization login normalized, and its lower case
 	org, lowerOrg string
 }
 
-func (c *routeCache) canonical(method, route string) string {
+func (c *normCache) canonical(method, route string) string {
 	if c == nil {
 		return CanonicalRoute(method, route)
 	}

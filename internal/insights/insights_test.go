@@ -821,3 +821,21 @@ func testAggregatePackedHourMinutes(t *testing.T, events []Event) {
 		t.Fatalf("hour-minutes form differs: %d cells, want %d", len(got), len(want))
 	}
 }
+
+// TestUpperMethodIsHTTPMethods holds upperMethod's switch (the fast path of
+// normalize and Validate) to httpMethods, the list the error names.
+func TestUpperMethodIsHTTPMethods(t *testing.T) {
+	for _, m := range httpMethods {
+		if !upperMethod(m) || !validMethod(m) || !validMethod(strings.ToLower(m)) {
+			t.Errorf("%s: upperMethod %v, validMethod %v, lower case %v", m, upperMethod(m), validMethod(m), validMethod(strings.ToLower(m)))
+		}
+		if upperMethod(strings.ToLower(m)) {
+			t.Errorf("upperMethod(%q) is true", strings.ToLower(m))
+		}
+	}
+	for _, m := range []string{"", "CONNECT", "TRACE", "GETS", "get "} {
+		if upperMethod(m) || validMethod(m) {
+			t.Errorf("%q taken as an HTTP method", m)
+		}
+	}
+}
