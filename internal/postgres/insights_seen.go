@@ -44,19 +44,48 @@ func readSeen(ctx context.Context, tx pgx.Tx, minutes []int64, lock bool) (map[i
 	if len(minutes) == 0 {
 		return out, nil
 	}
-	q := "SELECT minute, shard, keys FROM insights_seen_keys WHERE minute = ANY($1) ORDER BY minute, shard"
-	if lo, hi := minutes[0], minutes[len(minutes)-1]; (hi-lo)/60+1 <= 2*int64(len(minutes)) {
-		// dense (a batch in time order): one range scan
-		q = "SELECT minute, shard, keys FROM insights_seen_keys WHERE minute >= $1 AND minute <= $2 ORDER BY minute, shard"
-		if lock {
-			q += " FOR UPDATE"
-		}
-		return out, scanSeen(tx.Query(ctx, q, lo, hi))(out)
-	}
+	q, args := seenRows("minute, shard, keys", minutes, "")
 	if lock {
 		q += " FOR UPDATE"
 	}
-	return out, scanSeen(tx.Query(ctx, q, minutes))(out)
+	return out, scanSeen(tx.Query(ctx, q, args...))(out)
+}
+
+// seenRows returns the query of the insights_seen_keys rows of minutes
+// (sorted, at least one) with cols, filtered further by where, in key
+// order: a range scan when the minutes are dense (a batch in time order),
+// else a lookup of each.
+func seenRows(cols string, minutes []int64, where string) (string, []any) {
+	if lo, hi := minutes[0], minutes[len(minutes)-1]; (hi-lo)/60+1 <= 2*int64(len(minutes)) {
+		return "SELECT " + cols + " FROM insights_seen_keys WHERE minute >= $1 AND minute <= $2" + where + " ORDER BY minute, shard", []any{lo, hi}
+	}
+	return "SELECT " + cols + " FROM insights_seen_keys WHERE minute = ANY($1)" + where + " ORDER BY minute, shard", []any{minutes}
+}
+
+// lockSeenHeads locks the whole-minute rows of minutes (sorted) that are
+// stored, in key order, and returns their minutes. A minute's whole-minute
+// row is its head: every batch adding keys to a minute holds its head,
+// locked here or inserted by its COPY, so no two batches write a minute's
+// rows at once (see claimSeen).
+func lockSeenHeads(ctx context.Context, tx pgx.Tx, minutes []int64) (map[int64]bool, error) {
+	out := map[int64]bool{}
+	if len(minutes) == 0 {
+		return out, nil
+	}
+	q, args := seenRows("minute", minutes, fmt.Sprintf(" AND shard = %d", insights.SeenWholeMinute))
+	rows, err := tx.Query(ctx, q+" FOR UPDATE", args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var minute int64
+	for rows.Next() {
+		if err := rows.Scan(&minute); err != nil {
+			return nil, err
+		}
+		out[minute] = true
+	}
+	return out, rows.Err()
 }
 
 func scanSeen(rows pgx.Rows, err error) func(map[int64]*seenMinute) error {
@@ -107,18 +136,33 @@ func anySeen(ctx context.Context, tx pgx.Tx, keys []seenKey) (bool, error) {
 
 // claimSeen records keys (sorted by minute and key, each once) in
 // insights_seen_keys and calls isNew for each key not stored before, in
-// order; it returns how many there were. The minutes' rows are locked
-// (in key order) and read, new rows COPYed in a savepoint, then stored
-// rows updated. A row another transaction inserted after the read fails
-// the COPY once that transaction commits (the COPY waits for it): the
-// savepoint is rolled back and the rows read again; nothing of this
-// batch is written before the COPY succeeds, so the keys read are never
-// this batch's own.
+// order; it returns how many there were.
+//
+// A minute's keys are spread over several rows (its whole-minute row and
+// its shard rows, distinct primary keys), so locking the rows read is not
+// enough: two batches could each read a minute without the other's
+// uncommitted rows and insert different rows holding the same key, and a
+// read that waited for a row lock under READ COMMITTED still misses the
+// rows the transaction it waited for inserted. So every batch that adds
+// keys to a minute holds the minute's head, its whole-minute row (empty
+// when the keys are in shard rows): it first locks the stored heads of its
+// minutes (lockSeenHeads), then reads the minutes' rows in a new
+// statement, which sees every batch that held a head before; a minute
+// without a head gets one in the COPY of new rows, which fails on a
+// unique violation when a concurrent batch inserted it too (the COPY
+// waits for that batch to end). A head that appears between the lock and
+// the read, and a failed COPY (rolled back to its savepoint), start
+// another round. Nothing of this batch is written before the COPY
+// succeeds, so the keys read are never this batch's own.
 func claimSeen(ctx context.Context, tx pgx.Tx, keys []seenKey, isNew func(seenKey)) (int, error) {
 	minutes := minutesOf(keys)
 	for round := 0; ; round++ {
 		if round == maxCopyRetries {
 			return 0, fmt.Errorf("insights_seen_keys: rows still conflicting after %d rounds", round)
+		}
+		heads, err := lockSeenHeads(ctx, tx, minutes)
+		if err != nil {
+			return 0, err
 		}
 		stored, err := readSeen(ctx, tx, minutes, true)
 		if err != nil {
@@ -126,6 +170,7 @@ func claimSeen(ctx context.Context, tx pgx.Tx, keys []seenKey, isNew func(seenKe
 		}
 		var fresh []seenKey
 		var ins, upd seenWrites
+		unlocked := false // a head stored after lockSeenHeads read
 		for first := 0; first < len(keys); {
 			minute := keys[first].minute
 			n := 1
@@ -148,6 +193,10 @@ func claimSeen(ctx context.Context, tx pgx.Tx, keys []seenKey, isNew func(seenKe
 			if sm == nil {
 				sm = &seenMinute{}
 			}
+			if sm.present[insights.SeenWholeMinute] && !heads[minute] {
+				unlocked = true
+				break
+			}
 			// A minute stored in its whole-minute row only (or not at
 			// all) stays in it while it holds few keys; keys are sorted,
 			// so each shard's come together.
@@ -159,6 +208,9 @@ func claimSeen(ctx context.Context, tx pgx.Tx, keys []seenKey, isNew func(seenKe
 				}
 				w.add(minute, insights.SeenWholeMinute, mergeKeys(sm.keys[insights.SeenWholeMinute], added))
 				continue
+			}
+			if !sm.present[insights.SeenWholeMinute] {
+				ins.add(minute, insights.SeenWholeMinute, []byte{}) // the head
 			}
 			for len(added) > 0 {
 				shard := added[0].k[0] >> 4
@@ -173,6 +225,9 @@ func claimSeen(ctx context.Context, tx pgx.Tx, keys []seenKey, isNew func(seenKe
 				w.add(minute, int16(shard), mergeKeys(sm.keys[shard], added[:j]))
 				added = added[j:]
 			}
+		}
+		if unlocked {
+			continue
 		}
 		if len(ins.minute) > 0 {
 			var b copyBuf

@@ -1,0 +1,144 @@
+package postgres_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/ghusage/ghusage/internal/insights"
+	"github.com/ghusage/ghusage/internal/postgres"
+)
+
+// minuteEvents returns events with ids prefix-lo … prefix-(hi-1), all in
+// the minute of at.
+func minuteEvents(at time.Time, prefix string, lo, hi int) []insights.Event {
+	var out []insights.Event
+	for i := lo; i < hi; i++ {
+		out = append(out, insights.Event{ID: fmt.Sprintf("%s-%d", prefix, i), Timestamp: at})
+	}
+	return out
+}
+
+// claimBehind claims first's ids in a transaction it leaves open, then
+// second's in another, and waits until the second has either committed or
+// waits for a lock; only then does it commit the first. It returns how
+// many ids each claimed as new. A claim that commits without waiting for
+// an open claim of the same minute has not seen that claim's ids.
+func claimBehind(t *testing.T, db *postgres.DB, first, second []insights.Event) (int, int) {
+	t.Helper()
+	ctx := t.Context()
+	txA, err := db.Pool().Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer txA.Rollback(context.Background())
+	nA, err := postgres.ClaimSeen(ctx, txA, first)
+	if err != nil {
+		t.Fatal(err)
+	}
+	connB, err := db.Pool().Acquire(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer connB.Release()
+	pidB := connB.Conn().PgConn().PID()
+	type result struct {
+		n   int
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		var n int
+		err := pgx.BeginFunc(ctx, connB, func(tx pgx.Tx) error {
+			var err error
+			n, err = postgres.ClaimSeen(ctx, tx, second)
+			return err
+		})
+		done <- result{n, err}
+	}()
+	var r result
+	finished := false
+	for deadline := time.Now().Add(20 * time.Second); ; {
+		select {
+		case r = <-done:
+			finished = true
+		default:
+		}
+		if finished {
+			break
+		}
+		var waiting bool
+		if err := db.Pool().QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE pid = $1 AND NOT granted)", pidB).Scan(&waiting); err != nil {
+			t.Fatal(err)
+		}
+		if waiting {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the second claim neither finished nor waited for a lock")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if err := txA.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if !finished {
+		r = <-done
+	}
+	if r.err != nil {
+		t.Fatal(r.err)
+	}
+	return nA, r.n
+}
+
+// claimAll claims events in a transaction of its own.
+func claimAll(t *testing.T, db *postgres.DB, events []insights.Event) int {
+	t.Helper()
+	var n int
+	err := pgx.BeginFunc(t.Context(), db.Pool(), func(tx pgx.Tx) error {
+		var err error
+		n, err = postgres.ClaimSeen(t.Context(), tx, events)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// TestInsightsSeenRaceNewMinute: while one batch holds a new minute's
+// whole-minute row uncommitted, another batch with the same id and enough
+// more ids for shard rows must not store that id again in a shard row.
+func TestInsightsSeenRaceNewMinute(t *testing.T) {
+	db := open(t)
+	at := time.Date(2026, 3, 14, 15, 9, 26, 0, time.UTC)
+	nA, nB := claimBehind(t, db, minuteEvents(at, "e", 0, 1), minuteEvents(at, "e", 0, 200))
+	if nA != 1 || nB != 199 {
+		t.Fatalf("claimed %d then %d as new, want 1 then 199", nA, nB)
+	}
+	if n := claimAll(t, db, minuteEvents(at, "e", 0, 200)); n != 0 {
+		t.Fatalf("replay claimed %d as new, want 0", n)
+	}
+}
+
+// TestInsightsSeenRaceShardRows: while one batch holds a stored minute
+// and inserts its first shard rows uncommitted, another batch claiming
+// some of those ids waits and then finds them, although they are in rows
+// its transaction had not seen when it began to wait.
+func TestInsightsSeenRaceShardRows(t *testing.T) {
+	db := open(t)
+	at := time.Date(2026, 3, 14, 15, 9, 26, 0, time.UTC)
+	if n := claimAll(t, db, minuteEvents(at, "e", 0, 10)); n != 10 {
+		t.Fatalf("first claim: %d new, want 10", n)
+	}
+	nA, nB := claimBehind(t, db, minuteEvents(at, "e", 10, 160), minuteEvents(at, "e", 150, 161))
+	if nA != 150 || nB != 1 {
+		t.Fatalf("claimed %d then %d as new, want 150 then 1", nA, nB)
+	}
+	if n := claimAll(t, db, minuteEvents(at, "e", 0, 161)); n != 0 {
+		t.Fatalf("replay claimed %d as new, want 0", n)
+	}
+}
