@@ -23,7 +23,11 @@ func scopeType(s copilot.Scope) string {
 
 // CopilotIngest upserts the records in one transaction: one statement
 // whose conflict clause leaves identical lines alone, so a re-send is
-// counted as unchanged and marks nothing dirty.
+// counted as unchanged and marks nothing dirty. A changed day's mark gets
+// the store's clock as seq, and at least its stored seq plus one: the
+// mark of a change moves even when the clocks of two replicas (or one
+// stepped back) give the same time, so CopilotClearDirty with the seq a
+// builder read never clears a mark set after that read.
 func (db *DB) CopilotIngest(ctx context.Context, recs []copilot.StoredRecord) (copilot.IngestResult, error) {
 	res := copilot.IngestResult{Received: len(recs)}
 	// A batch holds one line per key (the last one wins), as one statement
@@ -44,7 +48,7 @@ func (db *DB) CopilotIngest(ctx context.Context, recs []copilot.StoredRecord) (c
 		days, users, logins, flags = append(days, int32(r.Day)), append(users, r.UserID), append(logins, r.UserLogin), append(flags, int32(r.Flags))
 		lines, extras, lastAt, editors = append(lines, string(r.Line)), append(extras, string(r.Extra)), append(lastAt, r.LastAt), append(editors, r.LastEditor)
 	}
-	seq := time.Now().UnixNano()
+	seq := db.now().UnixNano()
 	err := pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
 		rows, err := tx.Query(ctx, `INSERT INTO copilot_activity AS a (day, user_id, user_login, flags, line, extra, last_at, last_editor)
 			SELECT * FROM unnest($1::integer[], $2::bigint[], $3::text[], $4::integer[], $5::text[], $6::text[], $7::bigint[], $8::text[])
@@ -85,7 +89,7 @@ func (db *DB) CopilotIngest(ctx context.Context, recs []copilot.StoredRecord) (c
 			dd = append(dd, d)
 		}
 		_, err = tx.Exec(ctx, `INSERT INTO copilot_dirty (day, seq) SELECT unnest($1::integer[]), $2
-			ON CONFLICT (day) DO UPDATE SET seq = EXCLUDED.seq`, dd, seq)
+			ON CONFLICT (day) DO UPDATE SET seq = GREATEST(copilot_dirty.seq + 1, EXCLUDED.seq)`, dd, seq)
 		return err
 	})
 	if err != nil {

@@ -202,3 +202,44 @@ func TestCopilotPruneWaitsForAnotherReplica(t *testing.T) {
 	}
 	copilotFilesAccounted(t, db, sc, kind, "f0", "fa")
 }
+
+// TestCopilotDirtyMarkMovesWithEqualClocks has two replicas whose clocks
+// read the same time change one day, a builder reading the day's mark
+// between them: clearing the mark it read must leave the second change's.
+func TestCopilotDirtyMarkMovesWithEqualClocks(t *testing.T) {
+	dsn := pgtest.DSN(t)
+	clock := func() time.Time { return time.Date(2026, 3, 14, 15, 9, 26, 0, time.UTC) }
+	var dbs []*postgres.DB
+	for range 2 {
+		db, err := postgres.Open(t.Context(), dsn, postgres.Options{Migrate: true, Now: clock})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Close() })
+		dbs = append(dbs, db)
+	}
+	day := copilot.Day(20000)
+	line := func(s string) []copilot.StoredRecord {
+		return []copilot.StoredRecord{{Day: day, UserID: 1, UserLogin: "mona", Line: []byte(`{"n":"` + s + `"}`), Extra: []byte(`{}`)}}
+	}
+	if _, err := dbs[0].CopilotIngest(t.Context(), line("a")); err != nil {
+		t.Fatal(err)
+	}
+	read, err := dbs[0].CopilotDirtyDays(t.Context())
+	if err != nil || len(read) != 1 {
+		t.Fatalf("dirty days %v (%v), want one", read, err)
+	}
+	if res, err := dbs[1].CopilotIngest(t.Context(), line("b")); err != nil || res.Replaced != 1 {
+		t.Fatalf("second change: %+v, %v", res, err)
+	}
+	if err := dbs[0].CopilotClearDirty(t.Context(), read); err != nil {
+		t.Fatal(err)
+	}
+	left, err := dbs[0].CopilotDirtyDays(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(left) != 1 || left[0].Day != day {
+		t.Fatalf("dirty days after clearing the mark read before the second change: %v, want %v still dirty", left, day)
+	}
+}
