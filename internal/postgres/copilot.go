@@ -1,8 +1,10 @@
 package postgres
 
 import (
+	"cmp"
 	"context"
 	"errors"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -351,9 +353,17 @@ func (db *DB) CopilotPolicy(ctx context.Context, s copilot.Scope) (string, error
 	return v, wrap(err, "copilot policy")
 }
 
+// CopilotAddSeats creates the seats not held, and revives those pending
+// cancellation, in one transaction, in key order (enterprise, organization,
+// user): replicas adding the same seats in other orders wait for each
+// other rather than deadlock. It returns how many it created or revived.
 func (db *DB) CopilotAddSeats(ctx context.Context, seats []copilot.Seat) (int, error) {
+	seats = slices.Clone(seats)
+	slices.SortStableFunc(seats, func(a, b copilot.Seat) int {
+		return cmp.Or(cmp.Compare(a.EnterpriseID, b.EnterpriseID), cmp.Compare(a.OrgID, b.OrgID), cmp.Compare(a.UserID, b.UserID))
+	})
 	n := 0
-	err := pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
+	err := db.inTx(ctx, "copilot add seats", func(tx pgx.Tx) error {
 		n = 0
 		for _, s := range seats {
 			tag, err := tx.Exec(ctx, `INSERT INTO copilot_seats AS c (enterprise_id, org_id, user_id, assigning_team_id, created_at, updated_at, pending_cancellation, plan_type)
@@ -368,7 +378,7 @@ func (db *DB) CopilotAddSeats(ctx context.Context, seats []copilot.Seat) (int, e
 		}
 		return nil
 	})
-	return n, wrap(err, "copilot add seats")
+	return n, err
 }
 
 func (db *DB) CopilotCancelSeats(ctx context.Context, enterpriseID, orgID int64, userIDs []int64, teamID int64, on copilot.Day) (int, error) {

@@ -243,3 +243,36 @@ func TestCopilotDirtyMarkMovesWithEqualClocks(t *testing.T) {
 		t.Fatalf("dirty days after clearing the mark read before the second change: %v, want %v still dirty", left, day)
 	}
 }
+
+// TestCopilotAddSeatsInKeyOrder has two replicas add the same two seats
+// at once, given in different orders: each locks them in key order, so
+// neither deadlocks (which failed one of them with a 503).
+func TestCopilotAddSeatsInKeyOrder(t *testing.T) {
+	dsn := pgtest.DSN(t)
+	db := openOne(t, dsn)
+	seat := func(user int64) copilot.Seat {
+		return copilot.Seat{EnterpriseID: 1, UserID: user, CreatedAt: time.Unix(0, 0), UpdatedAt: time.Unix(0, 0), PlanType: "business"}
+	}
+	const insertSeat = `INSERT INTO copilot_seats (enterprise_id, org_id, user_id, created_at, updated_at, plan_type)
+		VALUES (1, 0, $1, now(), now(), 'business') ON CONFLICT DO NOTHING`
+	// the other replica adds seats 1 and 2, in key order
+	other := beginOtherReplica(t, dsn)
+	other.exec(t, insertSeat, int64(1))
+	errc := make(chan error, 1)
+	go func() {
+		_, err := db.CopilotAddSeats(t.Context(), []copilot.Seat{seat(2), seat(1)})
+		errc <- err
+	}()
+	other.waitBlockedBy(t, errc)
+	if _, err := other.tx.Exec(t.Context(), insertSeat, int64(2)); err != nil {
+		t.Fatalf("the other replica's second seat: %v", err)
+	}
+	other.commit(t)
+	if err := <-errc; err != nil {
+		t.Fatalf("adding the seats in another order: %v", err)
+	}
+	seats, err := db.CopilotSeats(t.Context(), 1, 0, 0)
+	if err != nil || len(seats) != 2 {
+		t.Fatalf("seats %+v (%v), want 2", seats, err)
+	}
+}
