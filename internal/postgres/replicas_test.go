@@ -29,26 +29,7 @@ func TestBillingConcurrentReplicas(t *testing.T) {
 	g := &billinggen.Gen{Seed: 11, N: 2000, Start: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), End: time.Date(2026, 1, 4, 0, 0, 0, 0, time.UTC),
 		Enterprise: "acme", Orgs: []string{"acme-web"}, Repos: 3, Users: 3, IDPrefix: "r-"}
 	recs := g.Records()
-	var mu sync.Mutex
-	recorded := 0
-	var wg sync.WaitGroup
-	for w, db := range dbs {
-		wg.Go(func() {
-			// each replica sends every record, in batches starting at its
-			// own offset, so the batches overlap in ids and in packs
-			for lo := w * 125; lo < len(recs)+w*125; lo += 500 {
-				res, err := db.BillingIngest(t.Context(), recs[lo%len(recs):min(lo%len(recs)+500, len(recs))])
-				if err != nil {
-					t.Error(err)
-					return
-				}
-				mu.Lock()
-				recorded += res.Recorded
-				mu.Unlock()
-			}
-		})
-	}
-	wg.Wait()
+	recorded := ingestBillingAtOnce(t, dbs, len(dbs), 125, 500, recs)
 	if recorded != len(recs) {
 		t.Fatalf("recorded %d, want %d", recorded, len(recs))
 	}
