@@ -7,6 +7,7 @@ import (
 
 	"github.com/ghusage/ghusage/internal/billing"
 	"github.com/ghusage/ghusage/internal/billing/billinggen"
+	"github.com/ghusage/ghusage/internal/postgres"
 	"github.com/ghusage/ghusage/internal/postgres/pgtest"
 	"github.com/ghusage/ghusage/internal/storetest"
 )
@@ -34,24 +35,7 @@ func TestBillingConcurrentDuplicates(t *testing.T) {
 	g := &billinggen.Gen{Seed: 9, N: 3000, Start: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), End: time.Date(2026, 1, 3, 0, 0, 0, 0, time.UTC),
 		Enterprise: "acme", Orgs: []string{"acme-web"}, Repos: 3, Users: 3, IDPrefix: "c-"}
 	recs := g.Records()
-	var mu sync.Mutex
-	recorded := 0
-	var wg sync.WaitGroup
-	for w := range 4 {
-		wg.Go(func() {
-			for lo := w * 250; lo < len(recs); lo += 1000 {
-				res, err := db.BillingIngest(t.Context(), recs[lo:min(lo+1000, len(recs))])
-				if err != nil {
-					t.Error(err)
-					return
-				}
-				mu.Lock()
-				recorded += res.Recorded
-				mu.Unlock()
-			}
-		})
-	}
-	wg.Wait()
+	recorded := ingestBillingAtOnce(t, []*postgres.DB{db}, 4, 250, 1000, recs)
 	if recorded != len(recs) {
 		t.Fatalf("recorded %d, want %d", recorded, len(recs))
 	}
@@ -73,4 +57,30 @@ func TestBillingConcurrentDuplicates(t *testing.T) {
 			t.Fatalf("level %d rows sum to %v, want %v", l, got, want)
 		}
 	}
+}
+
+// ingestBillingAtOnce has workers goroutines (on dbs in turn) ingest recs
+// at once, worker w in batches of size from record w*stagger on, so their
+// batches overlap; it returns the records they reported recorded.
+func ingestBillingAtOnce(t *testing.T, dbs []*postgres.DB, workers, stagger, size int, recs []billing.Record) int {
+	var mu sync.Mutex
+	recorded := 0
+	var wg sync.WaitGroup
+	for w := range workers {
+		db := dbs[w%len(dbs)]
+		wg.Go(func() {
+			for lo := w * stagger; lo < len(recs); lo += size {
+				res, err := db.BillingIngest(t.Context(), recs[lo:min(lo+size, len(recs))])
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				mu.Lock()
+				recorded += res.Recorded
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	return recorded
 }

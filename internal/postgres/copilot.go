@@ -1,7 +1,10 @@
 package postgres
 
 import (
+	"cmp"
 	"context"
+	"errors"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -22,7 +25,11 @@ func scopeType(s copilot.Scope) string {
 
 // CopilotIngest upserts the records in one transaction: one statement
 // whose conflict clause leaves identical lines alone, so a re-send is
-// counted as unchanged and marks nothing dirty.
+// counted as unchanged and marks nothing dirty. A changed day's mark gets
+// the store's clock as seq, and at least its stored seq plus one: the
+// mark of a change moves even when the clocks of two replicas (or one
+// stepped back) give the same time, so CopilotClearDirty with the seq a
+// builder read never clears a mark set after that read.
 func (db *DB) CopilotIngest(ctx context.Context, recs []copilot.StoredRecord) (copilot.IngestResult, error) {
 	res := copilot.IngestResult{Received: len(recs)}
 	// A batch holds one line per key (the last one wins), as one statement
@@ -43,7 +50,7 @@ func (db *DB) CopilotIngest(ctx context.Context, recs []copilot.StoredRecord) (c
 		days, users, logins, flags = append(days, int32(r.Day)), append(users, r.UserID), append(logins, r.UserLogin), append(flags, int32(r.Flags))
 		lines, extras, lastAt, editors = append(lines, string(r.Line)), append(extras, string(r.Extra)), append(lastAt, r.LastAt), append(editors, r.LastEditor)
 	}
-	seq := time.Now().UnixNano()
+	seq := db.now().UnixNano()
 	err := pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
 		rows, err := tx.Query(ctx, `INSERT INTO copilot_activity AS a (day, user_id, user_login, flags, line, extra, last_at, last_editor)
 			SELECT * FROM unnest($1::integer[], $2::bigint[], $3::text[], $4::integer[], $5::text[], $6::text[], $7::bigint[], $8::text[])
@@ -84,7 +91,7 @@ func (db *DB) CopilotIngest(ctx context.Context, recs []copilot.StoredRecord) (c
 			dd = append(dd, d)
 		}
 		_, err = tx.Exec(ctx, `INSERT INTO copilot_dirty (day, seq) SELECT unnest($1::integer[]), $2
-			ON CONFLICT (day) DO UPDATE SET seq = EXCLUDED.seq`, dd, seq)
+			ON CONFLICT (day) DO UPDATE SET seq = GREATEST(copilot_dirty.seq + 1, EXCLUDED.seq)`, dd, seq)
 		return err
 	})
 	if err != nil {
@@ -211,25 +218,47 @@ func (db *DB) CopilotSetState(ctx context.Context, key string, v int64) error {
 	return wrap(err, "copilot set state")
 }
 
+// CopilotPutReport records r as its scope, kind and day's report and
+// makes the files of the report it replaces garbage due at garbageAfter.
+// The replaced report is read locked (SELECT ... FOR UPDATE), so a put
+// another replica commits meanwhile (a CLI build beside the job) is the
+// one replaced, and its files the ones retired; a report neither finds is
+// inserted with ON CONFLICT DO NOTHING, and the one inserting second, its
+// insert having waited for the first's commit, locks and replaces it.
 func (db *DB) CopilotPutReport(ctx context.Context, r *copilot.Report, garbageAfter time.Time) error {
 	st := scopeType(r.Scope)
 	files := r.Files
 	if files == nil {
 		files = []string{}
 	}
-	err := pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
-		_, err := tx.Exec(ctx, `INSERT INTO copilot_garbage (name, due)
-			SELECT f, $6 FROM copilot_reports, unnest(files) AS f
-			WHERE scope_type = $1 AND scope_id = $2 AND kind = $3 AND day = $4 AND NOT f = ANY($5::text[])
-			ON CONFLICT (name) DO UPDATE SET due = EXCLUDED.due`, st, r.Scope.ID, r.Kind, int32(r.Day), files, garbageAfter.UTC())
-		if err != nil {
+	key := []any{st, r.Scope.ID, r.Kind, int32(r.Day)}
+	vals := append(key, files, r.Rows, r.Body, r.BuiltAt.UTC())
+	err := db.inTx(ctx, "copilot put report", func(tx pgx.Tx) error {
+		for range 10 {
+			var old []string
+			err := tx.QueryRow(ctx, `SELECT files FROM copilot_reports WHERE scope_type = $1 AND scope_id = $2 AND kind = $3 AND day = $4 FOR UPDATE`,
+				key...).Scan(&old)
+			if errors.Is(err, pgx.ErrNoRows) {
+				tag, err := tx.Exec(ctx, `INSERT INTO copilot_reports (scope_type, scope_id, kind, day, files, rows, body, built_at)
+					VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (scope_type, scope_id, kind, day) DO NOTHING`, vals...)
+				if err != nil || tag.RowsAffected() == 1 {
+					return err
+				}
+				continue // another replica's put committed it first: replace that one
+			}
+			if err != nil {
+				return err
+			}
+			if _, err := tx.Exec(ctx, `INSERT INTO copilot_garbage (name, due)
+				SELECT DISTINCT f, $3::timestamptz FROM unnest($1::text[]) AS f WHERE NOT f = ANY($2::text[])
+				ON CONFLICT (name) DO UPDATE SET due = EXCLUDED.due`, old, files, garbageAfter.UTC()); err != nil {
+				return err
+			}
+			_, err = tx.Exec(ctx, `UPDATE copilot_reports SET files = $5, rows = $6, body = $7, built_at = $8
+				WHERE scope_type = $1 AND scope_id = $2 AND kind = $3 AND day = $4`, vals...)
 			return err
 		}
-		_, err = tx.Exec(ctx, `INSERT INTO copilot_reports (scope_type, scope_id, kind, day, files, rows, body, built_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-			ON CONFLICT (scope_type, scope_id, kind, day) DO UPDATE SET files = EXCLUDED.files, rows = EXCLUDED.rows,
-				body = EXCLUDED.body, built_at = EXCLUDED.built_at`, st, r.Scope.ID, r.Kind, int32(r.Day), files, r.Rows, r.Body, r.BuiltAt.UTC())
-		return err
+		return errors.New("copilot report inserted and deleted by others at every attempt")
 	})
 	return wrap(err, "copilot put report")
 }
@@ -283,14 +312,21 @@ func (db *DB) CopilotDropGarbage(ctx context.Context, names []string) error {
 	return wrap(err, "copilot drop garbage")
 }
 
+// CopilotPrune deletes activity, reports and dirty marks of days before
+// before; the files of the reports deleted (as the DELETE returns them, so
+// those of a put another replica committed meanwhile) become garbage due
+// at now.
 func (db *DB) CopilotPrune(ctx context.Context, before copilot.Day, now time.Time) (int64, error) {
 	var n int64
-	err := pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `INSERT INTO copilot_garbage (name, due) SELECT f, $2 FROM copilot_reports, unnest(files) AS f
-			WHERE day < $1 ON CONFLICT (name) DO UPDATE SET due = EXCLUDED.due`, int32(before), now.UTC()); err != nil {
+	err := db.inTx(ctx, "copilot prune", func(tx pgx.Tx) error {
+		n = 0
+		if err := tx.QueryRow(ctx, `WITH gone AS (DELETE FROM copilot_reports WHERE day < $1 RETURNING files),
+			retired AS (INSERT INTO copilot_garbage (name, due) SELECT DISTINCT f, $2::timestamptz FROM gone, unnest(gone.files) AS f
+				ON CONFLICT (name) DO UPDATE SET due = EXCLUDED.due)
+			SELECT count(*) FROM gone`, int32(before), now.UTC()).Scan(&n); err != nil {
 			return err
 		}
-		for _, q := range []string{"DELETE FROM copilot_reports WHERE day < $1", "DELETE FROM copilot_activity WHERE day < $1", "DELETE FROM copilot_dirty WHERE day < $1"} {
+		for _, q := range []string{"DELETE FROM copilot_activity WHERE day < $1", "DELETE FROM copilot_dirty WHERE day < $1"} {
 			tag, err := tx.Exec(ctx, q, int32(before))
 			if err != nil {
 				return err
@@ -317,9 +353,17 @@ func (db *DB) CopilotPolicy(ctx context.Context, s copilot.Scope) (string, error
 	return v, wrap(err, "copilot policy")
 }
 
+// CopilotAddSeats creates the seats not held, and revives those pending
+// cancellation, in one transaction, in key order (enterprise, organization,
+// user): replicas adding the same seats in other orders wait for each
+// other rather than deadlock. It returns how many it created or revived.
 func (db *DB) CopilotAddSeats(ctx context.Context, seats []copilot.Seat) (int, error) {
+	seats = slices.Clone(seats)
+	slices.SortStableFunc(seats, func(a, b copilot.Seat) int {
+		return cmp.Or(cmp.Compare(a.EnterpriseID, b.EnterpriseID), cmp.Compare(a.OrgID, b.OrgID), cmp.Compare(a.UserID, b.UserID))
+	})
 	n := 0
-	err := pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
+	err := db.inTx(ctx, "copilot add seats", func(tx pgx.Tx) error {
 		n = 0
 		for _, s := range seats {
 			tag, err := tx.Exec(ctx, `INSERT INTO copilot_seats AS c (enterprise_id, org_id, user_id, assigning_team_id, created_at, updated_at, pending_cancellation, plan_type)
@@ -334,7 +378,7 @@ func (db *DB) CopilotAddSeats(ctx context.Context, seats []copilot.Seat) (int, e
 		}
 		return nil
 	})
-	return n, wrap(err, "copilot add seats")
+	return n, err
 }
 
 func (db *DB) CopilotCancelSeats(ctx context.Context, enterpriseID, orgID int64, userIDs []int64, teamID int64, on copilot.Day) (int, error) {
