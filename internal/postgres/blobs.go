@@ -24,7 +24,12 @@ const blobChunkSize = 1 << 20
 // serves every file.
 func (db *DB) Blobs() blob.Store { return &pgBlobs{db: db} }
 
-type pgBlobs struct{ db *DB }
+type pgBlobs struct {
+	db *DB
+	// commit ends Put's transaction; nil means tx.Commit. Tests set one
+	// that loses the outcome of the COMMIT (see export_test.go).
+	commit func(ctx context.Context, tx pgx.Tx) error
+}
 
 var _ blob.Store = (*pgBlobs)(nil)
 
@@ -66,42 +71,56 @@ func (b *pgBlobs) Put(ctx context.Context, name, contentType string, r io.Reader
 			return abandon(fmt.Errorf("blob put %s: %w", name, err))
 		}
 	}
-	err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
-		// Puts of one name take turns, so each sees the generation it replaces
-		// (a new name has no row to lock).
-		if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock(hashtext('blob:' || $1))", name); err != nil {
-			return err
-		}
-		var old *int64
-		err := tx.QueryRow(ctx, "SELECT generation FROM blob_files WHERE name = $1", name).Scan(&old)
-		if err != nil && !errors.Is(err, pgx.ErrNoRows) {
-			return err
-		}
-		now := b.db.now().UTC()
-		if _, err := tx.Exec(ctx, `INSERT INTO blob_files (name, generation, content_type, size, chunk_size, modified_at)
-			VALUES ($1, $2, $3, $4, $5, $6)
-			ON CONFLICT (name) DO UPDATE SET generation = EXCLUDED.generation, content_type = EXCLUDED.content_type,
-				size = EXCLUDED.size, chunk_size = EXCLUDED.chunk_size, modified_at = EXCLUDED.modified_at`,
-			name, gen, contentType, size, blobChunkSize, now); err != nil {
-			return err
-		}
-		if _, err := tx.Exec(ctx, "DELETE FROM blob_uploads WHERE generation = $1", gen); err != nil {
-			return err
-		}
-		if old != nil {
-			if _, err := tx.Exec(ctx, "DELETE FROM blob_chunks WHERE generation = $1", *old); err != nil {
-				return err
-			}
-		}
-		// Uploads a crash left unfinished a day ago will never finish.
-		_, err = tx.Exec(ctx, `WITH stale AS (DELETE FROM blob_uploads WHERE started_at < $1 RETURNING generation)
-			DELETE FROM blob_chunks WHERE generation IN (SELECT generation FROM stale)`, now.Add(-24*time.Hour))
-		return err
-	})
-	if err != nil {
+	if err := b.link(ctx, name, contentType, gen, size); err != nil {
 		return abandon(wrap(err, "blob put"))
 	}
 	return size, nil
+}
+
+// link makes gen, whose chunks (size bytes) are stored, the file called
+// name and deletes the chunks of the generation it replaces, in one
+// transaction ended by b.commit.
+func (b *pgBlobs) link(ctx context.Context, name, contentType string, gen, size int64) error {
+	tx, err := b.db.pool.Begin(ctx)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback(ctx) // no-op once committed
+	// Puts of one name take turns, so each sees the generation it replaces
+	// (a new name has no row to lock).
+	if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock(hashtext('blob:' || $1))", name); err != nil {
+		return err
+	}
+	var old *int64
+	err = tx.QueryRow(ctx, "SELECT generation FROM blob_files WHERE name = $1", name).Scan(&old)
+	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+		return err
+	}
+	now := b.db.now().UTC()
+	if _, err := tx.Exec(ctx, `INSERT INTO blob_files (name, generation, content_type, size, chunk_size, modified_at)
+		VALUES ($1, $2, $3, $4, $5, $6)
+		ON CONFLICT (name) DO UPDATE SET generation = EXCLUDED.generation, content_type = EXCLUDED.content_type,
+			size = EXCLUDED.size, chunk_size = EXCLUDED.chunk_size, modified_at = EXCLUDED.modified_at`,
+		name, gen, contentType, size, blobChunkSize, now); err != nil {
+		return err
+	}
+	if _, err := tx.Exec(ctx, "DELETE FROM blob_uploads WHERE generation = $1", gen); err != nil {
+		return err
+	}
+	if old != nil {
+		if _, err := tx.Exec(ctx, "DELETE FROM blob_chunks WHERE generation = $1", *old); err != nil {
+			return err
+		}
+	}
+	// Uploads a crash left unfinished a day ago will never finish.
+	if _, err := tx.Exec(ctx, `WITH stale AS (DELETE FROM blob_uploads WHERE started_at < $1 RETURNING generation)
+		DELETE FROM blob_chunks WHERE generation IN (SELECT generation FROM stale)`, now.Add(-24*time.Hour)); err != nil {
+		return err
+	}
+	if b.commit != nil {
+		return b.commit(ctx, tx)
+	}
+	return tx.Commit(ctx)
 }
 
 func (b *pgBlobs) Open(ctx context.Context, name string) (blob.File, error) {
