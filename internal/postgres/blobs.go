@@ -26,8 +26,9 @@ func (db *DB) Blobs() blob.Store { return &pgBlobs{db: db} }
 
 type pgBlobs struct {
 	db *DB
-	// commit ends Put's transaction; nil means tx.Commit. Tests set one
-	// that loses the outcome of the COMMIT (see export_test.go).
+	// commit ends Put's transaction, committing it or not; nil means
+	// tx.Commit. Tests set one that loses the outcome of the COMMIT (see
+	// export_test.go).
 	commit func(ctx context.Context, tx pgx.Tx) error
 }
 
@@ -36,6 +37,11 @@ var _ blob.Store = (*pgBlobs)(nil)
 // Put implements blob.Store. It holds a connection only for one chunk's
 // INSERT at a time, never while it waits for r: a caller streaming several
 // files at once (through pipes) cannot exhaust the pool and deadlock.
+//
+// When the final COMMIT reports an error although the server committed
+// (ctx cancelled during it, the connection lost after it), the file is
+// stored and Put returns its size and no error; when abandon cannot tell,
+// Put returns the error and deletes nothing.
 func (b *pgBlobs) Put(ctx context.Context, name, contentType string, r io.Reader) (int64, error) {
 	if !blob.ValidName(name) {
 		return 0, usage.Errorf(usage.KindBadRequest, "invalid file name %q", name)
@@ -46,15 +52,13 @@ func (b *pgBlobs) Put(ctx context.Context, name, contentType string, r io.Reader
 		b.db.now().UTC()).Scan(&gen); err != nil {
 		return 0, wrap(err, "blob put")
 	}
+	var size int64
 	abandon := func(err error) (int64, error) {
-		// Best effort: a failed upload's chunks; what is left is pruned later.
-		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-		defer cancel()
-		pool.Exec(cctx, "DELETE FROM blob_chunks WHERE generation = $1", gen)
-		pool.Exec(cctx, "DELETE FROM blob_uploads WHERE generation = $1", gen)
+		if b.abandon(ctx, name, gen) {
+			return size, nil // the COMMIT whose outcome was lost took effect
+		}
 		return 0, err
 	}
-	var size int64
 	buf := make([]byte, blobChunkSize)
 	for seq := 0; ; seq++ {
 		n, err := io.ReadFull(r, buf)
@@ -77,6 +81,36 @@ func (b *pgBlobs) Put(ctx context.Context, name, contentType string, r io.Reader
 	return size, nil
 }
 
+// abandon deletes the chunks and upload row of a Put of name whose
+// generation gen failed, unless gen is the file's live generation, which
+// happens when the COMMIT of link reported an error although the server
+// committed; it reports whether gen is live. It reads the file's row under
+// the name's advisory lock, which link's transaction holds until the
+// server has ended it, so link's outcome is settled by then; and on a
+// context of its own, so it runs when ctx is cancelled. When it cannot
+// tell (it fails or times out), it deletes nothing and reports false: a
+// generation that was not committed keeps its upload row, and is pruned
+// with it a day later by another Put; one that was has none, and is kept.
+func (b *pgBlobs) abandon(ctx context.Context, name string, gen int64) (live bool) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	err := pgx.BeginFunc(ctx, b.db.pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock(hashtext('blob:' || $1))", name); err != nil {
+			return err
+		}
+		err := tx.QueryRow(ctx, "SELECT EXISTS (SELECT FROM blob_files WHERE name = $1 AND generation = $2)", name, gen).Scan(&live)
+		if err != nil || live {
+			return err
+		}
+		if _, err := tx.Exec(ctx, "DELETE FROM blob_chunks WHERE generation = $1", gen); err != nil {
+			return err
+		}
+		_, err = tx.Exec(ctx, "DELETE FROM blob_uploads WHERE generation = $1", gen)
+		return err
+	})
+	return err == nil && live
+}
+
 // link makes gen, whose chunks (size bytes) are stored, the file called
 // name and deletes the chunks of the generation it replaces, in one
 // transaction ended by b.commit.
@@ -85,14 +119,25 @@ func (b *pgBlobs) link(ctx context.Context, name, contentType string, gen, size 
 	if err != nil {
 		return err
 	}
-	defer tx.Rollback(ctx) // no-op once committed
+	if err := b.linkTx(ctx, tx, name, contentType, gen, size); err != nil {
+		tx.Rollback(ctx)
+		return err
+	}
+	if b.commit != nil {
+		return b.commit(ctx, tx)
+	}
+	return tx.Commit(ctx)
+}
+
+// linkTx is link's statements, in tx.
+func (b *pgBlobs) linkTx(ctx context.Context, tx pgx.Tx, name, contentType string, gen, size int64) error {
 	// Puts of one name take turns, so each sees the generation it replaces
 	// (a new name has no row to lock).
 	if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock(hashtext('blob:' || $1))", name); err != nil {
 		return err
 	}
 	var old *int64
-	err = tx.QueryRow(ctx, "SELECT generation FROM blob_files WHERE name = $1", name).Scan(&old)
+	err := tx.QueryRow(ctx, "SELECT generation FROM blob_files WHERE name = $1", name).Scan(&old)
 	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
 		return err
 	}
@@ -113,14 +158,9 @@ func (b *pgBlobs) link(ctx context.Context, name, contentType string, gen, size 
 		}
 	}
 	// Uploads a crash left unfinished a day ago will never finish.
-	if _, err := tx.Exec(ctx, `WITH stale AS (DELETE FROM blob_uploads WHERE started_at < $1 RETURNING generation)
-		DELETE FROM blob_chunks WHERE generation IN (SELECT generation FROM stale)`, now.Add(-24*time.Hour)); err != nil {
-		return err
-	}
-	if b.commit != nil {
-		return b.commit(ctx, tx)
-	}
-	return tx.Commit(ctx)
+	_, err = tx.Exec(ctx, `WITH stale AS (DELETE FROM blob_uploads WHERE started_at < $1 RETURNING generation)
+		DELETE FROM blob_chunks WHERE generation IN (SELECT generation FROM stale)`, now.Add(-24*time.Hour))
+	return err
 }
 
 func (b *pgBlobs) Open(ctx context.Context, name string) (blob.File, error) {
