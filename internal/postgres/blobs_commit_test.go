@@ -24,52 +24,36 @@ import (
 func TestBlobPutLostCommit(t *testing.T) {
 	content := func(c byte) []byte { return bytes.Repeat([]byte{c}, 1<<20+1000) } // two chunks
 
-	t.Run("CommittedNewName", func(t *testing.T) {
-		db, st, check, _ := lostCommitStore(t)
-		body := content('a')
-		n, err := postgres.BlobsLosingCommits(db, true, nil).Put(t.Context(), "lost/new.csv", "text/csv", bytes.NewReader(body))
-		if got := readBlob(t, st, "lost/new.csv"); !bytes.Equal(got, body) {
-			t.Fatalf("read %d bytes, want the %d put", len(got), len(body))
-		}
-		if err != nil || n != int64(len(body)) {
-			t.Fatalf("Put = %d, %v; want %d, nil (the server committed)", n, err, len(body))
-		}
-		check(t)
-	})
-
-	t.Run("CommittedReplacement", func(t *testing.T) {
-		db, st, check, _ := lostCommitStore(t)
-		if _, err := st.Put(t.Context(), "lost/replaced.csv", "text/csv", bytes.NewReader(content('b'))); err != nil {
-			t.Fatal(err)
-		}
-		body := content('c')
-		n, err := postgres.BlobsLosingCommits(db, true, nil).Put(t.Context(), "lost/replaced.csv", "text/csv", bytes.NewReader(body))
-		if got := readBlob(t, st, "lost/replaced.csv"); !bytes.Equal(got, body) {
-			t.Fatalf("read %d bytes, not the replacement", len(got))
-		}
-		if err != nil || n != int64(len(body)) {
-			t.Fatalf("Put = %d, %v; want %d, nil (the server committed)", n, err, len(body))
-		}
-		check(t)
-	})
-
-	t.Run("CommittedThenCancelled", func(t *testing.T) {
-		db, st, check, _ := lostCommitStore(t)
-		if _, err := st.Put(t.Context(), "lost/cancelled.csv", "text/csv", bytes.NewReader(content('f'))); err != nil {
-			t.Fatal(err)
-		}
-		body := content('g')
-		ctx, cancel := context.WithCancel(t.Context())
-		defer cancel()
-		n, err := postgres.BlobsLosingCommits(db, true, cancel).Put(ctx, "lost/cancelled.csv", "text/csv", bytes.NewReader(body))
-		if got := readBlob(t, st, "lost/cancelled.csv"); !bytes.Equal(got, body) {
-			t.Fatalf("read %d bytes, not the replacement", len(got))
-		}
-		if err != nil || n != int64(len(body)) {
-			t.Fatalf("Put = %d, %v; want %d, nil (the server committed)", n, err, len(body))
-		}
-		check(t)
-	})
+	// The server committed: the file is the new one, whole, whether it
+	// replaced one or not, and when Put's context ends just after.
+	for _, tc := range []struct {
+		name             string
+		replace, cancels bool
+	}{{"CommittedNewName", false, false}, {"CommittedReplacement", true, false}, {"CommittedThenCancelled", true, true}} {
+		t.Run(tc.name, func(t *testing.T) {
+			db, st, check, _ := lostCommitStore(t)
+			if tc.replace {
+				if _, err := st.Put(t.Context(), "lost/f.csv", "text/csv", bytes.NewReader(content('a'))); err != nil {
+					t.Fatal(err)
+				}
+			}
+			ctx, cancel := context.WithCancel(t.Context())
+			defer cancel()
+			after := func() {}
+			if tc.cancels {
+				after = cancel
+			}
+			body := content('b')
+			n, err := postgres.BlobsLosingCommits(db, true, after).Put(ctx, "lost/f.csv", "text/csv", bytes.NewReader(body))
+			if got := readBlob(t, st, "lost/f.csv"); !bytes.Equal(got, body) {
+				t.Fatalf("read %d bytes, not the %d put", len(got), len(body))
+			}
+			if err != nil || n != int64(len(body)) {
+				t.Fatalf("Put = %d, %v; want %d, nil (the server committed)", n, err, len(body))
+			}
+			check(t)
+		})
+	}
 
 	// The server commits only once Put, told the COMMIT failed, waits for
 	// the name's lock to settle what it stored.
