@@ -150,8 +150,11 @@ type Server struct {
 
 // New builds a server on an open store; it does not listen yet.
 func New(cfg Config, st usage.Store, logger *slog.Logger, now func() time.Time) (*Server, error) {
-	if cfg.IngestLimit.Bytes < 0 || cfg.IngestLimit.Wait < 0 {
-		return nil, fmt.Errorf("ingest limit: %d bytes, wait %s: neither may be negative (0 is the default)", cfg.IngestLimit.Bytes, cfg.IngestLimit.Wait)
+	if cfg.IngestLimit.Bytes < 0 {
+		return nil, fmt.Errorf("--ingest-concurrent-bytes %d: must not be negative (0 is the default, %d)", cfg.IngestLimit.Bytes, httpapi.DefaultIngestLimit().Bytes)
+	}
+	if cfg.IngestLimit.Wait < 0 {
+		return nil, fmt.Errorf("ingest admission wait %s: must not be negative", cfg.IngestLimit.Wait)
 	}
 	reg := metrics.New()
 	limiter, closeLimiter, err := newLimiter(cfg, reg, logger, now)
