@@ -92,6 +92,15 @@ type heldBatch struct {
 
 func holdBatch(env *testenv.Env) *heldBatch { return holdSized(env, -1) }
 
+// holdBudget starts a held batch and waits until it is admitted, holding
+// the whole of a budget smaller than the route's limit.
+func holdBudget(t *testing.T, env *testenv.Env, budget int64) *heldBatch {
+	t.Helper()
+	h := holdBatch(env)
+	eventually(t, "admitted the held batch", func() bool { used, _, _ := httpapi.IngestAdmission(env.Server.API); return used == budget })
+	return h
+}
+
 // holdSized is holdBatch with a Content-Length of length (-1: chunked).
 func holdSized(env *testenv.Env, length int64) *heldBatch {
 	pr, pw := io.Pipe()
@@ -128,8 +137,7 @@ func TestIngestWaitsForAdmission(t *testing.T) {
 	api := env.Server.API
 	now := time.Now().UTC()
 
-	first := holdBatch(env)
-	eventually(t, "admitted the first batch", func() bool { used, _, _ := httpapi.IngestAdmission(api); return used == budget })
+	first := holdBudget(t, env, budget)
 
 	second := make(chan answer, 1)
 	body := batchOf(t, "second", 50, now)
@@ -151,8 +159,16 @@ func TestIngestWaitsForAdmission(t *testing.T) {
 	if _, peak, _ := httpapi.IngestAdmission(api); peak != budget {
 		t.Errorf("peak %d bytes in use, want the budget %d", peak, budget)
 	}
+	admissionsCounted(t, env, "immediate", 1, "waited", 1)
+}
+
+// admissionsCounted checks ghusage_ingest_admissions_total for each
+// outcome and count given in pairs.
+func admissionsCounted(t *testing.T, env *testenv.Env, outcomeCounts ...any) {
+	t.Helper()
 	_, metrics := env.Get(t, "/metrics", "")
-	for _, want := range []string{`ghusage_ingest_admissions_total{outcome="immediate"} 1`, `ghusage_ingest_admissions_total{outcome="waited"} 1`} {
+	for i := 0; i+1 < len(outcomeCounts); i += 2 {
+		want := fmt.Sprintf("ghusage_ingest_admissions_total{outcome=%q} %d", outcomeCounts[i], outcomeCounts[i+1])
 		if !strings.Contains(metrics, want) {
 			t.Errorf("/metrics lacks %s", want)
 		}
@@ -168,8 +184,7 @@ func TestIngestRefusedWhenWaitRunsOut(t *testing.T) {
 	api := env.Server.API
 	now := time.Now().UTC()
 
-	first := holdBatch(env)
-	eventually(t, "admitted the first batch", func() bool { used, _, _ := httpapi.IngestAdmission(api); return used == budget })
+	first := holdBudget(t, env, budget)
 
 	refusedBody := batchOf(t, "refused", 30, now)
 	a := post(context.Background(), env, httpapi.IngestPath, bytes.NewReader(refusedBody))
@@ -206,10 +221,7 @@ func TestIngestRefusedWhenWaitRunsOut(t *testing.T) {
 	if res := recorded(t, again); res.Recorded != 30 || res.Duplicates != 0 {
 		t.Fatalf("the refused batch sent again: %+v, want all 30 recorded now", res)
 	}
-	_, metrics := env.Get(t, "/metrics", "")
-	if !strings.Contains(metrics, `ghusage_ingest_admissions_total{outcome="refused"} 4`) {
-		t.Errorf("/metrics does not count the 4 refused batches:\n%s", metrics)
-	}
+	admissionsCounted(t, env, "refused", 4)
 }
 
 // TestIngestReleasesAfterFailedBatch: batches that fail (422, 400, 413, a gzip
