@@ -37,6 +37,7 @@ func serveFlags(f *flagSet, cfg *server.Config, o *serveOptions) {
 	f.stringVar(&o.adminToken, "admin-token", "", "value of the site administrator's token (a well-formed ghp_ token; see 'ghusage token generate')")
 	f.durationVar(&cfg.TokenCacheTTL, "token-cache-ttl", cfg.TokenCacheTTL, "how long a resolved token is trusted before the store is asked again")
 	f.int64Var(&cfg.MaxBodyBytes, "max-body-bytes", cfg.MaxBodyBytes, "largest request body accepted by ordinary routes")
+	f.int64Var(&cfg.IngestLimit.Bytes, "ingest-concurrent-bytes", cfg.IngestLimit.Bytes, "total body bytes of the ingest batches decoded at once, across every ingest route; a batch that cannot be admitted within 10s gets 503 with Retry-After")
 	f.durationVar(&cfg.ReadHeaderTimeout, "read-header-timeout", cfg.ReadHeaderTimeout, "time allowed to read request headers")
 	f.durationVar(&cfg.ReadTimeout, "read-timeout", cfg.ReadTimeout, "time allowed to read a whole request")
 	f.durationVar(&cfg.WriteTimeout, "write-timeout", cfg.WriteTimeout, "time allowed to write a response")

@@ -273,6 +273,8 @@ func (s *Server) billingAdvancedSecurity(scope billingScopeFunc) handlerFunc {
 // handleIngestBillingUsage records a batch of usage records (NDJSON): all
 // or nothing, 422 naming each bad line and field, answered once durable;
 // records whose id was recorded before are skipped.
+// Like every ingest batch, it is decoded once admitted (admitIngest):
+// 503 with Retry-After, nothing recorded, when the server is too busy.
 func (s *Server) handleIngestBillingUsage(w http.ResponseWriter, r *http.Request) error {
 	if err := authorizeIngest(usage.ActorFrom(r.Context())); err != nil {
 		return err
@@ -280,7 +282,12 @@ func (s *Server) handleIngestBillingUsage(w http.ResponseWriter, r *http.Request
 	if s.Billing == nil {
 		return usage.Errorf(usage.KindNotFound, "Billing is not enabled on this server")
 	}
-	recs, err := s.decodeBillingUsage(r.Body) // copilot_billing.go
+	body, release, err := s.admitIngest(r, IngestMaxBodyBytes)
+	if err != nil {
+		return err
+	}
+	defer release()
+	recs, err := s.decodeBillingUsage(body) // copilot_billing.go
 	if err != nil {
 		return err
 	}

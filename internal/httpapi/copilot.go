@@ -29,6 +29,8 @@ var errCopilotDisabled = usage.Errorf(usage.KindNotFound, "Copilot usage metrics
 // handleIngestCopilotUsage records a batch of per-user daily activity,
 // whole or not at all (422 naming each bad line and field), answering once
 // it is durable. A line for a user and day already stored replaces it.
+// Like every ingest batch, it is decoded once admitted (admitIngest):
+// 503 with Retry-After, nothing recorded, when the server is too busy.
 func (s *Server) handleIngestCopilotUsage(w http.ResponseWriter, r *http.Request) error {
 	if err := authorizeIngest(usage.ActorFrom(r.Context())); err != nil {
 		return err
@@ -36,7 +38,12 @@ func (s *Server) handleIngestCopilotUsage(w http.ResponseWriter, r *http.Request
 	if s.Copilot == nil {
 		return errCopilotDisabled
 	}
-	recs, err := copilot.DecodeAll(r.Body, s.Copilot.Today())
+	body, release, err := s.admitIngest(r, IngestMaxBodyBytes)
+	if err != nil {
+		return err
+	}
+	defer release()
+	recs, err := copilot.DecodeAll(body, s.Copilot.Today())
 	if err != nil {
 		return err
 	}

@@ -255,6 +255,8 @@ func authorizeIngest(a *usage.Actor) error {
 // rejected whole (422 naming each bad line and field), and the answer is
 // sent once it is durable. Events already recorded (by id) are skipped, so
 // a client may always retry a batch it got no answer for.
+// Like every ingest batch, it is decoded once admitted (admitIngest):
+// 503 with Retry-After, nothing recorded, when the server is too busy.
 func (s *Server) handleIngestAPIRequests(w http.ResponseWriter, r *http.Request) error {
 	if err := authorizeIngest(usage.ActorFrom(r.Context())); err != nil {
 		return err
@@ -262,7 +264,12 @@ func (s *Server) handleIngestAPIRequests(w http.ResponseWriter, r *http.Request)
 	if s.Insights == nil {
 		return usage.Errorf(usage.KindNotFound, "API insights are not enabled on this server")
 	}
-	events, err := s.Insights.DecodeAll(r.Context(), r.Body, IngestMaxEvents)
+	body, release, err := s.admitIngest(r, IngestMaxBodyBytes)
+	if err != nil {
+		return err
+	}
+	defer release()
+	events, err := s.Insights.DecodeAll(r.Context(), body, IngestMaxEvents)
 	if err != nil {
 		return err
 	}

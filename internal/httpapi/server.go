@@ -71,11 +71,15 @@ type Server struct {
 	// Copilot answers the Copilot usage metrics reports, seats and
 	// ingestion (copilot.go); nil disables them.
 	Copilot *copilot.Service
+	// IngestLimit bounds the ingest batches decoded at once, across every
+	// ingest route (ingest_admission.go); zero fields take DefaultIngestLimit's.
+	IngestLimit IngestLimit
 
 	tokens tokenCache
 	once   sync.Once
 	h      http.Handler
 
+	ingestSem       byteSemaphore                      // admission of ingest batches (ingest_admission.go)
 	rateLimitBodies rateLimitBodies                    // recent GET /rate_limit bodies (ratelimit.go)
 	billingAnswers  *billing.StateCache[billingAnswer] // encoded usage and summary answers (billing_cache.go)
 }

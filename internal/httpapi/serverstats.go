@@ -87,6 +87,8 @@ func (s *Server) enterpriseStats(typ string) handlerFunc {
 // (an item, an array of items, or several; gzip accepted) for the servers
 // of ?account=, all or none, once durable. A snapshot replaces the one of
 // the same server and day, so an upload may always be sent again.
+// Like every ingest batch, it is decoded once admitted (admitIngest):
+// 503 with Retry-After, nothing recorded, when the server is too busy.
 func (s *Server) handleIngestServerStatistics(w http.ResponseWriter, r *http.Request) error {
 	if err := authorizeStatsIngest(usage.ActorFrom(r.Context())); err != nil {
 		return err
@@ -94,7 +96,12 @@ func (s *Server) handleIngestServerStatistics(w http.ResponseWriter, r *http.Req
 	if s.ServerStats == nil {
 		return usage.Errorf(usage.KindNotFound, "Server statistics are not enabled on this server")
 	}
-	snaps, err := serverstats.DecodeUpload(r.Body, s.Now())
+	body, release, err := s.admitIngest(r, serverstats.MaxUploadBytes)
+	if err != nil {
+		return err
+	}
+	defer release()
+	snaps, err := serverstats.DecodeUpload(body, s.Now())
 	if err != nil {
 		return err
 	}

@@ -70,6 +70,10 @@ type Config struct {
 	// BudgetAlerts configures the budget alert job (costcenters.go).
 	BudgetAlerts BudgetAlertConfig
 
+	// IngestLimit bounds the ingest batches decoded at once, across every
+	// ingest route (httpapi.IngestLimit).
+	IngestLimit httpapi.IngestLimit
+
 	TokenCacheTTL     time.Duration
 	MaxBodyBytes      int64
 	ReadHeaderTimeout time.Duration
@@ -96,6 +100,7 @@ func DefaultConfig() Config {
 		LinkTTL:           time.Hour,
 		Copilot:           DefaultCopilotConfig(),
 		MaxBodyBytes:      1 << 20,
+		IngestLimit:       httpapi.DefaultIngestLimit(),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       5 * time.Minute,
 		WriteTimeout:      5 * time.Minute,
@@ -145,6 +150,12 @@ type Server struct {
 
 // New builds a server on an open store; it does not listen yet.
 func New(cfg Config, st usage.Store, logger *slog.Logger, now func() time.Time) (*Server, error) {
+	if cfg.IngestLimit.Bytes < 0 {
+		return nil, fmt.Errorf("--ingest-concurrent-bytes %d: must not be negative (0 is the default, %d)", cfg.IngestLimit.Bytes, httpapi.DefaultIngestLimit().Bytes)
+	}
+	if cfg.IngestLimit.Wait < 0 {
+		return nil, fmt.Errorf("ingest admission wait %s: must not be negative", cfg.IngestLimit.Wait)
+	}
 	reg := metrics.New()
 	limiter, closeLimiter, err := newLimiter(cfg, reg, logger, now)
 	if err != nil {
@@ -153,6 +164,7 @@ func New(cfg Config, st usage.Store, logger *slog.Logger, now func() time.Time) 
 	api := &httpapi.Server{Limiter: limiter,
 		Store: st, Logger: logger, Now: now, Metrics: reg,
 		MaxBodyBytes: cfg.MaxBodyBytes, TokenCacheTTL: cfg.TokenCacheTTL, Version: cfg.Version,
+		IngestLimit: cfg.IngestLimit,
 	}
 	api.Insights, api.Meter = newInsights(cfg, st, logger, now)
 	if api.Billing, err = newBilling(cfg, st, now); err != nil {
