@@ -8,7 +8,7 @@ import (
 )
 
 // TestIngestConcurrentBytes: --ingest-concurrent-bytes and its variable
-// set the ingest admission budget (the flag wins), 256 MiB by default.
+// set the ingest admission budget (the flag wins), 96 MiB by default.
 func TestIngestConcurrentBytes(t *testing.T) {
 	parse := func(env map[string]string, args ...string) (server.Config, error) {
 		cfg := server.DefaultConfig()
@@ -22,7 +22,7 @@ func TestIngestConcurrentBytes(t *testing.T) {
 		args []string
 		want int64
 	}{
-		{nil, nil, 256 << 20},
+		{nil, nil, 96 << 20},
 		{map[string]string{"GHUSAGE_INGEST_CONCURRENT_BYTES": "67108864"}, nil, 64 << 20},
 		{map[string]string{"GHUSAGE_INGEST_CONCURRENT_BYTES": "67108864"}, []string{"--ingest-concurrent-bytes", "1048576"}, 1 << 20},
 	} {

@@ -26,10 +26,12 @@ type IngestLimit struct {
 	Wait  time.Duration // longest a batch waits to be admitted; 0 is DefaultIngestLimit's
 }
 
-// DefaultIngestLimit admits four batches of the largest body (64 MiB) at
-// once and refuses a batch that waited 10 seconds.
+// DefaultIngestLimit admits 96 MiB of bodies at once (two batches of
+// 100,000 request events, about 40 MB each, or one of the largest body,
+// which keeps the process within the 512 MiB it is sized for)
+// and refuses a batch that waited 10 seconds.
 func DefaultIngestLimit() IngestLimit {
-	return IngestLimit{Bytes: 4 * IngestMaxBodyBytes, Wait: 10 * time.Second}
+	return IngestLimit{Bytes: 96 << 20, Wait: 10 * time.Second}
 }
 
 // ingestRetryAfter is the Retry-After, in seconds, of a batch refused

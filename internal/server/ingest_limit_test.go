@@ -13,7 +13,7 @@ import (
 )
 
 // TestIngestLimitWiring: the ingest admission limit reaches the API as
-// configured, 256 MiB and 10 s by default, and a negative one stops New.
+// configured, 96 MiB and 10 s by default, and a negative one stops New.
 func TestIngestLimitWiring(t *testing.T) {
 	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "ghusage.db"), sqlite.Options{Synchronous: "NORMAL"})
 	if err != nil {
@@ -34,7 +34,7 @@ func TestIngestLimitWiring(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, want := s.API.IngestLimit, (httpapi.IngestLimit{Bytes: 256 << 20, Wait: 10 * time.Second}); got != want {
+	if got, want := s.API.IngestLimit, (httpapi.IngestLimit{Bytes: 96 << 20, Wait: 10 * time.Second}); got != want {
 		t.Errorf("default ingest limit %+v, want %+v", got, want)
 	}
 	s, err = build(func(c *Config) { c.IngestLimit = httpapi.IngestLimit{Bytes: 1 << 20, Wait: time.Second} })
