@@ -16,6 +16,7 @@ import (
 	"github.com/ghusage/ghusage/internal/httpapi"
 	"github.com/ghusage/ghusage/internal/insights"
 	"github.com/ghusage/ghusage/internal/server"
+	"github.com/ghusage/ghusage/internal/serverstats"
 	"github.com/ghusage/ghusage/internal/testenv"
 )
 
@@ -422,5 +423,45 @@ func TestIngestWeight(t *testing.T) {
 			t.Fatalf("%s batch: %+v", c.name, res)
 		}
 		eventually(t, c.name+" batch released", func() bool { return inUse() == 0 })
+	}
+}
+
+// TestIngestTooLargeByLength: a batch whose Content-Length is over the
+// route's limit is answered 413 at once, without waiting for admission
+// (here the whole budget is held and the wait too short: it would be 503)
+// and without its body being read.
+func TestIngestTooLargeByLength(t *testing.T) {
+	const budget = 1 << 20
+	env := admissionEnv(t, budget, time.Millisecond)
+	api := env.Server.API
+	now := time.Now().UTC()
+
+	first := holdBudget(t, env, budget)
+	for _, c := range []struct {
+		path  string
+		limit int64
+	}{
+		{httpapi.IngestPath, httpapi.IngestMaxBodyBytes},
+		{httpapi.BillingIngestPath, httpapi.IngestMaxBodyBytes},
+		{httpapi.CopilotIngestPath, httpapi.IngestMaxBodyBytes},
+		{httpapi.ServerStatsIngestPath + "?account=acme", serverstats.MaxUploadBytes},
+	} {
+		pr, pw := io.Pipe() // no byte of the body is ever sent
+		a := postLength(context.Background(), env, c.path, pr, c.limit+1)
+		pw.Close()
+		if a.err != nil || a.status != http.StatusRequestEntityTooLarge || !strings.Contains(a.body, fmt.Sprint(c.limit)) {
+			t.Errorf("POST %s with Content-Length %d while the budget is held: %d %v %s, want 413 naming the limit",
+				c.path, c.limit+1, a.status, a.err, a.body)
+		}
+	}
+	if _, _, waiting := httpapi.IngestAdmission(api); waiting != 0 {
+		t.Errorf("%d batches waiting, want none", waiting)
+	}
+	if res := recorded(t, first.finish(t, batchOf(t, "first", 5, now))); res.Recorded != 5 {
+		t.Fatalf("first batch: %+v", res)
+	}
+	admissionsCounted(t, env, "immediate", 1)
+	if _, m := env.Get(t, "/metrics", ""); strings.Contains(m, `ghusage_ingest_admissions_total{outcome="refused"}`) {
+		t.Errorf("a batch refused by its Content-Length was counted as refused admission")
 	}
 }
