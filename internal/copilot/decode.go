@@ -420,7 +420,11 @@ func DecodeAll(r io.Reader, today Day) ([]Record, error) {
 			if errors.As(err, &ue) {
 				return nil, err
 			}
-			return nil, usage.Errorf(usage.KindBadRequest, "reading the body: %v", err)
+			// 400, but a body over the route's limit (a cause it
+			// carries, as *http.MaxBytesError) is answered 413
+			e := usage.Errorf(usage.KindBadRequest, "reading the body: %v", err)
+			e.Err = err
+			return nil, e
 		}
 		if len(buf) > 0 {
 			line++

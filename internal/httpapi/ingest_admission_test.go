@@ -465,3 +465,28 @@ func TestIngestTooLargeByLength(t *testing.T) {
 		t.Errorf("a batch refused by its Content-Length was counted as refused admission")
 	}
 }
+
+// TestIngestTooLargeChunked: a chunked body that turns out longer than the
+// route's limit while it is decoded is answered 413 on every ingest route
+// (blank lines, so no decoder stops at a bad line first), and its weight
+// is given back.
+func TestIngestTooLargeChunked(t *testing.T) {
+	const budget = 1 << 20
+	env := admissionEnv(t, budget, time.Hour)
+	api := env.Server.API
+	for _, c := range []struct {
+		path  string
+		limit int64
+	}{
+		{httpapi.IngestPath, httpapi.IngestMaxBodyBytes},
+		{httpapi.BillingIngestPath, httpapi.IngestMaxBodyBytes},
+		{httpapi.CopilotIngestPath, httpapi.IngestMaxBodyBytes},
+		{httpapi.ServerStatsIngestPath + "?account=acme", serverstats.MaxUploadBytes},
+	} {
+		body := io.MultiReader(bytes.NewReader(bytes.Repeat([]byte("\n"), int(c.limit)+1)))
+		if a := post(context.Background(), env, c.path, body); a.status != http.StatusRequestEntityTooLarge {
+			t.Errorf("POST %s of %d blank lines, chunked: %d %v %s, want 413", c.path, c.limit+1, a.status, a.err, a.body)
+		}
+		eventually(t, "released after "+c.path, func() bool { used, _, waiting := httpapi.IngestAdmission(api); return used == 0 && waiting == 0 })
+	}
+}
