@@ -16,7 +16,7 @@ import (
 // once, so memory stays bounded however many clients post large batches
 // together. A batch weighs the bytes of its body, as Content-Length gives
 // them, up to its route's body limit; a body of unknown length (chunked)
-// or gzip-compressed (it may expand to the route's limit) weighs the
+// or gzip-compressed (its decoded size is unknown until read) weighs the
 // route's limit. Batches are admitted in arrival order while the weights
 // admitted sum to at most Bytes; a batch heavier than Bytes is admitted
 // alone. A batch that cannot be admitted within Wait is answered 503 with
@@ -73,7 +73,10 @@ func (s *Server) admitIngest(r *http.Request, maxBody int64) (io.Reader, func(),
 	outcome := "immediate"
 	switch {
 	case errors.Is(err, context.Canceled):
-		outcome = "canceled" // the client went away: answered 499
+		// the client went away: answered 499. Over HTTP/1.1 the server
+		// notices only once the body is read, so a client gone while its
+		// body waits unread is not seen here (see doc/operations.md).
+		outcome = "canceled"
 	case err != nil: // the wait ran out (or a deadline set in front of the handler)
 		outcome, err = "refused", errIngestBusy
 	case waited:

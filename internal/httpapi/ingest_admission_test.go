@@ -386,7 +386,7 @@ func TestIngestAdmissionStress(t *testing.T) {
 }
 
 // TestIngestWeight: a batch weighs its Content-Length, but a
-// gzip-compressed one (it may expand to the route's limit) and one of
+// gzip-compressed one (its decoded size unknown until read) and one of
 // unknown length weigh the route's limit, here capped at the budget.
 func TestIngestWeight(t *testing.T) {
 	const budget = 8 << 20
