@@ -264,6 +264,15 @@ func TestCopilotAddSeatsInKeyOrder(t *testing.T) {
 		errc <- err
 	}()
 	other.waitBlockedBy(t, errc)
+	// Blocked on seat 1, the first in key order, it has written nothing
+	// (no transaction id): it holds no seat the other replica goes on to
+	// add. (Seat 2 first would deadlock; inTx would retry it, so the
+	// outcome alone cannot tell.)
+	var wrote bool
+	if err := other.conn.QueryRow(t.Context(), `SELECT bool_or(backend_xid IS NOT NULL) FROM pg_stat_activity WHERE $1::int = ANY(pg_blocking_pids(pid))`,
+		int32(other.conn.PgConn().PID())).Scan(&wrote); err != nil || wrote {
+		t.Fatalf("CopilotAddSeats wrote a seat before waiting for seat 1 (%v): not in key order", err)
+	}
 	if _, err := other.tx.Exec(t.Context(), insertSeat, int64(2)); err != nil {
 		t.Fatalf("the other replica's second seat: %v", err)
 	}
