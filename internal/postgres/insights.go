@@ -929,11 +929,20 @@ func (db *DB) InsightsPrune(ctx context.Context, cut insights.Cutoffs) (int64, e
 		}
 	}
 	if cut.Seen > 0 {
-		tag, err := db.pool.Exec(ctx, "DELETE FROM insights_seen_keys WHERE minute < $1", cut.Seen)
+		// A batch claiming ids holds a minute's head (its last row in key
+		// order) before it locks the minute's other rows, the DELETE locks
+		// them in key order: the two can deadlock at the cutoff minute, and
+		// the DELETE, which waited first, is the one aborted. It is retried.
+		var n int64
+		err := db.inTx(ctx, "insights prune", func(tx pgx.Tx) error {
+			tag, err := tx.Exec(ctx, "DELETE FROM insights_seen_keys WHERE minute < $1", cut.Seen)
+			n = tag.RowsAffected()
+			return err
+		})
 		if err != nil {
-			return total, wrap(err, "insights prune")
+			return total, err
 		}
-		total += tag.RowsAffected()
+		total += n
 	}
 	return total, nil
 }

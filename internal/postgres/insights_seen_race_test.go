@@ -10,6 +10,7 @@ import (
 
 	"github.com/ghusage/ghusage/internal/insights"
 	"github.com/ghusage/ghusage/internal/postgres"
+	"github.com/ghusage/ghusage/internal/postgres/pgtest"
 )
 
 // minuteEvents returns events with ids prefix-lo … prefix-(hi-1), all in
@@ -140,5 +141,42 @@ func TestInsightsSeenRaceShardRows(t *testing.T) {
 	}
 	if n := claimAll(t, db, minuteEvents(at, "e", 0, 161)); n != 0 {
 		t.Fatalf("replay claimed %d as new, want 0", n)
+	}
+}
+
+// TestInsightsPruneRetriesSeenDeadlock: a prune deleting a minute whose
+// head a batch holds, the batch then locking the minute's other rows (as
+// claimSeen does), deadlocks; the prune, aborted, is retried and deletes
+// the minute once the batch has committed.
+func TestInsightsPruneRetriesSeenDeadlock(t *testing.T) {
+	dsn := pgtest.DSN(t)
+	db := openOne(t, dsn)
+	minute := insights.Minute.Floor(time.Date(2026, 3, 14, 15, 9, 26, 0, time.UTC).Unix())
+	// the shard rows first, the head last (as an old minute given a head
+	// later): a prune meets the shard rows first in any plan
+	if _, err := db.Pool().Exec(t.Context(), `INSERT INTO insights_seen_keys (minute, shard, keys)
+		SELECT $1, s, ''::bytea FROM generate_series(0, $2 - 1) AS s`, minute, insights.SeenShards); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Pool().Exec(t.Context(), `INSERT INTO insights_seen_keys (minute, shard, keys) VALUES ($1, $2, ''::bytea)`,
+		minute, insights.SeenWholeMinute); err != nil {
+		t.Fatal(err)
+	}
+	batch := beginOtherReplica(t, dsn)
+	batch.exec(t, `SELECT 1 FROM insights_seen_keys WHERE minute = $1 AND shard = $2 FOR UPDATE`, minute, insights.SeenWholeMinute)
+	errc := make(chan error, 1)
+	go func() {
+		_, err := db.InsightsPrune(t.Context(), insights.Cutoffs{Seen: minute + 60})
+		errc <- err
+	}()
+	batch.waitBlockedBy(t, errc)
+	batch.exec(t, `SELECT 1 FROM insights_seen_keys WHERE minute = $1 ORDER BY minute, shard FOR UPDATE`, minute)
+	batch.commit(t)
+	if err := <-errc; err != nil {
+		t.Fatalf("prune: %v", err)
+	}
+	var left int
+	if err := db.Pool().QueryRow(t.Context(), `SELECT count(*) FROM insights_seen_keys WHERE minute = $1`, minute).Scan(&left); err != nil || left != 0 {
+		t.Fatalf("%d rows of the pruned minute left (%v)", left, err)
 	}
 }
