@@ -138,7 +138,7 @@ func decodeAll(r io.Reader, c *Catalog, now time.Time, max int, refuse func(*Rec
 		if err != nil {
 			return nil, lineErrors([]*LineError{{Line: 1, Message: "invalid gzip stream: " + err.Error()}}, 1)
 		}
-		br = bufio.NewReaderSize(io.LimitReader(zr, MaxDecodedBytes), 256<<10)
+		br = bufio.NewReaderSize(usage.CapDecoded(zr, MaxDecodedBytes), 256<<10)
 	}
 	// The payload is read in segments of whole lines, each one string (a
 	// strings.Builder hands its bytes over without a copy): the records'

@@ -26,25 +26,6 @@ const MaxLineBytes = 64 << 10
 // MaxDecodedBytes bounds what a gzip-compressed payload may expand to.
 const MaxDecodedBytes = 512 << 20
 
-// capReader fails once more than left bytes were read, so a small
-// compressed body cannot expand without bound.
-type capReader struct {
-	r    io.Reader
-	left int64
-}
-
-func (c *capReader) Read(p []byte) (int, error) {
-	if c.left <= 0 {
-		return 0, &usage.Error{Kind: usage.KindTooLarge, Message: fmt.Sprintf("The decompressed body is larger than %d bytes", MaxDecodedBytes)}
-	}
-	if int64(len(p)) > c.left {
-		p = p[:c.left]
-	}
-	n, err := c.r.Read(p)
-	c.left -= int64(n)
-	return n, err
-}
-
 // LineError is an invalid line of an NDJSON payload: its 1-based number,
 // the field at fault ("" when the line is not a JSON object at all) and why.
 type LineError struct {
@@ -84,7 +65,7 @@ func NewDecoder(r io.Reader, now time.Time) (*Decoder, error) {
 		if err != nil {
 			return nil, &LineError{Line: 1, Message: "invalid gzip stream: " + err.Error()}
 		}
-		br = bufio.NewReaderSize(&capReader{r: zr, left: MaxDecodedBytes}, 256<<10)
+		br = bufio.NewReaderSize(usage.CapDecoded(zr, MaxDecodedBytes), 256<<10)
 	}
 	return &Decoder{r: br, now: now, requireID: true}, nil
 }
