@@ -426,6 +426,17 @@ func TestIngestWeight(t *testing.T) {
 	}
 }
 
+// ingestRouteLimits are the ingest routes with their body limits.
+var ingestRouteLimits = []struct {
+	path  string
+	limit int64
+}{
+	{httpapi.IngestPath, httpapi.IngestMaxBodyBytes},
+	{httpapi.BillingIngestPath, httpapi.IngestMaxBodyBytes},
+	{httpapi.CopilotIngestPath, httpapi.IngestMaxBodyBytes},
+	{httpapi.ServerStatsIngestPath + "?account=acme", serverstats.MaxUploadBytes},
+}
+
 // TestIngestTooLargeByLength: a batch whose Content-Length is over the
 // route's limit is answered 413 at once, without waiting for admission
 // (here the whole budget is held and the wait too short: it would be 503)
@@ -437,15 +448,7 @@ func TestIngestTooLargeByLength(t *testing.T) {
 	now := time.Now().UTC()
 
 	first := holdBudget(t, env, budget)
-	for _, c := range []struct {
-		path  string
-		limit int64
-	}{
-		{httpapi.IngestPath, httpapi.IngestMaxBodyBytes},
-		{httpapi.BillingIngestPath, httpapi.IngestMaxBodyBytes},
-		{httpapi.CopilotIngestPath, httpapi.IngestMaxBodyBytes},
-		{httpapi.ServerStatsIngestPath + "?account=acme", serverstats.MaxUploadBytes},
-	} {
+	for _, c := range ingestRouteLimits {
 		pr, pw := io.Pipe() // no byte of the body is ever sent
 		a := postLength(context.Background(), env, c.path, pr, c.limit+1)
 		pw.Close()
@@ -474,15 +477,7 @@ func TestIngestTooLargeChunked(t *testing.T) {
 	const budget = 1 << 20
 	env := admissionEnv(t, budget, time.Hour)
 	api := env.Server.API
-	for _, c := range []struct {
-		path  string
-		limit int64
-	}{
-		{httpapi.IngestPath, httpapi.IngestMaxBodyBytes},
-		{httpapi.BillingIngestPath, httpapi.IngestMaxBodyBytes},
-		{httpapi.CopilotIngestPath, httpapi.IngestMaxBodyBytes},
-		{httpapi.ServerStatsIngestPath + "?account=acme", serverstats.MaxUploadBytes},
-	} {
+	for _, c := range ingestRouteLimits {
 		body := io.MultiReader(bytes.NewReader(bytes.Repeat([]byte("\n"), int(c.limit)+1)))
 		if a := post(context.Background(), env, c.path, body); a.status != http.StatusRequestEntityTooLarge {
 			t.Errorf("POST %s of %d blank lines, chunked: %d %v %s, want 413", c.path, c.limit+1, a.status, a.err, a.body)
