@@ -180,3 +180,107 @@ func TestInsightsPruneRetriesSeenDeadlock(t *testing.T) {
 		t.Fatalf("%d rows of the pruned minute left (%v)", left, err)
 	}
 }
+
+// waitBlockedBy waits until backend pid waits for a lock backend holder
+// holds.
+func waitBlockedBy(t *testing.T, db *postgres.DB, pid, holder uint32) {
+	t.Helper()
+	for deadline := time.Now().Add(20 * time.Second); ; {
+		var blocked bool
+		if err := db.Pool().QueryRow(t.Context(), "SELECT $2::int = ANY(pg_blocking_pids($1))", int(pid), int(holder)).Scan(&blocked); err != nil {
+			t.Fatal(err)
+		}
+		if blocked {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("backend %d never waited for backend %d", pid, holder)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// openClaim claims events' ids in a transaction it leaves open (rolled
+// back at the end of the test unless committed).
+func openClaim(t *testing.T, db *postgres.DB, events []insights.Event) (pgx.Tx, int) {
+	t.Helper()
+	tx, err := db.Pool().Begin(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { tx.Rollback(context.Background()) })
+	n, err := postgres.ClaimSeen(t.Context(), tx, events)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tx, n
+}
+
+// TestInsightsSeenRaceHeadAfterLock: a batch whose lock of its minutes'
+// heads began before another batch committed a new minute's head does not
+// hold that head, though its read (a new statement) sees it; a third
+// batch may hold it meanwhile and add shard rows the read cannot see. The
+// batch must lock the head and read again rather than write the minute.
+//
+// C holds minute 1's head; A inserts minute 2's head; B's lock of both
+// heads waits for C; A commits; D takes minute 2's head and adds shard
+// rows; C commits, so B's lock goes on without minute 2's head (A's
+// commit came after its snapshot) and B's read waits for D; D commits.
+func TestInsightsSeenRaceHeadAfterLock(t *testing.T) {
+	db := open(t)
+	ctx := t.Context()
+	m1 := time.Date(2026, 3, 14, 15, 9, 26, 0, time.UTC)
+	m2 := m1.Add(time.Minute)
+	if n := claimAll(t, db, minuteEvents(m1, "c", 0, 5)); n != 5 {
+		t.Fatalf("first claim: %d new, want 5", n)
+	}
+	txC, _ := openClaim(t, db, minuteEvents(m1, "c", 5, 6))
+	txA, _ := openClaim(t, db, minuteEvents(m2, "a", 0, 5))
+
+	connB, err := db.Pool().Acquire(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer connB.Release()
+	pidB := connB.Conn().PgConn().PID()
+	type result struct {
+		n   int
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		var n int
+		err := pgx.BeginFunc(ctx, connB, func(tx pgx.Tx) error {
+			var err error
+			n, err = postgres.ClaimSeen(ctx, tx, append(minuteEvents(m1, "c", 6, 7), minuteEvents(m2, "d", 0, 1)...))
+			return err
+		})
+		done <- result{n, err}
+	}()
+	waitBlockedBy(t, db, pidB, txC.Conn().PgConn().PID())
+	if err := txA.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	txD, nD := openClaim(t, db, minuteEvents(m2, "d", 0, 200))
+	if nD != 200 {
+		t.Fatalf("D claimed %d new, want 200", nD)
+	}
+	if err := txC.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	waitBlockedBy(t, db, pidB, txD.Conn().PgConn().PID())
+	if err := txD.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	r := <-done
+	if r.err != nil {
+		t.Fatal(r.err)
+	}
+	if r.n != 1 {
+		t.Fatalf("B claimed %d ids as new, want 1 (c-6; d-0 is D's)", r.n)
+	}
+	all := append(append(minuteEvents(m1, "c", 0, 7), minuteEvents(m2, "a", 0, 5)...), minuteEvents(m2, "d", 0, 200)...)
+	if n := claimAll(t, db, all); n != 0 {
+		t.Fatalf("replay claimed %d as new, want 0", n)
+	}
+}
