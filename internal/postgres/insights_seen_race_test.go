@@ -23,6 +23,37 @@ func minuteEvents(at time.Time, prefix string, lo, hi int) []insights.Event {
 	return out
 }
 
+// claimResult is what a claim started by startClaim returned.
+type claimResult struct {
+	n   int
+	err error
+}
+
+// startClaim claims events' ids in a transaction of its own, committed
+// when the claim returns, on a connection whose backend pid it returns at
+// once; the result comes on the channel.
+func startClaim(t *testing.T, db *postgres.DB, events []insights.Event) (uint32, <-chan claimResult) {
+	t.Helper()
+	ctx := t.Context()
+	conn, err := db.Pool().Acquire(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pid := conn.Conn().PgConn().PID()
+	done := make(chan claimResult, 1)
+	go func() {
+		defer conn.Release()
+		var n int
+		err := pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
+			var err error
+			n, err = postgres.ClaimSeen(ctx, tx, events)
+			return err
+		})
+		done <- claimResult{n, err}
+	}()
+	return pid, done
+}
+
 // claimBehind claims first's ids in a transaction it leaves open, then
 // second's in another, and waits until the second has either committed or
 // waits for a lock; only then does it commit the first. It returns how
@@ -40,27 +71,8 @@ func claimBehind(t *testing.T, db *postgres.DB, first, second []insights.Event) 
 	if err != nil {
 		t.Fatal(err)
 	}
-	connB, err := db.Pool().Acquire(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer connB.Release()
-	pidB := connB.Conn().PgConn().PID()
-	type result struct {
-		n   int
-		err error
-	}
-	done := make(chan result, 1)
-	go func() {
-		var n int
-		err := pgx.BeginFunc(ctx, connB, func(tx pgx.Tx) error {
-			var err error
-			n, err = postgres.ClaimSeen(ctx, tx, second)
-			return err
-		})
-		done <- result{n, err}
-	}()
-	var r result
+	pidB, done := startClaim(t, db, second)
+	var r claimResult
 	finished := false
 	for deadline := time.Now().Add(20 * time.Second); ; {
 		select {
@@ -237,26 +249,7 @@ func TestInsightsSeenRaceHeadAfterLock(t *testing.T) {
 	txC, _ := openClaim(t, db, minuteEvents(m1, "c", 5, 6))
 	txA, _ := openClaim(t, db, minuteEvents(m2, "a", 0, 5))
 
-	connB, err := db.Pool().Acquire(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer connB.Release()
-	pidB := connB.Conn().PgConn().PID()
-	type result struct {
-		n   int
-		err error
-	}
-	done := make(chan result, 1)
-	go func() {
-		var n int
-		err := pgx.BeginFunc(ctx, connB, func(tx pgx.Tx) error {
-			var err error
-			n, err = postgres.ClaimSeen(ctx, tx, append(minuteEvents(m1, "c", 6, 7), minuteEvents(m2, "d", 0, 1)...))
-			return err
-		})
-		done <- result{n, err}
-	}()
+	pidB, done := startClaim(t, db, append(minuteEvents(m1, "c", 6, 7), minuteEvents(m2, "d", 0, 1)...))
 	waitBlockedBy(t, db, pidB, txC.Conn().PgConn().PID())
 	if err := txA.Commit(ctx); err != nil {
 		t.Fatal(err)
