@@ -66,10 +66,8 @@ func (s *Server) admitIngest(r *http.Request, maxBody int64) (io.Reader, func(),
 			weight = r.ContentLength
 		}
 	}
-	lim := s.ingestLimit()
 	sem := &s.ingestSem
-	sem.setBudget(lim.Bytes)
-	n, waited, err := sem.acquire(r.Context(), weight, lim.Wait)
+	n, waited, err := sem.acquire(r.Context(), weight, s.IngestLimit.Wait)
 	outcome := "immediate"
 	switch {
 	case errors.Is(err, context.Canceled):
@@ -91,9 +89,9 @@ func (s *Server) admitIngest(r *http.Request, maxBody int64) (io.Reader, func(),
 	return body, func() { once.Do(func() { sem.release(n) }) }, nil
 }
 
-// ingestLimit is s.IngestLimit with DefaultIngestLimit's values for zeros.
-func (s *Server) ingestLimit() IngestLimit {
-	lim, def := s.IngestLimit, DefaultIngestLimit()
+// withDefaults is lim with DefaultIngestLimit's values for zeros.
+func (lim IngestLimit) withDefaults() IngestLimit {
+	def := DefaultIngestLimit()
 	if lim.Bytes <= 0 {
 		lim.Bytes = def.Bytes
 	}
@@ -142,8 +140,8 @@ var errSemaphoreTimeout = errors.New("semaphore: wait exceeded")
 
 // byteSemaphore is a weighted semaphore over a budget of bytes. Waiters
 // are served in arrival order: a heavy batch at the head is not overtaken
-// by lighter ones behind it, so it cannot starve. The zero value is ready
-// once setBudget has been called.
+// by lighter ones behind it, so it cannot starve. budget is set before
+// first use and never changes.
 type byteSemaphore struct {
 	mu      sync.Mutex
 	budget  int64
@@ -155,15 +153,6 @@ type byteSemaphore struct {
 type semWaiter struct {
 	n     int64
 	ready chan struct{} // closed once admitted
-}
-
-// setBudget sets the budget unless one is set already.
-func (s *byteSemaphore) setBudget(b int64) {
-	s.mu.Lock()
-	if s.budget == 0 {
-		s.budget = b
-	}
-	s.mu.Unlock()
 }
 
 // acquire takes n bytes (at most the whole budget), waiting in arrival

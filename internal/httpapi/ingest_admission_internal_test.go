@@ -46,9 +46,7 @@ func pending(ch chan error) bool {
 // lets the ones behind it in, and a request heavier than the budget takes
 // the whole of it.
 func TestByteSemaphoreOrder(t *testing.T) {
-	var s byteSemaphore
-	s.setBudget(10)
-	s.setBudget(99) // the first budget stays
+	s := byteSemaphore{budget: 10}
 	ctx := context.Background()
 	a, _, err := s.acquire(ctx, 6, time.Hour)
 	if err != nil || a != 6 {

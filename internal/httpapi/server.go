@@ -106,6 +106,8 @@ func (s *Server) Handler() http.Handler {
 		if s.MaxBodyBytes == 0 {
 			s.MaxBodyBytes = 1 << 20
 		}
+		s.IngestLimit = s.IngestLimit.withDefaults()
+		s.ingestSem.budget = s.IngestLimit.Bytes
 		api := http.NewServeMux()
 		s.routes(api)
 		// Every route answers with and without the /api/v3 prefix. The prefix
