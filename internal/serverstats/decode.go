@@ -53,11 +53,13 @@ func DecodeUpload(r io.Reader, now time.Time) ([]Snapshot, error) {
 	for {
 		var raw json.RawMessage
 		err := dec.Decode(&raw)
-		if errors.Is(err, io.EOF) {
-			break
-		}
+		// The cap first: the limited reader ends in io.EOF, which past
+		// the cap is not the upload's end.
 		if limited.N <= 0 {
 			return nil, usage.Errorf(usage.KindTooLarge, "The upload is larger than %d bytes", MaxUploadBytes)
+		}
+		if errors.Is(err, io.EOF) {
+			break
 		}
 		if err != nil {
 			return nil, parseError(err)

@@ -85,6 +85,16 @@ func TestDecodeUploadForms(t *testing.T) {
 	}
 }
 
+// TestDecodeUploadPastTheCap: an upload whose items go on past
+// MaxUploadBytes (here after whitespace that reaches it) is refused as too
+// large, not cut at the cap and taken for the items before it.
+func TestDecodeUploadPastTheCap(t *testing.T) {
+	body := minimal + strings.Repeat(" ", serverstats.MaxUploadBytes) + minimal
+	if _, err := serverstats.DecodeUpload(strings.NewReader(body), testNow); usage.ErrorKind(err) != usage.KindTooLarge {
+		t.Fatalf("an item, %d bytes of spaces, an item: %v, want a 413", serverstats.MaxUploadBytes, err)
+	}
+}
+
 // FuzzDecodeUpload: no input makes the decoder panic, and what it accepts
 // encodes to a document it accepts again, unchanged.
 func FuzzDecodeUpload(f *testing.F) {
