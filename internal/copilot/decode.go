@@ -21,6 +21,8 @@ const (
 	MaxLineBytes  = 1 << 20
 	MaxBatch      = 50_000
 	MaxLineErrors = 20
+	// MaxDecodedBytes bounds what a gzip-compressed batch may expand to.
+	MaxDecodedBytes = 512 << 20
 )
 
 // LineError is an invalid line: its 1-based number, the field at fault
@@ -395,7 +397,7 @@ func DecodeAll(r io.Reader, today Day) ([]Record, error) {
 		if err != nil {
 			return nil, lineErrors([]*LineError{{Line: 1, Message: "not valid gzip: " + err.Error()}}, 1)
 		}
-		br = bufio.NewReaderSize(zr, 64<<10)
+		br = bufio.NewReaderSize(usage.CapDecoded(zr, MaxDecodedBytes), 64<<10)
 	}
 	var (
 		recs  []Record

@@ -485,3 +485,23 @@ func TestIngestTooLargeChunked(t *testing.T) {
 		eventually(t, "released after "+c.path, func() bool { used, _, waiting := httpapi.IngestAdmission(api); return used == 0 && waiting == 0 })
 	}
 }
+
+// TestIngestGzipExpandingTooFar: a small gzip body that expands past what
+// the route decodes (blank lines beyond 512 MiB, or 64 MiB for server
+// statistics) is answered 413 on every ingest route, not cut short and
+// answered as the records before the cut.
+func TestIngestGzipExpandingTooFar(t *testing.T) {
+	env := admissionEnv(t, 1<<30, time.Hour)
+	var gz bytes.Buffer
+	zw, _ := gzip.NewWriterLevel(&gz, gzip.BestSpeed)
+	line := append(bytes.Repeat([]byte(" "), 1023), '\n')
+	for n := 0; n <= 512<<20; n += len(line) {
+		zw.Write(line)
+	}
+	zw.Close()
+	for _, c := range ingestRouteLimits {
+		if a := post(context.Background(), env, c.path, bytes.NewReader(gz.Bytes())); a.status != http.StatusRequestEntityTooLarge {
+			t.Errorf("POST %s of a %d-byte gzip body expanding past 512 MiB: %d %v %s, want 413", c.path, gz.Len(), a.status, a.err, a.body)
+		}
+	}
+}
